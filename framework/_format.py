@@ -1,0 +1,53 @@
+"""repr of tensors, shaped like PyTorch's: `tensor([[1., 2.]], requires_grad=True)`."""
+import numpy as np
+
+from framework import dtypes as _dt
+
+
+def _float_formatter(values):
+    finite = values[np.isfinite(values)]
+    if finite.size == 0:
+        return lambda v: _special(v) or "nan"
+    amax = np.abs(finite).max()
+    amin = np.abs(finite[finite != 0]).min() if np.any(finite != 0) else 0.0
+    if np.all(finite == np.round(finite)) and amax < 1e8:
+        width = max(len(f"{v:.0f}") for v in finite) + 1
+        return lambda v: (_special(v) or f"{v:.0f}.").rjust(width)
+    if amax >= 1e8 or (amin and amax / amin > 1e3) or amax < 1e-4:
+        return lambda v: (_special(v) or f"{v:.4e}").rjust(11)
+    width = max(len(f"{v:.4f}") for v in finite)
+    return lambda v: (_special(v) or f"{v:.4f}").rjust(width)
+
+
+def _special(v):
+    if np.isnan(v):
+        return "nan"
+    if np.isinf(v):
+        return "inf" if v > 0 else "-inf"
+    return None
+
+
+def format_tensor(t):
+    data = np.asarray(t.device.backend.to_host(t._data))
+    if t.dtype.is_floating_point:
+        fmt = _float_formatter(data.reshape(-1)) if data.size else str
+        formatter = {"float_kind": fmt}
+    elif t.dtype is _dt.bool_:
+        formatter = {"bool": lambda v: "True" if v else "False"}
+    else:
+        formatter = None
+    body = np.array2string(data, separator=", ", prefix="tensor(", formatter=formatter, threshold=1000,
+                           edgeitems=3, max_line_width=80) if data.size or data.ndim > 1 else "[]"
+    extras = []
+    if t.device.type != "cpu":
+        extras.append(f"device='{t.device}'")
+    default = (_dt.get_default_dtype(), _dt.int64, _dt.bool_)
+    if t.dtype not in default or data.size == 0 and t.dtype is not _dt.get_default_dtype():
+        extras.append(f"dtype={t.dtype}")
+    if t.grad_fn is not None:
+        extras.append(f"grad_fn=<{t.grad_fn.name()}>")
+    elif t.requires_grad:
+        extras.append("requires_grad=True")
+    if data.size == 0 and data.ndim > 1:
+        extras.insert(0, f"size={tuple(data.shape)}")
+    return "tensor(" + body + "".join(", " + e for e in extras) + ")"

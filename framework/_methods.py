@@ -1,0 +1,196 @@
+"""Binds the functions of `framework.ops` to Tensor as methods and operators.
+
+A function whose first argument is the tensor *is* a method once set on the
+class, so `x.exp()` costs exactly what `framework.exp(x)` costs."""
+from framework import ops
+from framework.ops import conversion, elementwise as ew, indexing, reduction, shape
+from framework.ops.elementwise import inplace
+from framework.tensor import Tensor
+
+_METHODS = [
+    # elementwise
+    "abs", "absolute", "add", "bitwise_and", "bitwise_not", "bitwise_or", "bitwise_xor", "ceil", "clamp",
+    "clamp_max", "clamp_min", "clip", "cos", "div", "divide", "eq", "equal", "erf", "exp", "expm1", "floor",
+    "floor_divide", "fmod", "ge", "greater", "greater_equal", "gt", "isclose", "isfinite", "isinf", "isnan", "le",
+    "lerp", "less", "less_equal", "log", "log1p", "logical_and", "logical_not", "logical_or", "logical_xor", "lt",
+    "masked_fill", "maximum", "minimum", "mul", "multiply", "ne", "neg", "negative", "not_equal", "pow",
+    "reciprocal", "relu", "remainder", "round", "rsqrt", "sigmoid", "sign", "sin", "sqrt", "square", "sub",
+    "subtract", "tanh", "true_divide", "trunc", "allclose",
+    # reductions
+    "all", "amax", "amin", "any", "argmax", "argmin", "log_softmax", "logsumexp", "max", "mean", "min", "norm",
+    "prod", "softmax", "std", "sum", "var",
+    # shape
+    "broadcast_to", "chunk", "clone", "contiguous", "expand", "flatten", "flip", "fliplr", "flipud", "movedim",
+    "narrow", "permute", "repeat", "reshape", "select", "split", "squeeze", "swapaxes", "swapdims", "t",
+    "tensor_split", "transpose", "unbind", "unflatten", "unsqueeze", "view",
+    # indexing, linalg
+    "argwhere", "gather", "index_select", "masked_select", "nonzero", "scatter", "scatter_add", "take",
+    "bmm", "dot", "matmul", "mm", "mv", "outer", "ger",
+    # conversion
+    "to", "type_as",
+]
+
+for _name in _METHODS:
+    setattr(Tensor, _name, getattr(ops, _name))
+
+for _name in ("float", "double", "long", "int", "bool", "byte", "half", "cpu", "cuda", "type"):
+    setattr(Tensor, _name, getattr(conversion, _name))
+
+Tensor.where = lambda self, condition, other: ew.where(condition, self, other)
+Tensor.sum_to_size = reduction.sum_to_size
+Tensor.expand_as = shape.expand_as
+Tensor.view_as = shape.view_as
+Tensor.reshape_as = shape.reshape_as
+Tensor.__getitem__ = indexing.getitem
+Tensor.__setitem__ = indexing.setitem
+
+
+def _new_tensor(self, data, dtype=None, device=None, requires_grad=False):
+    return ops.tensor(data, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
+
+
+def _new_factory(fn):
+    def method(self, *size, dtype=None, device=None, requires_grad=False):
+        return fn(*size, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
+    return method
+
+
+Tensor.new_tensor = _new_tensor
+Tensor.new_zeros = _new_factory(ops.zeros)
+Tensor.new_ones = _new_factory(ops.ones)
+Tensor.new_empty = _new_factory(ops.empty)
+Tensor.new_full = lambda self, size, fill_value, dtype=None, device=None, requires_grad=False: ops.full(
+    size, fill_value, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
+
+
+# ----------------------------------------------------------------- operators
+
+
+def _binary_dunder(fn, reflected=False):
+    def op(self, other):
+        if not isinstance(other, (Tensor, int, float, bool)) and not hasattr(other, "dtype"):
+            return NotImplemented
+        return fn(other, self) if reflected else fn(self, other)
+    return op
+
+
+def _rop(cls):
+    def op(self, other):
+        if not isinstance(other, (Tensor, int, float, bool)) and not hasattr(other, "dtype"):
+            return NotImplemented
+        return cls.apply(other, self)
+    return op
+
+
+Tensor.__add__ = _binary_dunder(ew.add)
+Tensor.__radd__ = _binary_dunder(ew.add)
+Tensor.__sub__ = _binary_dunder(ew.sub)
+Tensor.__rsub__ = _rop(ew.Sub)
+Tensor.__mul__ = _binary_dunder(ew.mul)
+Tensor.__rmul__ = _binary_dunder(ew.mul)
+Tensor.__truediv__ = _binary_dunder(ew.div)
+Tensor.__rtruediv__ = _rop(ew.Div)
+Tensor.__floordiv__ = _binary_dunder(ew.floor_divide)
+Tensor.__rfloordiv__ = _rop(ew.FloorDivide)
+Tensor.__mod__ = _binary_dunder(ew.remainder)
+Tensor.__rmod__ = _rop(ew.Remainder)
+Tensor.__pow__ = _binary_dunder(ew.pow)
+Tensor.__rpow__ = _rop(ew.Pow)
+Tensor.__matmul__ = lambda self, other: ops.matmul(self, other) if isinstance(other, Tensor) else NotImplemented
+Tensor.__rmatmul__ = lambda self, other: ops.matmul(other, self) if isinstance(other, Tensor) else NotImplemented
+Tensor.__neg__ = ew.neg
+Tensor.__pos__ = lambda self: self
+Tensor.__abs__ = ew.abs
+Tensor.__invert__ = ew.bitwise_not
+Tensor.__and__ = Tensor.__rand__ = _binary_dunder(ew.bitwise_and)
+Tensor.__or__ = Tensor.__ror__ = _binary_dunder(ew.bitwise_or)
+Tensor.__xor__ = Tensor.__rxor__ = _binary_dunder(ew.bitwise_xor)
+Tensor.__eq__ = _binary_dunder(ew.eq)
+Tensor.__ne__ = _binary_dunder(ew.ne)
+Tensor.__lt__ = _binary_dunder(ew.lt)
+Tensor.__le__ = _binary_dunder(ew.le)
+Tensor.__gt__ = _binary_dunder(ew.gt)
+Tensor.__ge__ = _binary_dunder(ew.ge)
+
+# ----------------------------------------------------------------- in-place
+
+
+def _inplace_method(fn):
+    def method(self, *args, **kwargs):
+        return inplace(self, fn, *args, **kwargs) if not kwargs else inplace(self, lambda x, *a: fn(x, *a, **kwargs),
+                                                                              *args)
+    method.__name__ = fn.__name__ + "_"
+    return method
+
+
+for _name in ("add", "sub", "mul", "div", "pow", "clamp", "clamp_min", "clamp_max", "clip", "neg", "abs", "exp",
+              "log", "sqrt", "rsqrt", "sigmoid", "tanh", "relu", "floor", "ceil", "round", "trunc", "reciprocal",
+              "sign", "sin", "cos", "masked_fill", "fmod", "remainder", "lerp", "log1p", "expm1", "erf",
+              "maximum", "minimum", "scatter", "scatter_add", "square", "floor_divide"):
+    setattr(Tensor, _name + "_", _inplace_method(getattr(ops, _name)))
+
+Tensor.__iadd__ = Tensor.add_
+Tensor.__isub__ = Tensor.sub_
+Tensor.__imul__ = Tensor.mul_
+Tensor.__itruediv__ = Tensor.div_
+Tensor.__ipow__ = Tensor.pow_
+Tensor.__imod__ = Tensor.remainder_
+Tensor.__ifloordiv__ = Tensor.floor_divide_
+
+
+def _and_(self, other):
+    return inplace(self, ew.bitwise_and, other)
+
+
+def _or_(self, other):
+    return inplace(self, ew.bitwise_or, other)
+
+
+Tensor.__iand__ = _and_
+Tensor.__ior__ = _or_
+
+
+def zero_(self):
+    return fill_(self, 0)
+
+
+def fill_(self, value):
+    if isinstance(value, Tensor):
+        value = value.item()
+    return inplace(self, lambda x: ops.full_like(x, value) if not x.requires_grad else x * 0 + value)
+
+
+def copy_(self, src, non_blocking=False):
+    if not isinstance(src, Tensor):
+        raise TypeError(f"copy_(): argument 'src' must be Tensor, not {type(src).__name__}")
+    return inplace(self, _copy_value, src)
+
+
+def _copy_value(x, s):
+    """x's shape and dtype, s's values (broadcast); differentiable in s only."""
+    s = s.to(device=x.device)
+    if s.shape != x.shape:
+        s = s.expand(x.shape)
+    return s.to(x.dtype) if s.dtype is not x.dtype else s.clone()
+
+
+def uniform_(self, a=0.0, b=1.0, generator=None):
+    with _no_grad():
+        return self.copy_(ops.rand(self.shape, generator=generator, dtype=self.dtype, device=self.device) * (b - a) + a)
+
+
+def normal_(self, mean=0.0, std=1.0, generator=None):
+    with _no_grad():
+        return self.copy_(ops.randn(self.shape, generator=generator, dtype=self.dtype, device=self.device) * std + mean)
+
+
+def _no_grad():
+    from framework.autograd.grad_mode import no_grad
+    return no_grad()
+
+
+Tensor.zero_ = zero_
+Tensor.fill_ = fill_
+Tensor.copy_ = copy_
+Tensor.uniform_ = uniform_
+Tensor.normal_ = normal_

@@ -1,0 +1,170 @@
+"""`Function`: the unit of differentiation, and the graph node it leaves behind.
+
+As in PyTorch, `ctx` *is* the node: `forward(ctx, *args)` runs with grad
+recording off and may `ctx.save_for_backward(...)`; if any input requires grad
+the same object is wired into the graph (`next_functions`) and its
+`backward(ctx, *grads)` is called by the engine. Backward rules are written
+with ordinary tensor ops, so running them with grad enabled (create_graph)
+builds the graph of the gradient itself.
+"""
+from framework.autograd import grad_mode
+
+_Tensor = None  # framework.tensor.Tensor, bound on first use (tensor imports autograd)
+
+
+def _tensor_class():
+    global _Tensor
+    if _Tensor is None:
+        from framework.tensor import Tensor
+        _Tensor = Tensor
+    return _Tensor
+
+
+class Node:
+    """What the engine needs of a graph node."""
+
+    next_functions = ()
+    _pre_hooks = None  # {output_nr: [hook, ...]}: tensor hooks, run on the incoming grad
+
+    def name(self):
+        return type(self).__name__
+
+    def __repr__(self):
+        return f"<{self.name()} object at {id(self):#x}>"
+
+    def register_prehook(self, output_nr, hook):
+        if self._pre_hooks is None:
+            self._pre_hooks = {}
+        hooks = self._pre_hooks.setdefault(output_nr, [])
+        hooks.append(hook)
+        return _RemovableHandle(hooks, hook)
+
+
+class _RemovableHandle:
+    def __init__(self, hooks, hook):
+        self._hooks, self._hook = hooks, hook
+
+    def remove(self):
+        if self._hook in self._hooks:
+            self._hooks.remove(self._hook)
+
+
+class AccumulateGrad(Node):
+    """The sink node of a leaf tensor: adds the incoming gradient into `.grad`."""
+
+    def __init__(self, variable):
+        self.variable = variable
+
+    def accumulate(self, grad, create_graph):
+        var = self.variable
+        if var.grad is None:
+            var.grad = grad if create_graph else grad._detached_owned()
+        elif create_graph or var.grad.requires_grad:
+            var.grad = var.grad + grad
+        else:
+            var.grad._accumulate_(grad)
+
+
+class Function(Node):
+    """Subclass with static `forward(ctx, *args)` and `backward(ctx, *grads)`; call `.apply`."""
+
+    _saved = ()
+    _saved_versions = ()
+    _freed = False
+    _materialize_grads = True
+    _non_differentiable = None
+    needs_input_grad = ()
+
+    def name(self):
+        return type(self).__name__ + "Backward0"
+
+    # ---- ctx API
+    def save_for_backward(self, *tensors):
+        self._saved = tensors
+        self._saved_versions = tuple(None if t is None else t._version_box[0] for t in tensors)
+
+    @property
+    def saved_tensors(self):
+        if self._freed:
+            raise RuntimeError(
+                "Trying to backward through the graph a second time (or directly access saved tensors after "
+                "they have already been freed). Saved intermediate values of the graph are freed when you call "
+                ".backward() or autograd.grad(). Specify retain_graph=True if you need to backward through the "
+                "graph a second time or if you need to access saved tensors after calling backward.")
+        for t, v in zip(self._saved, self._saved_versions):
+            if t is not None and t._version_box[0] != v:
+                raise RuntimeError(
+                    "one of the variables needed for gradient computation has been modified by an inplace "
+                    f"operation: [{t.dtype} {list(t.shape)}] is at version {t._version_box[0]}; expected version "
+                    f"{v} instead. Hint: the operation that saved it was {self.name()}.")
+        return self._saved
+
+    def mark_non_differentiable(self, *tensors):
+        self._non_differentiable = {id(t) for t in tensors}
+
+    def mark_dirty(self, *tensors):
+        pass
+
+    def set_materialize_grads(self, value):
+        self._materialize_grads = bool(value)
+
+    def _release(self):
+        if self._saved:
+            self._saved = ()
+            self._freed = True
+
+    # ---- subclass API
+    @staticmethod
+    def forward(ctx, *args, **kwargs):
+        raise NotImplementedError("subclasses of Function must implement forward")
+
+    @staticmethod
+    def backward(ctx, *grad_outputs):
+        raise NotImplementedError("subclasses of Function must implement backward")
+
+    @classmethod
+    def apply(cls, *args):
+        Tensor = _Tensor or _tensor_class()
+        ctx = cls.__new__(cls)
+        prev = grad_mode.enabled
+        record = False
+        if prev:
+            for a in args:
+                if isinstance(a, Tensor) and a.requires_grad:
+                    record = True
+                    break
+        grad_mode.enabled = False
+        try:
+            outputs = cls.forward(ctx, *args)
+        finally:
+            grad_mode.enabled = prev
+        if record:
+            _connect(ctx, args, outputs, Tensor)
+        return outputs
+
+
+def _connect(ctx, args, outputs, Tensor):
+    """Wire `ctx` into the graph: edges to the inputs, grad_fn on the outputs."""
+    needs, edges, metas = [], [], []
+    for a in args:
+        if isinstance(a, Tensor) and a.requires_grad:
+            needs.append(True)
+            edges.append((a.grad_fn, a._output_nr) if a.grad_fn is not None else (a._grad_accumulator(), 0))
+            metas.append((a.shape, a.dtype))
+        else:
+            needs.append(False)
+            edges.append((None, 0))
+            metas.append(None)
+    ctx.needs_input_grad = tuple(needs)
+    ctx.next_functions = tuple(edges)
+    ctx._input_meta = metas
+    single = isinstance(outputs, Tensor)
+    outs = (outputs,) if single else outputs
+    ctx._output_meta = [(o.shape, o.dtype, o.device) for o in outs]
+    skip = ctx._non_differentiable
+    for i, o in enumerate(outs):
+        if o.dtype.is_floating_point and (skip is None or id(o) not in skip):
+            o._requires_grad = True
+            o.grad_fn = ctx
+            o._output_nr = i
+    ctx._single_output = single

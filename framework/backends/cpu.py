@@ -1,0 +1,407 @@
+"""CPU backend: binds op names to the Numba kernels in `kernels.cpu`.
+
+Arrays here are NumPy arrays. The backend owns allocation, views and copies
+(NumPy's strided views give PyTorch's view semantics for free) and leaves all
+arithmetic to compiled kernels. Every function takes and returns raw arrays;
+dtype promotion and autograd happen above, in `framework.ops`.
+"""
+import functools
+import math
+
+import numpy as np
+
+from kernels.cpu import elementwise as ew
+from kernels.cpu import index as ix
+from kernels.cpu import linalg, reduce as rd, select
+
+name = "cpu"
+
+# ----------------------------------------------------------------- allocation
+
+
+def empty(shape, dtype):
+    return np.empty(shape, dtype)
+
+
+def zeros(shape, dtype):
+    return np.zeros(shape, dtype)
+
+
+def full(shape, value, dtype):
+    return np.full(shape, value, dtype)
+
+
+def arange(start, end, step, dtype):
+    return np.arange(start, end, step, dtype=dtype)
+
+
+def linspace(start, end, steps, dtype):
+    return np.linspace(start, end, steps).astype(dtype, copy=False)
+
+
+def eye(n, m, dtype):
+    return np.eye(n, m, dtype=dtype)
+
+
+def asarray(data, dtype=None):
+    """A new array holding `data` (nested lists, scalars or host arrays)."""
+    return np.array(data, dtype=dtype)
+
+
+def from_host(array):
+    """Adopt a NumPy array without copying (CPU memory is host memory)."""
+    return array
+
+
+def to_host(a):
+    return a
+
+
+def astype(a, dtype):
+    return a.astype(dtype)
+
+
+def copy(a):
+    return a.copy()
+
+
+def copy_(dst, src):
+    """Write `src` (broadcast) into `dst` in place, casting as needed."""
+    np.copyto(dst, src, casting="unsafe")
+
+
+def fill_(a, value):
+    a.fill(value)
+
+
+# ----------------------------------------------------------------- elementwise
+
+
+def _collapse(shape, *strides):
+    """Merge adjacent dims that every operand walks contiguously; drops size-1 dims."""
+    out_shape, out_strides = [], [[] for _ in strides]
+    for d, n in enumerate(shape):
+        if n == 1:
+            continue
+        if out_shape and all(st[-1] == s[d] * n for st, s in zip(out_strides, strides)):
+            out_shape[-1] *= n
+            for st, s in zip(out_strides, strides):
+                st[-1] = s[d]
+        else:
+            out_shape.append(n)
+            for st, s in zip(out_strides, strides):
+                st.append(s[d])
+    return out_shape, out_strides
+
+
+def _as3d(arrays, shape):
+    """Views of same-shaped arrays as 3-D (or a list of 3-D chunks when more dims remain)."""
+    collapsed, strides = _collapse(shape, *[a.strides for a in arrays])
+    while len(collapsed) < 3:
+        collapsed.insert(0, 1)
+        for st in strides:
+            st.insert(0, 0)
+    views = [np.lib.stride_tricks.as_strided(a, collapsed, st) for a, st in zip(arrays, strides)]
+    if len(collapsed) == 3:
+        return [views]
+    lead = collapsed[:-3]
+    return [[v[idx] for v in views] for idx in np.ndindex(*lead)]
+
+
+def _flat(a):
+    return a.reshape(-1) if a.flags.c_contiguous else None
+
+
+def unary(op, a, out=None):
+    if out is None:
+        out = np.empty(a.shape, _UNARY_OUT.get(op, a.dtype))
+    fa, fo = _flat(a), _flat(out)
+    if fa is not None and fo is not None:
+        getattr(ew, op + "_flat")(fa, fo)
+    else:
+        kern = getattr(ew, op + "_strided")
+        for x, o in _as3d([a, out], out.shape):
+            kern(x, o)
+    return out
+
+
+_UNARY_OUT = {"logical_not": np.bool_}
+_BOOL_OUT = {"eq", "ne", "lt", "le", "gt", "ge", "logical_and", "logical_or", "logical_xor"}
+
+
+def binary(op, a, b, out=None, out_shape=None):
+    """`op` on arrays of one dtype, or with a NumPy scalar on either side.
+
+    `out_shape` is the broadcast shape, computed (and checked) by the caller."""
+    if np.isscalar(b) or isinstance(b, np.generic):
+        dtype = np.bool_ if op in _BOOL_OUT else a.dtype
+        if out is None:
+            out = np.empty(a.shape, dtype)
+        fa, fo = _flat(a), _flat(out)
+        if fa is not None and fo is not None:
+            getattr(ew, op + "_scalar")(fa, b, fo)
+            return out
+        b = np.full((), b, a.dtype)
+    elif np.isscalar(a) or isinstance(a, np.generic):
+        dtype = np.bool_ if op in _BOOL_OUT else b.dtype
+        if out is None:
+            out = np.empty(b.shape, dtype)
+        fb, fo = _flat(b), _flat(out)
+        if fb is not None and fo is not None:
+            getattr(ew, op + "_rscalar")(a, fb, fo)
+            return out
+        a = np.full((), a, b.dtype)
+    if out_shape is None:
+        out_shape = a.shape if a.shape == b.shape else np.broadcast_shapes(a.shape, b.shape)
+    if out is None:
+        out = np.empty(out_shape, np.bool_ if op in _BOOL_OUT else a.dtype)
+    if a.shape == b.shape == out.shape:
+        fa, fb, fo = _flat(a), _flat(b), _flat(out)
+        if fa is not None and fb is not None and fo is not None:
+            getattr(ew, op + "_flat")(fa, fb, fo)
+            return out
+    kern = getattr(ew, op + "_strided")
+    a = np.broadcast_to(a, out_shape)
+    b = np.broadcast_to(b, out_shape)
+    for x, y, o in _as3d([a, b, out], out_shape):
+        kern(x, y, o)
+    return out
+
+
+def where(cond, a, b, out_shape):
+    """cond ? a : b with broadcasting; a and b share a dtype."""
+    cond = np.broadcast_to(cond, out_shape)
+    a = np.broadcast_to(a, out_shape)
+    b = np.broadcast_to(b, out_shape)
+    out = np.empty(out_shape, a.dtype)
+    for c, x, y, o in _as3d([cond, a, b, out], out_shape):
+        select.where(c, x, y, o)
+    return out
+
+# ----------------------------------------------------------------- reductions
+
+
+def _runs(dims):
+    """Sorted dims grouped into runs of adjacent dims, last run first."""
+    runs = []
+    for d in sorted(dims):
+        if runs and runs[-1][-1] == d - 1:
+            runs[-1].append(d)
+        else:
+            runs.append([d])
+    return runs[::-1]
+
+
+def _split3(shape, first, last):
+    outer = math.prod(shape[:first])
+    red = math.prod(shape[first:last + 1])
+    inner = math.prod(shape[last + 1:])
+    return outer, red, inner
+
+
+_ACC = {"sum": (rd.sum_last, rd.sum_mid), "prod": (rd.prod_last, rd.prod_mid),
+        "all": (None, rd.all_mid), "any": (None, rd.any_mid)}
+
+
+def reduce(op, a, dims, out_dtype):
+    """Reduce `a` over `dims` (a tuple of non-negative ints) without keeping dims.
+
+    op is one of sum, prod, all, any, max, min (max/min reduce values only)."""
+    shape = list(a.shape)
+    if not dims:
+        return a.astype(out_dtype)
+    for run in _runs(dims):
+        outer, red, inner = _split3(shape, run[0], run[-1])
+        new_shape = shape[:run[0]] + shape[run[-1] + 1:]
+        src = a.reshape(outer, red, inner)
+        if op in ("max", "min"):
+            values = np.empty((outer, inner), a.dtype)
+            (rd.max_mid if op == "max" else rd.min_mid)(src, values, np.empty((outer, inner), np.int64))
+            a = values
+        else:
+            last, mid = _ACC[op]
+            if inner == 1 and last is not None:
+                a = np.empty(outer, out_dtype)
+                last(src.reshape(outer, red), a)
+            else:
+                a = np.empty((outer, inner), out_dtype)
+                mid(src, a)
+        a = a.reshape(new_shape)
+        shape = new_shape
+    return a.astype(out_dtype, copy=False)
+
+
+def argreduce(op, a, dim):
+    """(values, indices) of max/min over one dim, the dim removed."""
+    shape = a.shape
+    outer, red, inner = _split3(shape, dim, dim)
+    values = np.empty((outer, inner), a.dtype)
+    indices = np.empty((outer, inner), np.int64)
+    (rd.max_mid if op == "max" else rd.min_mid)(a.reshape(outer, red, inner), values, indices)
+    new_shape = shape[:dim] + shape[dim + 1:]
+    return values.reshape(new_shape), indices.reshape(new_shape)
+
+
+def softmax(a, dim, log):
+    """softmax or log_softmax over `dim` (non-negative)."""
+    moved = np.ascontiguousarray(np.moveaxis(a, dim, -1))
+    rows = moved.reshape(-1, moved.shape[-1])
+    out = np.empty_like(rows)
+    (rd.log_softmax_last if log else rd.softmax_last)(rows, out)
+    return np.moveaxis(out.reshape(moved.shape), -1, dim)
+
+
+# ----------------------------------------------------------------- linear algebra
+
+
+def matmul(a, b, batch_shape):
+    """Batched matmul of (..., n, k) by (..., k, m); batch dims already broadcast-compatible."""
+    n, k = a.shape[-2:]
+    m = b.shape[-1]
+    nb = math.prod(batch_shape)
+    a3 = np.broadcast_to(a, (*batch_shape, n, k)).reshape(nb, n, k)
+    b3 = np.broadcast_to(b, (*batch_shape, k, m)).reshape(nb, k, m)
+    out = np.empty((nb, n, m), a.dtype)
+    if a.dtype.kind == "f":
+        linalg.matmul_blas(np.ascontiguousarray(a3), np.ascontiguousarray(b3), out)
+    else:
+        linalg.matmul_loops(a3, b3, out)
+    return out.reshape(*batch_shape, n, m)
+
+
+# ----------------------------------------------------------------- indexing
+
+
+def _check(bad, dim, size):
+    if bad != -1:
+        raise IndexError(f"index {bad} is out of bounds for dimension {dim} with size {size}")
+
+
+def _view3(a, dim):
+    return a.reshape(_split3(a.shape, dim, dim))
+
+
+def gather(a, dim, index):
+    # index may be smaller than `a` in the other dims: read only that corner of `a`.
+    corner = tuple(slice(0, n) if d != dim else slice(None) for d, n in enumerate(index.shape))
+    src = a[corner]
+    out = np.empty(index.shape, a.dtype)
+    _check(ix.gather(_view3(src, dim), _view3(np.ascontiguousarray(index), dim), out.reshape(_split3(out.shape, dim, dim))),
+           dim, a.shape[dim])
+    return out
+
+
+def scatter(a, dim, index, src, accumulate):
+    out = np.array(a, copy=True)
+    corner = tuple(slice(0, n) for n in index.shape)
+    src = np.ascontiguousarray(np.broadcast_to(src, src.shape if np.ndim(src) else index.shape)[corner])
+    target = out[tuple(slice(0, n) if d != dim else slice(None) for d, n in enumerate(index.shape))]
+    t3 = _view3(target, dim)
+    kern = ix.scatter_add if accumulate else ix.scatter
+    _check(kern(t3, _view3(np.ascontiguousarray(index), dim), _view3(src.astype(a.dtype, copy=False), dim)),
+           dim, a.shape[dim])
+    if not np.shares_memory(t3, out):
+        target[...] = t3.reshape(target.shape)
+    return out
+
+
+def index_select(a, dim, index):
+    shape = list(a.shape)
+    shape[dim] = index.shape[0]
+    out = np.empty(shape, a.dtype)
+    _check(ix.index_select(_view3(a, dim), index, _view3(out, dim)), dim, a.shape[dim])
+    return out
+
+
+def index_add(shape, dim, index, src):
+    out = np.zeros(shape, src.dtype)
+    _check(ix.index_add(_view3(out, dim), index, _view3(np.ascontiguousarray(src), dim)), dim, shape[dim])
+    return out
+
+
+def getitem(a, key):
+    return a[key]
+
+
+def setitem(a, key, value):
+    a[key] = value
+
+
+def index_put_add(shape, key, values, dtype):
+    """zeros(shape)[key] += values, accumulating repeated indices (backward of indexing)."""
+    positions = np.arange(math.prod(shape)).reshape(shape)[key]
+    out = np.zeros(math.prod(shape), dtype)
+    vals = np.ascontiguousarray(np.broadcast_to(values, positions.shape), dtype).reshape(-1)
+    ix.put_add(out, positions.reshape(-1), vals)
+    return out.reshape(shape)
+
+
+def nonzero(a):
+    flat = np.ascontiguousarray(a).reshape(-1)
+    return ix.nonzero(flat, np.array(a.shape, np.int64))
+
+
+# ----------------------------------------------------------------- shape
+
+
+def reshape(a, shape):
+    return a.reshape(shape)
+
+
+def view(a, shape):
+    """Reshape without copying; None when the strides make that impossible."""
+    try:
+        return a.reshape(shape, copy=False)
+    except ValueError:
+        return None
+
+
+def permute(a, dims):
+    return a.transpose(dims)
+
+
+def broadcast_to(a, shape):
+    return np.broadcast_to(a, shape)
+
+
+def contiguous(a):
+    return np.ascontiguousarray(a)
+
+
+def is_contiguous(a):
+    return a.flags.c_contiguous
+
+
+def strides(a):
+    return tuple(s // a.itemsize for s in a.strides)
+
+
+def flip(a, dims):
+    return np.flip(a, dims).copy()
+
+
+def cat(arrays, dim):
+    return np.concatenate(arrays, axis=dim)
+
+
+def shares_memory(a, b):
+    return np.shares_memory(a, b)
+
+
+# ----------------------------------------------------------------- random
+
+
+def rand(gen, shape, dtype):
+    return gen.random(shape, dtype=np.float64).astype(dtype, copy=False)
+
+
+def randn(gen, shape, dtype):
+    return gen.standard_normal(shape, dtype=np.float64).astype(dtype, copy=False)
+
+
+def randint(gen, low, high, shape, dtype):
+    return gen.integers(low, high, shape).astype(dtype, copy=False)
+
+
+def randperm(gen, n, dtype):
+    return gen.permutation(n).astype(dtype, copy=False)

@@ -1,0 +1,130 @@
+"""dtypes and PyTorch's type promotion.
+
+A dtype is a small immutable object naming a NumPy dtype. Promotion follows
+PyTorch: operands are ranked in three tiers (tensors with dims, 0-dim tensors,
+Python scalars); a lower tier only matters when it is of a higher category
+(bool < integer < floating), so `int_tensor + 1.5` is float32 and
+`float32_tensor + float64_scalar_tensor` stays float32.
+"""
+import builtins
+
+import numpy as np
+
+
+class dtype:
+    __slots__ = ("name", "np", "itemsize", "is_floating_point", "is_signed", "_rank", "_category")
+
+    def __init__(self, name, np_dtype, rank, category):
+        self.name = name
+        self.np = np.dtype(np_dtype)
+        self.itemsize = self.np.itemsize
+        self.is_floating_point = category == 2
+        self.is_signed = self.np.kind in "if"
+        self._rank = rank
+        self._category = category
+
+    @property
+    def is_complex(self):
+        return False
+
+    def __repr__(self):
+        return f"torch.{self.name}"
+
+    def __reduce__(self):
+        return (_by_name, (self.name,))
+
+
+bool_ = dtype("bool", np.bool_, 0, 0)
+uint8 = dtype("uint8", np.uint8, 1, 1)
+int32 = dtype("int32", np.int32, 2, 1)
+int64 = dtype("int64", np.int64, 3, 1)
+float32 = dtype("float32", np.float32, 4, 2)
+float64 = dtype("float64", np.float64, 5, 2)
+
+ALL = (bool_, uint8, int32, int64, float32, float64)
+_FROM_NP = {d.np: d for d in ALL}
+_NAMES = {d.name: d for d in ALL}
+_NAMES.update(float=float32, double=float64, long=int64, int=int32)
+
+_default_float = float32
+
+
+def _by_name(name):
+    return _NAMES[name]
+
+
+def get_default_dtype():
+    return _default_float
+
+
+def set_default_dtype(d):
+    global _default_float
+    if d not in (float32, float64):
+        raise TypeError(f"only floating-point types are supported as the default type, got {d}")
+    _default_float = d
+
+
+def from_numpy(np_dtype):
+    """Our dtype for a NumPy dtype; TypeError for dtypes we do not support."""
+    try:
+        return _FROM_NP[np.dtype(np_dtype)]
+    except KeyError:
+        raise TypeError(f"can't convert np.ndarray of type {np.dtype(np_dtype)}. The only supported types are: "
+                        "float64, float32, int64, int32, uint8, and bool.") from None
+
+
+def as_dtype(d):
+    """Accept our dtype, a NumPy dtype, or a Python type (float, int, bool)."""
+    if isinstance(d, dtype):
+        return d
+    if d is builtins.float:
+        return _default_float
+    if d is builtins.int:
+        return int64
+    if d is builtins.bool:
+        return bool_
+    if isinstance(d, str) and d in _NAMES:
+        return _NAMES[d]
+    try:
+        return from_numpy(d)
+    except TypeError:
+        raise TypeError(f"expected a dtype, got {d!r}") from None
+
+
+def promote_types(a, b):
+    return a if a._rank >= b._rank else b
+
+
+def scalar_dtype(value):
+    """The dtype PyTorch gives a Python scalar when it is wrapped in an op."""
+    if isinstance(value, builtins.bool):
+        return bool_
+    if isinstance(value, builtins.int):
+        return int64
+    return _default_float
+
+
+def _combine(higher, lower):
+    if higher is None:
+        return lower
+    if lower is None or higher.is_floating_point:
+        return higher
+    if higher is bool_ or lower._category > higher._category:
+        return promote_types(higher, lower)
+    return higher
+
+
+def result_type(*operands):
+    """PyTorch's result_type over tensors (anything with .dtype and .ndim) and Python scalars."""
+    dim = zero = wrapped = None
+    for x in operands:
+        d = getattr(x, "dtype", None)
+        if isinstance(d, dtype):
+            if x.ndim:
+                dim = d if dim is None else promote_types(dim, d)
+            else:
+                zero = d if zero is None else promote_types(zero, d)
+        else:
+            s = scalar_dtype(x)
+            wrapped = s if wrapped is None else promote_types(wrapped, s)
+    return _combine(dim, _combine(zero, wrapped))

@@ -1,0 +1,266 @@
+"""Indexing: `x[key]`, `x[key] = v`, gather/scatter, index_select, masks.
+
+Basic keys (ints, slices, None, ...) give views; integer-tensor and boolean
+keys give copies, and their backward accumulates repeated indices."""
+import numbers
+
+import numpy as np
+
+from framework import dtypes as _dt
+from framework.autograd import grad_mode
+from framework.autograd.function import Function
+from framework.ops._util import same_device, wrap, wrap_dim
+from framework.tensor import Tensor
+
+
+def _index_array(k, device):
+    if isinstance(k, Tensor):
+        if k.dtype.is_floating_point:
+            raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
+        same_device(k) if device is None else None
+        if k.device != device:
+            raise RuntimeError(f"indices should be either on cpu or on the same device as the indexed tensor "
+                               f"({device}), but got {k.device}")
+        return k._data.astype(np.bool_, copy=False) if k.dtype in (_dt.bool_, _dt.uint8) else k._data
+    arr = np.asarray([x.item() if isinstance(x, Tensor) else x for x in k] if isinstance(k, (list, tuple)) else k)
+    if arr.dtype.kind not in "biu":
+        raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
+    return device.backend.from_host(arr)
+
+
+def convert_key(key, device):
+    """(backend key, is_basic): tensors become backend arrays; 0-d int tensors become ints."""
+    if not isinstance(key, tuple):
+        key = (key,)
+    out, basic = [], True
+    for k in key:
+        if k is None or k is Ellipsis:
+            out.append(k)
+        elif isinstance(k, slice):
+            out.append(slice(*(v.item() if isinstance(v, Tensor) else v for v in (k.start, k.stop, k.step))))
+            if out[-1].step is not None and out[-1].step <= 0:
+                raise ValueError("step must be greater than zero")
+        elif isinstance(k, bool):
+            out.append(k)
+            basic = False
+        elif isinstance(k, numbers.Integral):
+            out.append(int(k))
+        elif isinstance(k, Tensor) and k.ndim == 0 and not k.dtype.is_floating_point and k.dtype is not _dt.bool_:
+            out.append(int(k.item()))
+        elif isinstance(k, (Tensor, list, np.ndarray)):
+            out.append(_index_array(k, device))
+            basic = False
+        else:
+            raise IndexError(f"only integers, slices (`:`), ellipsis (`...`), None and long or byte Variables are "
+                             f"valid indices (got {type(k).__name__})")
+    return tuple(out), basic
+
+
+class GetItem(Function):
+    @staticmethod
+    def forward(ctx, x, key, basic):
+        ctx.shape, ctx.key, ctx.basic = x.shape, key, basic
+        data = x.device.backend.getitem(x._data, key)
+        return wrap(data, x.dtype, x.device, base=x if basic else None)
+
+    @staticmethod
+    def backward(ctx, g):
+        return IndexIntoZeros.apply(g, ctx.shape, ctx.key, ctx.basic), None, None
+
+
+class IndexIntoZeros(Function):
+    """zeros(shape)[key] += g: the backward of indexing, itself differentiable."""
+
+    @staticmethod
+    def forward(ctx, g, shape, key, basic):
+        ctx.key, ctx.basic = key, basic
+        b = g.device.backend
+        if basic:
+            out = b.zeros(shape, g.dtype.np)
+            b.setitem(out, key, g._data)
+        else:
+            out = b.index_put_add(shape, key, g._data, g.dtype.np)
+        return wrap(out, g.dtype, g.device)
+
+    @staticmethod
+    def backward(ctx, gg):
+        return GetItem.apply(gg, ctx.key, ctx.basic), None, None, None
+
+
+def getitem(input, key):
+    bkey, basic = convert_key(key, input.device)
+    return GetItem.apply(input, bkey, basic)
+
+
+class IndexPut(Function):
+    """out = x.clone(); out[key] = value."""
+
+    @staticmethod
+    def forward(ctx, x, value, key, basic):
+        ctx.key, ctx.basic = key, basic
+        b = x.device.backend
+        out = b.copy(x._data)
+        b.setitem(out, key, value._data if isinstance(value, Tensor) else value)
+        return wrap(out, x.dtype, x.device)
+
+    @staticmethod
+    def backward(ctx, g):
+        gx = IndexPut.apply(g, 0.0, ctx.key, ctx.basic) if ctx.needs_input_grad[0] else None
+        gv = GetItem.apply(g, ctx.key, ctx.basic) if ctx.needs_input_grad[1] else None
+        return gx, gv, None, None
+
+
+def setitem(self, key, value):
+    from framework.ops.elementwise import inplace
+    bkey, basic = convert_key(key, self.device)
+    if isinstance(value, Tensor):
+        same_device(self, value)
+        if value.dtype is not self.dtype:
+            value = value.to(self.dtype)
+    elif not isinstance(value, (numbers.Number, np.generic)):
+        value = Tensor._make(self.device.backend.asarray(np.asarray(value), self.dtype.np), self.dtype, self.device)
+    recording = grad_mode.enabled and (self._requires_grad or (isinstance(value, Tensor) and value._requires_grad))
+    if not recording:
+        self.device.backend.setitem(self._data, bkey, value._data if isinstance(value, Tensor) else value)
+        self._version_box[0] += 1
+        return
+    inplace(self, lambda x, v: IndexPut.apply(x, v, bkey, basic), value)
+
+
+# ----------------------------------------------------------------- gather / scatter
+
+
+def _check_index(index, input, dim, name):
+    if not isinstance(index, Tensor) or index.dtype is not _dt.int64:
+        raise RuntimeError(f"{name}(): Expected dtype int64 for index")
+    if index.ndim != input.ndim and not (index.ndim <= 1 and input.ndim <= 1):
+        raise RuntimeError(f"Index tensor must have the same number of dimensions as input tensor "
+                           f"(index {list(index.shape)}, input {list(input.shape)})")
+    for d in range(index.ndim):
+        if d != dim and index.shape[d] > input.shape[d]:
+            raise RuntimeError(f"Size does not match at dimension {d} expected index {list(index.shape)} to be "
+                               f"smaller than self {list(input.shape)} apart from dimension {dim}")
+    same_device(input, index)
+
+
+class Gather(Function):
+    @staticmethod
+    def forward(ctx, x, dim, index):
+        ctx.shape, ctx.dim = x.shape, dim
+        ctx.save_for_backward(index)
+        return wrap(x.device.backend.gather(x._data, dim, index._data), x.dtype, x.device)
+
+    @staticmethod
+    def backward(ctx, g):
+        (index,) = ctx.saved_tensors
+        return scatter_into_zeros(ctx.shape, ctx.dim, index, g), None, None
+
+
+def gather(input, dim, index, sparse_grad=False):
+    dim = wrap_dim(dim, input.ndim)
+    _check_index(index, input, dim, "gather")
+    if input.ndim == 0:
+        return Gather.apply(input.reshape(1), 0, index.reshape(1)).reshape(index.shape)
+    return Gather.apply(input, dim, index)
+
+
+class Scatter(Function):
+    @staticmethod
+    def forward(ctx, x, dim, index, src, accumulate):
+        ctx.dim, ctx.accumulate = dim, accumulate
+        ctx.save_for_backward(index)
+        data = src._data if isinstance(src, Tensor) else src
+        return wrap(x.device.backend.scatter(x._data, dim, index._data, data, accumulate), x.dtype, x.device)
+
+    @staticmethod
+    def backward(ctx, g):
+        (index,) = ctx.saved_tensors
+        gx = None
+        if ctx.needs_input_grad[0]:
+            gx = g if ctx.accumulate else Scatter.apply(g, ctx.dim, index, 0.0, False)
+        gsrc = Gather.apply(g, ctx.dim, index) if ctx.needs_input_grad[3] else None
+        return gx, None, None, gsrc, None
+
+
+def scatter(input, dim, index, src=None, value=None, reduce=None):
+    dim = wrap_dim(dim, input.ndim)
+    _check_index(index, input, dim, "scatter")
+    if src is None:
+        src = value
+    if reduce not in (None, "add"):
+        raise RuntimeError(f"reduce argument must be either add or multiply, got {reduce}")
+    if isinstance(src, Tensor) and src.dtype is not input.dtype:
+        raise RuntimeError(f"scatter(): Expected self.dtype to be equal to src.dtype ({input.dtype} vs {src.dtype})")
+    return Scatter.apply(input, dim, index, src, reduce == "add")
+
+
+def scatter_add(input, dim, index, src):
+    dim = wrap_dim(dim, input.ndim)
+    _check_index(index, input, dim, "scatter_add")
+    return Scatter.apply(input, dim, index, src, True)
+
+
+def scatter_into_zeros(shape, dim, index, src):
+    from framework.ops.creation import zeros
+    return Scatter.apply(zeros(shape, dtype=src.dtype, device=src.device), dim, index, src, True)
+
+
+class IndexSelect(Function):
+    @staticmethod
+    def forward(ctx, x, dim, index):
+        ctx.shape, ctx.dim = x.shape, dim
+        ctx.save_for_backward(index)
+        return wrap(x.device.backend.index_select(x._data, dim, index._data), x.dtype, x.device)
+
+    @staticmethod
+    def backward(ctx, g):
+        (index,) = ctx.saved_tensors
+        return IndexAdd.apply(g, ctx.shape, ctx.dim, index), None, None
+
+
+class IndexAdd(Function):
+    """zeros(shape).index_add_(dim, index, src); differentiable in src."""
+
+    @staticmethod
+    def forward(ctx, src, shape, dim, index):
+        ctx.dim = dim
+        ctx.save_for_backward(index)
+        return wrap(src.device.backend.index_add(shape, dim, index._data, src._data), src.dtype, src.device)
+
+    @staticmethod
+    def backward(ctx, gg):
+        (index,) = ctx.saved_tensors
+        return IndexSelect.apply(gg, ctx.dim, index), None, None, None
+
+
+def index_select(input, dim, index):
+    if not isinstance(index, Tensor) or index.dtype not in (_dt.int64, _dt.int32) or index.ndim > 1:
+        raise IndexError("index_select(): Expected a 1-D int64 or int32 index tensor")
+    same_device(input, index)
+    if input.ndim == 0:
+        return getitem(input.reshape(1), index.reshape(-1)).reshape(index.shape)
+    dim = wrap_dim(dim, input.ndim)
+    return IndexSelect.apply(input, dim, index.reshape(-1).to(_dt.int64))
+
+
+def masked_select(input, mask):
+    if mask.dtype is not _dt.bool_:
+        raise RuntimeError(f"masked_select: expected BoolTensor for mask")
+    from framework.ops.shape import broadcast_tensors
+    x, m = broadcast_tensors(input, mask)
+    return getitem(x, m)
+
+
+def nonzero(input, as_tuple=False):
+    out = wrap(input.device.backend.nonzero(input._data), _dt.int64, input.device)
+    if as_tuple:
+        return tuple(out[:, d] for d in range(max(input.ndim, 1))) if input.ndim else (out.reshape(-1),)
+    return out
+
+
+def argwhere(input):
+    return nonzero(input)
+
+
+def take(input, index):
+    return getitem(input.reshape(-1), index)

@@ -1,0 +1,101 @@
+"""matmul with PyTorch's 1-D and batch-broadcast rules; mm, bmm, dot, mv, outer."""
+from framework.autograd.function import Function
+from framework.ops._util import broadcast_shapes, same_device, wrap
+from framework.tensor import Tensor
+
+
+def _shape_error(a, b):
+    return RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({'x'.join(map(str, a))} and "
+                        f"{'x'.join(map(str, b))})")
+
+
+class Matmul(Function):
+    """(..., n, k) @ (..., k, m); batch dims broadcast."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        batch = broadcast_shapes(a.shape[:-2], b.shape[:-2])
+        ctx.save_for_backward(a, b)
+        return wrap(a.device.backend.matmul(a._data, b._data, batch), a.dtype, a.device)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        return (Matmul.apply(g, b.mT) if ctx.needs_input_grad[0] else None,
+                Matmul.apply(a.mT, g) if ctx.needs_input_grad[1] else None)
+
+
+def _check(a, b, name):
+    for x in (a, b):
+        if not isinstance(x, Tensor):
+            raise TypeError(f"{name}(): argument must be Tensor, not {type(x).__name__}")
+    same_device(a, b)
+    if a.dtype is not b.dtype:
+        raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: {a.dtype} != {b.dtype}")
+    if a.ndim == 0 or b.ndim == 0:
+        raise RuntimeError(f"both arguments to {name} need to be at least 1D, but they are {a.ndim}D and {b.ndim}D")
+
+
+def matmul(input, other):
+    a, b = input, other
+    _check(a, b, "matmul")
+    if a.shape[-1] != b.shape[-2 if b.ndim > 1 else -1]:
+        raise _shape_error(a.shape if a.ndim > 1 else (1,) + a.shape, b.shape if b.ndim > 1 else b.shape + (1,))
+    if a.ndim == 1 and b.ndim == 1:
+        return Matmul.apply(a.unsqueeze(0), b.unsqueeze(1)).reshape(())
+    if a.ndim == 1:
+        return Matmul.apply(a.unsqueeze(0), b).squeeze(-2)
+    if b.ndim == 1:
+        return Matmul.apply(a, b.unsqueeze(1)).squeeze(-1)
+    try:
+        broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    except RuntimeError:
+        raise _shape_error(a.shape, b.shape) from None
+    return Matmul.apply(a, b)
+
+
+def mm(input, mat2):
+    _check(input, mat2, "mm")
+    if input.ndim != 2 or mat2.ndim != 2:
+        raise RuntimeError(f"mm: expected 2D tensors, got {input.ndim}D and {mat2.ndim}D")
+    if input.shape[1] != mat2.shape[0]:
+        raise _shape_error(input.shape, mat2.shape)
+    return Matmul.apply(input, mat2)
+
+
+def bmm(input, mat2):
+    _check(input, mat2, "bmm")
+    if input.ndim != 3 or mat2.ndim != 3:
+        raise RuntimeError(f"batch1 must be a 3D tensor (got {input.ndim}D and {mat2.ndim}D)")
+    if input.shape[0] != mat2.shape[0] or input.shape[2] != mat2.shape[1]:
+        raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "
+                           f"[{input.shape[0]}, {input.shape[2]}] but got: [{mat2.shape[0]}, {mat2.shape[1]}] "
+                           f"(shapes {list(input.shape)} and {list(mat2.shape)})")
+    return Matmul.apply(input, mat2)
+
+
+def dot(input, other):
+    _check(input, other, "dot")
+    if input.ndim != 1 or other.ndim != 1:
+        raise RuntimeError(f"1D tensors expected, but got {input.ndim}D and {other.ndim}D tensors")
+    if input.shape[0] != other.shape[0]:
+        raise RuntimeError(f"inconsistent tensor size, expected tensor [{input.shape[0]}] and src [{other.shape[0]}] "
+                           f"to have the same number of elements, but got {input.shape[0]} and {other.shape[0]} "
+                           f"elements respectively")
+    return matmul(input, other)
+
+
+def mv(input, vec):
+    _check(input, vec, "mv")
+    if input.ndim != 2 or vec.ndim != 1:
+        raise RuntimeError(f"vector + matrix @ vector expected, got {input.ndim}D and {vec.ndim}D")
+    return matmul(input, vec)
+
+
+def outer(input, vec2):
+    if input.ndim != 1 or vec2.ndim != 1:
+        raise RuntimeError(f"outer: expected 1D tensors, got {input.ndim}D and {vec2.ndim}D")
+    return input.unsqueeze(1) * vec2.unsqueeze(0)
+
+
+ger = outer

@@ -1,0 +1,321 @@
+"""Reductions (sum, mean, prod, max, min, var, std, norm, logsumexp, all, any)
+and the softmax family."""
+import collections
+import math
+
+from framework import dtypes as _dt
+from framework.autograd.function import Function
+from framework.ops._util import normalize_dims, reduced_shape, wrap, wrap_dim
+from framework.ops.elementwise import where
+from framework.tensor import Tensor
+
+values_indices = collections.namedtuple("values_indices", ["values", "indices"])
+
+
+def _expand_back(g, shape, dims, keepdim):
+    """Broadcast a reduced gradient back over the reduced dims."""
+    if not keepdim:
+        g = g.reshape(reduced_shape(shape, dims, True))
+    return g.expand(shape)
+
+
+class Sum(Function):
+    @staticmethod
+    def forward(ctx, x, dims, keepdim, dtype):
+        out_dt = dtype or (_dt.int64 if not x.dtype.is_floating_point else x.dtype)
+        data = x._data if dtype is None or dtype is x.dtype else x.device.backend.astype(x._data, dtype.np)
+        out = x.device.backend.reduce("sum", data, dims, out_dt.np)
+        ctx.shape, ctx.dims, ctx.keepdim = x.shape, dims, keepdim
+        if keepdim:
+            out = out.reshape(reduced_shape(x.shape, dims, True))
+        return wrap(out, out_dt, x.device)
+
+    @staticmethod
+    def backward(ctx, g):
+        return _expand_back(g, ctx.shape, ctx.dims, ctx.keepdim), None, None, None
+
+
+def sum(input, dim=None, keepdim=False, dtype=None):
+    dims = normalize_dims(dim, input.ndim)
+    return Sum.apply(input, dims, keepdim, _dt.as_dtype(dtype) if dtype is not None else None)
+
+
+def sum_to_size(input, *size):
+    """Sum broadcast dims away so the result has `size` (used by the engine for broadcast grads)."""
+    size = tuple(size[0]) if len(size) == 1 and isinstance(size[0], (tuple, list)) else tuple(size)
+    shape = input.shape
+    lead = len(shape) - len(size)
+    dims = tuple(range(lead)) + tuple(lead + i for i, s in enumerate(size) if s == 1 and shape[lead + i] != 1)
+    out = Sum.apply(input, dims, False, None) if dims else input
+    return out.reshape(size) if out.shape != size else out
+
+
+def mean(input, dim=None, keepdim=False, dtype=None):
+    dt = _dt.as_dtype(dtype) if dtype is not None else input.dtype
+    if not dt.is_floating_point:
+        raise RuntimeError(f"mean(): could not infer output dtype. Input dtype must be either a floating point or "
+                           f"complex dtype. Got: {input.dtype.name.capitalize()}")
+    dims = normalize_dims(dim, input.ndim)
+    n = math.prod(input.shape[d] for d in dims)
+    return Sum.apply(input, dims, keepdim, dtype and dt) / (n if n else float("nan"))
+
+
+class Prod(Function):
+    @staticmethod
+    def forward(ctx, x, dims, keepdim):
+        out_dt = _dt.int64 if not x.dtype.is_floating_point else x.dtype
+        out = x.device.backend.reduce("prod", x._data, dims, out_dt.np)
+        if keepdim:
+            out = out.reshape(reduced_shape(x.shape, dims, True))
+        ctx.dims, ctx.keepdim = dims, keepdim
+        ctx.save_for_backward(x)
+        return wrap(out, out_dt, x.device)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        dims, keepdim = ctx.dims, ctx.keepdim
+        # d prod / d x_i = prod of the others; exact with zeros (one zero: only it gets a gradient).
+        is_zero = x == 0
+        zeros = _expand_back(Sum.apply(is_zero, dims, keepdim, None), x.shape, dims, keepdim)
+        prod_nonzero = _expand_back(Prod.apply(where(is_zero, 1.0, x), dims, keepdim), x.shape, dims, keepdim)
+        others = where(zeros == 0, prod_nonzero / where(is_zero, 1.0, x),
+                       where((zeros == 1) & is_zero, prod_nonzero, 0.0))
+        return _expand_back(g, x.shape, dims, keepdim) * others, None, None
+
+
+def prod(input, dim=None, keepdim=False, dtype=None):
+    if dtype is not None:
+        input = input.to(dtype)
+    return Prod.apply(input, normalize_dims(dim, input.ndim) if dim is not None else tuple(range(input.ndim)), keepdim)
+
+
+class Extreme(Function):
+    """amax/amin over dims; ties share the gradient evenly, as in PyTorch."""
+
+    @staticmethod
+    def forward(ctx, x, op, dims, keepdim):
+        if x.numel() == 0:
+            raise RuntimeError(f"{op}(): Expected reduction dim to be specified for input.numel() == 0.")
+        out = x.device.backend.reduce(op, x._data, dims, x.dtype.np)
+        if keepdim:
+            out = out.reshape(reduced_shape(x.shape, dims, True))
+        out = wrap(out, x.dtype, x.device)
+        ctx.dims, ctx.keepdim = dims, keepdim
+        ctx.save_for_backward(x, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        x, out = ctx.saved_tensors
+        dims, keepdim = ctx.dims, ctx.keepdim
+        hit = x == _expand_back(out, x.shape, dims, keepdim)
+        count = _expand_back(Sum.apply(hit, dims, keepdim, None), x.shape, dims, keepdim)
+        return _expand_back(g, x.shape, dims, keepdim) * hit / count, None, None, None
+
+
+class ExtremeDim(Function):
+    """max/min over one dim with indices; the gradient goes to the chosen index."""
+
+    @staticmethod
+    def forward(ctx, x, op, dim, keepdim):
+        if x.shape[dim] == 0 if x.ndim else False:
+            raise IndexError(f"{op}(): Expected reduction dim {dim} to have non-zero size.")
+        data = x._data if x.ndim else x._data.reshape(1)
+        values, indices = x.device.backend.argreduce(op, data, dim)
+        if keepdim and x.ndim:
+            shape = reduced_shape(x.shape, (dim,), True)
+            values, indices = values.reshape(shape), indices.reshape(shape)
+        elif not x.ndim:
+            values, indices = values.reshape(()), indices.reshape(())
+        ctx.dim, ctx.keepdim, ctx.shape = dim, keepdim, x.shape
+        idx = wrap(indices, _dt.int64, x.device)
+        ctx.save_for_backward(idx)
+        return wrap(values, x.dtype, x.device), idx
+
+    @staticmethod
+    def backward(ctx, g, _):
+        (idx,) = ctx.saved_tensors
+        from framework.ops.indexing import scatter_into_zeros
+        if not ctx.shape:
+            return g.reshape(()), None, None, None
+        if not ctx.keepdim:
+            g, idx = g.unsqueeze(ctx.dim), idx.unsqueeze(ctx.dim)
+        return scatter_into_zeros(ctx.shape, ctx.dim, idx, g), None, None, None
+
+
+def _extreme(op, input, dim, keepdim, other):
+    if isinstance(dim, Tensor):  # torch.max(a, b): elementwise
+        other, dim = dim, None
+    if other is not None:
+        from framework.ops.elementwise import maximum, minimum
+        return (maximum if op == "max" else minimum)(input, other)
+    if dim is None:
+        return Extreme.apply(input, op, tuple(range(input.ndim)), False)
+    values, indices = ExtremeDim.apply(input, op, wrap_dim(dim, input.ndim), keepdim)
+    return values_indices(values, indices)
+
+
+def max(input, dim=None, keepdim=False, other=None):
+    return _extreme("max", input, dim, keepdim, other)
+
+
+def min(input, dim=None, keepdim=False, other=None):
+    return _extreme("min", input, dim, keepdim, other)
+
+
+def amax(input, dim=(), keepdim=False):
+    return Extreme.apply(input, "max", normalize_dims(dim, input.ndim), keepdim)
+
+
+def amin(input, dim=(), keepdim=False):
+    return Extreme.apply(input, "min", normalize_dims(dim, input.ndim), keepdim)
+
+
+def _arg(op, input, dim, keepdim):
+    if dim is None:
+        flat = input.reshape(-1)
+        _, idx = ExtremeDim.apply(flat.detach(), op, 0, False)
+        return idx.reshape((1,) * input.ndim) if keepdim else idx
+    return ExtremeDim.apply(input.detach(), op, wrap_dim(dim, input.ndim), keepdim)[1]
+
+
+def argmax(input, dim=None, keepdim=False):
+    return _arg("max", input, dim, keepdim)
+
+
+def argmin(input, dim=None, keepdim=False):
+    return _arg("min", input, dim, keepdim)
+
+
+def _correction(unbiased, correction):
+    if correction is not None:
+        return correction
+    return 1 if unbiased is None or unbiased else 0
+
+
+def var(input, dim=None, unbiased=None, keepdim=False, correction=None):
+    if isinstance(dim, bool):  # var(x, False): the old unbiased positional form
+        dim, unbiased = None, dim
+    dims = normalize_dims(dim, input.ndim)
+    n = math.prod(input.shape[d] for d in dims)
+    centered = input - mean(input, dims, keepdim=True)
+    denom = n - _correction(unbiased, correction)
+    return sum(centered * centered, dims, keepdim) / (denom if denom > 0 else float("nan") if n == 0 else 0.0)
+
+
+def std(input, dim=None, unbiased=None, keepdim=False, correction=None):
+    return var(input, dim, unbiased, keepdim, correction).sqrt()
+
+
+def var_mean(input, dim=None, unbiased=None, keepdim=False, correction=None):
+    return var(input, dim, unbiased, keepdim, correction), mean(input, dim, keepdim)
+
+
+def std_mean(input, dim=None, unbiased=None, keepdim=False, correction=None):
+    return std(input, dim, unbiased, keepdim, correction), mean(input, dim, keepdim)
+
+
+def logsumexp(input, dim, keepdim=False):
+    dims = normalize_dims(dim, input.ndim)
+    m = amax(input.detach(), dims, keepdim=True)
+    m = where(m.abs() == float("inf"), 0.0, m)
+    out = (input - m).exp().sum(dims, keepdim=True).log() + m
+    return out if keepdim else out.reshape(reduced_shape(input.shape, dims, False))
+
+
+class _BoolReduce(Function):
+    @staticmethod
+    def forward(ctx, x, op, dims, keepdim):
+        out = x.device.backend.reduce(op, x._data, dims, _dt.bool_.np)
+        if keepdim:
+            out = out.reshape(reduced_shape(x.shape, dims, True))
+        return wrap(out, _dt.bool_, x.device)
+
+
+def all(input, dim=None, keepdim=False):
+    return _BoolReduce.apply(input, "all", normalize_dims(dim, input.ndim), keepdim)
+
+
+def any(input, dim=None, keepdim=False):
+    return _BoolReduce.apply(input, "any", normalize_dims(dim, input.ndim), keepdim)
+
+
+class Norm2(Function):
+    """sqrt(sum(x^2)) with gradient x / norm, and 0 (a subgradient) where the norm is 0."""
+
+    @staticmethod
+    def forward(ctx, x, dims, keepdim):
+        b = x.device.backend
+        sq = b.binary("mul", x._data, x._data)
+        out = b.unary("sqrt", b.reduce("sum", sq, dims, x.dtype.np).astype(x.dtype.np, copy=False))
+        if keepdim:
+            out = out.reshape(reduced_shape(x.shape, dims, True))
+        out = wrap(out, x.dtype, x.device)
+        ctx.dims, ctx.keepdim = dims, keepdim
+        ctx.save_for_backward(x, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        x, out = ctx.saved_tensors
+        n = _expand_back(out, x.shape, ctx.dims, ctx.keepdim)
+        return _expand_back(g, x.shape, ctx.dims, ctx.keepdim) * where(n == 0, 0.0, x / n), None, None
+
+
+def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
+    if not input.dtype.is_floating_point:
+        raise RuntimeError(f"linalg.vector_norm: Expected a floating point or complex tensor as input. "
+                           f"Got {input.dtype.name.capitalize()}")
+    dims = normalize_dims(dim, input.ndim)
+    if p in ("fro", 2, 2.0, None):
+        return Norm2.apply(input, dims, keepdim)
+    if p in (float("inf"), "inf"):
+        return amax(input.abs(), dims, keepdim)
+    if p in (float("-inf"), "-inf"):
+        return amin(input.abs(), dims, keepdim)
+    if p == 1:
+        return sum(input.abs(), dims, keepdim)
+    if p == 0:
+        return sum((input != 0).to(input.dtype), dims, keepdim)
+    return sum(input.abs() ** p, dims, keepdim) ** (1.0 / p)
+
+
+# ----------------------------------------------------------------- softmax family
+
+
+class Softmax(Function):
+    @staticmethod
+    def forward(ctx, x, dim, log):
+        out = wrap(x.device.backend.softmax(x._data, dim, log), x.dtype, x.device)
+        ctx.dim, ctx.log = dim, log
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (out,) = ctx.saved_tensors
+        dim = ctx.dim
+        if ctx.log:
+            return g - out.exp() * g.sum(dim, keepdim=True), None, None
+        return out * (g - (g * out).sum(dim, keepdim=True)), None, None
+
+
+def _softmax(input, dim, dtype, log):
+    if dtype is not None:
+        input = input.to(dtype)
+    if not input.dtype.is_floating_point:
+        raise RuntimeError(f"\"softmax\" not implemented for '{input.dtype.name}'")
+    if dim is None:
+        dim = 0 if input.ndim in (0, 1, 3) else 1  # PyTorch's legacy implicit dim
+    if input.ndim == 0:
+        return Softmax.apply(input.reshape(1), 0, log).reshape(())
+    return Softmax.apply(input, wrap_dim(dim, input.ndim), log)
+
+
+def softmax(input, dim=None, dtype=None):
+    return _softmax(input, dim, dtype, False)
+
+
+def log_softmax(input, dim=None, dtype=None):
+    return _softmax(input, dim, dtype, True)

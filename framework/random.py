@@ -1,0 +1,71 @@
+"""One global generator, as in PyTorch: `manual_seed(s)` makes runs reproducible.
+
+Draws come from NumPy's PCG64 on the host; a backend turns them into device
+arrays. `Generator` objects can be passed as `generator=` where PyTorch accepts one.
+"""
+import numpy as np
+
+
+class Generator:
+    def __init__(self, device="cpu"):
+        self.device = device
+        self._seed = 67280421310721
+        self._np = np.random.Generator(np.random.PCG64(self._seed))
+
+    def manual_seed(self, seed):
+        seed = int(seed)
+        self._seed = seed
+        self._np = np.random.Generator(np.random.PCG64(seed & 0xFFFFFFFFFFFFFFFF))
+        return self
+
+    def seed(self):
+        import secrets
+        self.manual_seed(secrets.randbits(63))
+        return self._seed
+
+    def initial_seed(self):
+        return self._seed
+
+    def get_state(self):
+        from framework.ops.creation import tensor
+        import json
+        state = json.dumps(self._np.bit_generator.state).encode()
+        return tensor(np.frombuffer(state, np.uint8).copy())
+
+    def set_state(self, state):
+        import json
+        self._np.bit_generator.state = json.loads(bytes(state.numpy().tolist()).decode())
+        return self
+
+
+default_generator = Generator()
+
+
+def manual_seed(seed):
+    default_generator.manual_seed(seed)
+    try:  # keep the CUDA generators in step, as torch.manual_seed does
+        from framework import cuda
+        cuda.manual_seed_all(seed)
+    except ImportError:
+        pass
+    return default_generator
+
+
+def seed():
+    return default_generator.seed()
+
+
+def initial_seed():
+    return default_generator.initial_seed()
+
+
+def get_rng_state():
+    return default_generator.get_state()
+
+
+def set_rng_state(state):
+    default_generator.set_state(state)
+
+
+def numpy_generator(generator=None):
+    return (generator or default_generator)._np

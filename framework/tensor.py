@@ -1,0 +1,320 @@
+"""Tensor: a handle to a backend array plus dtype, device and autograd state.
+
+The array is the storage *and* the view: on the CPU it is a NumPy array, whose
+strided views share memory exactly like PyTorch's views. Views and `detach()`
+share a version counter (`_version_box`), which in-place ops bump so that a
+backward needing an overwritten value can refuse. Operations live in
+`framework.ops`; most Tensor methods are those functions bound as methods.
+"""
+import numpy as np
+
+from framework import dtypes as _dt
+from framework.autograd import grad_mode
+from framework.autograd.function import AccumulateGrad
+from framework.device import as_device, cpu as _cpu
+
+
+class Tensor:
+    __slots__ = ("_data", "dtype", "device", "_requires_grad", "grad", "grad_fn", "_output_nr",
+                 "_version_box", "_base", "_accumulator", "_retains_grad", "__weakref__", "__dict__")
+    __array_priority__ = 1000  # NumPy defers `ndarray + tensor` to our __radd__
+
+    def __init__(self, *args, dtype=None, device=None, requires_grad=False):
+        """`Tensor(data)` (float32, like torch.Tensor) or `Tensor(*sizes)` (uninitialised)."""
+        from framework.ops.creation import _array_from_data
+        dev = as_device(device)
+        dt = _dt.as_dtype(dtype) if dtype is not None else _dt.get_default_dtype()
+        if len(args) == 1 and not isinstance(args[0], int):
+            data = _array_from_data(args[0], dt, dev)
+        elif all(isinstance(a, int) for a in args):
+            data = dev.backend.empty(args, dt.np)
+        else:
+            raise TypeError(f"Tensor(): expected data or int sizes, got {args!r}")
+        self._init(data, dt, dev)
+        if requires_grad:
+            self.requires_grad = True
+
+    def _init(self, data, dtype, device, base=None, version_box=None):
+        self._data = data
+        self.dtype = dtype
+        self.device = device
+        self._requires_grad = False
+        self.grad = None
+        self.grad_fn = None
+        self._output_nr = 0
+        self._version_box = version_box if version_box is not None else [0]
+        self._base = base
+        self._accumulator = None
+        self._retains_grad = False
+
+    @classmethod
+    def _make(cls, data, dtype, device, base=None):
+        """Wrap a backend array (the fast constructor every op uses)."""
+        t = object.__new__(Tensor)
+        t._data = data
+        t.dtype = dtype
+        t.device = device
+        t._requires_grad = False
+        t.grad = None
+        t.grad_fn = None
+        t._output_nr = 0
+        t._version_box = base._version_box if base is not None else [0]
+        t._base = base
+        t._accumulator = None
+        t._retains_grad = False
+        return t
+
+    # ------------------------------------------------------------ autograd state
+    @property
+    def requires_grad(self):
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value):
+        if self.grad_fn is not None and not value:
+            raise RuntimeError("you can only change requires_grad flags of leaf variables. If you want to use a "
+                               "computed variable in a subgraph that doesn't require differentiation use "
+                               "var_no_grad = var.detach().")
+        if value and not self.dtype.is_floating_point:
+            raise RuntimeError("only Tensors of floating point dtype can require gradients")
+        self._requires_grad = bool(value)
+
+    def requires_grad_(self, requires_grad=True):
+        self.requires_grad = requires_grad
+        return self
+
+    @property
+    def is_leaf(self):
+        return self.grad_fn is None
+
+    @property
+    def _version(self):
+        return self._version_box[0]
+
+    def _bump_version(self):
+        self._version_box[0] += 1
+
+    def _grad_accumulator(self):
+        if self._accumulator is None:
+            self._accumulator = AccumulateGrad(self)
+        return self._accumulator
+
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+        from framework.autograd import backward
+        backward(self, gradient, retain_graph, create_graph, inputs=inputs)
+
+    def register_hook(self, hook):
+        """Call `hook(grad)` when this tensor's gradient is computed; it may return a replacement."""
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        node = self.grad_fn if self.grad_fn is not None else self._grad_accumulator()
+        return node.register_prehook(self._output_nr, hook)
+
+    def retain_grad(self):
+        if self.grad_fn is None or self._retains_grad:
+            return
+        if not self.requires_grad:
+            raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+        import weakref
+        ref = weakref.ref(self)
+
+        def keep(grad):
+            t = ref()
+            if t is not None:
+                t.grad = grad.detach().clone() if t.grad is None else t.grad + grad.detach()
+
+        self.register_hook(keep)
+        self._retains_grad = True
+
+    @property
+    def retains_grad(self):
+        return self._retains_grad
+
+    def detach(self):
+        """Same storage and version counter, out of the graph."""
+        return Tensor._make(self._data, self.dtype, self.device, base=self)
+
+    def detach_(self):
+        if self._base is not None and self._base.requires_grad:
+            raise RuntimeError("Can't detach views in-place. Use detach() instead.")
+        self.grad_fn = None
+        self._requires_grad = False
+        return self
+
+    def _detached_owned(self):
+        """A copy of this gradient for `.grad`, so that `.grad` never aliases memory
+        that another tensor (another leaf's grad, a user's tensor) can see."""
+        return Tensor._make(self.device.backend.copy(self._data), self.dtype, self.device)
+
+    def _accumulate_(self, other):
+        """self += other in place, outside autograd (for .grad accumulation)."""
+        b = self.device.backend
+        b.binary("add", self._data, other._data, out=self._data)
+        self._bump_version()
+
+    @property
+    def data(self):
+        return Tensor._make(self._data, self.dtype, self.device)
+
+    @data.setter
+    def data(self, value):
+        if not isinstance(value, Tensor):
+            raise TypeError(f"data must be a Tensor, got {type(value).__name__}")
+        self._data = value._data
+        self.dtype = value.dtype
+        self.device = value.device
+
+    # ------------------------------------------------------------ metadata
+    @property
+    def shape(self):
+        return Size(self._data.shape)
+
+    def size(self, dim=None):
+        shape = self._data.shape
+        if dim is None:
+            return Size(shape)
+        return shape[_wrap_dim(dim, len(shape))]
+
+    def dim(self):
+        return self._data.ndim
+
+    @property
+    def ndim(self):
+        return self._data.ndim
+
+    def ndimension(self):
+        return self._data.ndim
+
+    def numel(self):
+        return int(self._data.size)
+
+    nelement = numel
+
+    def element_size(self):
+        return self.dtype.itemsize
+
+    def stride(self, dim=None):
+        s = self.device.backend.strides(self._data)
+        return s if dim is None else s[_wrap_dim(dim, len(s))]
+
+    def is_contiguous(self, memory_format=None):
+        return self.device.backend.is_contiguous(self._data)
+
+    @property
+    def is_cuda(self):
+        return self.device.type == "cuda"
+
+    def is_floating_point(self):
+        return self.dtype.is_floating_point
+
+    def get_device(self):
+        return -1 if self.device.type == "cpu" else self.device.index
+
+    @property
+    def T(self):
+        return self.permute(*range(self.ndim - 1, -1, -1))
+
+    @property
+    def mT(self):
+        return self.transpose(-2, -1)
+
+    # ------------------------------------------------------------ conversions
+    def numpy(self, force=False):
+        if self.requires_grad and not force:
+            raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.")
+        return self.device.backend.to_host(self._data)
+
+    def __array__(self, dtype=None, copy=None):
+        arr = self.device.backend.to_host(self._data)
+        return arr if dtype is None else arr.astype(dtype, copy=False)
+
+    def item(self):
+        if self._data.size != 1:
+            raise RuntimeError(f"a Tensor with {self._data.size} elements cannot be converted to Scalar")
+        return self.device.backend.to_host(self._data).reshape(()).item()
+
+    def tolist(self):
+        return self.device.backend.to_host(self._data).tolist()
+
+    def __float__(self):
+        return float(self.item())
+
+    def __int__(self):
+        return int(self.item())
+
+    def __index__(self):
+        if self.dtype.is_floating_point or self.dtype is _dt.bool_:
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        return int(self.item())
+
+    def __bool__(self):
+        if self._data.size != 1:
+            raise RuntimeError(f"Boolean value of Tensor with more than one value is ambiguous")
+        return bool(self.item())
+
+    def __len__(self):
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self._data.shape[0]
+
+    def __iter__(self):
+        if self.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return iter(self.unbind(0))
+
+    def __hash__(self):
+        return id(self)
+
+    def __repr__(self):
+        from framework._format import format_tensor
+        return format_tensor(self)
+
+    __str__ = __repr__
+
+    def __format__(self, spec):
+        if self.ndim == 0:
+            return format(self.item(), spec)
+        return object.__format__(self, spec)
+
+    def __reduce_ex__(self, protocol):
+        return (_rebuild, (self.numpy(force=True).copy(), self.dtype.name, str(self.device), self.requires_grad))
+
+    def __deepcopy__(self, memo):
+        if self.grad_fn is not None:
+            raise RuntimeError("Only Tensors created explicitly by the user (graph leaves) support the deepcopy protocol")
+        new = type(self).__new__(type(self))
+        Tensor._init(new, self.device.backend.copy(self._data), self.dtype, self.device)
+        new._requires_grad = self._requires_grad
+        if self.grad is not None:
+            new.grad = self.grad.__deepcopy__(memo)
+        if hasattr(self, "__dict__"):
+            for k, v in self.__dict__.items():
+                import copy
+                setattr(new, k, copy.deepcopy(v, memo))
+        memo[id(self)] = new
+        return new
+
+
+def _rebuild(array, dtype_name, device, requires_grad):
+    from framework.ops.creation import tensor
+    return tensor(array, dtype=_dt.as_dtype(dtype_name), device=device, requires_grad=requires_grad)
+
+
+class Size(tuple):
+    """torch.Size: a tuple of ints that prints like PyTorch's."""
+
+    def __repr__(self):
+        return f"torch.Size([{', '.join(map(str, self))}])"
+
+    def numel(self):
+        n = 1
+        for s in self:
+            n *= s
+        return n
+
+
+def _wrap_dim(dim, ndim):
+    n = max(ndim, 1)
+    if not -n <= dim < n:
+        raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})")
+    return dim + n if dim < 0 else dim

@@ -1,0 +1,8 @@
+"""Numba @njit kernels for the CPU. Plain NumPy arrays in and out; no framework imports."""
+import warnings
+
+from numba.core.errors import NumbaPerformanceWarning
+
+# np.dot on non-contiguous slices copies them first; the backend arranges
+# contiguous operands on hot paths, and the warning would only alarm users.
+warnings.filterwarnings("ignore", category=NumbaPerformanceWarning, module=r"kernels\.cpu")

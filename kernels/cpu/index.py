@@ -1,0 +1,115 @@
+"""Gather, scatter and index kernels on 3-D views (outer, indexed axis, inner).
+
+Each kernel checks its indices and returns the first offending index value,
+or -1 when all were in range, so the caller can raise a clear error without
+the kernel knowing about exceptions' wording.
+"""
+import numpy as np
+
+from kernels.cpu._jit import kernel
+
+
+@kernel
+def gather(a, index, out):
+    size = a.shape[1]
+    for i in range(index.shape[0]):
+        for j in range(index.shape[1]):
+            for k in range(index.shape[2]):
+                t = index[i, j, k]
+                if t < 0:
+                    t += size
+                if t < 0 or t >= size:
+                    return index[i, j, k]
+                out[i, j, k] = a[i, t, k]
+    return -1
+
+
+@kernel
+def scatter(out, index, src):
+    """out[i, index[i,j,k], k] = src[i, j, k] (last write wins)."""
+    size = out.shape[1]
+    for i in range(index.shape[0]):
+        for j in range(index.shape[1]):
+            for k in range(index.shape[2]):
+                t = index[i, j, k]
+                if t < 0:
+                    t += size
+                if t < 0 or t >= size:
+                    return index[i, j, k]
+                out[i, t, k] = src[i, j, k]
+    return -1
+
+
+@kernel
+def scatter_add(out, index, src):
+    """out[i, index[i,j,k], k] += src[i, j, k]."""
+    size = out.shape[1]
+    for i in range(index.shape[0]):
+        for j in range(index.shape[1]):
+            for k in range(index.shape[2]):
+                t = index[i, j, k]
+                if t < 0:
+                    t += size
+                if t < 0 or t >= size:
+                    return index[i, j, k]
+                out[i, t, k] += src[i, j, k]
+    return -1
+
+
+@kernel
+def index_select(a, index, out):
+    """out[:, j, :] = a[:, index[j], :]."""
+    size = a.shape[1]
+    for j in range(index.shape[0]):
+        t = index[j]
+        if t < 0:
+            t += size
+        if t < 0 or t >= size:
+            return index[j]
+        for i in range(a.shape[0]):
+            for k in range(a.shape[2]):
+                out[i, j, k] = a[i, t, k]
+    return -1
+
+
+@kernel
+def index_add(out, index, src):
+    """out[:, index[j], :] += src[:, j, :] (the backward of index_select)."""
+    size = out.shape[1]
+    for j in range(index.shape[0]):
+        t = index[j]
+        if t < 0:
+            t += size
+        if t < 0 or t >= size:
+            return index[j]
+        for i in range(out.shape[0]):
+            for k in range(out.shape[2]):
+                out[i, t, k] += src[i, j, k]
+    return -1
+
+
+@kernel
+def put_add(out, flat_index, src):
+    """out[flat_index[i]] += src[i] on flat arrays: accumulates repeated indices."""
+    for i in range(flat_index.shape[0]):
+        out[flat_index[i]] += src[i]
+
+
+@kernel
+def nonzero(a, shape):
+    """Coordinates (count, ndim) of the nonzero elements of a flat C-ordered array."""
+    count = 0
+    for i in range(a.shape[0]):
+        if a[i]:
+            count += 1
+    ndim = shape.shape[0]
+    out = np.empty((count, ndim), np.int64)
+    row = 0
+    for i in range(a.shape[0]):
+        if a[i]:
+            rest = i
+            for d in range(ndim - 1, -1, -1):
+                out[row, d] = rest % shape[d]
+                rest //= shape[d]
+            row += 1
+    return out

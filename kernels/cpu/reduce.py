@@ -1,0 +1,142 @@
+"""Reductions over the middle axis of a 3-D view (outer, reduced, inner).
+
+The backend reshapes any reduction over a run of adjacent dims into that form,
+so one kernel per op covers every `dim`. When `inner == 1` the `_last`
+variants keep the accumulator in a register and read memory in order.
+Accumulators start from the Python literals 0 / 1, so Numba types them as
+int64 for integer and bool inputs and float64 for float inputs, which is
+the precision PyTorch users expect from `sum` and `prod`.
+"""
+import numpy as np
+from kernels.cpu._jit import kernel
+
+
+@kernel(fastmath={"reassoc", "contract"})
+def sum_last(a, out):
+    for i in range(a.shape[0]):
+        acc = 0
+        for j in range(a.shape[1]):
+            acc += a[i, j]
+        out[i] = acc
+
+
+@kernel(fastmath={"reassoc", "contract"})
+def sum_mid(a, out):
+    out[:, :] = 0
+    for i in range(a.shape[0]):
+        for j in range(a.shape[1]):
+            for k in range(a.shape[2]):
+                out[i, k] += a[i, j, k]
+
+
+@kernel
+def prod_last(a, out):
+    for i in range(a.shape[0]):
+        acc = 1
+        for j in range(a.shape[1]):
+            acc *= a[i, j]
+        out[i] = acc
+
+
+@kernel
+def prod_mid(a, out):
+    out[:, :] = 1
+    for i in range(a.shape[0]):
+        for j in range(a.shape[1]):
+            for k in range(a.shape[2]):
+                out[i, k] *= a[i, j, k]
+
+
+@kernel
+def all_mid(a, out):
+    out[:, :] = True
+    for i in range(a.shape[0]):
+        for j in range(a.shape[1]):
+            for k in range(a.shape[2]):
+                if not a[i, j, k]:
+                    out[i, k] = False
+
+
+@kernel
+def any_mid(a, out):
+    out[:, :] = False
+    for i in range(a.shape[0]):
+        for j in range(a.shape[1]):
+            for k in range(a.shape[2]):
+                if a[i, j, k]:
+                    out[i, k] = True
+
+
+@kernel
+def max_mid(a, values, indices):
+    """Max over axis 1 with the index of the first maximum; NaN wins, as in PyTorch."""
+    for i in range(a.shape[0]):
+        for k in range(a.shape[2]):
+            best = a[i, 0, k]
+            arg = 0
+            if best == best:
+                for j in range(1, a.shape[1]):
+                    x = a[i, j, k]
+                    if x != x:
+                        best = x
+                        arg = j
+                        break
+                    if x > best:
+                        best = x
+                        arg = j
+            values[i, k] = best
+            indices[i, k] = arg
+
+
+@kernel
+def min_mid(a, values, indices):
+    """Min over axis 1 with the index of the first minimum; NaN wins, as in PyTorch."""
+    for i in range(a.shape[0]):
+        for k in range(a.shape[2]):
+            best = a[i, 0, k]
+            arg = 0
+            if best == best:
+                for j in range(1, a.shape[1]):
+                    x = a[i, j, k]
+                    if x != x:
+                        best = x
+                        arg = j
+                        break
+                    if x < best:
+                        best = x
+                        arg = j
+            values[i, k] = best
+            indices[i, k] = arg
+
+
+@kernel
+def softmax_last(a, out):
+    for i in range(a.shape[0]):
+        m = a[i, 0]
+        for j in range(1, a.shape[1]):
+            if a[i, j] > m:
+                m = a[i, j]
+        s = 0.0
+        for j in range(a.shape[1]):
+            e = np.exp(a[i, j] - m)
+            out[i, j] = e
+            s += e
+        inv = 1.0 / s
+        for j in range(a.shape[1]):
+            out[i, j] *= inv
+
+
+@kernel
+def log_softmax_last(a, out):
+    for i in range(a.shape[0]):
+        m = a[i, 0]
+        for j in range(1, a.shape[1]):
+            if a[i, j] > m:
+                m = a[i, j]
+        s = 0.0
+        for j in range(a.shape[1]):
+            s += np.exp(a[i, j] - m)
+        lse = m + np.log(s)
+        for j in range(a.shape[1]):
+            out[i, j] = a[i, j] - lse
+
