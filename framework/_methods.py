@@ -5,6 +5,7 @@ class, so `x.exp()` costs exactly what `framework.exp(x)` costs."""
 from framework import ops
 from framework.ops import conversion, elementwise as ew, indexing, reduction, shape
 from framework.ops.elementwise import inplace
+from framework.dtypes import bool_
 from framework.tensor import Tensor
 
 _METHODS = [
@@ -85,7 +86,7 @@ def _rop(cls):
 Tensor.__add__ = _binary_dunder(ew.add)
 Tensor.__radd__ = _binary_dunder(ew.add)
 Tensor.__sub__ = _binary_dunder(ew.sub)
-Tensor.__rsub__ = _rop(ew.Sub)
+Tensor.__rsub__ = _binary_dunder(ew.rsub)
 Tensor.__mul__ = _binary_dunder(ew.mul)
 Tensor.__rmul__ = _binary_dunder(ew.mul)
 Tensor.__truediv__ = _binary_dunder(ew.div)
@@ -157,7 +158,7 @@ def zero_(self):
 def fill_(self, value):
     if isinstance(value, Tensor):
         value = value.item()
-    return inplace(self, lambda x: ops.full_like(x, value) if not x.requires_grad else x * 0 + value)
+    return inplace(self, _replaced, value)
 
 
 def copy_(self, src, non_blocking=False):
@@ -167,11 +168,18 @@ def copy_(self, src, non_blocking=False):
 
 
 def _copy_value(x, s):
-    """x's shape and dtype, s's values (broadcast); differentiable in s only."""
-    s = s.to(device=x.device)
-    if s.shape != x.shape:
-        s = s.expand(x.shape)
-    return s.to(x.dtype) if s.dtype is not x.dtype else s.clone()
+    return _replaced(x, s.to(device=x.device))
+
+
+def _replaced(x, value):
+    """x's shape and dtype with `value`'s values (broadcast). When x is in a graph the
+    result stays connected to it with a zero gradient, as PyTorch's copy_ and fill_."""
+    if isinstance(value, Tensor) and value.requires_grad or x.requires_grad:
+        keep_none = ops.zeros(x.shape, dtype=bool_, device=x.device)
+        return ew.where(keep_none, x, value).to(x.dtype)
+    if isinstance(value, Tensor):
+        return value.to(x.dtype).expand(x.shape)
+    return ops.full_like(x, value)
 
 
 def uniform_(self, a=0.0, b=1.0, generator=None):

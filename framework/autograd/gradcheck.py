@@ -16,23 +16,22 @@ def _flat_outputs(fn, inputs):
 def _numerical(fn, inputs, idx, eps):
     """d(outputs)/d(inputs[idx]) by central differences: one Jacobian per output."""
     import numpy as np
-    from framework.autograd.grad_mode import no_grad
     x = inputs[idx]
-    with no_grad():
-        base = _flat_outputs(fn, inputs)
-        jac = [np.zeros((x.numel(), o.numel())) for o in base]
-        flat = x._data.reshape(-1) if x._data.flags.c_contiguous else None
-        if flat is None:
-            raise ValueError("gradcheck needs contiguous inputs")
-        for k in range(x.numel()):
-            orig = flat[k].item()
-            flat[k] = orig + eps
-            plus = [o.numpy().reshape(-1).astype(np.float64) for o in _flat_outputs(fn, inputs)]
-            flat[k] = orig - eps
-            minus = [o.numpy().reshape(-1).astype(np.float64) for o in _flat_outputs(fn, inputs)]
-            flat[k] = orig
-            for j, (p, m) in enumerate(zip(plus, minus)):
-                jac[j][k] = (p - m) / (2 * eps)
+    # Not under no_grad: the function may itself take gradients (gradgradcheck).
+    base = _flat_outputs(fn, inputs)
+    jac = [np.zeros((x.numel(), o.numel())) for o in base]
+    flat = x.device.backend.to_host(x._data).reshape(-1)
+    if not np.shares_memory(flat, x._data):
+        raise ValueError("gradcheck needs contiguous CPU inputs")
+    for k in range(x.numel()):
+        orig = flat[k].item()
+        flat[k] = orig + eps
+        plus = [o.numpy(force=True).reshape(-1).astype(np.float64) for o in _flat_outputs(fn, inputs)]
+        flat[k] = orig - eps
+        minus = [o.numpy(force=True).reshape(-1).astype(np.float64) for o in _flat_outputs(fn, inputs)]
+        flat[k] = orig
+        for j, (p, m) in enumerate(zip(plus, minus)):
+            jac[j][k] = (p - m) / (2 * eps)
     return jac
 
 
@@ -47,7 +46,7 @@ def _analytical(fn, inputs, idx_list):
         for k in range(o.numel()):
             g = zeros_like(o)
             g._data.reshape(-1)[k] = 1
-            if o.grad_fn is None:
+            if not o.requires_grad:
                 continue
             res = grad([o], [inputs[i] for i in idx_list], [g], retain_graph=True, allow_unused=True)
             for i, r in zip(idx_list, res):

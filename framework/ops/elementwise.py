@@ -37,12 +37,20 @@ def _prepare(a, b, promote_to_float=False):
     if ta:
         xa = a._data if a.dtype is dt else device.backend.astype(a._data, npdt)
     else:
-        xa = npdt.type(a)
+        xa = _scalar(a, npdt)
     if tb:
         xb = b._data if b.dtype is dt else device.backend.astype(b._data, npdt)
     else:
-        xb = npdt.type(b)
+        xb = _scalar(b, npdt)
     return xa, xb, dt, device, shape
+
+
+def _scalar(value, npdt):
+    try:
+        return npdt.type(value)
+    except OverflowError:  # -2 into uint8 wraps around, as in PyTorch
+        import numpy as np
+        return np.asarray(value).astype(npdt)[()]
 
 
 class _Binary(Function):
@@ -170,11 +178,7 @@ class Remainder(_Binary):
 
 class FloorDivide(_Binary):
     op = "floor_divide"
-    saves = False
-
-    @staticmethod
-    def backward(ctx, g):
-        return g * 0, g * 0
+    saves = False  # no derivative, as in PyTorch: _Binary.backward raises
 
 
 def _comparison(name):
@@ -217,17 +221,22 @@ def add(input, other, alpha=1):
     return Add.apply(input, other)
 
 
+def _check_sub(a, b):
+    if any(isinstance(x, bool) or getattr(x, "dtype", None) is _dt.bool_ for x in (a, b)):
+        raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not supported. "
+                           "If you are trying to invert a mask, use the `~` or `logical_not()` operator instead.")
+
+
 def sub(input, other, alpha=1):
     check_operand(other, "sub")
-    if input.dtype is _dt.bool_ and (getattr(other, "dtype", None) is _dt.bool_ or isinstance(other, bool)):
-        raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not supported. "
-                           "Use the `^` or `logical_xor()` operator instead.")
+    _check_sub(input, other)
     if alpha != 1:
         other = other * alpha
     return Sub.apply(input, other)
 
 
 def rsub(input, other, alpha=1):
+    _check_sub(input, other)
     return Sub.apply(other, input * alpha if alpha != 1 else input)
 
 
