@@ -267,6 +267,8 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
     if not input.dtype.is_floating_point:
         raise RuntimeError(f"linalg.vector_norm: Expected a floating point or complex tensor as input. "
                            f"Got {input.dtype.name.capitalize()}")
+    if p == "fro" and isinstance(dim, (tuple, list)) and len(dim) > 2:
+        raise RuntimeError(f"linalg.matrix_norm: dim must be a 2-tuple. Got {' '.join(map(str, dim))}")
     dims = normalize_dims(dim, input.ndim)
     if p in ("fro", 2, 2.0, None):
         return Norm2.apply(input, dims, keepdim)

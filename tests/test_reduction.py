@@ -1,0 +1,139 @@
+import numpy as np
+import pytest
+from hypothesis import given, strategies as st
+
+import framework
+from helpers import check, check_raises, gradcheck, randn
+
+dims_cases = [None, 0, 1, -1, (0, 2), (1, 2), (0, 1, 2), (2, 0)]
+
+
+@pytest.mark.parametrize("dim", dims_cases)
+@pytest.mark.parametrize("keepdim", [False, True])
+@pytest.mark.parametrize("op", ["sum", "mean", "amax", "amin", "logsumexp", "var", "std", "norm"])
+def test_reductions_over_dims(op, dim, keepdim):
+    x = randn(2, 3, 4)
+    if op == "logsumexp" and dim is None:
+        return  # logsumexp requires dim
+    if op in ("amax", "amin") and dim is None:
+        fn = lambda T, x: getattr(x, op)()
+    elif op == "norm":
+        fn = lambda T, x: x.norm(dim=dim, keepdim=keepdim)
+        if isinstance(dim, tuple) and len(dim) > 2:
+            check_raises(fn, x)
+            return
+    elif dim is None:
+        fn = lambda T, x: getattr(x, op)()
+    else:
+        fn = lambda T, x: getattr(x, op)(dim, keepdim=keepdim)
+    check(fn, x)
+
+
+@pytest.mark.parametrize("op", ["sum", "mean", "prod", "amax", "logsumexp", "var", "std", "norm"])
+def test_reductions_gradcheck(op):
+    x = randn(2, 3) + 0.1
+    gradcheck(lambda T, x: getattr(x, op)(1) if op != "amax" else x.amax(1), x,
+              double=op in ("sum", "mean", "logsumexp", "var", "prod"))
+
+
+@given(st.lists(st.integers(1, 5), min_size=1, max_size=4), st.data())
+def test_sum_hypothesis(shape, data):
+    dim = data.draw(st.integers(-len(shape), len(shape) - 1))
+    keepdim = data.draw(st.booleans())
+    check(lambda T, x: x.sum(dim, keepdim=keepdim), randn(*shape))
+    check(lambda T, x: x.t().sum(0) if x.ndim == 2 else x.sum(), randn(*shape))
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.int32, np.uint8, np.bool_, np.float64])
+def test_sum_prod_dtypes(dtype):
+    x = (np.arange(12).reshape(3, 4) % 3).astype(dtype)
+    check(lambda T, x: x.sum(), x, grad=False)
+    check(lambda T, x: x.sum(0), x, grad=False)
+    check(lambda T, x: x.prod(1), x, grad=False)
+    check(lambda T, x: x.sum(dtype=T.float64), x, grad=False)
+
+
+def test_prod_with_zeros():
+    x = randn(3, 4)
+    x[0, 1] = 0
+    x[1, 1] = x[1, 2] = 0
+    check(lambda T, x: x.prod(1), x)
+    check(lambda T, x: x.prod(), randn(5))
+
+
+@pytest.mark.parametrize("op", ["max", "min"])
+@pytest.mark.parametrize("keepdim", [False, True])
+def test_max_min_with_dim_return_values_and_indices(op, keepdim):
+    x = randn(3, 4, 5)
+    for dim in (0, 1, -1):
+        out = check(lambda T, x: getattr(x, op)(dim, keepdim=keepdim), x)
+        assert out.values is out[0] and out.indices is out[1]
+    check(lambda T, x: getattr(T, op)(x, 1), x)
+    check(lambda T, x: getattr(x, op)(), x)
+
+
+def test_max_ties_split_gradient_and_nan_propagates():
+    check(lambda T, x: x.max(), np.array([1.0, 3.0, 3.0, 2.0], np.float32))
+    check(lambda T, x: x.amax(1), np.array([[1.0, 3.0, 3.0], [2.0, 2.0, 0.0]], np.float32))
+    check(lambda T, x: x.max(0), np.array([1.0, np.nan, 3.0], np.float32), grad=False)
+    check(lambda T, x: x.max(1), np.array([[1.0, np.nan, 3.0]], np.float32), grad=False)
+    check(lambda T, x: T.maximum(x, x * 0), np.array([1.0, np.nan, -3.0], np.float32), grad=False)
+
+
+def test_argmax_argmin():
+    x = randn(3, 4, 5)
+    for fn in (lambda T, x: x.argmax(), lambda T, x: x.argmin(), lambda T, x: x.argmax(1),
+               lambda T, x: x.argmin(-1, keepdim=True), lambda T, x: T.argmax(x, dim=0)):
+        check(fn, x, grad=False)
+
+
+@pytest.mark.parametrize("correction", [0, 1, 2])
+def test_var_std_correction(correction):
+    x = randn(4, 5)
+    check(lambda T, x: x.var(1, correction=correction), x)
+    check(lambda T, x: x.std(0, correction=correction, keepdim=True), x)
+    check(lambda T, x: x.var(1, unbiased=False), x)
+    check(lambda T, x: x.std(unbiased=True), x)
+
+
+def test_all_any():
+    x = randn(3, 4) > 0
+    for fn in (lambda T, x: x.all(), lambda T, x: x.any(), lambda T, x: x.all(1), lambda T, x: x.any(0, keepdim=True),
+               lambda T, x: T.all(x, dim=0)):
+        check(fn, x, grad=False)
+    check(lambda T, x: x.all(), np.arange(4), grad=False)
+
+
+@pytest.mark.parametrize("p", [1, 2, float("inf"), 3])
+def test_norm_p(p):
+    check(lambda T, x: x.norm(p), randn(3, 4))
+    check(lambda T, x: x.norm(p, dim=1), randn(3, 4))
+
+
+def test_norm_of_zero_has_zero_gradient():
+    check(lambda T, x: x.norm(), np.zeros(3, np.float32))
+
+
+def test_softmax_family_dims_and_double_backward():
+    x = randn(2, 3, 4)
+    for dim in (0, 1, 2, -1):
+        check(lambda T, x: T.softmax(x, dim), x)
+        check(lambda T, x: T.log_softmax(x, dim), x)
+        check(lambda T, x: x.softmax(dim), x)
+    big = np.array([[1000.0, 0.0, -1000.0]], np.float32)
+    check(lambda T, x: T.log_softmax(x, 1), big)
+    check(lambda T, x: T.softmax(x, 1), big)
+    gradcheck(lambda T, x: T.softmax(x, 1) * T.arange(4.0), randn(3, 4), double=True)
+    gradcheck(lambda T, x: T.log_softmax(x, 0), randn(3, 4), double=True)
+
+
+def test_reduction_errors():
+    check_raises(lambda T, x: x.sum(3), randn(2, 3), exc=IndexError)
+    check_raises(lambda T, x: x.mean(), np.arange(3))
+    check_raises(lambda T, x: x.max(1), np.zeros((2, 0), np.float32), exc=(IndexError, RuntimeError))
+    check_raises(lambda T, x: x.amax(), np.zeros((0,), np.float32), exc=(IndexError, RuntimeError))
+
+
+def test_sum_large_is_accurate():
+    x = np.full(10 ** 6, 0.1, np.float32)
+    assert abs(framework.from_numpy(x).sum().item() - 1e5) < 1.0
