@@ -272,9 +272,9 @@ def matmul(a, b, batch_shape):
 # ----------------------------------------------------------------- indexing
 
 
-def _check(bad, dim, size):
+def _check(bad, dim, size, exc=RuntimeError):
     if bad != -1:
-        raise IndexError(f"index {bad} is out of bounds for dimension {dim} with size {size}")
+        raise exc(f"index {bad} is out of bounds for dimension {dim} with size {size}")
 
 
 def _view3(a, dim):
@@ -309,13 +309,13 @@ def index_select(a, dim, index):
     shape = list(a.shape)
     shape[dim] = index.shape[0]
     out = np.empty(shape, a.dtype)
-    _check(ix.index_select(_view3(a, dim), index, _view3(out, dim)), dim, a.shape[dim])
+    _check(ix.index_select(_view3(a, dim), index, _view3(out, dim)), dim, a.shape[dim], IndexError)
     return out
 
 
 def index_add(shape, dim, index, src):
     out = np.zeros(shape, src.dtype)
-    _check(ix.index_add(_view3(out, dim), index, _view3(np.ascontiguousarray(src), dim)), dim, shape[dim])
+    _check(ix.index_add(_view3(out, dim), index, _view3(np.ascontiguousarray(src), dim)), dim, shape[dim], IndexError)
     return out
 
 

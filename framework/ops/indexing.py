@@ -131,8 +131,8 @@ def setitem(self, key, value):
 
 
 def _check_index(index, input, dim, name):
-    if not isinstance(index, Tensor) or index.dtype is not _dt.int64:
-        raise RuntimeError(f"{name}(): Expected dtype int64 for index")
+    if not isinstance(index, Tensor) or index.dtype not in (_dt.int64, _dt.int32):
+        raise RuntimeError(f"{name}(): Expected dtype int32/int64 for index")
     if index.ndim != input.ndim and not (index.ndim <= 1 and input.ndim <= 1):
         raise RuntimeError(f"Index tensor must have the same number of dimensions as input tensor "
                            f"(index {list(index.shape)}, input {list(input.shape)})")
@@ -159,6 +159,7 @@ class Gather(Function):
 def gather(input, dim, index, sparse_grad=False):
     dim = wrap_dim(dim, input.ndim)
     _check_index(index, input, dim, "gather")
+    index = index.long()
     if input.ndim == 0:
         return Gather.apply(input.reshape(1), 0, index.reshape(1)).reshape(index.shape)
     return Gather.apply(input, dim, index)
@@ -168,6 +169,7 @@ class Scatter(Function):
     @staticmethod
     def forward(ctx, x, dim, index, src, accumulate):
         ctx.dim, ctx.accumulate = dim, accumulate
+        ctx.src_shape = src.shape if isinstance(src, Tensor) else None
         ctx.save_for_backward(index)
         data = src._data if isinstance(src, Tensor) else src
         return wrap(x.device.backend.scatter(x._data, dim, index._data, data, accumulate), x.dtype, x.device)
@@ -178,13 +180,18 @@ class Scatter(Function):
         gx = None
         if ctx.needs_input_grad[0]:
             gx = g if ctx.accumulate else Scatter.apply(g, ctx.dim, index, 0.0, False)
-        gsrc = Gather.apply(g, ctx.dim, index) if ctx.needs_input_grad[3] else None
+        gsrc = None
+        if ctx.needs_input_grad[3]:
+            gsrc = Gather.apply(g, ctx.dim, index)
+            if gsrc.shape != ctx.src_shape:  # src larger than index: only its corner was read
+                gsrc = IndexIntoZeros.apply(gsrc, ctx.src_shape, tuple(slice(0, n) for n in index.shape), True)
         return gx, None, None, gsrc, None
 
 
 def scatter(input, dim, index, src=None, value=None, reduce=None):
     dim = wrap_dim(dim, input.ndim)
     _check_index(index, input, dim, "scatter")
+    index = index.long()
     if src is None:
         src = value
     if reduce not in (None, "add"):
@@ -197,6 +204,7 @@ def scatter(input, dim, index, src=None, value=None, reduce=None):
 def scatter_add(input, dim, index, src):
     dim = wrap_dim(dim, input.ndim)
     _check_index(index, input, dim, "scatter_add")
+    index = index.long()
     return Scatter.apply(input, dim, index, src, True)
 
 

@@ -1,0 +1,103 @@
+import numpy as np
+import pytest
+
+import framework
+from helpers import check, check_raises, gradcheck, randn
+
+KEYS = {
+    "int": lambda T, x: x[1],
+    "neg_int": lambda T, x: x[-1, 2],
+    "slice": lambda T, x: x[1:, ::2],
+    "ellipsis": lambda T, x: x[..., 1],
+    "none": lambda T, x: x[None, :, None, 0],
+    "int_list": lambda T, x: x[[0, 2, 2]],
+    "int_tensor": lambda T, x: x[T.tensor([2, 0, 2, 2])],
+    "int_tensor_2d": lambda T, x: x[T.tensor([[0, 1], [2, 2]])],
+    "two_tensors": lambda T, x: x[T.tensor([0, 1, 2]), T.tensor([3, 3, 0])],
+    "tensor_and_slice": lambda T, x: x[1:, T.tensor([1, 1, 0])],
+    "bool_mask": lambda T, x: x[x > 0],
+    "bool_row_mask": lambda T, x: x[T.tensor([True, False, True])],
+    "mixed": lambda T, x: x[T.tensor([0, 2]), 1:3],
+}
+
+
+@pytest.mark.parametrize("name", sorted(KEYS))
+def test_getitem(name):
+    check(KEYS[name], randn(3, 4))
+
+
+@pytest.mark.parametrize("name", ["int_tensor", "bool_mask", "two_tensors", "slice"])
+def test_getitem_gradcheck(name):
+    gradcheck(KEYS[name], randn(3, 4), double=True)
+
+
+def test_setitem():
+    def fn(T, x, v):
+        y = x * 1
+        y[0] = v[0]
+        y[1:, 1] = 0.5
+        y[y > 1] = -1.0
+        y[T.tensor([2, 2]), T.tensor([0, 3])] = v[:2]
+        return y
+    check(fn, randn(3, 4), randn(4))
+
+
+def test_setitem_through_views_and_errors():
+    x = framework.zeros(3, 4)
+    row = x[1]
+    row[2] = 7.0
+    x[:, 0][1:] = 3.0
+    assert x.tolist()[1] == [3.0, 0.0, 7.0, 0.0]
+    assert x[2, 0].item() == 3.0
+    check_raises(lambda T, x: x.__setitem__(5, 1.0), randn(3), exc=IndexError)
+    w = framework.zeros(3, requires_grad=True)
+    with pytest.raises(RuntimeError, match="leaf"):
+        w[0] = 1.0
+    with framework.no_grad():
+        w[0] = 1.0
+    assert w[0].item() == 1.0
+
+
+def test_index_errors():
+    check_raises(lambda T, x: x[3], randn(3, 4), exc=IndexError)
+    check_raises(lambda T, x: x[T.tensor([0, 5])], randn(3, 4), exc=IndexError)
+    check_raises(lambda T, x: x[T.tensor([0.0])], randn(3, 4), exc=IndexError)
+
+
+@pytest.mark.parametrize("dim", [0, 1, -1])
+def test_gather_scatter(dim):
+    x = randn(3, 4)
+    idx = np.random.default_rng(1).integers(0, x.shape[dim], (3, 4)).astype(np.int64)
+    check(lambda T, x, i: x.gather(dim, i), x, idx)
+    check(lambda T, x, i: T.gather(x, dim, i[:2, :3]), x, idx)
+    check(lambda T, x, i, s: x.scatter_add(dim, i, s), x, idx, randn(3, 4))
+    # PyTorch's own backward rejects a src larger than the index, so compare values only
+    check(lambda T, x, i, s: T.scatter_add(x, dim, i[:2], s), x, idx, randn(3, 4), grad=False)
+    gradcheck(lambda T, x, i, s: T.scatter_add(x, dim, i[:2], s), x, idx, randn(3, 4))
+    unique = np.argsort(np.random.default_rng(2).random((3, 4)), axis=dim % 2).astype(np.int64)
+    check(lambda T, x, i, s: x.scatter(dim, i, s), x, unique, randn(3, 4))
+    check(lambda T, x, i: x.scatter(dim, i, 2.5), x, unique)
+    gradcheck(lambda T, x, i: x.gather(dim, i), x, idx, double=True)
+    gradcheck(lambda T, x, i, s: x.scatter_add(dim, i, s), x, idx, randn(3, 4))
+
+
+def test_gather_out_of_range_is_a_clear_error():
+    msg = check_raises(lambda T, x, i: x.gather(1, i), randn(2, 3), np.array([[0, 3], [1, 1]]))
+    assert "3" in msg
+    check(lambda T, x, i: x.gather(1, i), randn(2, 3), np.array([[0, 1]], np.int32))
+    check_raises(lambda T, x, i: x.gather(1, i), randn(2, 3), np.array([[0.0, 1.0]]))
+
+
+def test_index_select_masked_nonzero():
+    x = randn(4, 5)
+    idx = np.array([3, 0, 3], np.int64)
+    check(lambda T, x, i: x.index_select(0, i), x, idx)
+    check(lambda T, x, i: T.index_select(x, 1, i), x, idx)
+    gradcheck(lambda T, x, i: x.index_select(1, i), x, idx, double=True)
+    check(lambda T, x: x.masked_select(x > 0.2), x)
+    check(lambda T, x: T.masked_select(x, T.tensor([True, False, True, False, True])), x)
+    check(lambda T, x: T.nonzero(x > 0), x, grad=False)
+    check(lambda T, x: (x > 0).nonzero(as_tuple=True), x, grad=False)
+    check(lambda T, x: T.where(x > 0), x, grad=False)
+    check(lambda T, x: x.masked_fill(T.tensor([True, False, False, True, True]), 0.0), x)
+    check_raises(lambda T, x: x.index_select(0, T.tensor([9])), x, exc=(IndexError, RuntimeError))
