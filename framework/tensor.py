@@ -111,19 +111,14 @@ class Tensor:
         return node.register_prehook(self._output_nr, hook)
 
     def retain_grad(self):
+        """Keep this non-leaf's gradient in `.grad` (after its hooks have run, as PyTorch)."""
         if self.grad_fn is None or self._retains_grad:
             return
-        if not self.requires_grad:
-            raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
         import weakref
-        ref = weakref.ref(self)
-
-        def keep(grad):
-            t = ref()
-            if t is not None:
-                t.grad = grad.detach().clone() if t.grad is None else t.grad + grad.detach()
-
-        self.register_hook(keep)
+        node = self.grad_fn
+        if node._retained is None:
+            node._retained = {}
+        node._retained[self._output_nr] = weakref.ref(self)
         self._retains_grad = True
 
     @property

@@ -83,6 +83,8 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None,
                             new = fn(grads[nr])
                             if new is not None:
                                 grads[nr] = new
+            if node._retained:
+                _store_retained(node._retained, grads)
             if captures is not None and node in captures:
                 for nr, i in captures[node]:
                     results[i] = grads[nr]
@@ -116,6 +118,14 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None,
                 raise RuntimeError("One of the differentiated Tensors appears to not have been used in the graph. "
                                    "Set allow_unused=True if this is the desired behavior.")
     return results
+
+
+def _store_retained(retained, grads):
+    for nr, ref in retained.items():
+        t = ref()
+        if t is not None and grads[nr] is not None:
+            g = grads[nr].detach()
+            t.grad = g._detached_owned() if t.grad is None else t.grad + g
 
 
 def _num_outputs(node):

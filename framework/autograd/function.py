@@ -25,6 +25,7 @@ class Node:
 
     next_functions = ()
     _pre_hooks = None  # {output_nr: [hook, ...]}: tensor hooks, run on the incoming grad
+    _retained = None   # {output_nr: weakref to a tensor that retain_grad()s}
 
     def name(self):
         return type(self).__name__

@@ -731,5 +731,11 @@ def inplace(self, fn, *args):
     self.device.backend.copy_(self._data, result._data)
     self._version_box[0] += 1
     if recording:
-        self.grad_fn, self._output_nr, self._requires_grad = result.grad_fn, result._output_nr, True
+        node = result.grad_fn
+        self.grad_fn, self._output_nr, self._requires_grad = node, result._output_nr, True
+        if node is not None and any(t is result for t in node._saved):
+            # The op saved its output: from now on that output *is* self, at this version.
+            node._saved = tuple(self if t is result else t for t in node._saved)
+            node._saved_versions = tuple(self._version_box[0] if t is self else v
+                                         for t, v in zip(node._saved, node._saved_versions))
     return self

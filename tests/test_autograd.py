@@ -1,0 +1,243 @@
+import numpy as np
+import pytest
+import torch
+
+import framework
+from framework.autograd import Function
+from helpers import check, randn
+
+
+def both(fn):
+    """Run fn(T) on both libraries and compare the returned lists of numbers/tensors."""
+    a, b = fn(torch), fn(framework)
+    for x, y in zip(a, b):
+        if isinstance(x, torch.Tensor):
+            np.testing.assert_allclose(y.detach().numpy(), x.detach().numpy(), rtol=1e-5, atol=1e-6)
+        else:
+            assert x == y
+
+
+def test_accumulates_and_retains():
+    def fn(T):
+        x = T.tensor([1.0, 2.0, 3.0], requires_grad=True)
+        y = (x * x).sum()
+        y.backward(retain_graph=True)
+        y.backward()
+        z = (x ** 3).mean()
+        z.backward()
+        return [x.grad]
+    both(fn)
+
+
+def test_second_backward_through_freed_graph_raises():
+    for T in (torch, framework):
+        x = T.tensor([1.0, 2.0], requires_grad=True)
+        y = (x.exp() * x).sum()
+        y.backward()
+        with pytest.raises(RuntimeError, match="second time"):
+            y.backward()
+
+
+def test_backward_needs_gradient_for_non_scalars():
+    for T in (torch, framework):
+        x = T.ones(2, 2, requires_grad=True)
+        with pytest.raises(RuntimeError, match="scalar"):
+            (x * 2).backward()
+        (x * 2).backward(T.ones(2, 2) * 3)
+        assert x.grad.tolist() == [[6.0, 6.0], [6.0, 6.0]]
+
+
+def test_deep_chain_does_not_recurse():
+    x = framework.tensor(1.0, requires_grad=True)
+    y = x
+    for _ in range(100_000):
+        y = y * 1.0
+    y.backward()
+    assert x.grad.item() == 1.0
+
+
+def test_grad_modes():
+    x = framework.ones(2, requires_grad=True)
+    with framework.no_grad():
+        assert not framework.is_grad_enabled()
+        y = x * 2
+        with framework.enable_grad():
+            z = x * 2
+    assert not y.requires_grad and y.grad_fn is None and z.requires_grad
+    with framework.set_grad_enabled(False):
+        assert (x * 2).grad_fn is None
+    assert framework.is_grad_enabled()
+    framework.set_grad_enabled(False)
+    assert not framework.is_grad_enabled()
+    framework.set_grad_enabled(True)
+
+    @framework.no_grad()
+    def f(a):
+        return a * 2
+    assert f(x).grad_fn is None and (x * 2).grad_fn is not None
+
+
+def test_only_float_tensors_require_grad():
+    for T in (torch, framework):
+        with pytest.raises(RuntimeError, match="floating point"):
+            T.tensor([1, 2], requires_grad=True)
+        with pytest.raises(RuntimeError):
+            T.arange(3).requires_grad_()
+
+
+def test_detach_and_leaf_state():
+    x = framework.ones(3, requires_grad=True)
+    y = x * 2
+    assert x.is_leaf and not y.is_leaf and y.grad_fn is not None
+    d = y.detach()
+    assert d.is_leaf and not d.requires_grad
+    d[0] = 5.0  # shares storage
+    assert y[0].item() == 5.0
+    y2 = x * 3
+    y2.detach_()
+    assert y2.grad_fn is None and not y2.requires_grad
+    with pytest.raises(RuntimeError):
+        y.requires_grad = False
+    assert y.grad_fn.next_functions[0][0].variable is x
+
+
+def test_hooks_and_retain_grad():
+    def fn(T):
+        x = T.tensor([1.0, 2.0], requires_grad=True)
+        y = x * 3
+        y.retain_grad()
+        y.register_hook(lambda g: g * 2)
+        h = x.register_hook(lambda g: g + 1)
+        (y * y).sum().backward()
+        gx1 = x.grad.clone()
+        h.remove()
+        x.grad = None
+        (x * 1).sum().backward()
+        return [gx1, y.grad, x.grad]
+    both(fn)
+
+
+def test_version_counter_catches_modified_saved_tensor():
+    for T in (torch, framework):
+        x = T.ones(3, requires_grad=True)
+        y = x * 2
+        z = y.exp()  # saves its output
+        z.add_(1)
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            z.sum().backward()
+        a = x * 1
+        b = a * a  # saves a
+        a.mul_(2)
+        with pytest.raises(RuntimeError, match="inplace"):
+            b.sum().backward()
+
+
+def test_inplace_on_leaf_raises_and_inplace_graph_is_correct():
+    x = framework.ones(3, requires_grad=True)
+    with pytest.raises(RuntimeError, match="leaf Variable"):
+        x.mul_(2)
+
+    def fn(T, x):
+        y = x * 2
+        y.mul_(x)
+        y += 1
+        y.clamp_(max=1e3)
+        y.exp_()
+        return y
+    check(fn, randn(4) * 0.3)
+    for T in (torch, framework):  # exp_ saved its output, which clamp_ then overwrote
+        y = T.ones(2, requires_grad=True) * 1
+        y.exp_()
+        y.clamp_(max=2.0)
+        with pytest.raises(RuntimeError, match="inplace"):
+            y.sum().backward()
+
+
+def test_create_graph_higher_order():
+    def fn(T):
+        x = T.tensor([0.5, -1.5, 2.0], requires_grad=True)
+        y = (x ** 3 + x.sin() * x).sum()
+        (g,) = T.autograd.grad(y, x, create_graph=True)
+        (g2,) = T.autograd.grad(g.sum(), x, create_graph=True)
+        (g3,) = T.autograd.grad(g2.sum(), x)
+        return [g, g2, g3]
+    both(fn)
+
+
+def test_create_graph_accumulates_graph_into_grad():
+    x = framework.tensor([1.0, 2.0], requires_grad=True)
+    (x ** 3).sum().backward(create_graph=True)
+    assert x.grad.requires_grad
+    (gx,) = framework.autograd.grad(x.grad.sum(), x)
+    assert gx.tolist() == [6.0, 12.0]
+
+
+def test_grad_unused_inputs():
+    x = framework.ones(2, requires_grad=True)
+    z = framework.ones(2, requires_grad=True)
+    y = (x * 2).sum()
+    with pytest.raises(RuntimeError, match="not have been used"):
+        framework.autograd.grad(y, [x, z], retain_graph=True)
+    gx, gz = framework.autograd.grad(y, [x, z], allow_unused=True)
+    assert gx.tolist() == [2.0, 2.0] and gz is None
+    assert x.grad is None  # grad() never touches .grad
+
+
+def test_grad_of_non_leaf_and_grad_outputs():
+    def fn(T):
+        x = T.tensor([1.0, 2.0, 3.0], requires_grad=True)
+        h = x * x
+        y = h.sin()
+        gh, gx = T.autograd.grad(y, [h, x], grad_outputs=T.tensor([1.0, 0.5, 2.0]))
+        return [gh, gx]
+    both(fn)
+
+
+def test_custom_function():
+    class Cube(Function):
+        @staticmethod
+        def forward(ctx, x, k):
+            ctx.save_for_backward(x)
+            ctx.k = k
+            return x ** 3 * k
+
+        @staticmethod
+        def backward(ctx, g):
+            (x,) = ctx.saved_tensors
+            assert ctx.needs_input_grad == (True, False)
+            return g * 3 * x * x * ctx.k, None
+
+    x = framework.tensor([1.0, 2.0], requires_grad=True)
+    y = Cube.apply(x, 2.0)
+    assert y.grad_fn.name() == "CubeBackward0" and y.requires_grad
+    y.sum().backward()
+    assert x.grad.tolist() == [6.0, 24.0]
+    assert framework.autograd.gradcheck(lambda t: Cube.apply(t, 1.5), (framework.randn(3, dtype=framework.float64,
+                                                                                   requires_grad=True),))
+
+
+def test_multi_output_function_and_unused_output():
+    def fn(T):
+        x = T.tensor([[1.0, 5.0, 3.0], [4.0, 2.0, 6.0]], requires_grad=True)
+        a, b, c = x.unbind(1)
+        v, i = x.max(1)
+        (a * 2 + v).sum().backward()
+        return [x.grad, i]
+    both(fn)
+
+
+def test_mixed_dtype_gradients_are_cast_back():
+    def fn(T):
+        x = T.tensor([1.0, 2.0], requires_grad=True)
+        y = T.tensor([3.0, 4.0], dtype=T.float64, requires_grad=True)
+        (x * y).sum().backward()
+        return [x.grad, y.grad, str(x.grad.dtype), str(y.grad.dtype)]
+    both(fn)
+
+
+def test_grad_is_not_aliased_between_leaves():
+    a = framework.ones(2, requires_grad=True)
+    b = framework.ones(2, requires_grad=True)
+    (a + b).sum().backward()
+    a.grad.zero_()
+    assert b.grad.tolist() == [1.0, 1.0]
