@@ -33,7 +33,8 @@ def format_tensor(t):
         fmt = _float_formatter(data.reshape(-1)) if data.size else str
         formatter = {"float_kind": fmt}
     elif t.dtype is _dt.bool_:
-        formatter = {"bool": lambda v: "True" if v else "False"}
+        width = 4 if data.all() else 5
+        formatter = {"bool": lambda v: ("True" if v else "False").rjust(width)}
     else:
         formatter = None
     body = np.array2string(data, separator=", ", prefix="tensor(", formatter=formatter, threshold=1000,
