@@ -108,59 +108,56 @@ def _as3d(arrays, shape):
     return [[v[idx] for v in views] for idx in np.ndindex(*lead)]
 
 
-def _flat(a):
-    return a.reshape(-1) if a.flags.c_contiguous else None
+def _kernels(suffix):
+    """{op name: kernel} for one layout, looked up once instead of per call."""
+    return {name[:-len(suffix)]: fn for name, fn in vars(ew).items() if name.endswith(suffix)}
+
+
+_FLAT, _STRIDED, _SCALAR, _RSCALAR = (_kernels(s) for s in ("_flat", "_strided", "_scalar", "_rscalar"))
+_UNARY_OUT = {"logical_not": np.bool_}
+_BOOL_OUT = {"eq", "ne", "lt", "le", "gt", "ge", "logical_and", "logical_or", "logical_xor"}
+_ndarray = np.ndarray
 
 
 def unary(op, a, out=None):
     if out is None:
         out = np.empty(a.shape, _UNARY_OUT.get(op, a.dtype))
-    fa, fo = _flat(a), _flat(out)
-    if fa is not None and fo is not None:
-        getattr(ew, op + "_flat")(fa, fo)
+    if a.flags.c_contiguous and out.flags.c_contiguous:
+        _FLAT[op](a.reshape(-1), out.reshape(-1))
     else:
-        kern = getattr(ew, op + "_strided")
+        kern = _STRIDED[op]
         for x, o in _as3d([a, out], out.shape):
             kern(x, o)
     return out
-
-
-_UNARY_OUT = {"logical_not": np.bool_}
-_BOOL_OUT = {"eq", "ne", "lt", "le", "gt", "ge", "logical_and", "logical_or", "logical_xor"}
 
 
 def binary(op, a, b, out=None, out_shape=None):
     """`op` on arrays of one dtype, or with a NumPy scalar on either side.
 
     `out_shape` is the broadcast shape, computed (and checked) by the caller."""
-    if np.isscalar(b) or isinstance(b, np.generic):
-        dtype = np.bool_ if op in _BOOL_OUT else a.dtype
+    if type(b) is not _ndarray:  # a NumPy scalar
         if out is None:
-            out = np.empty(a.shape, dtype)
-        fa, fo = _flat(a), _flat(out)
-        if fa is not None and fo is not None:
-            getattr(ew, op + "_scalar")(fa, b, fo)
+            out = np.empty(a.shape, np.bool_ if op in _BOOL_OUT else a.dtype)
+        if a.flags.c_contiguous and out.flags.c_contiguous:
+            _SCALAR[op](a.reshape(-1), b, out.reshape(-1))
             return out
         b = np.full((), b, a.dtype)
-    elif np.isscalar(a) or isinstance(a, np.generic):
-        dtype = np.bool_ if op in _BOOL_OUT else b.dtype
+    elif type(a) is not _ndarray:
         if out is None:
-            out = np.empty(b.shape, dtype)
-        fb, fo = _flat(b), _flat(out)
-        if fb is not None and fo is not None:
-            getattr(ew, op + "_rscalar")(a, fb, fo)
+            out = np.empty(b.shape, np.bool_ if op in _BOOL_OUT else b.dtype)
+        if b.flags.c_contiguous and out.flags.c_contiguous:
+            _RSCALAR[op](a, b.reshape(-1), out.reshape(-1))
             return out
         a = np.full((), a, b.dtype)
     if out_shape is None:
         out_shape = a.shape if a.shape == b.shape else np.broadcast_shapes(a.shape, b.shape)
     if out is None:
         out = np.empty(out_shape, np.bool_ if op in _BOOL_OUT else a.dtype)
-    if a.shape == b.shape == out.shape:
-        fa, fb, fo = _flat(a), _flat(b), _flat(out)
-        if fa is not None and fb is not None and fo is not None:
-            getattr(ew, op + "_flat")(fa, fb, fo)
-            return out
-    kern = getattr(ew, op + "_strided")
+    if a.shape == b.shape == out.shape and a.flags.c_contiguous and b.flags.c_contiguous \
+            and out.flags.c_contiguous:
+        _FLAT[op](a.reshape(-1), b.reshape(-1), out.reshape(-1))
+        return out
+    kern = _STRIDED[op]
     a = np.broadcast_to(a, out_shape)
     b = np.broadcast_to(b, out_shape)
     for x, y, o in _as3d([a, b, out], out_shape):

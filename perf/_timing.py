@@ -1,0 +1,37 @@
+"""Timing helpers shared by the benchmarks: medians of repeated runs, compile time apart."""
+import statistics
+import time
+
+
+def median_seconds(fn, repeat=7, number=None, min_time=0.05):
+    """Median over `repeat` runs of the mean time of `number` calls (auto-sized to ~min_time)."""
+    fn()  # warm up: compilation and caches are not part of run time
+    if number is None:
+        number, elapsed = 1, 0.0
+        while True:
+            start = time.perf_counter()
+            for _ in range(number):
+                fn()
+            elapsed = time.perf_counter() - start
+            if elapsed >= min_time or number >= 1 << 20:
+                break
+            number *= 4
+    samples = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        for _ in range(number):
+            fn()
+        samples.append((time.perf_counter() - start) / number)
+    return statistics.median(samples)
+
+
+def first_call_seconds(fn):
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def table(rows, headers):
+    widths = [max(len(str(r[i])) for r in rows + [headers]) for i in range(len(headers))]
+    line = lambda r: "  ".join(str(c).rjust(w) for c, w in zip(r, widths))
+    return "\n".join([line(headers), line(["-" * w for w in widths])] + [line(r) for r in rows])
