@@ -12,7 +12,7 @@ import numpy as np
 
 from kernels.cpu import elementwise as ew
 from kernels.cpu import index as ix
-from kernels.cpu import linalg, reduce as rd, select
+from kernels.cpu import conv, linalg, optim, pool, reduce as rd, select
 
 name = "cpu"
 
@@ -402,3 +402,127 @@ def randint(gen, low, high, shape, dtype):
 
 def randperm(gen, n, dtype):
     return gen.permutation(n).astype(dtype, copy=False)
+
+
+# ----------------------------------------------------------------- convolution and pooling
+
+
+def _conv_out(size, k, s, p, d):
+    return (size + 2 * p - d * (k - 1) - 1) // s + 1
+
+
+def _group_slices(total, groups):
+    step = total // groups
+    return [slice(g * step, (g + 1) * step) for g in range(groups)]
+
+
+def _columns(x, kh, kw, params, oh, ow):
+    (sh, sw), (ph, pw), (dh, dw) = params
+    n, c = x.shape[:2]
+    cols = np.empty((n * oh * ow, c * kh * kw), x.dtype)
+    conv.im2col(np.ascontiguousarray(x), kh, kw, sh, sw, ph, pw, dh, dw, oh, ow, cols)
+    return cols
+
+
+def _grad_rows(g):
+    """(N, OC, OH, OW) -> (OC, N*OH*OW), the layout both backward GEMMs want."""
+    n, oc = g.shape[:2]
+    return np.ascontiguousarray(g.reshape(n, oc, -1).transpose(1, 0, 2)).reshape(oc, -1)
+
+
+def conv2d(x, w, bias, stride, padding, dilation, groups):
+    """Returns (out, cols): cols (one im2col matrix per group) serve the weight gradient."""
+    n, c, h, wd = x.shape
+    oc, cg, kh, kw = w.shape
+    params = (stride, padding, dilation)
+    oh = _conv_out(h, kh, stride[0], padding[0], dilation[0])
+    ow = _conv_out(wd, kw, stride[1], padding[1], dilation[1])
+    out = np.empty((n, oc, oh * ow), x.dtype)
+    all_cols = []
+    for cs, os in zip(_group_slices(c, groups), _group_slices(oc, groups)):
+        cols = _columns(x[:, cs] if groups > 1 else x, kh, kw, params, oh, ow)
+        w_t = np.ascontiguousarray(w[os].reshape(os.stop - os.start, -1).T)
+        rows = np.empty((cols.shape[0], w_t.shape[1]), x.dtype)
+        linalg.gemm(cols, w_t, rows)
+        out[:, os] = rows.reshape(n, oh * ow, -1).transpose(0, 2, 1)
+        all_cols.append(cols)
+    if bias is not None:
+        binary("add", out, bias.reshape(1, oc, 1), out=out)
+    return out.reshape(n, oc, oh, ow), all_cols
+
+
+def conv2d_grad_input(g, w, x_shape, stride, padding, dilation, groups):
+    """dL/dx of conv2d (also the forward of conv_transpose2d)."""
+    n, c, h, wd = x_shape
+    oc, cg, kh, kw = w.shape
+    oh, ow = g.shape[2:]
+    (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
+    rows = _grad_rows(g)
+    dx = np.empty(x_shape, g.dtype)
+    for cs, os in zip(_group_slices(c, groups), _group_slices(oc, groups)):
+        w_t = np.ascontiguousarray(w[os].reshape(os.stop - os.start, -1).T)
+        cols_t = np.empty((w_t.shape[0], rows.shape[1]), g.dtype)
+        linalg.gemm(w_t, np.ascontiguousarray(rows[os]), cols_t)
+        part = np.empty((n, cs.stop - cs.start, h, wd), g.dtype)
+        conv.col2im_t(cols_t, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow, part)
+        dx[:, cs] = part
+    return dx
+
+
+def conv2d_grad_weight(x, g, w_shape, stride, padding, dilation, groups, cols=None):
+    oc, cg, kh, kw = w_shape
+    oh, ow = g.shape[2:]
+    rows = _grad_rows(g)
+    dw = np.empty((oc, cg * kh * kw), g.dtype)
+    for i, (cs, os) in enumerate(zip(_group_slices(x.shape[1], groups), _group_slices(oc, groups))):
+        group_cols = cols[i] if cols is not None else \
+            _columns(x[:, cs] if groups > 1 else x, kh, kw, (stride, padding, dilation), oh, ow)
+        linalg.gemm(np.ascontiguousarray(rows[os]), group_cols, dw[os])
+    return dw.reshape(w_shape)
+
+
+def max_pool2d(x, kernel_size, stride, padding, dilation, out_hw):
+    n, c = x.shape[:2]
+    out = np.empty((n, c) + out_hw, x.dtype)
+    indices = np.empty((n, c) + out_hw, np.int64)
+    pool.max_pool2d(np.ascontiguousarray(x), *kernel_size, *stride, *padding, *dilation, out, indices)
+    return out, indices
+
+
+def avg_pool2d(x, kernel_size, stride, padding, out_hw, count_include_pad, divisor_override):
+    n, c = x.shape[:2]
+    out = np.empty((n, c) + out_hw, x.dtype)
+    pool.avg_pool2d(np.ascontiguousarray(x), *kernel_size, *stride, *padding, count_include_pad,
+                    divisor_override or 0, out)
+    return out
+
+
+def avg_pool2d_backward(g, x_shape, kernel_size, stride, padding, count_include_pad, divisor_override):
+    dx = np.empty(x_shape, g.dtype)
+    pool.avg_pool2d_backward(np.ascontiguousarray(g), *kernel_size, *stride, *padding, count_include_pad,
+                             divisor_override or 0, dx)
+    return dx
+
+
+def adaptive_avg_pool2d(x, out_hw):
+    out = np.empty(x.shape[:2] + tuple(out_hw), x.dtype)
+    pool.adaptive_avg_pool2d(np.ascontiguousarray(x), out)
+    return out
+
+
+def adaptive_avg_pool2d_backward(g, x_shape):
+    dx = np.empty(x_shape, g.dtype)
+    pool.adaptive_avg_pool2d_backward(np.ascontiguousarray(g), dx)
+    return dx
+
+
+# ----------------------------------------------------------------- fused optimizer updates
+
+
+def optimizer_step(name, arrays, *scalars):
+    """Run the fused update `name` in place over same-shaped arrays (param first)."""
+    flats = [a.reshape(-1) if a.flags.c_contiguous else np.ascontiguousarray(a).reshape(-1) for a in arrays]
+    getattr(optim, name)(*flats, *scalars)
+    for a, f in zip(arrays, flats):
+        if not np.shares_memory(a, f):
+            a[...] = f.reshape(a.shape)

@@ -1,0 +1,22 @@
+"""Fused in-place optimizer updates, the tensor-level face of kernels/*/optim.py.
+
+Like torch's `_fused_*` ops these are public but low level: `framework.optim`
+calls them under no_grad with tensors that share one device and dtype."""
+from framework.ops._util import same_device
+from framework.tensor import Tensor
+
+
+def optimizer_step_(name, tensors, *scalars):
+    """Apply the fused update `name` in place to `tensors` (param, grad, state...)."""
+    same_device(*tensors)
+    param = tensors[0]
+    for t in tensors:
+        if not isinstance(t, Tensor):
+            raise TypeError(f"{name}: expected Tensors, got {type(t).__name__}")
+        if t.shape != param.shape:
+            raise RuntimeError(f"{name}: tensor of shape {list(t.shape)} does not match the parameter's "
+                               f"{list(param.shape)}")
+    param.device.backend.optimizer_step(name, [t._data for t in tensors], *scalars)
+    for t in tensors:
+        if t is not tensors[1]:
+            t._version_box[0] += 1
