@@ -255,6 +255,11 @@ def matmul(a, b, batch_shape):
     """Batched matmul of (..., n, k) by (..., k, m); batch dims already broadcast-compatible."""
     n, k = a.shape[-2:]
     m = b.shape[-1]
+    if not batch_shape and a.dtype.kind == "f":
+        # 2-D: BLAS reads C- or F-ordered operands directly (a transposed weight costs no copy).
+        out = np.empty((n, m), a.dtype)
+        linalg.gemm(_blas_operand(a), _blas_operand(b), out)
+        return out
     nb = math.prod(batch_shape)
     a3 = np.broadcast_to(a, (*batch_shape, n, k)).reshape(nb, n, k)
     b3 = np.broadcast_to(b, (*batch_shape, k, m)).reshape(nb, k, m)
@@ -264,6 +269,10 @@ def matmul(a, b, batch_shape):
     else:
         linalg.matmul_loops(a3, b3, out)
     return out.reshape(*batch_shape, n, m)
+
+
+def _blas_operand(a):
+    return a if a.flags.c_contiguous or a.flags.f_contiguous else np.ascontiguousarray(a)
 
 
 # ----------------------------------------------------------------- indexing
@@ -417,15 +426,16 @@ def _group_slices(total, groups):
 
 
 def _columns(x, kh, kw, params, oh, ow):
+    """The transposed im2col matrix (C*KH*KW, N*OH*OW)."""
     (sh, sw), (ph, pw), (dh, dw) = params
     n, c = x.shape[:2]
-    cols = np.empty((n * oh * ow, c * kh * kw), x.dtype)
-    conv.im2col(np.ascontiguousarray(x), kh, kw, sh, sw, ph, pw, dh, dw, oh, ow, cols)
-    return cols
+    cols_t = np.empty((c * kh * kw, n * oh * ow), x.dtype)
+    conv.im2col_t(np.ascontiguousarray(x), kh, kw, sh, sw, ph, pw, dh, dw, oh, ow, cols_t)
+    return cols_t
 
 
 def _grad_rows(g):
-    """(N, OC, OH, OW) -> (OC, N*OH*OW), the layout both backward GEMMs want."""
+    """(N, OC, OH, OW) -> (OC, N*OH*OW), the layout of every conv GEMM's output side."""
     n, oc = g.shape[:2]
     return np.ascontiguousarray(g.reshape(n, oc, -1).transpose(1, 0, 2)).reshape(oc, -1)
 
@@ -437,17 +447,15 @@ def conv2d(x, w, bias, stride, padding, dilation, groups):
     params = (stride, padding, dilation)
     oh = _conv_out(h, kh, stride[0], padding[0], dilation[0])
     ow = _conv_out(wd, kw, stride[1], padding[1], dilation[1])
-    out = np.empty((n, oc, oh * ow), x.dtype)
+    rows = np.empty((oc, n * oh * ow), x.dtype)
     all_cols = []
     for cs, os in zip(_group_slices(c, groups), _group_slices(oc, groups)):
-        cols = _columns(x[:, cs] if groups > 1 else x, kh, kw, params, oh, ow)
-        w_t = np.ascontiguousarray(w[os].reshape(os.stop - os.start, -1).T)
-        rows = np.empty((cols.shape[0], w_t.shape[1]), x.dtype)
-        linalg.gemm(cols, w_t, rows)
-        out[:, os] = rows.reshape(n, oh * ow, -1).transpose(0, 2, 1)
-        all_cols.append(cols)
+        cols_t = _columns(x[:, cs] if groups > 1 else x, kh, kw, params, oh, ow)
+        linalg.gemm(np.ascontiguousarray(w[os].reshape(os.stop - os.start, -1)), cols_t, rows[os])
+        all_cols.append(cols_t)
     if bias is not None:
-        binary("add", out, bias.reshape(1, oc, 1), out=out)
+        binary("add", rows, bias.reshape(oc, 1), out=rows)
+    out = np.ascontiguousarray(rows.reshape(oc, n, oh * ow).transpose(1, 0, 2))
     return out.reshape(n, oc, oh, ow), all_cols
 
 
@@ -462,10 +470,11 @@ def conv2d_grad_input(g, w, x_shape, stride, padding, dilation, groups):
     for cs, os in zip(_group_slices(c, groups), _group_slices(oc, groups)):
         w_t = np.ascontiguousarray(w[os].reshape(os.stop - os.start, -1).T)
         cols_t = np.empty((w_t.shape[0], rows.shape[1]), g.dtype)
-        linalg.gemm(w_t, np.ascontiguousarray(rows[os]), cols_t)
-        part = np.empty((n, cs.stop - cs.start, h, wd), g.dtype)
+        linalg.gemm(w_t, rows[os], cols_t)
+        part = dx[:, cs] if groups == 1 else np.empty((n, cs.stop - cs.start, h, wd), g.dtype)
         conv.col2im_t(cols_t, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow, part)
-        dx[:, cs] = part
+        if groups > 1:
+            dx[:, cs] = part
     return dx
 
 
@@ -475,9 +484,9 @@ def conv2d_grad_weight(x, g, w_shape, stride, padding, dilation, groups, cols=No
     rows = _grad_rows(g)
     dw = np.empty((oc, cg * kh * kw), g.dtype)
     for i, (cs, os) in enumerate(zip(_group_slices(x.shape[1], groups), _group_slices(oc, groups))):
-        group_cols = cols[i] if cols is not None else \
+        cols_t = cols[i] if cols is not None else \
             _columns(x[:, cs] if groups > 1 else x, kh, kw, (stride, padding, dilation), oh, ow)
-        linalg.gemm(np.ascontiguousarray(rows[os]), group_cols, dw[os])
+        linalg.gemm_nt(rows[os], cols_t, dw[os])
     return dw.reshape(w_shape)
 
 

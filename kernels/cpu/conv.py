@@ -1,43 +1,52 @@
 """im2col / col2im for 2-D convolution; the products themselves go to BLAS.
 
-Rows of `cols` are receptive fields: cols[(n*OH + i)*OW + j, (c*KH + a)*KW + b] =
-x[n, c, i*sh - ph + a*dh, j*sw - pw + b*dw] (0 outside the image). With this
-layout the forward pass is one GEMM `cols @ w.T`, the weight gradient one GEMM
-`g.T @ cols`, and the input gradient one GEMM followed by `col2im_t`.
+Columns of `cols_t` (C*KH*KW, N*OH*OW) are receptive fields. With this layout the
+forward pass is one GEMM `w @ cols_t`, the weight gradient one GEMM
+`g_rows @ cols_t.T`, and the input gradient one GEMM `w.T @ g_rows` followed by
+`col2im_t`; each kernel's inner loop runs along image rows, in memory order.
 """
-from numba import prange
 
 from kernels.cpu._jit import kernel
 
 
-@kernel(parallel=True)
-def im2col(x, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow, cols):
+@kernel
+def im2col_t(x, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow, cols_t):
+    """cols_t[(c*KH + a)*KW + b, (n*OH + i)*OW + j] = x[n, c, i*sh - ph + a*dh, j*sw - pw + b*dw]
+    (0 outside the image). The inner loop walks a row of x and of cols_t in order."""
     n_img, channels, height, width = x.shape
-    for n in prange(n_img):
-        for i in range(oh):
-            for j in range(ow):
-                row = (n * oh + i) * ow + j
-                col = 0
-                for c in range(channels):
-                    for a in range(kh):
+    for c in range(channels):
+        for a in range(kh):
+            for b in range(kw):
+                row = (c * kh + a) * kw + b
+                dst = cols_t[row]
+                # j in [lo, hi) reads inside the image: there a row copy (a memmove when sw == 1)
+                off = b * dw - pw
+                lo = min(ow, max(0, (-off + sw - 1) // sw))
+                hi = max(lo, min(ow, (width - 1 - off) // sw + 1))
+                for n in range(n_img):
+                    for i in range(oh):
                         y = i * sh - ph + a * dh
-                        inside_y = 0 <= y < height
-                        for b in range(kw):
-                            xx = j * sw - pw + b * dw
-                            if inside_y and 0 <= xx < width:
-                                cols[row, col] = x[n, c, y, xx]
-                            else:
-                                cols[row, col] = 0
-                            col += 1
+                        base = (n * oh + i) * ow
+                        if y < 0 or y >= height:
+                            dst[base:base + ow] = 0
+                            continue
+                        src = x[n, c, y]
+                        dst[base:base + lo] = 0
+                        if sw == 1:
+                            dst[base + lo:base + hi] = src[lo + off:hi + off]
+                        else:
+                            for j in range(lo, hi):
+                                dst[base + j] = src[j * sw + off]
+                        dst[base + hi:base + ow] = 0
 
 
-@kernel(parallel=True)
+@kernel
 def col2im_t(cols_t, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow, dx):
     """dx[n, c, y, x] += cols_t[(c*KH + a)*KW + b, (n*OH + i)*OW + j] over every window
     that covers (y, x); cols_t is the transposed column matrix (CKK, N*OH*OW)."""
     n_img, channels, height, width = dx.shape
     dx[:] = 0
-    for n in prange(n_img):
+    for n in range(n_img):
         for c in range(channels):
             for a in range(kh):
                 for b in range(kw):

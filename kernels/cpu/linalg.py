@@ -26,5 +26,11 @@ def matmul_loops(a, b, out):
 
 @kernel
 def gemm(a, b, out):
-    """out = a @ b for 2-D C-contiguous float arrays, through BLAS."""
+    """out = a @ b for 2-D float arrays, C- or F-ordered (BLAS transposes on the fly); out is C-ordered."""
     np.dot(a, b, out)
+
+
+@kernel
+def gemm_nt(a, b, out):
+    """out = a @ b.T for 2-D C-contiguous float arrays (BLAS reads b transposed, no copy)."""
+    np.dot(a, b.T, out)

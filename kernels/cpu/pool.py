@@ -1,46 +1,59 @@
-"""2-D pooling over (N, C, H, W) arrays, every (n, c) plane in parallel."""
+"""2-D pooling over (N, C, H, W) arrays. Window bounds are clipped to the image once per
+output, so inner loops carry no padding checks."""
 import numpy as np
-from numba import prange
 
 from kernels.cpu._jit import kernel
 
 
-@kernel(parallel=True)
+@kernel(inline="always")
+def _window(start, step, k, size):
+    """Taps t in [lo, hi) of a window start + t*step (t < k) that fall inside [0, size)."""
+    if step == 1:
+        return max(0, -start), min(k, size - start)
+    lo = 0
+    while lo < k and start + lo * step < 0:
+        lo += 1
+    hi = k
+    while hi > lo and start + (hi - 1) * step >= size:
+        hi -= 1
+    return lo, hi
+
+
+@kernel
 def max_pool2d(x, kh, kw, sh, sw, ph, pw, dh, dw, out, indices):
     """Max over each window (padding never wins); indices are flat y*W + x in the plane,
     the first maximum on ties, and NaN propagates, as in PyTorch."""
     n_img, channels, height, width = x.shape
     oh, ow = out.shape[2], out.shape[3]
-    for p in prange(n_img * channels):
-        n = p // channels
-        c = p % channels
-        for i in range(oh):
-            for j in range(ow):
-                best = -np.inf
-                arg = -1
-                for a in range(kh):
-                    y = i * sh - ph + a * dh
-                    if y < 0 or y >= height:
-                        continue
-                    for b in range(kw):
-                        xx = j * sw - pw + b * dw
-                        if xx < 0 or xx >= width:
-                            continue
-                        v = x[n, c, y, xx]
-                        if v > best or v != v or arg == -1:
-                            best = v
-                            arg = y * width + xx
-                            if v != v:
-                                break
-                out[n, c, i, j] = best
-                indices[n, c, i, j] = arg
+    for n in range(n_img):
+        for c in range(channels):
+            for i in range(oh):
+                y0 = i * sh - ph
+                a_lo, a_hi = _window(y0, dh, kh, height)
+                for j in range(ow):
+                    x0 = j * sw - pw
+                    b_lo, b_hi = _window(x0, dw, kw, width)
+                    y = y0 + a_lo * dh
+                    xx = x0 + b_lo * dw
+                    best = x[n, c, y, xx]
+                    arg = y * width + xx
+                    for a in range(a_lo, a_hi):
+                        yy = y0 + a * dh
+                        for b in range(b_lo, b_hi):
+                            v = x[n, c, yy, x0 + b * dw]
+                            # selects, not branches: random data would mispredict every other compare
+                            take = (v > best) | ((v != v) & (best == best))
+                            best = v if take else best
+                            arg = yy * width + x0 + b * dw if take else arg
+                    out[n, c, i, j] = best
+                    indices[n, c, i, j] = arg
 
 
-@kernel(parallel=True)
+@kernel
 def avg_pool2d(x, kh, kw, sh, sw, ph, pw, count_include_pad, divisor_override, out):
     n_img, channels, height, width = x.shape
     oh, ow = out.shape[2], out.shape[3]
-    for p in prange(n_img * channels):
+    for p in range(n_img * channels):
         n = p // channels
         c = p % channels
         for i in range(oh):
@@ -65,12 +78,12 @@ def avg_pool2d(x, kh, kw, sh, sw, ph, pw, count_include_pad, divisor_override, o
                 out[n, c, i, j] = acc / div
 
 
-@kernel(parallel=True)
+@kernel
 def avg_pool2d_backward(g, kh, kw, sh, sw, ph, pw, count_include_pad, divisor_override, dx):
     n_img, channels, height, width = dx.shape
     oh, ow = g.shape[2], g.shape[3]
     dx[:] = 0
-    for p in prange(n_img * channels):
+    for p in range(n_img * channels):
         n = p // channels
         c = p % channels
         for i in range(oh):
@@ -94,11 +107,11 @@ def avg_pool2d_backward(g, kh, kw, sh, sw, ph, pw, count_include_pad, divisor_ov
                         dx[n, c, y, xx] += share
 
 
-@kernel(parallel=True)
+@kernel
 def adaptive_avg_pool2d(x, out):
     n_img, channels, height, width = x.shape
     oh, ow = out.shape[2], out.shape[3]
-    for p in prange(n_img * channels):
+    for p in range(n_img * channels):
         n = p // channels
         c = p % channels
         for i in range(oh):
@@ -114,12 +127,12 @@ def adaptive_avg_pool2d(x, out):
                 out[n, c, i, j] = acc / ((y1 - y0) * (x1 - x0))
 
 
-@kernel(parallel=True)
+@kernel
 def adaptive_avg_pool2d_backward(g, dx):
     n_img, channels, height, width = dx.shape
     oh, ow = g.shape[2], g.shape[3]
     dx[:] = 0
-    for p in prange(n_img * channels):
+    for p in range(n_img * channels):
         n = p // channels
         c = p % channels
         for i in range(oh):
