@@ -47,3 +47,8 @@ def promote_types(type1, type2):
 def can_cast(from_, to):
     from framework.ops._util import can_cast as _can_cast
     return _can_cast(from_, to)
+
+
+from framework.ops.conv import (adaptive_avg_pool2d, avg_pool2d, conv1d, conv2d, conv_transpose2d,  # noqa: E402
+                                max_pool2d)
+from framework import nn, optim  # noqa: E402  (torch.nn and torch.optim are attributes too)
