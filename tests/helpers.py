@@ -19,7 +19,16 @@ def randn(*shape, dtype=np.float32, low=None):
     return a.astype(dtype)
 
 
+class const:
+    """An input that never requires grad (a class weight, a mask, ...)."""
+
+    def __init__(self, array):
+        self.array = array
+
+
 def _wrap(lib, a, grad, device):
+    if isinstance(a, const):
+        return _wrap(lib, a.array, False, device)
     if not isinstance(a, np.ndarray):
         return a
     requires = grad and a.dtype.kind == "f"

@@ -290,7 +290,8 @@ def _check_targets(target, num_classes, ignore_index):
 def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean"):
     if input.ndim < 1:
         raise ValueError(f"Expected 1 or more dimensions (got {input.ndim})")
-    if input.ndim == 1:
+    unbatched = input.ndim == 1
+    if unbatched:
         input, target = input.unsqueeze(0), target.unsqueeze(0)
     if target.dtype not in (framework.int64, framework.int32, framework.uint8):
         raise RuntimeError(f"expected scalar type Long but found {target.dtype}")
@@ -309,6 +310,8 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     loss = picked * w
     if reduction == "mean":
         return loss.sum() / w.sum()
+    if reduction == "none" and unbatched:
+        return loss.squeeze(0)
     return _reduce(loss, reduction)
 
 
