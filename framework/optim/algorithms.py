@@ -36,10 +36,9 @@ class SGD(Optimizer):
 
 
 class Adam(Optimizer):
-    _decoupled = False
-
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False, *,
-                 foreach=None, maximize=False, capturable=False, differentiable=False, fused=None):
+                 foreach=None, maximize=False, capturable=False, differentiable=False, fused=None,
+                 decoupled_weight_decay=False):
         _check("epsilon", eps)
         _check("weight_decay", weight_decay)
         for i, b in enumerate(betas):
@@ -47,7 +46,8 @@ class Adam(Optimizer):
                 raise ValueError(f"Invalid beta parameter at index {i}: {b}")
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
                                       amsgrad=amsgrad, maximize=maximize, foreach=foreach, capturable=capturable,
-                                      differentiable=differentiable, fused=fused))
+                                      differentiable=differentiable, fused=fused,
+                                      decoupled_weight_decay=decoupled_weight_decay))
 
     def _update(self, p, g, state, group):
         if not state:
@@ -61,16 +61,17 @@ class Adam(Optimizer):
         beta1, beta2 = group["betas"]
         optimizer_step_("adam", (p, g, state["exp_avg"], state["exp_avg_sq"], vmax), float(group["lr"]),
                         float(beta1), float(beta2), float(group["eps"]), float(group["weight_decay"]),
-                        self._decoupled, bool(group["amsgrad"]), bool(group["maximize"]), float(state["step"].item()))
+                        bool(group["decoupled_weight_decay"]), bool(group["amsgrad"]), bool(group["maximize"]), float(state["step"].item()))
 
 
 class AdamW(Adam):
-    _decoupled = True
+    """Adam with decoupled weight decay (the parameter shrinks by lr * weight_decay each step)."""
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, amsgrad=False, *,
                  maximize=False, foreach=None, capturable=False, differentiable=False, fused=None):
         super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize, foreach=foreach,
-                         capturable=capturable, differentiable=differentiable, fused=fused)
+                         capturable=capturable, differentiable=differentiable, fused=fused,
+                         decoupled_weight_decay=True)
 
 
 class RMSprop(Optimizer):

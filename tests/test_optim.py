@@ -1,0 +1,115 @@
+import numpy as np
+import pytest
+import torch
+
+import framework
+from nn_helpers import copy_weights
+
+CONFIGS = {
+    "sgd": ("SGD", dict(lr=0.1)),
+    "sgd_momentum": ("SGD", dict(lr=0.05, momentum=0.9)),
+    "sgd_nesterov_wd": ("SGD", dict(lr=0.05, momentum=0.9, nesterov=True, weight_decay=0.01)),
+    "sgd_dampening_maximize": ("SGD", dict(lr=0.05, momentum=0.5, dampening=0.3, maximize=True)),
+    "adam": ("Adam", dict(lr=0.01)),
+    "adam_amsgrad_wd": ("Adam", dict(lr=0.01, betas=(0.8, 0.99), weight_decay=0.1, amsgrad=True)),
+    "adam_maximize": ("Adam", dict(lr=0.01, maximize=True, eps=1e-6)),
+    "adamw": ("AdamW", dict(lr=0.01)),
+    "adamw_amsgrad": ("AdamW", dict(lr=0.02, weight_decay=0.05, amsgrad=True)),
+    "rmsprop": ("RMSprop", dict(lr=0.01)),
+    "rmsprop_centered_momentum": ("RMSprop", dict(lr=0.01, momentum=0.9, centered=True, weight_decay=0.01)),
+    "adagrad": ("Adagrad", dict(lr=0.1)),
+    "adagrad_decay": ("Adagrad", dict(lr=0.1, lr_decay=0.01, weight_decay=0.01, initial_accumulator_value=0.1)),
+}
+
+
+def _model(nn):
+    return nn.Sequential(nn.Linear(4, 8), nn.Tanh(), nn.Linear(8, 3))
+
+
+def _run(lib, model, opt, x, y, steps):
+    for _ in range(steps):
+        opt.zero_grad()
+        loss = lib.nn.functional.mse_loss(model(x), y)
+        loss.backward()
+        opt.step()
+    return loss
+
+
+@pytest.mark.parametrize("name", sorted(CONFIGS))
+def test_trajectory_matches_torch(name):
+    cls, kwargs = CONFIGS[name]
+    theirs, ours = _model(torch.nn), _model(framework.nn)
+    copy_weights(ours, theirs)
+    groups_t = [{"params": theirs[0].parameters()}, {"params": theirs[2].parameters(), "lr": kwargs["lr"] / 2}]
+    groups_f = [{"params": ours[0].parameters()}, {"params": ours[2].parameters(), "lr": kwargs["lr"] / 2}]
+    opt_t = getattr(torch.optim, cls)(groups_t, **kwargs)
+    opt_f = getattr(framework.optim, cls)(groups_f, **kwargs)
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((16, 4)).astype(np.float32), rng.standard_normal((16, 3)).astype(np.float32)
+    _run(torch, theirs, opt_t, torch.tensor(x), torch.tensor(y), 20)
+    _run(framework, ours, opt_f, framework.tensor(x), framework.tensor(y), 20)
+    for (k, a), (_, b) in zip(ours.state_dict().items(), theirs.state_dict().items()):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-6, err_msg=k)
+
+
+@pytest.mark.parametrize("name", ["sgd_momentum", "adam_amsgrad_wd", "rmsprop_centered_momentum", "adagrad"])
+def test_state_dict_structure_and_resume(name):
+    cls, kwargs = CONFIGS[name]
+    theirs, ours = _model(torch.nn), _model(framework.nn)
+    copy_weights(ours, theirs)
+    opt_t = getattr(torch.optim, cls)(theirs.parameters(), **kwargs)
+    opt_f = getattr(framework.optim, cls)(ours.parameters(), **kwargs)
+    x, y = np.ones((2, 4), np.float32), np.zeros((2, 3), np.float32)
+    _run(torch, theirs, opt_t, torch.tensor(x), torch.tensor(y), 3)
+    _run(framework, ours, opt_f, framework.tensor(x), framework.tensor(y), 3)
+    st, sf = opt_t.state_dict(), opt_f.state_dict()
+    assert sorted(st["state"]) == sorted(sf["state"])
+    assert [sorted(g) for g in st["param_groups"]] == [sorted(g) for g in sf["param_groups"]]
+    assert [g["params"] for g in st["param_groups"]] == [g["params"] for g in sf["param_groups"]]
+    for i in st["state"]:
+        assert sorted(st["state"][i]) == sorted(sf["state"][i])
+        for k, v in st["state"][i].items():
+            np.testing.assert_allclose(sf["state"][i][k].numpy(), v.numpy(), rtol=1e-5, atol=1e-7)
+    # a fresh optimizer resumed from the state dict continues exactly like the original
+    clone = _model(framework.nn)
+    clone.load_state_dict(ours.state_dict())
+    opt2 = getattr(framework.optim, cls)(clone.parameters(), **kwargs)
+    opt2.load_state_dict(sf)
+    _run(framework, ours, opt_f, framework.tensor(x), framework.tensor(y), 2)
+    _run(framework, clone, opt2, framework.tensor(x), framework.tensor(y), 2)
+    for a, b in zip(ours.parameters(), clone.parameters()):
+        assert np.array_equal(a.detach().numpy(), b.detach().numpy())
+
+
+def test_bad_optimizer_input():
+    p = framework.nn.Parameter(framework.ones(2))
+    with pytest.raises(ValueError, match="empty"):
+        framework.optim.SGD([], lr=0.1)
+    with pytest.raises(ValueError, match="learning rate"):
+        framework.optim.SGD([p], lr=-0.1)
+    with pytest.raises(ValueError):
+        framework.optim.Adam([p], betas=(1.5, 0.9))
+    with pytest.raises(TypeError):
+        framework.optim.SGD(p, lr=0.1)
+    with pytest.raises(ValueError, match="more than one"):
+        framework.optim.SGD([{"params": [p]}, {"params": [p]}], lr=0.1)
+    with pytest.raises(ValueError):
+        framework.optim.SGD([p], lr=0.1, nesterov=True)
+    opt = framework.optim.SGD([p], lr=0.1, momentum=0.9)
+    with pytest.raises(ValueError):
+        opt.load_state_dict({"state": {}, "param_groups": []})
+    assert opt.param_groups[0]["lr"] == 0.1
+
+
+def test_zero_grad_and_add_param_group():
+    a = framework.nn.Parameter(framework.ones(2))
+    b = framework.nn.Parameter(framework.ones(3))
+    opt = framework.optim.SGD([a], lr=0.5)
+    opt.add_param_group({"params": [b], "lr": 0.1})
+    (a.sum() + b.sum()).backward()
+    opt.step()
+    assert a.tolist() == [0.5, 0.5] and np.allclose(b.detach().numpy(), 0.9)
+    opt.zero_grad(set_to_none=False)
+    assert a.grad.tolist() == [0.0, 0.0]
+    opt.zero_grad()
+    assert a.grad is None
