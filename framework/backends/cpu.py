@@ -10,11 +10,14 @@ import math
 
 import numpy as np
 
+from framework.backends.host_memory import tune_malloc
 from kernels.cpu import elementwise as ew
 from kernels.cpu import index as ix
 from kernels.cpu import conv, linalg, optim, pool, reduce as rd, select
 
 name = "cpu"
+
+tune_malloc()
 
 # ----------------------------------------------------------------- allocation
 
@@ -425,37 +428,30 @@ def _group_slices(total, groups):
     return [slice(g * step, (g + 1) * step) for g in range(groups)]
 
 
-def _columns(x, kh, kw, params, oh, ow):
-    """The transposed im2col matrix (C*KH*KW, N*OH*OW)."""
+def _flat_params(params):
     (sh, sw), (ph, pw), (dh, dw) = params
-    n, c = x.shape[:2]
-    cols_t = np.empty((c * kh * kw, n * oh * ow), x.dtype)
-    conv.im2col_t(np.ascontiguousarray(x), kh, kw, sh, sw, ph, pw, dh, dw, oh, ow, cols_t)
-    return cols_t
-
-
-def _grad_rows(g):
-    """(N, OC, OH, OW) -> (OC, N*OH*OW), the layout of every conv GEMM's output side."""
-    n, oc = g.shape[:2]
-    return np.ascontiguousarray(g.reshape(n, oc, -1).transpose(1, 0, 2)).reshape(oc, -1)
+    return sh, sw, ph, pw, dh, dw
 
 
 def conv2d(x, w, bias, stride, padding, dilation, groups):
-    """Returns (out, cols): cols (one im2col matrix per group) serve the weight gradient."""
+    """Returns (out, cols): cols (one im2col array per group) serve the weight gradient."""
     n, c, h, wd = x.shape
     oc, cg, kh, kw = w.shape
-    params = (stride, padding, dilation)
+    params = _flat_params((stride, padding, dilation))
     oh = _conv_out(h, kh, stride[0], padding[0], dilation[0])
     ow = _conv_out(wd, kw, stride[1], padding[1], dilation[1])
-    rows = np.empty((oc, n * oh * ow), x.dtype)
+    out = np.empty((n, oc, oh * ow), x.dtype)
     all_cols = []
     for cs, os in zip(_group_slices(c, groups), _group_slices(oc, groups)):
-        cols_t = _columns(x[:, cs] if groups > 1 else x, kh, kw, params, oh, ow)
-        linalg.gemm(np.ascontiguousarray(w[os].reshape(os.stop - os.start, -1)), cols_t, rows[os])
-        all_cols.append(cols_t)
-    if bias is not None:
-        binary("add", rows, bias.reshape(oc, 1), out=rows)
-    out = np.ascontiguousarray(rows.reshape(oc, n, oh * ow).transpose(1, 0, 2))
+        xg = np.ascontiguousarray(x[:, cs] if groups > 1 else x)
+        cols = np.empty((n, cg * kh * kw, oh * ow), x.dtype)
+        w2 = np.ascontiguousarray(w[os].reshape(os.stop - os.start, -1))
+        b = bias[os] if bias is not None else w2[:, 0]
+        target = out if groups == 1 else np.empty((n, os.stop - os.start, oh * ow), x.dtype)
+        conv.conv2d_forward(xg, w2, np.ascontiguousarray(b), bias is not None, kh, kw, *params, cols, target)
+        if groups > 1:
+            out[:, os] = target
+        all_cols.append(cols)
     return out.reshape(n, oc, oh, ow), all_cols
 
 
@@ -464,15 +460,15 @@ def conv2d_grad_input(g, w, x_shape, stride, padding, dilation, groups):
     n, c, h, wd = x_shape
     oc, cg, kh, kw = w.shape
     oh, ow = g.shape[2:]
-    (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
-    rows = _grad_rows(g)
+    params = _flat_params((stride, padding, dilation))
+    g3 = np.ascontiguousarray(g).reshape(n, oc, oh * ow)
     dx = np.empty(x_shape, g.dtype)
     for cs, os in zip(_group_slices(c, groups), _group_slices(oc, groups)):
-        w_t = np.ascontiguousarray(w[os].reshape(os.stop - os.start, -1).T)
-        cols_t = np.empty((w_t.shape[0], rows.shape[1]), g.dtype)
-        linalg.gemm(w_t, rows[os], cols_t)
-        part = dx[:, cs] if groups == 1 else np.empty((n, cs.stop - cs.start, h, wd), g.dtype)
-        conv.col2im_t(cols_t, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow, part)
+        w2t = np.ascontiguousarray(w[os].reshape(os.stop - os.start, -1).T)
+        tmp = np.empty((cg * kh * kw, oh * ow), g.dtype)
+        gg = g3 if groups == 1 else np.ascontiguousarray(g3[:, os])
+        part = dx if groups == 1 else np.empty((n, cs.stop - cs.start, h, wd), g.dtype)
+        conv.conv2d_grad_input(w2t, gg, kh, kw, *params, oh, ow, tmp, part)
         if groups > 1:
             dx[:, cs] = part
     return dx
@@ -480,13 +476,22 @@ def conv2d_grad_input(g, w, x_shape, stride, padding, dilation, groups):
 
 def conv2d_grad_weight(x, g, w_shape, stride, padding, dilation, groups, cols=None):
     oc, cg, kh, kw = w_shape
+    n = g.shape[0]
     oh, ow = g.shape[2:]
-    rows = _grad_rows(g)
+    params = _flat_params((stride, padding, dilation))
+    g3 = np.ascontiguousarray(g).reshape(n, oc, oh * ow)
     dw = np.empty((oc, cg * kh * kw), g.dtype)
     for i, (cs, os) in enumerate(zip(_group_slices(x.shape[1], groups), _group_slices(oc, groups))):
-        cols_t = cols[i] if cols is not None else \
-            _columns(x[:, cs] if groups > 1 else x, kh, kw, (stride, padding, dilation), oh, ow)
-        linalg.gemm_nt(rows[os], cols_t, dw[os])
+        group_cols = cols[i] if cols is not None else None
+        if group_cols is None:  # recompute the columns (double backward, or a retained graph)
+            xg = np.ascontiguousarray(x[:, cs] if groups > 1 else x)
+            group_cols = np.empty((n, cg * kh * kw, oh * ow), g.dtype)
+            scratch = np.empty((n, os.stop - os.start, oh * ow), g.dtype)
+            conv.conv2d_forward(xg, np.zeros((os.stop - os.start, cg * kh * kw), g.dtype),
+                                np.zeros(os.stop - os.start, g.dtype), False, kh, kw, *params, group_cols, scratch)
+        gg = g3 if groups == 1 else np.ascontiguousarray(g3[:, os])
+        target = dw[os]
+        conv.conv2d_grad_weight(group_cols, gg, target, np.empty_like(target))
     return dw.reshape(w_shape)
 
 

@@ -1,62 +1,93 @@
-"""im2col / col2im for 2-D convolution; the products themselves go to BLAS.
+"""2-D convolution, one image at a time: im2col into a (C*KH*KW, OH*OW) matrix,
+then one BLAS product per image, written straight into NCHW memory.
 
-Columns of `cols_t` (C*KH*KW, N*OH*OW) are receptive fields. With this layout the
-forward pass is one GEMM `w @ cols_t`, the weight gradient one GEMM
-`g_rows @ cols_t.T`, and the input gradient one GEMM `w.T @ g_rows` followed by
-`col2im_t`; each kernel's inner loop runs along image rows, in memory order.
+Per image n, with cols[n] the receptive fields as columns:
+    forward        out[n]  = w2 @ cols[n] + bias            (OC, OH*OW)
+    weight grad    dw     += g[n] @ cols[n].T               (OC, C*KH*KW)
+    input grad     dx[n]   = col2im(w2.T @ g[n])
+No transposes of activations or gradients are needed, and the forward's cols
+serve the weight gradient. im2col's inner loop copies image rows in memory order.
 """
+import numpy as np
 
 from kernels.cpu._jit import kernel
 
 
-@kernel
-def im2col_t(x, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow, cols_t):
-    """cols_t[(c*KH + a)*KW + b, (n*OH + i)*OW + j] = x[n, c, i*sh - ph + a*dh, j*sw - pw + b*dw]
-    (0 outside the image). The inner loop walks a row of x and of cols_t in order."""
-    n_img, channels, height, width = x.shape
+@kernel(inline="always")
+def _im2col(img, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow, cols):
+    channels, height, width = img.shape
     for c in range(channels):
         for a in range(kh):
             for b in range(kw):
-                row = (c * kh + a) * kw + b
-                dst = cols_t[row]
-                # j in [lo, hi) reads inside the image: there a row copy (a memmove when sw == 1)
+                dst = cols[(c * kh + a) * kw + b]
                 off = b * dw - pw
+                # j in [lo, hi) reads inside the image: there a row copy (a memmove when sw == 1)
                 lo = min(ow, max(0, (-off + sw - 1) // sw))
                 hi = max(lo, min(ow, (width - 1 - off) // sw + 1))
-                for n in range(n_img):
-                    for i in range(oh):
-                        y = i * sh - ph + a * dh
-                        base = (n * oh + i) * ow
-                        if y < 0 or y >= height:
-                            dst[base:base + ow] = 0
-                            continue
-                        src = x[n, c, y]
-                        dst[base:base + lo] = 0
-                        if sw == 1:
-                            dst[base + lo:base + hi] = src[lo + off:hi + off]
-                        else:
-                            for j in range(lo, hi):
-                                dst[base + j] = src[j * sw + off]
-                        dst[base + hi:base + ow] = 0
+                for i in range(oh):
+                    y = i * sh - ph + a * dh
+                    base = i * ow
+                    if y < 0 or y >= height:
+                        dst[base:base + ow] = 0
+                        continue
+                    src = img[c, y]
+                    dst[base:base + lo] = 0
+                    if sw == 1:
+                        dst[base + lo:base + hi] = src[lo + off:hi + off]
+                    else:
+                        for j in range(lo, hi):
+                            dst[base + j] = src[j * sw + off]
+                    dst[base + hi:base + ow] = 0
+
+
+@kernel(inline="always")
+def _col2im(cols, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow, img):
+    """img += the columns scattered back to the pixels they were read from."""
+    channels, height, width = img.shape
+    for c in range(channels):
+        for a in range(kh):
+            for b in range(kw):
+                src = cols[(c * kh + a) * kw + b]
+                off = b * dw - pw
+                for i in range(oh):
+                    y = i * sh - ph + a * dh
+                    if y < 0 or y >= height:
+                        continue
+                    row = img[c, y]
+                    base = i * ow
+                    for j in range(ow):
+                        xx = j * sw + off
+                        if 0 <= xx < width:
+                            row[xx] += src[base + j]
 
 
 @kernel
-def col2im_t(cols_t, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow, dx):
-    """dx[n, c, y, x] += cols_t[(c*KH + a)*KW + b, (n*OH + i)*OW + j] over every window
-    that covers (y, x); cols_t is the transposed column matrix (CKK, N*OH*OW)."""
-    n_img, channels, height, width = dx.shape
+def conv2d_forward(x, w2, bias, has_bias, kh, kw, sh, sw, ph, pw, dh, dw, cols, out):
+    """x (N, C, H, W); w2 (OC, C*KH*KW); cols (N, C*KH*KW, OH*OW) filled here; out (N, OC, OH*OW)."""
+    oh_ow = out.shape[2]
+    ow = (x.shape[3] + 2 * pw - dw * (kw - 1) - 1) // sw + 1
+    oh = oh_ow // ow
+    for n in range(x.shape[0]):
+        _im2col(x[n], kh, kw, sh, sw, ph, pw, dh, dw, oh, ow, cols[n])
+        np.dot(w2, cols[n], out[n])
+        if has_bias:
+            for o in range(out.shape[1]):
+                out[n, o] += bias[o]
+
+
+@kernel
+def conv2d_grad_weight(cols, g, dw_out, tmp):
+    """dw_out (OC, C*KH*KW) = sum over images of g[n] @ cols[n].T; tmp is scratch of dw's shape."""
+    dw_out[:] = 0
+    for n in range(g.shape[0]):
+        np.dot(g[n], cols[n].T, tmp)
+        dw_out += tmp
+
+
+@kernel
+def conv2d_grad_input(w2t, g, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow, tmp, dx):
+    """dx (N, C, H, W) = col2im(w2.T @ g[n]) per image; w2t is (C*KH*KW, OC), tmp (C*KH*KW, OH*OW)."""
     dx[:] = 0
-    for n in range(n_img):
-        for c in range(channels):
-            for a in range(kh):
-                for b in range(kw):
-                    col = (c * kh + a) * kw + b
-                    for i in range(oh):
-                        y = i * sh - ph + a * dh
-                        if y < 0 or y >= height:
-                            continue
-                        base = (n * oh + i) * ow
-                        for j in range(ow):
-                            xx = j * sw - pw + b * dw
-                            if 0 <= xx < width:
-                                dx[n, c, y, xx] += cols_t[col, base + j]
+    for n in range(g.shape[0]):
+        np.dot(w2t, g[n], tmp)
+        _col2im(tmp, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow, dx[n])
