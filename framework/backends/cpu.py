@@ -8,16 +8,18 @@ dtype promotion and autograd happen above, in `framework.ops`.
 import functools
 import math
 
+import numba
 import numpy as np
 
 from framework.backends.host_memory import tune_malloc
 from kernels.cpu import elementwise as ew
 from kernels.cpu import index as ix
-from kernels.cpu import conv, linalg, optim, pool, reduce as rd, select
+from kernels.cpu import blas, conv, linalg, optim, pool, reduce as rd, select
 
 name = "cpu"
 
 tune_malloc()
+blas.set_threads(1)  # BLAS threads only for big products; see kernels/cpu/blas.py
 
 # ----------------------------------------------------------------- allocation
 
@@ -258,10 +260,12 @@ def matmul(a, b, batch_shape):
     """Batched matmul of (..., n, k) by (..., k, m); batch dims already broadcast-compatible."""
     n, k = a.shape[-2:]
     m = b.shape[-1]
+    blas.set_threads(blas.threads_for(2 * n * k * m * math.prod(batch_shape)))
     if not batch_shape and a.dtype.kind == "f":
         # 2-D: BLAS reads C- or F-ordered operands directly (a transposed weight costs no copy).
         out = np.empty((n, m), a.dtype)
         linalg.gemm(_blas_operand(a), _blas_operand(b), out)
+        blas.set_threads(1)
         return out
     nb = math.prod(batch_shape)
     a3 = np.broadcast_to(a, (*batch_shape, n, k)).reshape(nb, n, k)
@@ -271,6 +275,7 @@ def matmul(a, b, batch_shape):
         linalg.matmul_blas(np.ascontiguousarray(a3), np.ascontiguousarray(b3), out)
     else:
         linalg.matmul_loops(a3, b3, out)
+    blas.set_threads(1)
     return out.reshape(*batch_shape, n, m)
 
 
@@ -465,10 +470,9 @@ def conv2d_grad_input(g, w, x_shape, stride, padding, dilation, groups):
     dx = np.empty(x_shape, g.dtype)
     for cs, os in zip(_group_slices(c, groups), _group_slices(oc, groups)):
         w2t = np.ascontiguousarray(w[os].reshape(os.stop - os.start, -1).T)
-        tmp = np.empty((cg * kh * kw, oh * ow), g.dtype)
         gg = g3 if groups == 1 else np.ascontiguousarray(g3[:, os])
         part = dx if groups == 1 else np.empty((n, cs.stop - cs.start, h, wd), g.dtype)
-        conv.conv2d_grad_input(w2t, gg, kh, kw, *params, oh, ow, tmp, part)
+        conv.conv2d_grad_input(w2t, gg, kh, kw, *params, oh, ow, part)
         if groups > 1:
             dx[:, cs] = part
     return dx
@@ -490,8 +494,7 @@ def conv2d_grad_weight(x, g, w_shape, stride, padding, dilation, groups, cols=No
             conv.conv2d_forward(xg, np.zeros((os.stop - os.start, cg * kh * kw), g.dtype),
                                 np.zeros(os.stop - os.start, g.dtype), False, kh, kw, *params, group_cols, scratch)
         gg = g3 if groups == 1 else np.ascontiguousarray(g3[:, os])
-        target = dw[os]
-        conv.conv2d_grad_weight(group_cols, gg, target, np.empty_like(target))
+        conv.conv2d_grad_weight(group_cols, gg, dw[os], numba.get_num_threads())
     return dw.reshape(w_shape)
 
 

@@ -9,6 +9,7 @@ No transposes of activations or gradients are needed, and the forward's cols
 serve the weight gradient. im2col's inner loop copies image rows in memory order.
 """
 import numpy as np
+from numba import prange
 
 from kernels.cpu._jit import kernel
 
@@ -61,13 +62,13 @@ def _col2im(cols, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow, img):
                             row[xx] += src[base + j]
 
 
-@kernel
+@kernel(parallel=True)
 def conv2d_forward(x, w2, bias, has_bias, kh, kw, sh, sw, ph, pw, dh, dw, cols, out):
     """x (N, C, H, W); w2 (OC, C*KH*KW); cols (N, C*KH*KW, OH*OW) filled here; out (N, OC, OH*OW)."""
     oh_ow = out.shape[2]
     ow = (x.shape[3] + 2 * pw - dw * (kw - 1) - 1) // sw + 1
     oh = oh_ow // ow
-    for n in range(x.shape[0]):
+    for n in prange(x.shape[0]):
         _im2col(x[n], kh, kw, sh, sw, ph, pw, dh, dw, oh, ow, cols[n])
         np.dot(w2, cols[n], out[n])
         if has_bias:
@@ -75,19 +76,28 @@ def conv2d_forward(x, w2, bias, has_bias, kh, kw, sh, sw, ph, pw, dh, dw, cols, 
                 out[n, o] += bias[o]
 
 
-@kernel
-def conv2d_grad_weight(cols, g, dw_out, tmp):
-    """dw_out (OC, C*KH*KW) = sum over images of g[n] @ cols[n].T; tmp is scratch of dw's shape."""
-    dw_out[:] = 0
-    for n in range(g.shape[0]):
-        np.dot(g[n], cols[n].T, tmp)
-        dw_out += tmp
+@kernel(parallel=True)
+def conv2d_grad_weight(cols, g, dw_out, chunks):
+    """dw_out (OC, C*KH*KW) = sum over images of g[n] @ cols[n].T, one partial sum per chunk
+    of images (pass the thread count as `chunks`)."""
+    n_img = g.shape[0]
+    chunks = max(1, min(chunks, n_img))
+    partial = np.zeros((chunks,) + dw_out.shape, dw_out.dtype)
+    for t in prange(chunks):
+        tmp = np.empty(dw_out.shape, dw_out.dtype)
+        for n in range(t * n_img // chunks, (t + 1) * n_img // chunks):
+            np.dot(g[n], cols[n].T, tmp)
+            partial[t] += tmp
+    dw_out[:] = partial[0]
+    for t in range(1, chunks):
+        dw_out += partial[t]
 
 
-@kernel
-def conv2d_grad_input(w2t, g, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow, tmp, dx):
-    """dx (N, C, H, W) = col2im(w2.T @ g[n]) per image; w2t is (C*KH*KW, OC), tmp (C*KH*KW, OH*OW)."""
-    dx[:] = 0
-    for n in range(g.shape[0]):
+@kernel(parallel=True)
+def conv2d_grad_input(w2t, g, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow, dx):
+    """dx (N, C, H, W) = col2im(w2.T @ g[n]) per image; w2t is (C*KH*KW, OC)."""
+    for n in prange(g.shape[0]):
+        tmp = np.empty((w2t.shape[0], g.shape[2]), g.dtype)
         np.dot(w2t, g[n], tmp)
+        dx[n] = 0
         _col2im(tmp, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow, dx[n])

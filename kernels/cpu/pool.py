@@ -1,6 +1,7 @@
-"""2-D pooling over (N, C, H, W) arrays. Window bounds are clipped to the image once per
-output, so inner loops carry no padding checks."""
+"""2-D pooling over (N, C, H, W) arrays, images (or planes) in parallel. Window bounds are
+clipped to the image once per output, so inner loops carry no padding checks."""
 import numpy as np
+from numba import prange
 
 from kernels.cpu._jit import kernel
 
@@ -19,13 +20,13 @@ def _window(start, step, k, size):
     return lo, hi
 
 
-@kernel
+@kernel(parallel=True)
 def max_pool2d(x, kh, kw, sh, sw, ph, pw, dh, dw, out, indices):
     """Max over each window (padding never wins); indices are flat y*W + x in the plane,
     the first maximum on ties, and NaN propagates, as in PyTorch."""
     n_img, channels, height, width = x.shape
     oh, ow = out.shape[2], out.shape[3]
-    for n in range(n_img):
+    for n in prange(n_img):
         for c in range(channels):
             for i in range(oh):
                 y0 = i * sh - ph
@@ -49,11 +50,11 @@ def max_pool2d(x, kh, kw, sh, sw, ph, pw, dh, dw, out, indices):
                     indices[n, c, i, j] = arg
 
 
-@kernel
+@kernel(parallel=True)
 def avg_pool2d(x, kh, kw, sh, sw, ph, pw, count_include_pad, divisor_override, out):
     n_img, channels, height, width = x.shape
     oh, ow = out.shape[2], out.shape[3]
-    for p in range(n_img * channels):
+    for p in prange(n_img * channels):
         n = p // channels
         c = p % channels
         for i in range(oh):
@@ -78,12 +79,12 @@ def avg_pool2d(x, kh, kw, sh, sw, ph, pw, count_include_pad, divisor_override, o
                 out[n, c, i, j] = acc / div
 
 
-@kernel
+@kernel(parallel=True)
 def avg_pool2d_backward(g, kh, kw, sh, sw, ph, pw, count_include_pad, divisor_override, dx):
     n_img, channels, height, width = dx.shape
     oh, ow = g.shape[2], g.shape[3]
     dx[:] = 0
-    for p in range(n_img * channels):
+    for p in prange(n_img * channels):
         n = p // channels
         c = p % channels
         for i in range(oh):
@@ -107,11 +108,11 @@ def avg_pool2d_backward(g, kh, kw, sh, sw, ph, pw, count_include_pad, divisor_ov
                         dx[n, c, y, xx] += share
 
 
-@kernel
+@kernel(parallel=True)
 def adaptive_avg_pool2d(x, out):
     n_img, channels, height, width = x.shape
     oh, ow = out.shape[2], out.shape[3]
-    for p in range(n_img * channels):
+    for p in prange(n_img * channels):
         n = p // channels
         c = p % channels
         for i in range(oh):
@@ -127,12 +128,12 @@ def adaptive_avg_pool2d(x, out):
                 out[n, c, i, j] = acc / ((y1 - y0) * (x1 - x0))
 
 
-@kernel
+@kernel(parallel=True)
 def adaptive_avg_pool2d_backward(g, dx):
     n_img, channels, height, width = dx.shape
     oh, ow = g.shape[2], g.shape[3]
     dx[:] = 0
-    for p in range(n_img * channels):
+    for p in prange(n_img * channels):
         n = p // channels
         c = p % channels
         for i in range(oh):

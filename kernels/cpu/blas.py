@@ -1,0 +1,45 @@
+"""How many threads BLAS may use, decided per product.
+
+Our parallel kernels (convolution, pooling) split work over the batch; BLAS
+calls in between must not run a second, spinning thread pool on the same cores
+(measured on 2 cores: LeNet step 10.0 ms with BLAS threaded, 6.6 ms with BLAS on
+one thread). So BLAS runs single-threaded by default, and only products big
+enough to be worth it (`THREADED_FLOPS`) get every core for their duration.
+Numba calls BLAS through SciPy, so SciPy's OpenBLAS (or any BLAS threadpoolctl
+finds) is the one tuned here.
+"""
+import os
+
+THREADED_FLOPS = 1 << 24  # 2*m*n*k above this (about a 200^3 product) uses all cores
+
+_controllers = None
+_current = None
+
+
+def _blas_controllers():
+    global _controllers
+    if _controllers is None:
+        try:
+            import scipy.linalg.cython_blas  # noqa: F401  (loads the BLAS Numba uses)
+            from threadpoolctl import ThreadpoolController
+            found = ThreadpoolController().select(user_api="blas")
+            libs = list(found.lib_controllers)
+            scipy_libs = [c for c in libs if "scipy" in c.filepath]
+            _controllers = scipy_libs or libs
+        except Exception:  # no threadpoolctl or no known BLAS: leave threading to BLAS
+            _controllers = []
+    return _controllers
+
+
+def set_threads(n):
+    """Let BLAS use `n` threads (a no-op when unchanged)."""
+    global _current
+    if n == _current:
+        return
+    for c in _blas_controllers():
+        c.set_num_threads(n)
+    _current = n
+
+
+def threads_for(flops):
+    return (os.cpu_count() or 1) if flops >= THREADED_FLOPS else 1
