@@ -1,0 +1,2 @@
+"""torch.utils: data loading."""
+from framework.utils import data  # noqa: F401
