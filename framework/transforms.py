@@ -122,7 +122,7 @@ def _padding(padding):
         return (padding,) * 4
     padding = tuple(padding)
     if len(padding) == 2:
-        return (padding[0], padding[0], padding[1], padding[1])
+        return (padding[0], padding[1], padding[0], padding[1])
     if len(padding) == 4:
         return padding
     raise ValueError(f"Padding must be an int or a 1, 2, or 4 element tuple, not a {len(padding)} element tuple")
