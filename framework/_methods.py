@@ -83,14 +83,14 @@ def _rop(cls):
     return op
 
 
-Tensor.__add__ = _binary_dunder(ew.add)
-Tensor.__radd__ = _binary_dunder(ew.add)
-Tensor.__sub__ = _binary_dunder(ew.sub)
-Tensor.__rsub__ = _binary_dunder(ew.rsub)
-Tensor.__mul__ = _binary_dunder(ew.mul)
-Tensor.__rmul__ = _binary_dunder(ew.mul)
-Tensor.__truediv__ = _binary_dunder(ew.div)
-Tensor.__rtruediv__ = _rop(ew.Div)
+Tensor.__add__ = ew.fast_binary(ew.Add, ew.add)
+Tensor.__radd__ = ew.fast_binary(ew.Add, ew.add)
+Tensor.__sub__ = ew.fast_binary(ew.Sub, ew.sub)
+Tensor.__rsub__ = ew.fast_binary(ew.Sub, ew.sub, reflected=True)
+Tensor.__mul__ = ew.fast_binary(ew.Mul, ew.mul)
+Tensor.__rmul__ = ew.fast_binary(ew.Mul, ew.mul)
+Tensor.__truediv__ = ew.fast_binary(ew.Div, ew.div)
+Tensor.__rtruediv__ = ew.fast_binary(ew.Div, ew.Div.apply, reflected=True)
 Tensor.__floordiv__ = _binary_dunder(ew.floor_divide)
 Tensor.__rfloordiv__ = _rop(ew.FloorDivide)
 Tensor.__mod__ = _binary_dunder(ew.remainder)
@@ -106,12 +106,12 @@ Tensor.__invert__ = ew.bitwise_not
 Tensor.__and__ = Tensor.__rand__ = _binary_dunder(ew.bitwise_and)
 Tensor.__or__ = Tensor.__ror__ = _binary_dunder(ew.bitwise_or)
 Tensor.__xor__ = Tensor.__rxor__ = _binary_dunder(ew.bitwise_xor)
-Tensor.__eq__ = _binary_dunder(ew.eq)
-Tensor.__ne__ = _binary_dunder(ew.ne)
-Tensor.__lt__ = _binary_dunder(ew.lt)
-Tensor.__le__ = _binary_dunder(ew.le)
-Tensor.__gt__ = _binary_dunder(ew.gt)
-Tensor.__ge__ = _binary_dunder(ew.ge)
+Tensor.__eq__ = ew.fast_binary(ew.Eq, ew.eq)
+Tensor.__ne__ = ew.fast_binary(ew.Ne, ew.ne)
+Tensor.__lt__ = ew.fast_binary(ew.Lt, ew.lt)
+Tensor.__le__ = ew.fast_binary(ew.Le, ew.le)
+Tensor.__gt__ = ew.fast_binary(ew.Gt, ew.gt)
+Tensor.__ge__ = ew.fast_binary(ew.Ge, ew.ge)
 
 # ----------------------------------------------------------------- in-place
 

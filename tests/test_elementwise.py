@@ -232,3 +232,17 @@ def test_masked_fill_and_where_scalars():
     check(lambda T, x: T.where(x > 0, x, 0.0), randn(3, 4))
     check(lambda T, x: T.where(x > 0, 1.0, x), randn(3, 4))
     check(lambda T, x: x.masked_fill(x > 0, 2), np.arange(-3, 3))
+
+
+@pytest.mark.parametrize("op", ["+", "-", "*", "/", "<", "<=", ">", ">=", "==", "!="])
+def test_no_graph_fast_paths_match_torch(op):
+    """Without requires_grad the operators skip the graph machinery: same results."""
+    x, y = randn(3, 4), randn(4)
+    y = np.where(np.abs(y) < 0.3, 1.0, y).astype(np.float32)
+    check(eval(f"lambda T, x, y: x {op} y"), x, y, grad=False)
+    check(eval(f"lambda T, x, y: y {op} x"), x, y, grad=False)
+    check(eval(f"lambda T, x: x {op} 2"), x, grad=False)
+    check(eval(f"lambda T, x: 2.5 {op} x"), x, grad=False)
+    check(eval(f"lambda T, x, y: x {op} y"), np.arange(12).reshape(3, 4) + 1, np.arange(4) + 1, grad=False)
+    check(lambda T, x: x.exp().sigmoid().relu(), x, grad=False)
+    check(lambda T, x, y: x @ y, x, randn(4, 2), grad=False)

@@ -139,29 +139,39 @@ def unary(op, a, out=None):
 def binary(op, a, b, out=None, out_shape=None):
     """`op` on arrays of one dtype, or with a NumPy scalar on either side.
 
-    `out_shape` is the broadcast shape, computed (and checked) by the caller."""
-    if type(b) is not _ndarray:  # a NumPy scalar
-        if out is None:
+    `out_shape` is the broadcast shape, computed (and checked) by the caller. Inputs of
+    equal shape take the flat kernel whatever their strides (reshape copies the rare
+    non-contiguous one); `out`, when given, is written in place."""
+    a_arr, b_arr = type(a) is _ndarray, type(b) is _ndarray
+    if out is None:
+        if a_arr and b_arr:
+            if a.shape == b.shape:
+                out = np.empty(a.shape, np.bool_ if op in _BOOL_OUT else a.dtype)
+                _FLAT[op](a.reshape(-1), b.reshape(-1), out.reshape(-1))
+                return out
+        elif a_arr:
             out = np.empty(a.shape, np.bool_ if op in _BOOL_OUT else a.dtype)
-        if a.flags.c_contiguous and out.flags.c_contiguous:
             _SCALAR[op](a.reshape(-1), b, out.reshape(-1))
             return out
-        b = np.full((), b, a.dtype)
-    elif type(a) is not _ndarray:
-        if out is None:
+        else:
             out = np.empty(b.shape, np.bool_ if op in _BOOL_OUT else b.dtype)
-        if b.flags.c_contiguous and out.flags.c_contiguous:
             _RSCALAR[op](a, b.reshape(-1), out.reshape(-1))
             return out
+    elif out.flags.c_contiguous:
+        if not b_arr and a.shape == out.shape:
+            _SCALAR[op](a.reshape(-1), b, out.reshape(-1))
+            return out
+        if a_arr and b_arr and a.shape == b.shape == out.shape:
+            _FLAT[op](a.reshape(-1), b.reshape(-1), out.reshape(-1))
+            return out
+    if not a_arr:
         a = np.full((), a, b.dtype)
+    if not b_arr:
+        b = np.full((), b, a.dtype)
     if out_shape is None:
         out_shape = a.shape if a.shape == b.shape else np.broadcast_shapes(a.shape, b.shape)
     if out is None:
         out = np.empty(out_shape, np.bool_ if op in _BOOL_OUT else a.dtype)
-    if a.shape == b.shape == out.shape and a.flags.c_contiguous and b.flags.c_contiguous \
-            and out.flags.c_contiguous:
-        _FLAT[op](a.reshape(-1), b.reshape(-1), out.reshape(-1))
-        return out
     kern = _STRIDED[op]
     a = np.broadcast_to(a, out_shape)
     b = np.broadcast_to(b, out_shape)
@@ -212,6 +222,10 @@ def reduce(op, a, dims, out_dtype):
     shape = list(a.shape)
     if not dims:
         return a.astype(out_dtype)
+    if len(dims) == a.ndim and op in ("sum", "prod") and a.flags.c_contiguous:  # everything: one row
+        out = np.empty(1, out_dtype)
+        _ACC[op][0](a.reshape(1, -1), out)
+        return out.reshape(())
     for run in _runs(dims):
         outer, red, inner = _split3(shape, run[0], run[-1])
         new_shape = shape[:run[0]] + shape[run[-1] + 1:]

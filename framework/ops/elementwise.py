@@ -739,3 +739,44 @@ def inplace(self, fn, *args):
             node._saved_versions = tuple(self._version_box[0] if t is self else v
                                          for t, v in zip(node._saved, node._saved_versions))
     return self
+
+
+# ----------------------------------------------------------------- no-graph fast paths
+
+
+def fast_binary(cls, slow, reflected=False):
+    """A Tensor operator for `cls` that skips promotion and graph bookkeeping in the common
+    case (operands of one dtype and device, or a float tensor and a Python number, nothing
+    to record) and defers to `slow` (the full op) otherwise."""
+    op, boolean, float_only = cls.op, cls.boolean, cls.to_float
+
+    def method(self, other):
+        dt = self.dtype
+        if dt._category and not (float_only and not dt.is_floating_point):
+            if isinstance(other, Tensor):
+                if other.dtype is dt and other.device is self.device and not (
+                        grad_mode.enabled and (self._requires_grad or other._requires_grad)):
+                    s1, s2 = self._data.shape, other._data.shape
+                    shape = s1 if s1 == s2 else broadcast_shapes(s1, s2)
+                    x, y = (other._data, self._data) if reflected else (self._data, other._data)
+                    data = self.device.backend.binary(op, x, y, out_shape=shape)
+                    return Tensor._make(data, _dt.bool_ if boolean else dt, self.device)
+            elif (type(other) is float or type(other) is int) and dt.is_floating_point and not (
+                    grad_mode.enabled and self._requires_grad):
+                s = dt.np.type(other)
+                b = self.device.backend
+                data = b.binary(op, s, self._data) if reflected else b.binary(op, self._data, s)
+                return Tensor._make(data, _dt.bool_ if boolean else dt, self.device)
+        if not isinstance(other, (Tensor, int, float)) and not hasattr(other, "dtype"):
+            return NotImplemented
+        return slow(other, self) if reflected else slow(self, other)
+    return method
+
+
+def _fast_unary_apply(cls, x):
+    if not (grad_mode.enabled and x._requires_grad) and (x.dtype.is_floating_point or not cls.to_float):
+        return Tensor._make(x.device.backend.unary(cls.op, x._data), x.dtype, x.device)
+    return Function.apply.__func__(cls, x)
+
+
+_Unary.apply = classmethod(_fast_unary_apply)

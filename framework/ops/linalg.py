@@ -1,4 +1,5 @@
 """matmul with PyTorch's 1-D and batch-broadcast rules; mm, bmm, dot, mv, outer."""
+from framework.autograd import grad_mode
 from framework.autograd.function import Function
 from framework.ops._util import broadcast_shapes, same_device, wrap
 from framework.tensor import Tensor
@@ -38,6 +39,12 @@ def _check(a, b, name):
 
 def matmul(input, other):
     a, b = input, other
+    if isinstance(a, Tensor) and isinstance(b, Tensor) and a.dtype is b.dtype and a.device is b.device:
+        sa, sb = a._data.shape, b._data.shape
+        if len(sa) == 2 and len(sb) == 2 and sa[1] == sb[0]:  # the common 2-D case, checked cheaply
+            if not (grad_mode.enabled and (a._requires_grad or b._requires_grad)):
+                return wrap(a.device.backend.matmul(a._data, b._data, ()), a.dtype, a.device)
+            return Matmul.apply(a, b)
     _check(a, b, "matmul")
     if a.shape[-1] != b.shape[-2 if b.ndim > 1 else -1]:
         raise _shape_error(a.shape if a.ndim > 1 else (1,) + a.shape, b.shape if b.ndim > 1 else b.shape + (1,))
