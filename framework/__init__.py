@@ -52,5 +52,5 @@ def can_cast(from_, to):
 from framework.ops.conv import (adaptive_avg_pool2d, avg_pool2d, conv1d, conv2d, conv_transpose2d,  # noqa: E402
                                 max_pool2d)
 from framework import nn, optim  # noqa: E402  (torch.nn and torch.optim are attributes too)
-from framework import io, utils  # noqa: E402
+from framework import cuda, io, utils  # noqa: E402
 from framework.io import load, save  # noqa: E402

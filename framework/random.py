@@ -43,11 +43,6 @@ default_generator = Generator()
 
 def manual_seed(seed):
     default_generator.manual_seed(seed)
-    try:  # keep the CUDA generators in step, as torch.manual_seed does
-        from framework import cuda
-        cuda.manual_seed_all(seed)
-    except ImportError:
-        pass
     return default_generator
 
 

@@ -36,8 +36,11 @@ def full(shape, value, dtype):
     return np.full(shape, value, dtype)
 
 
-def arange(start, end, step, dtype):
-    return np.arange(start, end, step, dtype=dtype)
+def arange(start, step, n, dtype):
+    """start + i * step for i < n, computed in float64 (or int64) and cast, as PyTorch."""
+    exact = np.int64 if np.dtype(dtype).kind in "iub" and float(start) == int(start) and float(step) == int(step) \
+        else np.float64
+    return (np.arange(n, dtype=exact) * exact(step) + exact(start)).astype(dtype, copy=False)
 
 
 def linspace(start, end, steps, dtype):
@@ -119,6 +122,8 @@ def _kernels(suffix):
 
 
 _FLAT, _STRIDED, _SCALAR, _RSCALAR = (_kernels(s) for s in ("_flat", "_strided", "_scalar", "_rscalar"))
+BINARY_OPS = tuple(_SCALAR)
+UNARY_OPS = tuple(op for op in _FLAT if op not in _SCALAR)
 _UNARY_OUT = {"logical_not": np.bool_}
 _BOOL_OUT = {"eq", "ne", "lt", "le", "gt", "ge", "logical_and", "logical_or", "logical_xor"}
 _ndarray = np.ndarray

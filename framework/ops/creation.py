@@ -178,9 +178,7 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
         raise RuntimeError(f"upper bound and larger bound inconsistent with step sign")
     dev = as_device(device)
     n = max(0, math.ceil((end - start) / step))
-    data = dev.backend.arange(0, n, 1, np.float64) * step + start if dt.is_floating_point else \
-        dev.backend.arange(start, end, step, np.int64)
-    return _finish(dev.backend.astype(data, dt.np), dt, dev, requires_grad)
+    return _finish(dev.backend.arange(start, step, n, dt.np), dt, dev, requires_grad)
 
 
 def linspace(start, end, steps, dtype=None, device=None, requires_grad=False):

@@ -27,7 +27,7 @@ class Sum(Function):
         out = x.device.backend.reduce("sum", data, dims, out_dt.np)
         ctx.shape, ctx.dims, ctx.keepdim = x.shape, dims, keepdim
         if keepdim:
-            out = out.reshape(reduced_shape(x.shape, dims, True))
+            out = x.device.backend.reshape(out, reduced_shape(x.shape, dims, True))
         return wrap(out, out_dt, x.device)
 
     @staticmethod
@@ -66,7 +66,7 @@ class Prod(Function):
         out_dt = _dt.int64 if not x.dtype.is_floating_point else x.dtype
         out = x.device.backend.reduce("prod", x._data, dims, out_dt.np)
         if keepdim:
-            out = out.reshape(reduced_shape(x.shape, dims, True))
+            out = x.device.backend.reshape(out, reduced_shape(x.shape, dims, True))
         ctx.dims, ctx.keepdim = dims, keepdim
         ctx.save_for_backward(x)
         return wrap(out, out_dt, x.device)
@@ -99,7 +99,7 @@ class Extreme(Function):
             raise RuntimeError(f"{op}(): Expected reduction dim to be specified for input.numel() == 0.")
         out = x.device.backend.reduce(op, x._data, dims, x.dtype.np)
         if keepdim:
-            out = out.reshape(reduced_shape(x.shape, dims, True))
+            out = x.device.backend.reshape(out, reduced_shape(x.shape, dims, True))
         out = wrap(out, x.dtype, x.device)
         ctx.dims, ctx.keepdim = dims, keepdim
         ctx.save_for_backward(x, out)
@@ -121,13 +121,14 @@ class ExtremeDim(Function):
     def forward(ctx, x, op, dim, keepdim):
         if x.shape[dim] == 0 if x.ndim else False:
             raise IndexError(f"{op}(): Expected reduction dim {dim} to have non-zero size.")
-        data = x._data if x.ndim else x._data.reshape(1)
-        values, indices = x.device.backend.argreduce(op, data, dim)
+        b = x.device.backend
+        data = x._data if x.ndim else b.reshape(x._data, (1,))
+        values, indices = b.argreduce(op, data, dim)
         if keepdim and x.ndim:
             shape = reduced_shape(x.shape, (dim,), True)
-            values, indices = values.reshape(shape), indices.reshape(shape)
+            values, indices = b.reshape(values, shape), b.reshape(indices, shape)
         elif not x.ndim:
-            values, indices = values.reshape(()), indices.reshape(())
+            values, indices = b.reshape(values, ()), b.reshape(indices, ())
         ctx.dim, ctx.keepdim, ctx.shape = dim, keepdim, x.shape
         idx = wrap(indices, _dt.int64, x.device)
         ctx.save_for_backward(idx)
@@ -229,7 +230,7 @@ class _BoolReduce(Function):
     def forward(ctx, x, op, dims, keepdim):
         out = x.device.backend.reduce(op, x._data, dims, _dt.bool_.np)
         if keepdim:
-            out = out.reshape(reduced_shape(x.shape, dims, True))
+            out = x.device.backend.reshape(out, reduced_shape(x.shape, dims, True))
         return wrap(out, _dt.bool_, x.device)
 
 
@@ -248,9 +249,9 @@ class Norm2(Function):
     def forward(ctx, x, dims, keepdim):
         b = x.device.backend
         sq = b.binary("mul", x._data, x._data)
-        out = b.unary("sqrt", b.reduce("sum", sq, dims, x.dtype.np).astype(x.dtype.np, copy=False))
+        out = b.unary("sqrt", b.reduce("sum", sq, dims, x.dtype.np))
         if keepdim:
-            out = out.reshape(reduced_shape(x.shape, dims, True))
+            out = x.device.backend.reshape(out, reduced_shape(x.shape, dims, True))
         out = wrap(out, x.dtype, x.device)
         ctx.dims, ctx.keepdim = dims, keepdim
         ctx.save_for_backward(x, out)

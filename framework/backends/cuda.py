@@ -1,0 +1,496 @@
+"""CUDA backend: the same op names as framework.backends.cpu, on Numba @cuda.jit kernels.
+
+Arrays are `CudaArray`s: a flat device buffer (the storage) plus shape, strides and
+offset in elements, so views (permute, expand, slicing, reshape of contiguous data)
+are metadata only, exactly as on the CPU. Kernels read views through small int64
+`meta` arrays kept on the device and cached by layout, so a training loop does not
+copy layouts to the GPU on every launch.
+
+Host <-> device copies happen only in `asarray`/`from_host` (data given to a CUDA
+tensor) and `to_host` (`.cpu()`, `.numpy()`, `.item()`, printing); `transfers`
+counts them.
+
+Not yet on CUDA (NotImplementedError naming the op): convolution, pooling,
+gather/scatter/index ops, advanced indexing and the fused optimizer updates.
+"""
+import functools
+import math
+
+import numpy as np
+from numba import cuda
+
+from framework.random import numpy_generator  # noqa: F401  (kept for symmetry with the CPU backend)
+from kernels.cuda import core
+from kernels.cuda import elementwise as ew
+
+name = "cuda"
+transfers = {"h2d": 0, "d2h": 0}
+SIMULATOR = bool(getattr(cuda, "simulator", None)) and cuda.is_available() and \
+    type(cuda.device_array(1)).__name__ == "FakeCUDAArray"
+
+
+def _c_strides(shape):
+    strides, acc = [], 1
+    for s in reversed(shape):
+        strides.append(acc)
+        acc *= s
+    return tuple(reversed(strides))
+
+
+class CudaArray:
+    """A view (shape, strides, offset; strides in elements) of a flat device buffer."""
+
+    __slots__ = ("buf", "shape", "strides", "offset", "dtype")
+
+    def __init__(self, buf, shape, strides=None, offset=0):
+        self.buf = buf
+        self.shape = tuple(int(s) for s in shape)
+        self.strides = tuple(strides) if strides is not None else _c_strides(self.shape)
+        self.offset = int(offset)
+        self.dtype = np.dtype(buf.dtype)
+
+    @property
+    def ndim(self):
+        return len(self.shape)
+
+    @property
+    def size(self):
+        return math.prod(self.shape)
+
+    @property
+    def itemsize(self):
+        return self.dtype.itemsize
+
+    def is_contiguous(self):
+        return all(st == c for st, c, n in zip(self.strides, _c_strides(self.shape), self.shape) if n != 1)
+
+    def flat(self):
+        """The 1-D device view of a contiguous array (None when not contiguous)."""
+        if not self.is_contiguous():
+            return None
+        return self.buf[self.offset:self.offset + self.size]
+
+    def view(self, shape, strides, offset):
+        return CudaArray(self.buf, shape, strides, offset)
+
+    def __repr__(self):
+        return f"CudaArray(shape={self.shape}, strides={self.strides}, offset={self.offset}, dtype={self.dtype})"
+
+
+# ----------------------------------------------------------------- launches and layouts
+
+
+def _grid(n):
+    if SIMULATOR:  # every simulated thread is a Python thread: few threads, grid-stride loops
+        return 1, max(1, min(16, n))
+    return max(1, min((n + 255) // 256, 65535)), 256
+
+
+@functools.lru_cache(maxsize=4096)
+def _meta(shape, *views):
+    """Device int64 [ndim, n, shape..., (offset, strides...) per view], cached by layout."""
+    values = [len(shape), math.prod(shape), *shape]
+    for offset, strides in views:
+        values += [offset, *strides]
+    return cuda.to_device(np.asarray(values, np.int64))
+
+
+def _broadcast_view(a, shape):
+    """(offset, strides) reading `a` broadcast to `shape`."""
+    lead = len(shape) - a.ndim
+    strides = [0] * lead + [0 if n == 1 and s != 1 else st for n, s, st in zip(a.shape, shape[lead:], a.strides)]
+    return a.offset, tuple(strides)
+
+
+def _alloc(n, dtype):
+    return cuda.device_array(max(n, 1), dtype=np.dtype(dtype))
+
+
+def empty(shape, dtype):
+    shape = tuple(shape)
+    return CudaArray(_alloc(math.prod(shape), dtype), shape)
+
+
+def full(shape, value, dtype):
+    out = empty(shape, dtype)
+    n = out.size
+    if n:
+        core.fill[_grid(n)](out.buf, np.dtype(dtype).type(value), n)
+    return out
+
+
+def zeros(shape, dtype):
+    return full(shape, 0, dtype)
+
+
+def arange(start, step, n, dtype):
+    out = empty((n,), dtype)
+    if n:
+        core.arange[_grid(n)](out.buf, np.dtype(dtype).type(start), np.dtype(dtype).type(step), n)
+    return out
+
+
+def linspace(start, end, steps, dtype):
+    return asarray(np.linspace(start, end, steps), dtype)
+
+
+def eye(n, m, dtype):
+    return asarray(np.eye(n, m), dtype)
+
+
+def asarray(data, dtype=None):
+    host = np.ascontiguousarray(np.asarray(data, dtype=dtype))
+    transfers["h2d"] += 1
+    return CudaArray(cuda.to_device(host.reshape(-1) if host.size else np.zeros(1, host.dtype)), host.shape)
+
+
+def from_host(array):
+    return asarray(array)
+
+
+def to_host(a):
+    c = contiguous(a)
+    transfers["d2h"] += 1
+    host = c.buf.copy_to_host() if c.offset == 0 and c.buf.size == max(c.size, 1) else c.flat().copy_to_host()
+    return host[:c.size].reshape(c.shape)
+
+
+def _copy_into_new(a, dtype):
+    out = empty(a.shape, dtype)
+    n = a.size
+    if n:
+        core.copy_strided[_grid(n)](a.buf, out.buf, _meta(a.shape, (a.offset, a.strides)))
+    return out
+
+
+def astype(a, dtype):
+    return _copy_into_new(a, dtype)
+
+
+def copy(a):
+    return _copy_into_new(a, a.dtype)
+
+
+def contiguous(a):
+    return a if a.is_contiguous() else copy(a)
+
+
+def _write_view(dst, src_flat):
+    """dst (any view) <- src_flat (contiguous, dst's size and dtype)."""
+    n = dst.size
+    if not n:
+        return
+    flat = dst.flat()
+    if flat is not None:
+        flat.copy_to_device(src_flat)
+    else:
+        core.scatter_strided[_grid(n)](src_flat, dst.buf, _meta(dst.shape, (dst.offset, dst.strides)))
+
+
+def copy_(dst, src):
+    """Write `src` (broadcast, cast) into `dst` in place."""
+    if not isinstance(src, CudaArray):
+        src = asarray(np.broadcast_to(np.asarray(src), dst.shape), dst.dtype)
+    tmp = empty(dst.shape, dst.dtype)
+    n = dst.size
+    if n:
+        core.copy_strided[_grid(n)](src.buf, tmp.buf, _meta(dst.shape, _broadcast_view(src, dst.shape)))
+    _write_view(dst, tmp.buf[:n] if n else tmp.buf)
+
+
+def fill_(a, value):
+    copy_(a, full(a.shape, value, a.dtype))
+
+
+# ----------------------------------------------------------------- elementwise
+
+
+def _kernel(op, layout):
+    try:
+        return getattr(ew, f"{op}_{layout}")
+    except AttributeError:
+        raise NotImplementedError(f"'{op}' has no CUDA kernel") from None
+
+
+_UNARY_OUT = {"logical_not": np.bool_}
+_BOOL_OUT = {"eq", "ne", "lt", "le", "gt", "ge", "logical_and", "logical_or", "logical_xor"}
+
+
+def unary(op, a, out=None):
+    result = empty(a.shape, _UNARY_OUT.get(op, a.dtype))
+    n = a.size
+    if n:
+        flat = a.flat()
+        if flat is not None:
+            _kernel(op, "flat")[_grid(n)](flat, result.buf, n)
+        else:
+            _kernel(op, "strided")[_grid(n)](a.buf, result.buf, _meta(a.shape, (a.offset, a.strides)))
+    if out is not None:
+        _write_view(out, result.buf[:n])
+        return out
+    return result
+
+
+def binary(op, a, b, out=None, out_shape=None):
+    a_arr, b_arr = isinstance(a, CudaArray), isinstance(b, CudaArray)
+    ref = a if a_arr else b
+    dtype = np.bool_ if op in _BOOL_OUT else ref.dtype
+    if out_shape is None:
+        out_shape = a.shape if not b_arr else b.shape if not a_arr else \
+            tuple(np.broadcast_shapes(a.shape, b.shape))
+    result = empty(out_shape, dtype)
+    n = result.size
+    if n:
+        grid = _grid(n)
+        if not b_arr and a.shape == out_shape and a.flat() is not None:
+            _kernel(op, "scalar")[grid](a.flat(), b, result.buf, n)
+        elif not a_arr and b.shape == out_shape and b.flat() is not None:
+            _kernel(op, "rscalar")[grid](a, b.flat(), result.buf, n)
+        else:
+            if not a_arr:
+                a = full((), a, ref.dtype)
+            if not b_arr:
+                b = full((), b, ref.dtype)
+            fa, fb = a.flat(), b.flat()
+            if a.shape == b.shape == out_shape and fa is not None and fb is not None:
+                _kernel(op, "flat")[grid](fa, fb, result.buf, n)
+            else:
+                meta = _meta(out_shape, _broadcast_view(a, out_shape), _broadcast_view(b, out_shape))
+                _kernel(op, "strided")[grid](a.buf, b.buf, result.buf, meta)
+    if out is not None:
+        _write_view(out, result.buf[:n])
+        return out
+    return result
+
+
+def where(cond, a, b, out_shape):
+    result = empty(out_shape, a.dtype)
+    n = result.size
+    if n:
+        meta = _meta(out_shape, _broadcast_view(cond, out_shape), _broadcast_view(a, out_shape),
+                     _broadcast_view(b, out_shape))
+        core.where_strided[_grid(n)](cond.buf, a.buf, b.buf, result.buf, meta)
+    return result
+
+
+# ----------------------------------------------------------------- reductions
+
+
+def _runs(dims):
+    runs = []
+    for d in sorted(dims):
+        if runs and runs[-1][-1] == d - 1:
+            runs[-1].append(d)
+        else:
+            runs.append([d])
+    return runs[::-1]
+
+
+def _reduce_run(op, a, first, last, out_dtype):
+    shape = a.shape
+    outer, red, inner = math.prod(shape[:first]), math.prod(shape[first:last + 1]), math.prod(shape[last + 1:])
+    n = outer * inner
+    if op in ("max", "min"):
+        values, indices = empty((n,), a.dtype), empty((n,), np.int64)
+        core.extreme_mid[_grid(n)](a.buf[a.offset:], values.buf, indices.buf, outer, red, inner, op == "max")
+        return values, indices
+    if op == "sum":
+        if np.dtype(out_dtype) == np.float32 and a.dtype == np.float32:
+            out = empty((n,), out_dtype)
+            core.sum_mid[min(n, 1024) if not SIMULATOR else 1, core.BLOCK if not SIMULATOR else 16](
+                a.buf[a.offset:], out.buf, outer, red, inner)
+        else:
+            out = zeros((n,), out_dtype)
+            core.sum_mid_exact[_grid(n)](a.buf[a.offset:], out.buf, outer, red, inner)
+        return out, None
+    if op == "prod":
+        out = full((n,), 1, out_dtype)
+        core.prod_mid[_grid(n)](a.buf[a.offset:], out.buf, outer, red, inner)
+        return out, None
+    out = empty((n,), np.bool_)
+    core.all_any_mid[_grid(n)](a.buf[a.offset:], out.buf, outer, red, inner, op == "all")
+    return out, None
+
+
+def reduce(op, a, dims, out_dtype):
+    if not dims:
+        return astype(a, out_dtype)
+    if op == "sum" and np.dtype(out_dtype) != a.dtype:
+        a = astype(a, out_dtype)
+    a = contiguous(a)
+    shape = list(a.shape)
+    for run in _runs(dims):
+        values, _ = _reduce_run(op, a, run[0], run[-1], out_dtype if op not in ("max", "min") else a.dtype)
+        shape = shape[:run[0]] + shape[run[-1] + 1:]
+        a = CudaArray(values.buf, shape)
+    return a if a.dtype == np.dtype(out_dtype) else astype(a, out_dtype)
+
+
+def argreduce(op, a, dim):
+    a = contiguous(a)
+    values, indices = _reduce_run(op, a, dim, dim, a.dtype)
+    shape = a.shape[:dim] + a.shape[dim + 1:]
+    return CudaArray(values.buf, shape), CudaArray(indices.buf, shape)
+
+
+def softmax(a, dim, log):
+    order = [d for d in range(a.ndim) if d != dim] + [dim]
+    moved = contiguous(permute(a, order))
+    out = empty(moved.shape, a.dtype)
+    n = moved.shape[-1]
+    rows = moved.size // max(n, 1)
+    if moved.size:
+        core.softmax_rows[_grid(rows)](moved.buf[moved.offset:], out.buf, rows, n, bool(log))
+    inverse = [order.index(d) for d in range(a.ndim)]
+    return permute(out, inverse)
+
+
+def matmul(a, b, batch_shape):
+    n, k = a.shape[-2:]
+    m = b.shape[-1]
+    nb = math.prod(batch_shape)
+    a3 = contiguous(broadcast_to(a, (*batch_shape, n, k)))
+    b3 = contiguous(broadcast_to(b, (*batch_shape, k, m)))
+    total = nb * n * m
+    if a.dtype == np.float32:
+        out = empty((*batch_shape, n, m), a.dtype)
+        tiles = nb * ((n + 15) // 16) * ((m + 15) // 16)
+        if total:
+            core.matmul_tiled[min(tiles, 65535), (core.TILE, core.TILE)](a3.buf[a3.offset:], b3.buf[b3.offset:],
+                                                                         out.buf, nb, n, k, m)
+    else:
+        out = zeros((*batch_shape, n, m), a.dtype)
+        if total:
+            core.matmul_simple[_grid(total)](a3.buf[a3.offset:], b3.buf[b3.offset:], out.buf, nb, n, k, m)
+    return out
+
+
+# ----------------------------------------------------------------- shape (metadata only)
+
+
+def reshape(a, shape):
+    v = view(a, shape)
+    return v if v is not None else CudaArray(copy(a).buf, shape)
+
+
+def view(a, shape):
+    shape = tuple(shape)
+    if a.is_contiguous():
+        return a.view(shape, _c_strides(shape), a.offset)
+    squeezed = [(n, s) for n, s in zip(a.shape, a.strides) if n != 1]
+    if [n for n in shape if n != 1] == [n for n, _ in squeezed]:  # only size-1 dims change
+        it = iter(s for _, s in squeezed)
+        return a.view(shape, tuple(next(it) if n != 1 else 0 for n in shape), a.offset)
+    return None
+
+
+def permute(a, dims):
+    return a.view(tuple(a.shape[d] for d in dims), tuple(a.strides[d] for d in dims), a.offset)
+
+
+def broadcast_to(a, shape):
+    offset, strides = _broadcast_view(a, tuple(shape))
+    return a.view(tuple(shape), strides, offset)
+
+
+def is_contiguous(a):
+    return a.is_contiguous()
+
+
+def strides(a):
+    return a.strides
+
+
+def shares_memory(a, b):
+    return a.buf is b.buf
+
+
+def flip(a, dims):
+    offset, strides = a.offset, list(a.strides)
+    for d in dims:
+        if a.shape[d]:
+            offset += (a.shape[d] - 1) * strides[d]
+        strides[d] = -strides[d]
+    return copy(a.view(a.shape, tuple(strides), offset))
+
+
+def cat(arrays, dim):
+    shape = list(arrays[0].shape)
+    shape[dim] = sum(x.shape[dim] for x in arrays)
+    out = empty(shape, arrays[0].dtype)
+    start = 0
+    for x in arrays:
+        key = (slice(None),) * dim + (slice(start, start + x.shape[dim]),)
+        copy_(getitem(out, key), x)
+        start += x.shape[dim]
+    return out
+
+
+def getitem(a, key):
+    """Basic indexing (ints, slices, None, Ellipsis) as a view."""
+    if not isinstance(key, tuple):
+        key = (key,)
+    if any(not (k is None or k is Ellipsis or isinstance(k, (int, slice))) or isinstance(k, bool) for k in key):
+        raise NotImplementedError("advanced (tensor or boolean) indexing is not implemented on CUDA yet")
+    n_real = sum(1 for k in key if k is not None and k is not Ellipsis)
+    if Ellipsis in key:
+        i = key.index(Ellipsis)
+        key = key[:i] + (slice(None),) * (a.ndim - n_real) + key[i + 1:]
+    key = key + (slice(None),) * (a.ndim - sum(1 for k in key if k is not None))
+    shape, strides, offset, d = [], [], a.offset, 0
+    for k in key:
+        if k is None:
+            shape.append(1)
+            strides.append(0)
+            continue
+        size, stride = a.shape[d], a.strides[d]
+        if isinstance(k, int):
+            if not -size <= k < size:
+                raise IndexError(f"index {k} is out of bounds for dimension {d} with size {size}")
+            offset += (k % size) * stride
+        else:
+            start, stop, step = k.indices(size)
+            count = max(0, -(-(stop - start) // step))
+            offset += start * stride if count else 0
+            shape.append(count)
+            strides.append(stride * step)
+        d += 1
+    return a.view(tuple(shape), tuple(strides), offset)
+
+
+def setitem(a, key, value):
+    copy_(getitem(a, key), value)
+
+
+# ----------------------------------------------------------------- random: drawn on the host, copied once
+
+
+def rand(gen, shape, dtype):
+    return asarray(gen.random(shape, dtype=np.float64), dtype)
+
+
+def randn(gen, shape, dtype):
+    return asarray(gen.standard_normal(shape, dtype=np.float64), dtype)
+
+
+def randint(gen, low, high, shape, dtype):
+    return asarray(gen.integers(low, high, shape), dtype)
+
+
+def randperm(gen, n, dtype):
+    return asarray(gen.permutation(n), dtype)
+
+
+def synchronize():
+    cuda.synchronize()
+
+
+def __getattr__(op):
+    """Ops of the CPU backend that have no CUDA kernel yet fail clearly, naming the op."""
+    from framework.backends import cpu
+    if hasattr(cpu, op):
+        def missing(*args, **kwargs):
+            raise NotImplementedError(f"'{op}' is not implemented on CUDA yet; move the tensors to the CPU "
+                                      f"(.cpu()) for this op")
+        return missing
+    raise AttributeError(op)

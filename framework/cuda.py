@@ -1,0 +1,46 @@
+"""torch.cuda: is the GPU there, how many, and synchronisation."""
+import framework.random as _random
+from framework.backends import cuda_available
+
+
+def is_available():
+    return cuda_available()
+
+
+def device_count():
+    if not cuda_available():
+        return 0
+    from numba import cuda
+    try:
+        return len(cuda.gpus)
+    except Exception:
+        return 1
+
+
+def current_device():
+    if not cuda_available():
+        raise RuntimeError("No CUDA GPUs are available")
+    return 0
+
+
+def get_device_name(device=None):
+    if not cuda_available():
+        raise RuntimeError("No CUDA GPUs are available")
+    from numba import cuda
+    name = cuda.get_current_device().name
+    return name.decode() if isinstance(name, bytes) else str(name)
+
+
+def synchronize(device=None):
+    if cuda_available():
+        from numba import cuda
+        cuda.synchronize()
+
+
+def manual_seed(seed):
+    """CUDA tensors draw from the framework's generator on the host, so this seeds that one."""
+    _random.default_generator.manual_seed(seed)
+
+
+def manual_seed_all(seed):
+    manual_seed(seed)
