@@ -13,7 +13,7 @@ so expressions only ever see one dtype at a time.
 UNARY = {
     "neg": "-x",
     "abs": "abs(x)",
-    "sign": "(x > 0) - (x < 0)",
+    "sign": "1 * (x > 0) - 1 * (x < 0)",
     "exp": "math.exp(x)",
     "log": "math.log(x)",
     "log1p": "math.log1p(x)",

@@ -11,7 +11,9 @@ tensor) and `to_host` (`.cpu()`, `.numpy()`, `.item()`, printing); `transfers`
 counts them.
 
 Not yet on CUDA (NotImplementedError naming the op): convolution, pooling,
-gather/scatter/index ops, advanced indexing and the fused optimizer updates.
+advanced (tensor/boolean) indexing, nonzero and the fused optimizer updates.
+Out-of-range gather/scatter indices are clamped on the device (never an invalid
+access); the ops above the backend check ranges where they already do.
 """
 import functools
 import math
@@ -139,7 +141,7 @@ def eye(n, m, dtype):
 
 
 def asarray(data, dtype=None):
-    host = np.ascontiguousarray(np.asarray(data, dtype=dtype))
+    host = np.array(data, dtype=dtype, order="C")  # (np.ascontiguousarray would make 0-d arrays 1-d)
     transfers["h2d"] += 1
     return CudaArray(cuda.to_device(host.reshape(-1) if host.size else np.zeros(1, host.dtype)), host.shape)
 
@@ -460,6 +462,76 @@ def getitem(a, key):
 
 def setitem(a, key, value):
     copy_(getitem(a, key), value)
+
+
+# ----------------------------------------------------------------- gather / scatter
+
+
+def _split3(shape, dim):
+    return math.prod(shape[:dim]), shape[dim], math.prod(shape[dim + 1:])
+
+
+def _corner(a, index_shape, dim):
+    """The part of `a` an index of `index_shape` reaches (all of `dim`), contiguous."""
+    key = tuple(slice(0, n) if d != dim else slice(None) for d, n in enumerate(index_shape))
+    return contiguous(getitem(a, key))
+
+
+def gather(a, dim, index):
+    src = _corner(a, index.shape, dim)
+    idx = contiguous(index)
+    out = empty(index.shape, a.dtype)
+    outer, size, inner = _split3(src.shape, dim)
+    n = out.size
+    if n:
+        core.gather_mid[_grid(n)](src.buf[src.offset:], idx.buf[idx.offset:], out.buf, outer, size,
+                                  index.shape[dim], inner)
+    return out
+
+
+def scatter(a, dim, index, src, accumulate):
+    out = copy(a)
+    idx = contiguous(index)
+    if not isinstance(src, CudaArray):
+        src = full(index.shape, src, a.dtype)
+    src = contiguous(getitem(src, tuple(slice(0, n) for n in index.shape)))
+    if src.dtype != a.dtype:
+        src = astype(src, a.dtype)
+    key = tuple(slice(0, n) if d != dim else slice(None) for d, n in enumerate(index.shape))
+    region = getitem(out, key)
+    work = contiguous(region)
+    outer, size, inner = _split3(work.shape, dim)
+    n = idx.size
+    if n:
+        core.scatter_mid[_grid(n)](work.buf[work.offset:], idx.buf[idx.offset:], src.buf[src.offset:], outer, size,
+                                   index.shape[dim], inner, bool(accumulate))
+    if work is not region:
+        copy_(region, work)
+    return out
+
+
+def index_select(a, dim, index):
+    src = contiguous(a)
+    idx = contiguous(index)
+    shape = list(a.shape)
+    shape[dim] = index.shape[0]
+    out = empty(shape, a.dtype)
+    outer, size, inner = _split3(src.shape, dim)
+    if out.size:
+        core.index_select_mid[_grid(out.size)](src.buf[src.offset:], idx.buf[idx.offset:], out.buf, outer, size,
+                                               index.shape[0], inner)
+    return out
+
+
+def index_add(shape, dim, index, src):
+    out = zeros(shape, src.dtype)
+    s = contiguous(src)
+    idx = contiguous(index)
+    outer, size, inner = _split3(tuple(shape), dim)
+    if s.size:
+        core.index_add_mid[_grid(s.size)](out.buf, idx.buf[idx.offset:], s.buf[s.offset:], outer, size,
+                                          index.shape[0], inner)
+    return out
 
 
 # ----------------------------------------------------------------- random: drawn on the host, copied once

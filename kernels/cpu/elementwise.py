@@ -42,7 +42,7 @@ def abs_strided(a, out):
 def sign_flat(a, out):
     for i in range(out.shape[0]):
         x = a[i]
-        out[i] = (x > 0) - (x < 0)
+        out[i] = 1 * (x > 0) - 1 * (x < 0)
 
 
 @kernel
@@ -51,7 +51,7 @@ def sign_strided(a, out):
         for j in range(out.shape[1]):
             for k in range(out.shape[2]):
                 x = a[i, j, k]
-                out[i, j, k] = (x > 0) - (x < 0)
+                out[i, j, k] = 1 * (x > 0) - 1 * (x < 0)
 
 
 @kernel

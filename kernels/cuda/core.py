@@ -248,3 +248,62 @@ def matmul_tiled(a, b, out, batch, n, k, m):
         if row < n and col < m:
             out[(p * n + row) * m + col] = acc
         blk += cuda.gridDim.x
+
+
+# ----------------------------------------------------------------- gather / scatter on (outer, axis, inner)
+# Indices are wrapped (negative counts from the end) and clamped into range, so a bad
+# index can never touch memory outside the array. (Written inline: a call to a device
+# function would need a GPU driver to compile to PTX, which CI checks without one.)
+
+
+@cuda.jit
+def gather_mid(a, index, out, outer, size, e, inner):
+    o = cuda.grid(1)
+    while o < outer * e * inner:
+        i = o // (e * inner)
+        k = o % inner
+        t = index[o]
+        t = min(max(t + size if t < 0 else t, 0), size - 1)
+        out[o] = a[(i * size + t) * inner + k]
+        o += cuda.gridsize(1)
+
+
+@cuda.jit
+def scatter_mid(out, index, src, outer, size, e, inner, accumulate):
+    o = cuda.grid(1)
+    while o < outer * e * inner:
+        i = o // (e * inner)
+        k = o % inner
+        t = index[o]
+        t = min(max(t + size if t < 0 else t, 0), size - 1)
+        if accumulate:
+            cuda.atomic.add(out, (i * size + t) * inner + k, src[o])
+        else:
+            out[(i * size + t) * inner + k] = src[o]
+        o += cuda.gridsize(1)
+
+
+@cuda.jit
+def index_select_mid(a, index, out, outer, size, e, inner):
+    o = cuda.grid(1)
+    while o < outer * e * inner:
+        i = o // (e * inner)
+        j = (o // inner) % e
+        k = o % inner
+        t = index[j]
+        t = min(max(t + size if t < 0 else t, 0), size - 1)
+        out[o] = a[(i * size + t) * inner + k]
+        o += cuda.gridsize(1)
+
+
+@cuda.jit
+def index_add_mid(out, index, src, outer, size, e, inner):
+    o = cuda.grid(1)
+    while o < outer * e * inner:
+        i = o // (e * inner)
+        j = (o // inner) % e
+        k = o % inner
+        t = index[j]
+        t = min(max(t + size if t < 0 else t, 0), size - 1)
+        cuda.atomic.add(out, (i * size + t) * inner + k, src[o])
+        o += cuda.gridsize(1)

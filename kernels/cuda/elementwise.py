@@ -67,7 +67,7 @@ def sign_flat(a, out, n):
     i = cuda.grid(1)
     while i < n:
         x = a[i]
-        out[i] = (x > 0) - (x < 0)
+        out[i] = 1 * (x > 0) - 1 * (x < 0)
         i += cuda.gridsize(1)
 
 
@@ -84,7 +84,7 @@ def sign_strided(a, out, meta):
             rest //= meta[2 + d]
             ia += c * meta[3 + ndim + d]
         x = a[ia]
-        out[i] = (x > 0) - (x < 0)
+        out[i] = 1 * (x > 0) - 1 * (x < 0)
         i += cuda.gridsize(1)
 
 

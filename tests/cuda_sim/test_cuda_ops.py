@@ -1,0 +1,98 @@
+"""Ops on device='cuda' against PyTorch on the CPU, in the CUDA simulator (tiny shapes)."""
+import numpy as np
+import pytest
+
+import framework
+from helpers import check, check_raises, randn
+
+CUDA = "cuda"
+
+UNARY = ["exp", "log", "sqrt", "sin", "tanh", "sigmoid", "relu", "abs", "neg", "floor", "round"]
+
+
+@pytest.mark.parametrize("op", UNARY)
+def test_unary(op):
+    x = randn(2, 3, low=0.1) if op in ("log", "sqrt") else randn(2, 3)
+    x[0, 0] = 2.5
+    check(lambda T, x: getattr(x, op)(), x, device=CUDA)
+
+
+@pytest.mark.parametrize("expr", ["x + y", "x - y", "x * y", "x / y", "T.maximum(x, y)", "x ** 2", "2 - x",
+                                  "x * 0.5", "x > y", "T.where(x > 0, x, y)"])
+def test_binary_broadcast(expr):
+    y = randn(3)
+    y[np.abs(y) < 0.3] = 1.0
+    check(eval(f"lambda T, x, y: {expr}"), randn(2, 3), y, device=CUDA)
+
+
+def test_reductions_softmax_matmul():
+    x = randn(2, 3, 4)
+    check(lambda T, x: x.sum(), x, device=CUDA)
+    check(lambda T, x: x.sum((0, 2)), x, device=CUDA)
+    check(lambda T, x: x.mean(1, keepdim=True), x, device=CUDA)
+    check(lambda T, x: x.max(2), x, device=CUDA)
+    check(lambda T, x: x.amin(0), x, device=CUDA)
+    check(lambda T, x: x.var(1), x, device=CUDA)
+    check(lambda T, x: T.softmax(x, 1), x, device=CUDA)
+    check(lambda T, x: T.log_softmax(x, -1), x, device=CUDA)
+    check(lambda T, x, y: x @ y, randn(2, 3, 5), randn(5, 2), device=CUDA)
+    check(lambda T, x, y: x @ y, randn(3, 5, dtype=np.float64), randn(5, 2, dtype=np.float64), device=CUDA)
+    check(lambda T, x: (x > 0).any(1), x, device=CUDA, grad=False)
+    check(lambda T, x: x.prod(1), x, device=CUDA)
+
+
+def test_shape_ops_and_views():
+    x = randn(2, 3, 4)
+    for fn in (lambda T, x: x.permute(2, 0, 1).reshape(4, 6), lambda T, x: x.transpose(0, 1)[1:, ::2],
+               lambda T, x: x[:, None, 1].expand(2, 5, 4), lambda T, x: T.cat([x, x * 2], 1),
+               lambda T, x: x.flip(0), lambda T, x: x.flatten(1) * 1, lambda T, x: T.stack([x, x], 0),
+               lambda T, x: x.split(2, 2)[1], lambda T, x: x.t() if x.ndim == 2 else x.sum(0).t()):
+        check(fn, x, device=CUDA)
+    y = framework.zeros(2, 3, device=CUDA)
+    y[0] = 5.0
+    y[:, 1] = framework.tensor([7.0, 8.0], device=CUDA)
+    assert y.tolist() == [[5.0, 7.0, 5.0], [0.0, 8.0, 0.0]]
+    v = y.view(6)
+    y.add_(1)
+    assert v.cpu().tolist()[0] == 6.0
+
+
+def test_creation_and_moves_count_copies():
+    from framework.backends import cuda as backend
+    before = dict(backend.transfers)
+    a = framework.ones(2, 3, device=CUDA)
+    b = framework.arange(6, device=CUDA).reshape(2, 3)
+    c = (a * b + framework.zeros(2, 3, device="cuda:0")).sum(1)
+    assert backend.transfers == before  # creation and ops never touch the host
+    assert c.cpu().tolist() == [3.0, 12.0]
+    assert backend.transfers["d2h"] == before["d2h"] + 1
+    d = framework.tensor([1.0, 2.0]).to("cuda")
+    assert d.device == framework.device("cuda:0") and backend.transfers["h2d"] == before["h2d"] + 1
+    assert d.is_cuda and d.cuda() is d and d.cpu().device == framework.device("cpu")
+
+
+def test_mixing_devices_is_an_error():
+    a, b = framework.ones(2, device=CUDA), framework.ones(2)
+    with pytest.raises(RuntimeError, match="same device.*cuda:0.*cpu|same device.*cpu.*cuda:0"):
+        a + b
+    with pytest.raises(RuntimeError, match="same device"):
+        framework.matmul(framework.ones(2, 2, device=CUDA), framework.ones(2, 2))
+
+
+def test_autograd_on_cuda_matches_cpu():
+    w_np, x_np = randn(4, 3), randn(5, 4)
+    results = []
+    for dev in ("cpu", CUDA):
+        w = framework.tensor(w_np, device=dev, requires_grad=True)
+        x = framework.tensor(x_np, device=dev)
+        loss = framework.log_softmax((x @ w).tanh(), 1).sum() * -1
+        loss.backward()
+        results.append((loss.item(), w.grad.cpu().numpy()))
+    assert np.isclose(results[0][0], results[1][0], rtol=1e-5)
+    assert np.allclose(results[0][1], results[1][1], rtol=1e-4, atol=1e-6)
+
+
+def test_missing_ops_fail_clearly():
+    x = framework.randn(1, 1, 4, 4, device=CUDA)
+    with pytest.raises(NotImplementedError, match="conv2d.*CUDA"):
+        framework.nn.functional.conv2d(x, framework.randn(1, 1, 3, 3, device=CUDA))
