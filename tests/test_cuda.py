@@ -52,6 +52,20 @@ def _ptx_signatures():
              (core.scatter_mid, (f, i, f, int64, int64, int64, int64, boolean)),
              (core.index_select_mid, (f, i, f, int64, int64, int64, int64)),
              (core.index_add_mid, (f, i, f, int64, int64, int64, int64))]
+    ints = (int64,) * 16
+    sigs += [(core.conv2d_forward, (f, f, f, boolean, f) + ints[:16]),
+             (core.conv2d_grad_input, (f, f, f) + ints[:16]),
+             (core.conv2d_grad_weight, (f, f, f) + ints[:16]),
+             (core.max_pool2d, (f, f, i) + ints[:13]),
+             (core.avg_pool2d, (f, f) + ints[:11] + (boolean, int64)),
+             (core.avg_pool2d_backward, (f, f) + ints[:11] + (boolean, int64)),
+             (core.adaptive_avg_pool2d, (f, f) + ints[:5]),
+             (core.adaptive_avg_pool2d_backward, (f, f) + ints[:5]),
+             (core.sgd, (f, f, f, int64, float64, float64, float64, float64, boolean, boolean, boolean)),
+             (core.adam, (f, f, f, f, f, int64, float64, float64, float64, float64, float64, boolean, boolean, boolean,
+                          float64)),
+             (core.rmsprop, (f, f, f, f, f, int64, float64, float64, float64, float64, float64, boolean, boolean)),
+             (core.adagrad, (f, f, f, int64, float64, float64, float64, boolean))]
     return sigs
 
 

@@ -10,8 +10,8 @@ Host <-> device copies happen only in `asarray`/`from_host` (data given to a CUD
 tensor) and `to_host` (`.cpu()`, `.numpy()`, `.item()`, printing); `transfers`
 counts them.
 
-Not yet on CUDA (NotImplementedError naming the op): convolution, pooling,
-advanced (tensor/boolean) indexing, nonzero and the fused optimizer updates.
+Not yet on CUDA (NotImplementedError naming the op): advanced (tensor or boolean)
+indexing and nonzero.
 Out-of-range gather/scatter indices are clamped on the device (never an invalid
 access); the ops above the backend check ranges where they already do.
 """
@@ -297,7 +297,9 @@ def _reduce_run(op, a, first, last, out_dtype):
         core.extreme_mid[_grid(n)](a.buf[a.offset:], values.buf, indices.buf, outer, red, inner, op == "max")
         return values, indices
     if op == "sum":
-        if np.dtype(out_dtype) == np.float32 and a.dtype == np.float32:
+        # (the block-reduction kernel's barriers make the simulator crawl: it gets the one-thread-per-output path,
+        # and tests/cuda_sim runs the block kernel directly)
+        if np.dtype(out_dtype) == np.float32 and a.dtype == np.float32 and not SIMULATOR:
             out = empty((n,), out_dtype)
             core.sum_mid[min(n, 1024) if not SIMULATOR else 1, core.BLOCK if not SIMULATOR else 16](
                 a.buf[a.offset:], out.buf, outer, red, inner)
@@ -354,7 +356,7 @@ def matmul(a, b, batch_shape):
     a3 = contiguous(broadcast_to(a, (*batch_shape, n, k)))
     b3 = contiguous(broadcast_to(b, (*batch_shape, k, m)))
     total = nb * n * m
-    if a.dtype == np.float32:
+    if a.dtype == np.float32 and not SIMULATOR:  # tiled in shared memory (tested directly in the simulator)
         out = empty((*batch_shape, n, m), a.dtype)
         tiles = nb * ((n + 15) // 16) * ((m + 15) // 16)
         if total:
@@ -532,6 +534,109 @@ def index_add(shape, dim, index, src):
         core.index_add_mid[_grid(s.size)](out.buf, idx.buf[idx.offset:], s.buf[s.offset:], outer, size,
                                           index.shape[0], inner)
     return out
+
+
+# ----------------------------------------------------------------- convolution, pooling
+
+
+def _flat_input(a):
+    c = contiguous(a)
+    return c.buf[c.offset:]
+
+
+def _conv_out(size, k, s, p, d):
+    return (size + 2 * p - d * (k - 1) - 1) // s + 1
+
+
+def conv2d(x, w, bias, stride, padding, dilation, groups):
+    """Direct convolution, one thread per output; returns (out, None): the weight gradient
+    recomputes what it needs, there are no im2col columns to keep."""
+    n, c, h, wd = x.shape
+    oc, cg, kh, kw = w.shape
+    oh = _conv_out(h, kh, stride[0], padding[0], dilation[0])
+    ow = _conv_out(wd, kw, stride[1], padding[1], dilation[1])
+    out = empty((n, oc, oh, ow), x.dtype)
+    b = _flat_input(bias) if bias is not None else _flat_input(w)
+    if out.size:
+        core.conv2d_forward[_grid(out.size)](_flat_input(x), _flat_input(w), b, bias is not None, out.buf, n, c, h,
+                                             wd, oc, kh, kw, oh, ow, *stride, *padding, *dilation, groups)
+    return out, None
+
+
+def conv2d_grad_input(g, w, x_shape, stride, padding, dilation, groups):
+    n, c, h, wd = x_shape
+    oc, cg, kh, kw = w.shape
+    oh, ow = g.shape[2:]
+    dx = empty(x_shape, g.dtype)
+    if dx.size:
+        core.conv2d_grad_input[_grid(dx.size)](_flat_input(g), _flat_input(w), dx.buf, n, c, h, wd, oc, kh, kw, oh,
+                                               ow, *stride, *padding, *dilation, groups)
+    return dx
+
+
+def conv2d_grad_weight(x, g, w_shape, stride, padding, dilation, groups, cols=None):
+    n, c, h, wd = x.shape
+    oc, cg, kh, kw = w_shape
+    oh, ow = g.shape[2:]
+    dw = empty(w_shape, g.dtype)
+    if dw.size:
+        core.conv2d_grad_weight[_grid(dw.size)](_flat_input(x), _flat_input(g), dw.buf, n, c, h, wd, oc, kh, kw, oh,
+                                                ow, *stride, *padding, *dilation, groups)
+    return dw
+
+
+def max_pool2d(x, kernel_size, stride, padding, dilation, out_hw):
+    n, c, h, wd = x.shape
+    out = empty((n, c) + tuple(out_hw), x.dtype)
+    indices = empty((n, c) + tuple(out_hw), np.int64)
+    if out.size:
+        core.max_pool2d[_grid(out.size)](_flat_input(x), out.buf, indices.buf, n * c, h, wd, *out_hw, *kernel_size,
+                                         *stride, *padding, *dilation)
+    return out, indices
+
+
+def avg_pool2d(x, kernel_size, stride, padding, out_hw, count_include_pad, divisor_override):
+    n, c, h, wd = x.shape
+    out = empty((n, c) + tuple(out_hw), x.dtype)
+    if out.size:
+        core.avg_pool2d[_grid(out.size)](_flat_input(x), out.buf, n * c, h, wd, *out_hw, *kernel_size, *stride,
+                                         *padding, bool(count_include_pad), divisor_override or 0)
+    return out
+
+
+def avg_pool2d_backward(g, x_shape, kernel_size, stride, padding, count_include_pad, divisor_override):
+    n, c, h, wd = x_shape
+    dx = zeros(x_shape, g.dtype)
+    if g.size:
+        core.avg_pool2d_backward[_grid(g.size)](_flat_input(g), dx.buf, n * c, h, wd, *g.shape[2:], *kernel_size,
+                                                *stride, *padding, bool(count_include_pad), divisor_override or 0)
+    return dx
+
+
+def adaptive_avg_pool2d(x, out_hw):
+    n, c, h, wd = x.shape
+    out = empty((n, c) + tuple(out_hw), x.dtype)
+    if out.size:
+        core.adaptive_avg_pool2d[_grid(out.size)](_flat_input(x), out.buf, n * c, h, wd, *out_hw)
+    return out
+
+
+def adaptive_avg_pool2d_backward(g, x_shape):
+    n, c, h, wd = x_shape
+    dx = zeros(x_shape, g.dtype)
+    if g.size:
+        core.adaptive_avg_pool2d_backward[_grid(g.size)](_flat_input(g), dx.buf, n * c, h, wd, *g.shape[2:])
+    return dx
+
+
+def optimizer_step(name, arrays, *scalars):
+    """The fused update `name` in place over same-shaped arrays (param first), as on the CPU."""
+    flats = [a.flat() for a in arrays]
+    if any(f is None for f in flats):
+        raise NotImplementedError(f"fused {name} update needs contiguous CUDA tensors")
+    n = arrays[0].size
+    if n:
+        getattr(core, name)[_grid(n)](*flats, n, *scalars)
 
 
 # ----------------------------------------------------------------- random: drawn on the host, copied once

@@ -279,11 +279,14 @@ def _check_same_shape(input, target, name):
 
 
 def _check_targets(target, num_classes, ignore_index):
+    """A clear error for class indices outside [0, C) (ignore_index excepted)."""
     if not target.numel():
         return
-    valid = target[target != ignore_index] if ignore_index is not None else target
-    if valid.numel() and (int(valid.min()) < 0 or int(valid.max()) >= num_classes):
-        bad = int(valid.max()) if int(valid.max()) >= num_classes else int(valid.min())
+    keep = target != ignore_index
+    high = int(framework.where(keep, target, 0).max())
+    low = int(framework.where(keep, target, 0).min())
+    if low < 0 or high >= num_classes:
+        bad = high if high >= num_classes else low
         raise IndexError(f"Target {bad} is out of bounds (expected class indices in [0, {num_classes - 1}])")
 
 

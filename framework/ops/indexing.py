@@ -21,7 +21,7 @@ def _index_array(k, device):
         if k.device != device:
             raise RuntimeError(f"indices should be either on cpu or on the same device as the indexed tensor "
                                f"({device}), but got {k.device}")
-        return k._data.astype(np.bool_, copy=False) if k.dtype in (_dt.bool_, _dt.uint8) else k._data
+        return k.device.backend.astype(k._data, np.bool_) if k.dtype is _dt.uint8 else k._data
     arr = np.asarray([x.item() if isinstance(x, Tensor) else x for x in k] if isinstance(k, (list, tuple)) else k)
     if arr.dtype.kind not in "biu":
         raise IndexError("tensors used as indices must be long, int, byte or bool tensors")

@@ -307,3 +307,282 @@ def index_add_mid(out, index, src, outer, size, e, inner):
         t = min(max(t + size if t < 0 else t, 0), size - 1)
         cuda.atomic.add(out, (i * size + t) * inner + k, src[o])
         o += cuda.gridsize(1)
+
+
+# ----------------------------------------------------------------- convolution (direct; one thread per output)
+
+
+@cuda.jit
+def conv2d_forward(x, w, bias, has_bias, out, n_img, c_in, h, wd, c_out, kh, kw, oh, ow, sh, sw, ph, pw, dh, dw,
+                   groups):
+    """out[n, o, i, j] = bias[o] + sum over the group's channels and taps. Contiguous NCHW / OIHW."""
+    cg = c_in // groups
+    og = c_out // groups
+    total = n_img * c_out * oh * ow
+    t = cuda.grid(1)
+    while t < total:
+        j = t % ow
+        i = (t // ow) % oh
+        o = (t // (ow * oh)) % c_out
+        n = t // (ow * oh * c_out)
+        g = o // og
+        acc = bias[o] if has_bias else 0.0
+        for c in range(cg):
+            for a in range(kh):
+                y = i * sh - ph + a * dh
+                if y < 0 or y >= h:
+                    continue
+                for b in range(kw):
+                    xx = j * sw - pw + b * dw
+                    if 0 <= xx < wd:
+                        acc += x[((n * c_in + g * cg + c) * h + y) * wd + xx] * w[((o * cg + c) * kh + a) * kw + b]
+        out[t] = acc
+        t += cuda.gridsize(1)
+
+
+@cuda.jit
+def conv2d_grad_input(g, w, dx, n_img, c_in, h, wd, c_out, kh, kw, oh, ow, sh, sw, ph, pw, dh, dw, groups):
+    """dx[n, c, y, x] = sum of g[n, o, i, j] * w[o, c', a, b] over the outputs that read (y, x)."""
+    cg = c_in // groups
+    og = c_out // groups
+    total = n_img * c_in * h * wd
+    t = cuda.grid(1)
+    while t < total:
+        xx = t % wd
+        y = (t // wd) % h
+        c = (t // (wd * h)) % c_in
+        n = t // (wd * h * c_in)
+        grp = c // cg
+        acc = 0.0
+        for oo in range(og):
+            o = grp * og + oo
+            for a in range(kh):
+                num_i = y + ph - a * dh
+                if num_i < 0 or num_i % sh != 0:
+                    continue
+                i = num_i // sh
+                if i >= oh:
+                    continue
+                for b in range(kw):
+                    num_j = xx + pw - b * dw
+                    if num_j < 0 or num_j % sw != 0:
+                        continue
+                    j = num_j // sw
+                    if j < ow:
+                        acc += g[((n * c_out + o) * oh + i) * ow + j] * w[((o * cg + c - grp * cg) * kh + a) * kw + b]
+        dx[t] = acc
+        t += cuda.gridsize(1)
+
+
+@cuda.jit
+def conv2d_grad_weight(x, g, dw_out, n_img, c_in, h, wd, c_out, kh, kw, oh, ow, sh, sw, ph, pw, dh, dw, groups):
+    """dw[o, c, a, b] = sum over images and output positions of g * the input it read."""
+    cg = c_in // groups
+    og = c_out // groups
+    total = c_out * cg * kh * kw
+    t = cuda.grid(1)
+    while t < total:
+        b = t % kw
+        a = (t // kw) % kh
+        c = (t // (kw * kh)) % cg
+        o = t // (kw * kh * cg)
+        ch = (o // og) * cg + c
+        acc = 0.0
+        for n in range(n_img):
+            for i in range(oh):
+                y = i * sh - ph + a * dh
+                if y < 0 or y >= h:
+                    continue
+                for j in range(ow):
+                    xx = j * sw - pw + b * dw
+                    if 0 <= xx < wd:
+                        acc += g[((n * c_out + o) * oh + i) * ow + j] * x[((n * c_in + ch) * h + y) * wd + xx]
+        dw_out[t] = acc
+        t += cuda.gridsize(1)
+
+
+# ----------------------------------------------------------------- pooling (one thread per output or input)
+
+
+@cuda.jit
+def max_pool2d(x, out, indices, planes, h, wd, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw):
+    total = planes * oh * ow
+    t = cuda.grid(1)
+    while t < total:
+        j = t % ow
+        i = (t // ow) % oh
+        p = t // (ow * oh)
+        best = 0.0
+        arg = -1
+        for a in range(kh):
+            y = i * sh - ph + a * dh
+            if y < 0 or y >= h:
+                continue
+            for b in range(kw):
+                xx = j * sw - pw + b * dw
+                if xx < 0 or xx >= wd:
+                    continue
+                v = x[(p * h + y) * wd + xx]
+                if arg == -1 or v > best or (v != v and best == best):
+                    best = v
+                    arg = y * wd + xx
+        out[t] = best
+        indices[t] = arg
+        t += cuda.gridsize(1)
+
+
+@cuda.jit
+def avg_pool2d(x, out, planes, h, wd, oh, ow, kh, kw, sh, sw, ph, pw, include_pad, divisor):
+    total = planes * oh * ow
+    t = cuda.grid(1)
+    while t < total:
+        j = t % ow
+        i = (t // ow) % oh
+        p = t // (ow * oh)
+        y0 = i * sh - ph
+        x0 = j * sw - pw
+        y1 = min(y0 + kh, h + ph)
+        x1 = min(x0 + kw, wd + pw)
+        pool = (y1 - y0) * (x1 - x0)
+        y0, x0, y1, x1 = max(y0, 0), max(x0, 0), min(y1, h), min(x1, wd)
+        acc = 0.0
+        for y in range(y0, y1):
+            for xx in range(x0, x1):
+                acc += x[(p * h + y) * wd + xx]
+        div = divisor if divisor > 0 else (pool if include_pad else (y1 - y0) * (x1 - x0))
+        out[t] = acc / div
+        t += cuda.gridsize(1)
+
+
+@cuda.jit
+def avg_pool2d_backward(g, dx, planes, h, wd, oh, ow, kh, kw, sh, sw, ph, pw, include_pad, divisor):
+    """dx must hold zeros; each output's share is added atomically to the pixels it averaged."""
+    total = planes * oh * ow
+    t = cuda.grid(1)
+    while t < total:
+        j = t % ow
+        i = (t // ow) % oh
+        p = t // (ow * oh)
+        y0 = i * sh - ph
+        x0 = j * sw - pw
+        y1 = min(y0 + kh, h + ph)
+        x1 = min(x0 + kw, wd + pw)
+        pool = (y1 - y0) * (x1 - x0)
+        y0, x0, y1, x1 = max(y0, 0), max(x0, 0), min(y1, h), min(x1, wd)
+        div = divisor if divisor > 0 else (pool if include_pad else (y1 - y0) * (x1 - x0))
+        share = g[t] / div
+        for y in range(y0, y1):
+            for xx in range(x0, x1):
+                cuda.atomic.add(dx, (p * h + y) * wd + xx, share)
+        t += cuda.gridsize(1)
+
+
+@cuda.jit
+def adaptive_avg_pool2d(x, out, planes, h, wd, oh, ow):
+    total = planes * oh * ow
+    t = cuda.grid(1)
+    while t < total:
+        j = t % ow
+        i = (t // ow) % oh
+        p = t // (ow * oh)
+        y0, y1 = (i * h) // oh, -((-(i + 1) * h) // oh)
+        x0, x1 = (j * wd) // ow, -((-(j + 1) * wd) // ow)
+        acc = 0.0
+        for y in range(y0, y1):
+            for xx in range(x0, x1):
+                acc += x[(p * h + y) * wd + xx]
+        out[t] = acc / ((y1 - y0) * (x1 - x0))
+        t += cuda.gridsize(1)
+
+
+@cuda.jit
+def adaptive_avg_pool2d_backward(g, dx, planes, h, wd, oh, ow):
+    """dx must hold zeros."""
+    total = planes * oh * ow
+    t = cuda.grid(1)
+    while t < total:
+        j = t % ow
+        i = (t // ow) % oh
+        p = t // (ow * oh)
+        y0, y1 = (i * h) // oh, -((-(i + 1) * h) // oh)
+        x0, x1 = (j * wd) // ow, -((-(j + 1) * wd) // ow)
+        share = g[t] / ((y1 - y0) * (x1 - x0))
+        for y in range(y0, y1):
+            for xx in range(x0, x1):
+                cuda.atomic.add(dx, (p * h + y) * wd + xx, share)
+        t += cuda.gridsize(1)
+
+
+# ----------------------------------------------------------------- fused optimizer updates (as kernels/cpu/optim.py)
+
+
+@cuda.jit
+def sgd(p, g, buf, n, lr, momentum, dampening, weight_decay, nesterov, maximize, first):
+    i = cuda.grid(1)
+    while i < n:
+        d = -g[i] if maximize else g[i]
+        if weight_decay != 0:
+            d = d + weight_decay * p[i]
+        if momentum != 0:
+            b = d if first else buf[i] * momentum + (1 - dampening) * d
+            buf[i] = b
+            d = d + momentum * b if nesterov else b
+        p[i] -= lr * d
+        i += cuda.gridsize(1)
+
+
+@cuda.jit
+def adam(p, g, m, v, vmax, n, lr, beta1, beta2, eps, weight_decay, decoupled, amsgrad, maximize, step):
+    bc1 = 1 - beta1 ** step
+    bc2_sqrt = math.sqrt(1 - beta2 ** step)
+    i = cuda.grid(1)
+    while i < n:
+        grad = -g[i] if maximize else g[i]
+        if weight_decay != 0:
+            if decoupled:
+                p[i] = p[i] * (1 - lr * weight_decay)
+            else:
+                grad = grad + weight_decay * p[i]
+        m[i] = m[i] + (1 - beta1) * (grad - m[i])
+        v[i] = v[i] * beta2 + (1 - beta2) * grad * grad
+        if amsgrad:
+            if v[i] > vmax[i]:
+                vmax[i] = v[i]
+            denom = math.sqrt(vmax[i]) / bc2_sqrt + eps
+        else:
+            denom = math.sqrt(v[i]) / bc2_sqrt + eps
+        p[i] -= (lr / bc1) * m[i] / denom
+        i += cuda.gridsize(1)
+
+
+@cuda.jit
+def rmsprop(p, g, square_avg, grad_avg, buf, n, lr, alpha, eps, weight_decay, momentum, centered, maximize):
+    i = cuda.grid(1)
+    while i < n:
+        grad = -g[i] if maximize else g[i]
+        if weight_decay != 0:
+            grad = grad + weight_decay * p[i]
+        square_avg[i] = square_avg[i] * alpha + (1 - alpha) * grad * grad
+        if centered:
+            grad_avg[i] = grad_avg[i] + (1 - alpha) * (grad - grad_avg[i])
+            avg = math.sqrt(square_avg[i] - grad_avg[i] * grad_avg[i]) + eps
+        else:
+            avg = math.sqrt(square_avg[i]) + eps
+        if momentum > 0:
+            buf[i] = buf[i] * momentum + grad / avg
+            p[i] -= lr * buf[i]
+        else:
+            p[i] -= lr * grad / avg
+        i += cuda.gridsize(1)
+
+
+@cuda.jit
+def adagrad(p, g, state_sum, n, clr, eps, weight_decay, maximize):
+    i = cuda.grid(1)
+    while i < n:
+        grad = -g[i] if maximize else g[i]
+        if weight_decay != 0:
+            grad = grad + weight_decay * p[i]
+        state_sum[i] += grad * grad
+        p[i] -= clr * grad / (math.sqrt(state_sum[i]) + eps)
+        i += cuda.gridsize(1)
