@@ -164,3 +164,19 @@ def test_shared_memory_kernels_directly():
     sums = cuda.device_array(6, np.float32)
     core.sum_mid[2, 16](cuda.to_device(x.ravel()), sums, 3, 40, 2)
     np.testing.assert_allclose(sums.copy_to_host().reshape(3, 2), x.sum(1), rtol=1e-5, atol=1e-5)
+
+
+def test_checkpoints_of_cuda_tensors(tmp_path):
+    net = framework.nn.Linear(3, 2).to("cuda")
+    opt = framework.optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
+    net(framework.ones(4, 3, device=CUDA)).sum().backward()
+    opt.step()
+    framework.save({"model": net.state_dict(), "optimizer": opt.state_dict()}, tmp_path / "gpu.fwt")
+    on_cpu = framework.load(tmp_path / "gpu.fwt", map_location="cpu")
+    assert on_cpu["model"]["weight"].device == framework.device("cpu")
+    back = framework.load(tmp_path / "gpu.fwt")
+    assert back["model"]["weight"].device == framework.device("cuda:0")
+    assert np.allclose(back["model"]["weight"].cpu().numpy(), net.weight.detach().cpu().numpy())
+    fresh = framework.nn.Linear(3, 2)
+    fresh.load_state_dict(on_cpu["model"])
+    assert np.allclose(fresh.weight.detach().numpy(), net.weight.detach().cpu().numpy())
