@@ -21,7 +21,6 @@ import math
 import numpy as np
 from numba import cuda
 
-from framework.random import numpy_generator  # noqa: F401  (kept for symmetry with the CPU backend)
 from kernels.cuda import core
 from kernels.cuda import elementwise as ew
 

@@ -7,7 +7,7 @@ import numpy as np
 from framework import dtypes as _dt
 from framework.device import as_device
 from framework.random import numpy_generator
-from framework.tensor import Size, Tensor
+from framework.tensor import Tensor
 
 
 def _sizes(size):

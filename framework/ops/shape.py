@@ -53,11 +53,9 @@ class Reshape(Function):
 
 def view(input, *shape):
     if len(shape) == 1 and not isinstance(shape[0], (tuple, list, int)):
-        return input.to(shape[0])  # view(dtype) is not supported beyond same-size no-ops
-    shape = infer_shape(_shape_arg(shape), input.numel())
-    if shape == input._data.shape:
-        return Reshape.apply(input, shape, True)
-    return Reshape.apply(input, shape, True)
+        raise NotImplementedError(f"view({shape[0]}): reinterpreting a tensor's bytes as another dtype is not "
+                                  "supported; use .to(dtype) to convert values")
+    return Reshape.apply(input, infer_shape(_shape_arg(shape), input.numel()), True)
 
 
 def reshape(input, *shape):

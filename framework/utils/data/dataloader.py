@@ -85,13 +85,8 @@ def _worker_init(dataset, collate_fn, worker_init_fn, base_seed, num_workers, co
 
 
 def _worker_fetch(indices):
+    """A batch (a list of indices) or, with automatic batching off, one sample."""
     dataset, collate_fn = _worker_state["dataset"], _worker_state["collate_fn"]
-    return _fetch(dataset, indices, collate_fn)
-
-
-def _fetch(dataset, indices, collate_fn):
-    if indices is None:  # automatic batching off: one sample
-        raise AssertionError("unreachable")
     if isinstance(indices, list):
         return collate_fn([dataset[i] for i in indices])
     return collate_fn(dataset[indices])
@@ -192,20 +187,17 @@ class DataLoader:
         base_seed = int(framework.randint(0, 2 ** 62, (), generator=self.generator).item())
         counter = ctx.Value("i", 0)
         pool = ctx.Pool(self.num_workers, initializer=_worker_init,
-                        initargs=(self.dataset, self.collate_fn if self.batch_sampler is not None else default_convert,
+                        initargs=(self.dataset, self.collate_fn,
                                   self.worker_init_fn, base_seed, self.num_workers, counter))
         try:
             pending = collections.deque()
-            depth = self.num_workers * self.prefetch_factor
-            for key in itertools.islice(keys, depth):
-                pending.append(pool.apply_async(_worker_fetch if self.batch_sampler is not None
-                                                else _worker_fetch_one, (key,)))
+            for key in itertools.islice(keys, self.num_workers * self.prefetch_factor):
+                pending.append(pool.apply_async(_worker_fetch, (key,)))
             while pending:
                 result = pending.popleft().get(self.timeout or None)
                 nxt = next(keys, None)
                 if nxt is not None:
-                    pending.append(pool.apply_async(_worker_fetch if self.batch_sampler is not None
-                                                    else _worker_fetch_one, (nxt,)))
+                    pending.append(pool.apply_async(_worker_fetch, (nxt,)))
                 yield result
         finally:
             pool.terminate()
@@ -223,6 +215,3 @@ class DataLoader:
                 return
             yield self.collate_fn(batch)
 
-
-def _worker_fetch_one(index):
-    return _worker_state["collate_fn"](_worker_state["dataset"][index])
