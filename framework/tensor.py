@@ -6,6 +6,8 @@ share a version counter (`_version_box`), which in-place ops bump so that a
 backward needing an overwritten value can refuse. Operations live in
 `framework.ops`; most Tensor methods are those functions bound as methods.
 """
+import sys
+
 import numpy as np
 
 from framework import dtypes as _dt
@@ -137,9 +139,18 @@ class Tensor:
         return self
 
     def _detached_owned(self):
-        """A copy of this gradient for `.grad`, so that `.grad` never aliases memory
-        that another tensor (another leaf's grad, a user's tensor) can see."""
-        return Tensor._make(self.device.backend.copy(self._data), self.dtype, self.device)
+        """This gradient as a `.grad` that aliases nothing: the tensor itself when no one
+        else can reach it or its memory (PyTorch's rule too), else a copy.
+
+        Called by the engine, where the tensor is referenced by the engine's list, the
+        caller's argument, `self` and getrefcount's argument (4), and its array by `_data`,
+        the local `data` and getrefcount's argument (3). Any other holder (a second graph
+        edge, the user's variable, a view) raises a count and forces the copy."""
+        data = self._data
+        if type(data) is np.ndarray and self.grad_fn is None and not self._requires_grad \
+                and sys.getrefcount(self) <= 4 and sys.getrefcount(data) <= 3 and _owns_memory(data):
+            return self
+        return Tensor._make(self.device.backend.copy(data), self.dtype, self.device)
 
     def _accumulate_(self, other):
         """self += other in place, outside autograd (for .grad accumulation)."""
@@ -288,6 +299,16 @@ class Tensor:
                 setattr(new, k, copy.deepcopy(v, memo))
         memo[id(self)] = new
         return new
+
+
+def _owns_memory(data):
+    """True for an array that is its memory's only way in: no base, or a contiguous view
+    (a reshape of a fresh kernel output) whose base nothing else holds."""
+    base = data.base
+    if base is None:
+        return True
+    return type(base) is np.ndarray and base.base is None and data.flags.c_contiguous \
+        and sys.getrefcount(base) <= 3  # the view's .base, the local `base`, getrefcount's argument
 
 
 def _rebuild(array, dtype_name, device, requires_grad):

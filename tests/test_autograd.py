@@ -241,3 +241,22 @@ def test_grad_is_not_aliased_between_leaves():
     (a + b).sum().backward()
     a.grad.zero_()
     assert b.grad.tolist() == [1.0, 1.0]
+
+
+def test_grad_never_aliases_a_user_gradient_or_another_grad():
+    x = framework.ones(3, requires_grad=True)
+    g = framework.tensor([1.0, 2.0, 3.0])
+    x.backward(g)
+    x.grad.zero_()
+    assert g.tolist() == [1.0, 2.0, 3.0]
+    a = framework.ones(2, 2, requires_grad=True)
+    b = framework.ones(2, 2, requires_grad=True)
+    (a * 1 + b.t()).sum().backward()
+    a.grad.add_(5)
+    assert b.grad.tolist() == [[1.0, 1.0], [1.0, 1.0]]
+    w = framework.ones(4, requires_grad=True)
+    y = w * 2
+    y.retain_grad()
+    y.sum().backward()
+    w.grad.mul_(10)
+    assert y.grad.tolist() == [1.0] * 4 and w.grad.tolist() == [20.0] * 4

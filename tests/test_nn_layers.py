@@ -131,3 +131,8 @@ def test_bad_input_errors_name_shapes():
         framework.nn.BatchNorm2d(3)(framework.randn(2, 3, 4))
     check_raises(lambda T, x: T.nn.MaxPool2d(2)(x), randn(2, 3), exc=RuntimeError)
     check_raises(lambda T, x: T.nn.functional.conv2d(x, T.ones(2, 3, 5, 5)), randn(1, 3, 3, 3))
+
+
+def test_linear_gradcheck_and_double_backward():
+    gradcheck(lambda T, x, w, b: T.nn.functional.linear(x, w, b), randn(2, 3, 4), randn(5, 4), randn(5), double=True)
+    gradcheck(lambda T, x, w: T.nn.functional.linear(x, w), randn(3, 4), randn(2, 4), double=True)

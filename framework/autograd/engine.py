@@ -109,6 +109,7 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None,
                 deps[nxt] -= 1
                 if deps[nxt] == 0:
                     ready.append(nxt)
+            outs = g = grads = None  # drop references, so .grad may take a gradient without copying
     finally:
         grad_mode.enabled = prev_mode
 

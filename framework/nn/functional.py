@@ -26,12 +26,8 @@ flatten = framework.flatten
 
 
 def linear(input, weight, bias=None):
-    if input.shape[-1] != weight.shape[-1]:
-        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied "
-                           f"({'x'.join(map(str, (math.prod(input.shape[:-1]), input.shape[-1])))} and "
-                           f"{'x'.join(map(str, weight.shape[::-1]))})")
-    out = input @ weight.t()
-    return out + bias if bias is not None else out
+    from framework.ops.linalg import linear as _linear
+    return _linear(input, weight, bias)
 
 
 # ----------------------------------------------------------------- activations

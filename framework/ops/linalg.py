@@ -1,4 +1,6 @@
-"""matmul with PyTorch's 1-D and batch-broadcast rules; mm, bmm, dot, mv, outer."""
+"""matmul with PyTorch's 1-D and batch-broadcast rules; mm, bmm, dot, mv, outer, linear."""
+import math
+
 from framework.autograd import grad_mode
 from framework.autograd.function import Function
 from framework.ops._util import broadcast_shapes, same_device, wrap
@@ -106,3 +108,40 @@ def outer(input, vec2):
 
 
 ger = outer
+
+
+class Linear(Function):
+    """y = x @ w.T + b in one node: BLAS reads w transposed in place, and the weight
+    gradient g.T @ x comes out contiguous in w's layout (no transposed copy to make)."""
+
+    @staticmethod
+    def forward(ctx, x, w, b):
+        bk = x.device.backend
+        lead = x.shape[:-1]
+        x2 = bk.reshape(x._data, (math.prod(lead), x.shape[-1]))
+        out = bk.matmul(x2, bk.permute(w._data, (1, 0)), ())
+        if b is not None:
+            bk.binary("add", out, b._data, out=out, out_shape=out.shape)
+        ctx.save_for_backward(x, w)
+        ctx.has_bias = b is not None
+        return wrap(bk.reshape(out, lead + (w.shape[0],)), x.dtype, x.device)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, w = ctx.saved_tensors
+        g2 = g.reshape(-1, w.shape[0])
+        gx = (g2 @ w).reshape(x.shape) if ctx.needs_input_grad[0] else None
+        gw = g2.mT @ x.reshape(-1, x.shape[-1]) if ctx.needs_input_grad[1] else None
+        gb = g2.sum(0) if ctx.has_bias and ctx.needs_input_grad[2] else None
+        return gx, gw, gb
+
+
+def linear(input, weight, bias=None):
+    if input.ndim == 0 or weight.ndim != 2 or input.shape[-1] != weight.shape[1]:
+        lead = math.prod(input.shape[:-1]) if input.ndim else 1
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({lead}x{input.shape[-1] if input.ndim else 1} "
+                           f"and {'x'.join(map(str, weight.shape[::-1]))})")
+    same_device(input, weight, bias)
+    if input.dtype is not weight.dtype or (bias is not None and bias.dtype is not input.dtype):
+        raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: {input.dtype} != {weight.dtype}")
+    return Linear.apply(input, weight, bias)

@@ -11,6 +11,7 @@ finds) is the one tuned here.
 import os
 
 THREADED_FLOPS = 1 << 24  # 2*m*n*k above this (about a 200^3 product) uses all cores
+CORES = os.cpu_count() or 1
 
 _controllers = None
 _current = None
@@ -42,4 +43,4 @@ def set_threads(n):
 
 
 def threads_for(flops):
-    return (os.cpu_count() or 1) if flops >= THREADED_FLOPS else 1
+    return CORES if flops >= THREADED_FLOPS else 1
