@@ -162,6 +162,13 @@ def test_containers():
     assert list(md.keys()) == ["a", "b"] and "a" in md and set(md.state_dict()) == {"a.weight", "a.bias"}
     with pytest.raises(IndexError):
         seq[10]
+    seq.insert(1, nn.Tanh())
+    del seq[0]
+    assert [type(m).__name__ for m in seq] == ["Tanh", "ReLU", "Linear", "Sigmoid"] and list(seq._modules) == \
+        ["0", "1", "2", "3"]
+    del ml[0]
+    ml.insert(0, nn.Identity())
+    assert isinstance(ml[0], nn.Identity) and len(ml) == 4 and list(ml._modules) == ["0", "1", "2", "3"]
 
 
 def test_default_init_distributions():

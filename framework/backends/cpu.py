@@ -12,6 +12,7 @@ import numba
 import numpy as np
 
 from framework.backends.host_memory import tune_malloc
+from framework.backends.layout import reduction_runs
 from kernels.cpu import elementwise as ew
 from kernels.cpu import index as ix
 from kernels.cpu import blas, conv, linalg, optim, pool, reduce as rd, select
@@ -198,17 +199,6 @@ def where(cond, a, b, out_shape):
 # ----------------------------------------------------------------- reductions
 
 
-def _runs(dims):
-    """Sorted dims grouped into runs of adjacent dims, last run first."""
-    runs = []
-    for d in sorted(dims):
-        if runs and runs[-1][-1] == d - 1:
-            runs[-1].append(d)
-        else:
-            runs.append([d])
-    return runs[::-1]
-
-
 def _split3(shape, first, last):
     outer = math.prod(shape[:first])
     red = math.prod(shape[first:last + 1])
@@ -231,7 +221,7 @@ def reduce(op, a, dims, out_dtype):
         out = np.empty(1, out_dtype)
         _ACC[op][0](a.reshape(1, -1), out)
         return out.reshape(())
-    for run in _runs(dims):
+    for run in reduction_runs(dims):
         outer, red, inner = _split3(shape, run[0], run[-1])
         new_shape = shape[:run[0]] + shape[run[-1] + 1:]
         src = a.reshape(outer, red, inner)

@@ -21,6 +21,7 @@ import math
 import numpy as np
 from numba import cuda
 
+from framework.backends.layout import reduction_runs
 from kernels.cuda import core
 from kernels.cuda import elementwise as ew
 
@@ -277,16 +278,6 @@ def where(cond, a, b, out_shape):
 # ----------------------------------------------------------------- reductions
 
 
-def _runs(dims):
-    runs = []
-    for d in sorted(dims):
-        if runs and runs[-1][-1] == d - 1:
-            runs[-1].append(d)
-        else:
-            runs.append([d])
-    return runs[::-1]
-
-
 def _reduce_run(op, a, first, last, out_dtype):
     shape = a.shape
     outer, red, inner = math.prod(shape[:first]), math.prod(shape[first:last + 1]), math.prod(shape[last + 1:])
@@ -322,7 +313,7 @@ def reduce(op, a, dims, out_dtype):
         a = astype(a, out_dtype)
     a = contiguous(a)
     shape = list(a.shape)
-    for run in _runs(dims):
+    for run in reduction_runs(dims):
         values, _ = _reduce_run(op, a, run[0], run[-1], out_dtype if op not in ("max", "min") else a.dtype)
         shape = shape[:run[0]] + shape[run[-1] + 1:]
         a = CudaArray(values.buf, shape)

@@ -50,6 +50,26 @@ def max_pool2d(x, kh, kw, sh, sw, ph, pw, dh, dw, out, indices):
                     indices[n, c, i, j] = arg
 
 
+@kernel(inline="always")
+def _avg_window(i, j, kh, kw, sh, sw, ph, pw, height, width, count_include_pad, divisor_override):
+    """The window of output (i, j) clipped to the image, and its divisor (PyTorch's rule:
+    the window clipped to the padded image counts when count_include_pad)."""
+    y0 = i * sh - ph
+    x0 = j * sw - pw
+    y1 = min(y0 + kh, height + ph)
+    x1 = min(x0 + kw, width + pw)
+    pool = (y1 - y0) * (x1 - x0)
+    y0, x0 = max(y0, 0), max(x0, 0)
+    y1, x1 = min(y1, height), min(x1, width)
+    if divisor_override > 0:
+        div = divisor_override
+    elif count_include_pad:
+        div = pool
+    else:
+        div = (y1 - y0) * (x1 - x0)
+    return y0, y1, x0, x1, div
+
+
 @kernel(parallel=True)
 def avg_pool2d(x, kh, kw, sh, sw, ph, pw, count_include_pad, divisor_override, out):
     n_img, channels, height, width = x.shape
@@ -59,23 +79,12 @@ def avg_pool2d(x, kh, kw, sh, sw, ph, pw, count_include_pad, divisor_override, o
         c = p % channels
         for i in range(oh):
             for j in range(ow):
-                y0 = i * sh - ph
-                x0 = j * sw - pw
-                y1 = min(y0 + kh, height + ph)
-                x1 = min(x0 + kw, width + pw)
-                pool = (y1 - y0) * (x1 - x0)
-                y0, x0 = max(y0, 0), max(x0, 0)
-                y1, x1 = min(y1, height), min(x1, width)
+                y0, y1, x0, x1, div = _avg_window(i, j, kh, kw, sh, sw, ph, pw, height, width, count_include_pad,
+                                                  divisor_override)
                 acc = 0.0
                 for y in range(y0, y1):
                     for xx in range(x0, x1):
                         acc += x[n, c, y, xx]
-                if divisor_override > 0:
-                    div = divisor_override
-                elif count_include_pad:
-                    div = pool
-                else:
-                    div = (y1 - y0) * (x1 - x0)
                 out[n, c, i, j] = acc / div
 
 
@@ -89,19 +98,8 @@ def avg_pool2d_backward(g, kh, kw, sh, sw, ph, pw, count_include_pad, divisor_ov
         c = p % channels
         for i in range(oh):
             for j in range(ow):
-                y0 = i * sh - ph
-                x0 = j * sw - pw
-                y1 = min(y0 + kh, height + ph)
-                x1 = min(x0 + kw, width + pw)
-                pool = (y1 - y0) * (x1 - x0)
-                y0, x0 = max(y0, 0), max(x0, 0)
-                y1, x1 = min(y1, height), min(x1, width)
-                if divisor_override > 0:
-                    div = divisor_override
-                elif count_include_pad:
-                    div = pool
-                else:
-                    div = (y1 - y0) * (x1 - x0)
+                y0, y1, x0, x1, div = _avg_window(i, j, kh, kw, sh, sw, ph, pw, height, width, count_include_pad,
+                                                  divisor_override)
                 share = g[n, c, i, j] / div
                 for y in range(y0, y1):
                     for xx in range(x0, x1):
