@@ -136,3 +136,12 @@ def test_bad_input_errors_name_shapes():
 def test_linear_gradcheck_and_double_backward():
     gradcheck(lambda T, x, w, b: T.nn.functional.linear(x, w, b), randn(2, 3, 4), randn(5, 4), randn(5), double=True)
     gradcheck(lambda T, x, w: T.nn.functional.linear(x, w), randn(3, 4), randn(2, 4), double=True)
+
+
+def test_max_pool_nan_and_ties_match_torch():
+    x = randn(2, 3, 6, 7)
+    x[0, 0, 0, 1] = np.nan
+    x[1, 2, 2, 2] = x[1, 2, 2, 3] = x[1, 2, 3, 2] = 5.0
+    from helpers import check
+    check(lambda T, x: T.nn.functional.max_pool2d(x, 2, return_indices=True), x, grad=False)
+    check(lambda T, x: T.nn.functional.max_pool2d(x, 3, 2, padding=1, return_indices=True), x, grad=False)
