@@ -65,7 +65,9 @@ def _ptx_signatures():
              (core.adam, (f, f, f, f, f, int64, float64, float64, float64, float64, float64, boolean, boolean, boolean,
                           float64)),
              (core.rmsprop, (f, f, f, f, f, int64, float64, float64, float64, float64, float64, boolean, boolean)),
-             (core.adagrad, (f, f, f, int64, float64, float64, float64, boolean))]
+             (core.adagrad, (f, f, f, int64, float64, float64, float64, boolean)),
+             (core.cross_entropy_forward, (f, i, int64, f, int64, int64)),
+             (core.cross_entropy_backward, (f, i, int64, f, f, int64, int64))]
     return sigs
 
 

@@ -99,3 +99,15 @@ def test_loss_bad_input():
                  exc=ValueError)
     with pytest.raises(ValueError):
         framework.nn.MSELoss(reduction="avg")
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_fused_cross_entropy_gradcheck_and_double_backward(reduction):
+    """The common case (2-D logits, class indices) runs fused kernels; its create_graph path
+    rebuilds the gradient from differentiable ops."""
+    gradcheck(lambda T, x, t: T.nn.functional.cross_entropy(x, t, reduction=reduction, ignore_index=2), logits,
+              targets, double=True)
+    check(lambda T, x, t: T.nn.functional.cross_entropy(x, t, ignore_index=1, reduction=reduction), logits, targets)
+    check_raises(lambda T, x, t: T.nn.functional.cross_entropy(x, t.int(), reduction=reduction), logits, targets)
+    all_ignored = np.full(6, -100)
+    check(lambda T, x, t: T.nn.functional.cross_entropy(x, t, reduction=reduction), logits, all_ignored)

@@ -15,7 +15,7 @@ from framework.backends.host_memory import tune_malloc
 from framework.backends.layout import reduction_runs
 from kernels.cpu import elementwise as ew
 from kernels.cpu import index as ix
-from kernels.cpu import blas, conv, linalg, optim, pool, reduce as rd, select
+from kernels.cpu import blas, conv, linalg, loss, optim, pool, reduce as rd, select
 
 name = "cpu"
 
@@ -555,3 +555,23 @@ def optimizer_step(name, arrays, *scalars):
     for a, f in zip(arrays, flats):
         if not np.shares_memory(a, f):
             a[...] = f.reshape(a.shape)
+
+
+# ----------------------------------------------------------------- fused losses
+
+
+def cross_entropy(x, target, ignore_index):
+    """(per-row losses, rows counted) for (N, C) logits; IndexError for a class out of range."""
+    losses = np.empty(x.shape[0], x.dtype)
+    count, bad, cls = loss.cross_entropy_forward(np.ascontiguousarray(x), np.ascontiguousarray(target, np.int64),
+                                                 ignore_index, losses)
+    if bad:
+        raise IndexError(f"Target {cls} is out of bounds (expected class indices in [0, {x.shape[1] - 1}])")
+    return losses, count
+
+
+def cross_entropy_backward(x, target, ignore_index, scale):
+    grad = np.empty(x.shape, x.dtype)
+    loss.cross_entropy_backward(np.ascontiguousarray(x), np.ascontiguousarray(target, np.int64), ignore_index,
+                                np.ascontiguousarray(scale, x.dtype), grad)
+    return grad

@@ -619,6 +619,34 @@ def adaptive_avg_pool2d_backward(g, x_shape):
     return dx
 
 
+def cross_entropy(x, target, ignore_index):
+    """(per-row losses, None). Class indices are range-checked by reading back their
+    extremes (one small device-to-host copy: PyTorch asserts on the device instead)."""
+    n, c = x.shape
+    losses = empty((n,), x.dtype)
+    t = contiguous(astype(target, np.int64) if target.dtype != np.int64 else target)
+    if n:
+        keep = binary("ne", t, np.int64(ignore_index))
+        valid = where(keep, t, full((), 0, np.int64), t.shape)
+        low, high = int(to_host(reduce("min", valid, (0,), np.int64))), int(to_host(reduce("max", valid, (0,), np.int64)))
+        if low < 0 or high >= c:
+            bad = high if high >= c else low
+            raise IndexError(f"Target {bad} is out of bounds (expected class indices in [0, {c - 1}])")
+    if n:
+        core.cross_entropy_forward[_grid(n)](_flat_input(x), t.buf[t.offset:], ignore_index, losses.buf, n, c)
+    return losses, None
+
+
+def cross_entropy_backward(x, target, ignore_index, scale):
+    n, c = x.shape
+    grad = empty((n, c), x.dtype)
+    t = contiguous(astype(target, np.int64) if target.dtype != np.int64 else target)
+    if n:
+        core.cross_entropy_backward[_grid(n)](_flat_input(x), t.buf[t.offset:], ignore_index, _flat_input(scale),
+                                              grad.buf, n, c)
+    return grad
+
+
 def optimizer_step(name, arrays, *scalars):
     """The fused update `name` in place over same-shaped arrays (param first), as on the CPU."""
     flats = [a.flat() for a in arrays]

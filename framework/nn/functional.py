@@ -292,8 +292,8 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     unbatched = input.ndim == 1
     if unbatched:
         input, target = input.unsqueeze(0), target.unsqueeze(0)
-    if target.dtype not in (framework.int64, framework.int32, framework.uint8):
-        raise RuntimeError(f"expected scalar type Long but found {target.dtype}")
+    if target.dtype not in (framework.int64, framework.uint8):
+        raise RuntimeError(f"expected scalar type Long but found {target.dtype.name.capitalize()}")
     if input.shape[0] != target.shape[0] or tuple(input.shape[2:]) != tuple(target.shape[1:]):
         raise ValueError(f"Expected input batch_size ({input.shape[0]}) to match target batch_size "
                          f"({target.shape[0]}) (input {list(input.shape)}, target {list(target.shape)}).")
@@ -318,6 +318,19 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
                   reduction="mean", label_smoothing=0.0):
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
+    if not target.dtype.is_floating_point and target.dtype not in (framework.int64, framework.uint8):
+        raise RuntimeError(f"expected target dtype to be Long or Byte, but got {target.dtype.name.capitalize()}")
+    if (input.ndim == 2 and target.ndim == 1 and weight is None and not label_smoothing
+            and not target.dtype.is_floating_point and input.dtype.is_floating_point
+            and reduction in ("mean", "sum", "none") and input.shape[0] == target.shape[0]):
+        # the common case, fused: one kernel forward, one backward (range errors raised there)
+        from framework.ops.loss import cross_entropy_rows
+        rows = cross_entropy_rows(input, target.long(), ignore_index)
+        if reduction == "none":
+            return rows
+        if reduction == "sum":
+            return rows.sum()
+        return rows.sum() / (target != ignore_index).sum()
     class_dim = 0 if input.ndim == 1 else 1
     logp = _log_softmax(input, class_dim)
     c = input.shape[class_dim]

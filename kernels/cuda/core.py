@@ -586,3 +586,45 @@ def adagrad(p, g, state_sum, n, clr, eps, weight_decay, maximize):
         state_sum[i] += grad * grad
         p[i] -= clr * grad / (math.sqrt(state_sum[i]) + eps)
         i += cuda.gridsize(1)
+
+
+# ----------------------------------------------------------------- fused cross-entropy (one thread per row)
+
+
+@cuda.jit
+def cross_entropy_forward(x, target, ignore_index, losses, n, c):
+    i = cuda.grid(1)
+    while i < n:
+        t = target[i]
+        if t == ignore_index or t < 0 or t >= c:
+            losses[i] = 0.0
+        else:
+            m = x[i * c]
+            for j in range(1, c):
+                m = max(m, x[i * c + j])
+            s = 0.0
+            for j in range(c):
+                s += math.exp(x[i * c + j] - m)
+            losses[i] = m + math.log(s) - x[i * c + t]
+        i += cuda.gridsize(1)
+
+
+@cuda.jit
+def cross_entropy_backward(x, target, ignore_index, scale, grad, n, c):
+    i = cuda.grid(1)
+    while i < n:
+        t = target[i]
+        if t == ignore_index or t < 0 or t >= c:
+            for j in range(c):
+                grad[i * c + j] = 0.0
+        else:
+            m = x[i * c]
+            for j in range(1, c):
+                m = max(m, x[i * c + j])
+            s = 0.0
+            for j in range(c):
+                s += math.exp(x[i * c + j] - m)
+            for j in range(c):
+                grad[i * c + j] = math.exp(x[i * c + j] - m) / s * scale[i]
+            grad[i * c + t] -= scale[i]
+        i += cuda.gridsize(1)
