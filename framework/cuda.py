@@ -27,7 +27,7 @@ def get_device_name(device=None):
     if not cuda_available():
         raise RuntimeError("No CUDA GPUs are available")
     from numba import cuda
-    name = cuda.get_current_device().name
+    name = getattr(cuda.get_current_device(), "name", "CUDA simulator")
     return name.decode() if isinstance(name, bytes) else str(name)
 
 
