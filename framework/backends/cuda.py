@@ -10,8 +10,8 @@ Host <-> device copies happen only in `asarray`/`from_host` (data given to a CUD
 tensor) and `to_host` (`.cpu()`, `.numpy()`, `.item()`, printing); `transfers`
 counts them.
 
-Not yet on CUDA (NotImplementedError naming the op): advanced (tensor or boolean)
-indexing and nonzero.
+Not yet on CUDA (NotImplementedError naming the op): advanced indexing beyond
+x[int_tensor] (boolean masks, several index tensors, assignment), and nonzero.
 Out-of-range gather/scatter indices are clamped on the device (never an invalid
 access); the ops above the backend check ranges where they already do.
 """
@@ -420,12 +420,26 @@ def cat(arrays, dim):
     return out
 
 
+def _row_index(key):
+    """The integer index array of a key that is exactly one integer tensor (x[idx]), else None."""
+    k = key[0] if isinstance(key, tuple) and len(key) == 1 else key
+    if isinstance(k, CudaArray) and k.dtype.kind in "iu":
+        return k
+    return None
+
+
 def getitem(a, key):
-    """Basic indexing (ints, slices, None, Ellipsis) as a view."""
+    """Basic indexing (ints, slices, None, Ellipsis) as a view; x[int_tensor] as a row gather."""
+    rows = _row_index(key)
+    if rows is not None:
+        flat = reshape(astype(rows, np.int64) if rows.dtype != np.int64 else rows, (rows.size,))
+        picked = index_select(a, 0, flat)
+        return reshape(picked, rows.shape + a.shape[1:])
     if not isinstance(key, tuple):
         key = (key,)
     if any(not (k is None or k is Ellipsis or isinstance(k, (int, slice))) or isinstance(k, bool) for k in key):
-        raise NotImplementedError("advanced (tensor or boolean) indexing is not implemented on CUDA yet")
+        raise NotImplementedError("advanced indexing other than x[int_tensor] (boolean masks, several index "
+                                  "tensors) is not implemented on CUDA yet")
     n_real = sum(1 for k in key if k is not None and k is not Ellipsis)
     if Ellipsis in key:
         i = key.index(Ellipsis)
@@ -453,7 +467,19 @@ def getitem(a, key):
 
 
 def setitem(a, key, value):
+    if _row_index(key) is not None:
+        raise NotImplementedError("x[int_tensor] = value is not implemented on CUDA yet")
     copy_(getitem(a, key), value)
+
+
+def index_put_add(shape, key, values, dtype):
+    """zeros(shape)[key] += values for x[int_tensor] (the backward of that gather)."""
+    rows = _row_index(key)
+    if rows is None:
+        raise NotImplementedError("advanced indexing other than x[int_tensor] is not implemented on CUDA yet")
+    flat = reshape(astype(rows, np.int64) if rows.dtype != np.int64 else rows, (rows.size,))
+    src = reshape(contiguous(values), (rows.size,) + tuple(shape[1:]))
+    return index_add(tuple(shape), 0, flat, src)
 
 
 # ----------------------------------------------------------------- gather / scatter

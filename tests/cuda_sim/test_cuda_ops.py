@@ -180,3 +180,9 @@ def test_checkpoints_of_cuda_tensors(tmp_path):
     fresh = framework.nn.Linear(3, 2)
     fresh.load_state_dict(on_cpu["model"])
     assert np.allclose(fresh.weight.detach().numpy(), net.weight.detach().cpu().numpy())
+
+
+def test_row_gather_by_integer_tensor():
+    idx = np.array([[2, 0], [2, 1]])
+    check(lambda T, x, i: x[i] * 2, randn(3, 4), idx, device=CUDA)
+    check(lambda T, x, i: x[i[0]], randn(3, 4), idx, device=CUDA)
