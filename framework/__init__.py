@@ -8,7 +8,6 @@ from framework.device import device
 from framework.tensor import Size, Tensor
 from framework import _methods  # noqa: F401  (binds ops as Tensor methods)
 from framework.ops import *  # noqa: F401,F403
-from framework.ops import __dict__ as _ops_namespace
 from framework.random import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
 from framework.autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from framework import autograd

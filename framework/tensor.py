@@ -11,9 +11,8 @@ import sys
 import numpy as np
 
 from framework import dtypes as _dt
-from framework.autograd import grad_mode
 from framework.autograd.function import AccumulateGrad
-from framework.device import as_device, cpu as _cpu
+from framework.device import as_device
 
 
 class Tensor:
@@ -255,7 +254,7 @@ class Tensor:
 
     def __bool__(self):
         if self._data.size != 1:
-            raise RuntimeError(f"Boolean value of Tensor with more than one value is ambiguous")
+            raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
         return bool(self.item())
 
     def __len__(self):
@@ -294,8 +293,8 @@ class Tensor:
         if self.grad is not None:
             new.grad = self.grad.__deepcopy__(memo)
         if hasattr(self, "__dict__"):
+            import copy
             for k, v in self.__dict__.items():
-                import copy
                 setattr(new, k, copy.deepcopy(v, memo))
         memo[id(self)] = new
         return new

@@ -46,7 +46,7 @@ class Normalize:
     def __init__(self, mean, std, inplace=False):
         self.mean, self.std, self.inplace = list(mean), list(std), inplace
         if any(s == 0 for s in self.std):
-            raise ValueError(f"std evaluated to zero after conversion to float32, leading to division by zero.")
+            raise ValueError("std evaluated to zero after conversion to float32, leading to division by zero.")
 
     def __call__(self, tensor):
         if not isinstance(tensor, Tensor) or not tensor.is_floating_point():

@@ -8,11 +8,9 @@ Ratios are our time over theirs: below 1 means faster."""
 import argparse
 import os
 import platform
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 
 import numpy as np
 

@@ -9,7 +9,6 @@ which loads or builds the Numba kernels) is reported apart.
 """
 import argparse
 import os
-import time
 
 import numpy as np
 

@@ -1,5 +1,4 @@
 """Compare a framework module with the same PyTorch module on copied weights."""
-import numpy as np
 import torch
 
 import framework

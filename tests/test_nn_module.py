@@ -6,7 +6,6 @@ import torch
 
 import framework
 from framework import nn
-from nn_helpers import copy_weights
 
 
 def lenet(nn_mod, F):

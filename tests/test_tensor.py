@@ -7,7 +7,7 @@ import torch
 from hypothesis import given, strategies as st
 
 import framework
-from helpers import check, check_raises, randn
+from helpers import check, randn
 
 
 def same(ours, theirs):

@@ -58,7 +58,6 @@ def _analytical(fn, inputs, idx_list):
 def gradcheck(func, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, **_):
     """True when analytical and numerical Jacobians agree; inputs should be float64."""
     import numpy as np
-    from framework.tensor import Tensor
     inputs = tuple(inputs) if isinstance(inputs, (tuple, list)) else (inputs,)
     idx_list = _inputs_needing_grad(inputs)
     for i in idx_list:
@@ -81,7 +80,6 @@ def gradgradcheck(func, inputs, grad_outputs=None, eps=1e-6, atol=1e-5, rtol=1e-
     """gradcheck of the first derivative: checks second-order gradients built with create_graph."""
     from framework.autograd import grad
     from framework.ops.creation import randn
-    from framework.tensor import Tensor
     inputs = tuple(inputs) if isinstance(inputs, (tuple, list)) else (inputs,)
     idx_list = _inputs_needing_grad(inputs)
     outs = _flat_outputs(func, inputs)

@@ -5,7 +5,6 @@ Arrays here are NumPy arrays. The backend owns allocation, views and copies
 arithmetic to compiled kernels. Every function takes and returns raw arrays;
 dtype promotion and autograd happen above, in `framework.ops`.
 """
-import functools
 import math
 
 import numba

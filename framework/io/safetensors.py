@@ -52,10 +52,6 @@ def save_safetensors(tensors, path, metadata=None):
     write_atomically(path, serialize(tensors, metadata))
 
 
-def save_safetensors_bytes(tensors, metadata=None):
-    return b"".join(serialize(tensors, metadata))
-
-
 def load_safetensors(path, device="cpu"):
     """{name: Tensor} from a safetensors file (the metadata is in `load_safetensors_metadata`)."""
     with open(os.fspath(path), "rb") as f:

@@ -5,7 +5,6 @@ Built on the public tensor API only; the compiled work happens in the ops it cal
 import math
 
 import framework
-from framework import Tensor
 from framework.ops.conv import (adaptive_avg_pool2d, avg_pool2d, conv1d, conv2d, conv_transpose2d, max_pool2d,
                                 max_pool2d_with_indices)
 from framework.ops.padding import pad

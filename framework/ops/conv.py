@@ -5,12 +5,9 @@ Each forward calls one backend kernel. Backward passes are themselves Functions
 rules are the forward ops again, so double backward through a CNN works; the
 first backward still runs the fused kernels (and reuses the forward's im2col
 columns when no graph is being built)."""
-import math
-
 from framework.autograd import grad_mode
 from framework.autograd.function import Function
 from framework.ops._util import same_device, wrap
-from framework.tensor import Tensor
 
 
 def _pair(v, name="argument"):

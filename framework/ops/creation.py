@@ -71,7 +71,7 @@ def _array_from_data(data, dtype, device):
     elif isinstance(data, (list, tuple)):
         host = np.array(_to_host_nested(data))
         if host.dtype == object:
-            raise ValueError(f"expected sequence of equal-length sequences, got ragged data")
+            raise ValueError("expected sequence of equal-length sequences, got ragged data")
     elif isinstance(data, (np.ndarray, np.generic, numbers.Number)):
         host = np.asarray(data)
     else:
@@ -175,7 +175,7 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
     dt = _dt.as_dtype(dtype)
     start, end, step = vals
     if (end - start) * step < 0:
-        raise RuntimeError(f"upper bound and larger bound inconsistent with step sign")
+        raise RuntimeError("upper bound and larger bound inconsistent with step sign")
     dev = as_device(device)
     n = max(0, math.ceil((end - start) / step))
     return _finish(dev.backend.arange(start, step, n, dt.np), dt, dev, requires_grad)

@@ -135,12 +135,12 @@ class Pow(_Binary):
                 ga = g * b * a ** (b - 1) if b != 0 else g * 0
         if ctx.needs_input_grad[1]:
             out = a ** b
-            la = a.log() if isinstance(a, Tensor) else _scalar_log(a, b)
+            la = a.log() if isinstance(a, Tensor) else _scalar_log(a)
             gb = where((out == 0) & (b >= 0), 0.0, g * out * la)
         return ga, gb
 
 
-def _scalar_log(a, like):
+def _scalar_log(a):
     import math
     return math.log(a) if a > 0 else (float("-inf") if a == 0 else float("nan"))
 

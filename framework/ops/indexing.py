@@ -19,7 +19,7 @@ def _index_array(k, device):
             raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
         same_device(k) if device is None else None
         if k.device != device:
-            raise RuntimeError(f"indices should be either on cpu or on the same device as the indexed tensor "
+            raise RuntimeError("indices should be either on cpu or on the same device as the indexed tensor "
                                f"({device}), but got {k.device}")
         return k.device.backend.astype(k._data, np.bool_) if k.dtype is _dt.uint8 else k._data
     arr = np.asarray([x.item() if isinstance(x, Tensor) else x for x in k] if isinstance(k, (list, tuple)) else k)
@@ -51,7 +51,7 @@ def convert_key(key, device):
             out.append(_index_array(k, device))
             basic = False
         else:
-            raise IndexError(f"only integers, slices (`:`), ellipsis (`...`), None and long or byte Variables are "
+            raise IndexError("only integers, slices (`:`), ellipsis (`...`), None and long or byte Variables are "
                              f"valid indices (got {type(k).__name__})")
     return tuple(out), basic
 
@@ -134,7 +134,7 @@ def _check_index(index, input, dim, name):
     if not isinstance(index, Tensor) or index.dtype not in (_dt.int64, _dt.int32):
         raise RuntimeError(f"{name}(): Expected dtype int32/int64 for index")
     if index.ndim != input.ndim and not (index.ndim <= 1 and input.ndim <= 1):
-        raise RuntimeError(f"Index tensor must have the same number of dimensions as input tensor "
+        raise RuntimeError("Index tensor must have the same number of dimensions as input tensor "
                            f"(index {list(index.shape)}, input {list(input.shape)})")
     for d in range(index.ndim):
         if d != dim and index.shape[d] > input.shape[d]:
@@ -253,7 +253,7 @@ def index_select(input, dim, index):
 
 def masked_select(input, mask):
     if mask.dtype is not _dt.bool_:
-        raise RuntimeError(f"masked_select: expected BoolTensor for mask")
+        raise RuntimeError("masked_select: expected BoolTensor for mask")
     from framework.ops.shape import broadcast_tensors
     x, m = broadcast_tensors(input, mask)
     return getitem(x, m)

@@ -347,7 +347,7 @@ def split(tensor, split_size_or_sections, dim=0):
         sizes = [min(step, size - s) for s in range(0, size, step)] if size else [0]
     else:
         sizes = list(split_size_or_sections)
-        if builtins_sum(sizes) != size:
+        if sum(sizes) != size:
             raise RuntimeError(f"split_with_sizes expects split_sizes to sum exactly to {size} (input tensor's size at "
                                f"dimension {dim}), but got split_sizes={sizes}")
     out, start = [], 0
@@ -355,13 +355,6 @@ def split(tensor, split_size_or_sections, dim=0):
         out.append(narrow(tensor, dim, start, n))
         start += n
     return tuple(out)
-
-
-def builtins_sum(xs):
-    total = 0
-    for x in xs:
-        total += x
-    return total
 
 
 def chunk(input, chunks, dim=0):

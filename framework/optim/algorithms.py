@@ -1,7 +1,7 @@
 """SGD, Adam, AdamW, RMSprop, Adagrad: each update one fused kernel per parameter."""
 from framework.ops.creation import tensor, zeros_like
 from framework.ops.fused import optimizer_step_
-from framework.optim.optimizer import Optimizer, required
+from framework.optim.optimizer import Optimizer
 from framework import float32
 
 

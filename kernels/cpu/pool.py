@@ -1,6 +1,5 @@
 """2-D pooling over (N, C, H, W) arrays, images (or planes) in parallel. Window bounds are
 clipped to the image once per output, so inner loops carry no padding checks."""
-import numpy as np
 from numba import prange
 
 from kernels.cpu._jit import kernel

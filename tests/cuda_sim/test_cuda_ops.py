@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 import framework
-from helpers import check, check_raises, randn
+from helpers import check, randn
 
 CUDA = "cuda"
 
