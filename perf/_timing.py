@@ -29,9 +29,3 @@ def first_call_seconds(fn):
     start = time.perf_counter()
     fn()
     return time.perf_counter() - start
-
-
-def table(rows, headers):
-    widths = [max(len(str(r[i])) for r in rows + [headers]) for i in range(len(headers))]
-    line = lambda r: "  ".join(str(c).rjust(w) for c, w in zip(r, widths))
-    return "\n".join([line(headers), line(["-" * w for w in widths])] + [line(r) for r in rows])
