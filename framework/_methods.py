@@ -67,19 +67,12 @@ Tensor.new_full = lambda self, size, fill_value, dtype=None, device=None, requir
 # ----------------------------------------------------------------- operators
 
 
-def _binary_dunder(fn, reflected=False):
+def _binary_dunder(fn):
+    """An operator without a fast path (the bitwise ones, whose checks must always run)."""
     def op(self, other):
         if not isinstance(other, (Tensor, int, float, bool)) and not hasattr(other, "dtype"):
             return NotImplemented
-        return fn(other, self) if reflected else fn(self, other)
-    return op
-
-
-def _rop(cls):
-    def op(self, other):
-        if not isinstance(other, (Tensor, int, float, bool)) and not hasattr(other, "dtype"):
-            return NotImplemented
-        return cls.apply(other, self)
+        return fn(self, other)
     return op
 
 
@@ -91,12 +84,12 @@ Tensor.__mul__ = ew.fast_binary(ew.Mul, ew.mul)
 Tensor.__rmul__ = ew.fast_binary(ew.Mul, ew.mul)
 Tensor.__truediv__ = ew.fast_binary(ew.Div, ew.div)
 Tensor.__rtruediv__ = ew.fast_binary(ew.Div, ew.Div.apply, reflected=True)
-Tensor.__floordiv__ = _binary_dunder(ew.floor_divide)
-Tensor.__rfloordiv__ = _rop(ew.FloorDivide)
-Tensor.__mod__ = _binary_dunder(ew.remainder)
-Tensor.__rmod__ = _rop(ew.Remainder)
-Tensor.__pow__ = _binary_dunder(ew.pow)
-Tensor.__rpow__ = _rop(ew.Pow)
+Tensor.__floordiv__ = ew.fast_binary(ew.FloorDivide, ew.floor_divide)
+Tensor.__rfloordiv__ = ew.fast_binary(ew.FloorDivide, ew.FloorDivide.apply, reflected=True)
+Tensor.__mod__ = ew.fast_binary(ew.Remainder, ew.remainder)
+Tensor.__rmod__ = ew.fast_binary(ew.Remainder, ew.Remainder.apply, reflected=True)
+Tensor.__pow__ = ew.fast_binary(ew.Pow, ew.pow)
+Tensor.__rpow__ = ew.fast_binary(ew.Pow, ew.Pow.apply, reflected=True)
 Tensor.__matmul__ = lambda self, other: ops.matmul(self, other) if isinstance(other, Tensor) else NotImplemented
 Tensor.__rmatmul__ = lambda self, other: ops.matmul(other, self) if isinstance(other, Tensor) else NotImplemented
 Tensor.__neg__ = ew.neg

@@ -234,7 +234,7 @@ def test_masked_fill_and_where_scalars():
     check(lambda T, x: x.masked_fill(x > 0, 2), np.arange(-3, 3))
 
 
-@pytest.mark.parametrize("op", ["+", "-", "*", "/", "<", "<=", ">", ">=", "==", "!="])
+@pytest.mark.parametrize("op", ["+", "-", "*", "/", "//", "%", "**", "<", "<=", ">", ">=", "==", "!="])
 def test_no_graph_fast_paths_match_torch(op):
     """Without requires_grad the operators skip the graph machinery: same results."""
     x, y = randn(3, 4), randn(4)
