@@ -390,6 +390,13 @@ class _Unary(Function):
     to_float = True      # ints are computed (and returned) as the default float dtype
     saves = "input"      # "input", "output" or None
 
+    @classmethod
+    def apply(cls, x):
+        """Nothing to record and no cast needed: straight to the kernel, no graph node."""
+        if not (grad_mode.enabled and x._requires_grad) and (x.dtype.is_floating_point or not cls.to_float):
+            return Tensor._make(x.device.backend.unary(cls.op, x._data), x.dtype, x.device)
+        return super().apply(x)
+
     @staticmethod
     def forward(ctx, x):
         cls = type(ctx)
@@ -772,11 +779,3 @@ def fast_binary(cls, slow, reflected=False):
         return slow(other, self) if reflected else slow(self, other)
     return method
 
-
-def _fast_unary_apply(cls, x):
-    if not (grad_mode.enabled and x._requires_grad) and (x.dtype.is_floating_point or not cls.to_float):
-        return Tensor._make(x.device.backend.unary(cls.op, x._data), x.dtype, x.device)
-    return Function.apply.__func__(cls, x)
-
-
-_Unary.apply = classmethod(_fast_unary_apply)
