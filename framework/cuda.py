@@ -32,9 +32,10 @@ def get_device_name(device=None):
 
 
 def synchronize(device=None):
+    """Wait for the GPU; raises an index error a kernel found since the last synchronisation."""
     if cuda_available():
-        from numba import cuda
-        cuda.synchronize()
+        from framework.backends import cuda as backend
+        backend.synchronize()
 
 
 def manual_seed(seed):

@@ -48,10 +48,13 @@ def _ptx_signatures():
              (core.softmax_rows, (f, f, int64, int64, boolean)),
              (core.matmul_simple, (float64[::1], float64[::1], float64[::1], int64, int64, int64, int64)),
              (core.matmul_tiled, (f, f, f, int64, int64, int64, int64)),
-             (core.gather_mid, (f, i, f, int64, int64, int64, int64)),
-             (core.scatter_mid, (f, i, f, int64, int64, int64, int64, boolean)),
-             (core.index_select_mid, (f, i, f, int64, int64, int64, int64)),
-             (core.index_add_mid, (f, i, f, int64, int64, int64, int64))]
+             (core.gather_mid, (f, i, f, int64, int64, int64, int64, i, int64)),
+             (core.scatter_mid, (f, i, f, int64, int64, int64, int64, boolean, i, int64)),
+             (core.index_select_mid, (f, i, f, int64, int64, int64, int64, i, int64)),
+             (core.index_add_mid, (f, i, f, int64, int64, int64, int64, i, int64)),
+             (core.index_offsets, (i, i, i, i)), (core.take, (f, i, f, int64)), (core.put, (f, i, f, int64)),
+             (core.put_accumulate, (f, i, f, int64)), (core.scan_blocks, (i, i, i, int64)),
+             (core.add_chunk_offsets, (i, i, int64, int64)), (core.nonzero_coords, (i, i, i, int64, int64))]
     ints = (int64,) * 16
     sigs += [(core.conv2d_forward, (f, f, f, boolean, f) + ints[:16]),
              (core.conv2d_grad_input, (f, f, f) + ints[:16]),
@@ -66,7 +69,7 @@ def _ptx_signatures():
                           float64)),
              (core.rmsprop, (f, f, f, f, f, int64, float64, float64, float64, float64, float64, boolean, boolean)),
              (core.adagrad, (f, f, f, int64, float64, float64, float64, boolean)),
-             (core.cross_entropy_forward, (f, i, int64, f, int64, int64)),
+             (core.cross_entropy_forward, (f, i, int64, f, int64, int64, i)),
              (core.cross_entropy_backward, (f, i, int64, f, f, int64, int64))]
     return sigs
 
@@ -80,8 +83,12 @@ def test_every_cuda_kernel_compiles_to_ptx_for_the_h100():
         cuda.compile_ptx(lambda: None, (), cc=(9, 0))
     except Exception as exc:  # no NVVM available: install the 'cuda' extra
         pytest.skip(f"NVVM unavailable: {exc}")
+    signatures = _ptx_signatures()
+    core = importlib.import_module("kernels.cuda.core")
+    kernels = {name for name, obj in vars(core).items() if hasattr(obj, "py_func")}
+    assert kernels <= {kern.py_func.__name__ for kern, _ in signatures}, "a CUDA kernel has no PTX signature here"
     failures = []
-    for kern, sig in _ptx_signatures():
+    for kern, sig in signatures:
         try:
             ptx, _ = cuda.compile_ptx(kern.py_func, sig, cc=(9, 0))
             assert ".target sm_90" in ptx

@@ -18,12 +18,36 @@ KEYS = {
     "bool_mask": lambda T, x: x[x > 0],
     "bool_row_mask": lambda T, x: x[T.tensor([True, False, True])],
     "mixed": lambda T, x: x[T.tensor([0, 2]), 1:3],
+    "empty_list": lambda T, x: x[[]],
+    "true": lambda T, x: x[True],
+    "false": lambda T, x: x[False, 1:],
+    "0d_mask": lambda T, x: x[T.tensor(True)],
+    "mask_with_int": lambda T, x: x[1, x[0] > 0],
+    "negative_tensor": lambda T, x: x[T.tensor([-1, 0, -3])],
+}
+
+# Keys where PyTorch and NumPy place the index dims differently: PyTorch applies the ints
+# first, so they never separate the index tensors. On a (2, 3, 4, 5) tensor.
+KEYS_4D = {
+    "int_slice_tensor": lambda T, x: x[0, :, T.tensor([0, 1])],
+    "slice_int_slice_tensor": lambda T, x: x[:, 0, :, T.tensor([1, 2])],
+    "tensor_slice_int": lambda T, x: x[T.tensor([0, 1]), :, 0],
+    "separated_by_none": lambda T, x: x[None, T.tensor([0, 1]), None, T.tensor([1, 1])],
+    "separated_by_slice": lambda T, x: x[T.tensor([[0, 1], [1, 0]]), :, T.tensor([2, 3])],
+    "ellipsis_tensor_int": lambda T, x: x[..., T.tensor([0, 3]), 0],
+    "int_tensor_none": lambda T, x: x[0, T.tensor([0, 1]), None],
+    "mask_2d_then_tensor": lambda T, x: x[x[:, :, 0, 0] > 0, T.tensor([1])],
 }
 
 
 @pytest.mark.parametrize("name", sorted(KEYS))
 def test_getitem(name):
     check(KEYS[name], randn(3, 4))
+
+
+@pytest.mark.parametrize("name", sorted(KEYS_4D))
+def test_getitem_places_index_dims_as_pytorch_does(name):
+    check(KEYS_4D[name], randn(2, 3, 4, 5))
 
 
 @pytest.mark.parametrize("name", ["int_tensor", "bool_mask", "two_tensors", "slice"])

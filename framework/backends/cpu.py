@@ -11,7 +11,7 @@ import numba
 import numpy as np
 
 from framework.backends.host_memory import tune_malloc
-from framework.backends.layout import reduction_runs
+from framework.backends.layout import AdvancedKey, reduction_runs
 from kernels.cpu import elementwise as ew
 from kernels.cpu import index as ix
 from kernels.cpu import blas, conv, linalg, loss, optim, pool, reduce as rd, select
@@ -342,16 +342,21 @@ def index_add(shape, dim, index, src):
 
 
 def getitem(a, key):
+    if isinstance(key, AdvancedKey):  # NumPy places index dims as PyTorch does once the ints are applied
+        return a[key.basic][key.advanced]
     return a[key]
 
 
 def setitem(a, key, value):
-    a[key] = value
+    if isinstance(key, AdvancedKey):
+        a[key.basic][key.advanced] = value  # a[key.basic] is a view
+    else:
+        a[key] = value
 
 
 def index_put_add(shape, key, values, dtype):
     """zeros(shape)[key] += values, accumulating repeated indices (backward of indexing)."""
-    positions = np.arange(math.prod(shape)).reshape(shape)[key]
+    positions = getitem(np.arange(math.prod(shape)).reshape(shape), key)
     out = np.zeros(math.prod(shape), dtype)
     vals = np.ascontiguousarray(np.broadcast_to(values, positions.shape), dtype).reshape(-1)
     ix.put_add(out, positions.reshape(-1), vals)

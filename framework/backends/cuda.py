@@ -10,10 +10,9 @@ Host <-> device copies happen only in `asarray`/`from_host` (data given to a CUD
 tensor) and `to_host` (`.cpu()`, `.numpy()`, `.item()`, printing); `transfers`
 counts them.
 
-Not yet on CUDA (NotImplementedError naming the op): advanced indexing beyond
-x[int_tensor] (boolean masks, several index tensors, assignment), and nonzero.
-Out-of-range gather/scatter indices are clamped on the device (never an invalid
-access); the ops above the backend check ranges where they already do.
+Index values (indexing, gather/scatter, cross-entropy targets) are checked on the
+device; a bad one is raised at the next synchronisation (`device_errors`). Indexing
+lives in cuda_indexing.py and is re-exported here.
 """
 import functools
 import math
@@ -26,7 +25,7 @@ from kernels.cuda import core
 from kernels.cuda import elementwise as ew
 
 name = "cuda"
-transfers = {"h2d": 0, "d2h": 0}
+transfers = {"h2d": 0, "d2h": 0, "checks": 0}
 SIMULATOR = bool(getattr(cuda, "simulator", None)) and cuda.is_available() and \
     type(cuda.device_array(1)).__name__ == "FakeCUDAArray"
 
@@ -89,12 +88,18 @@ def _grid(n):
 
 
 @functools.lru_cache(maxsize=4096)
+def _device_ints(values):
+    """`values` (a tuple of ints) as a device int64 array, cached: a training loop reuses its
+    layouts, so they are copied to the GPU once."""
+    return cuda.to_device(np.asarray(values, np.int64))
+
+
 def _meta(shape, *views):
     """Device int64 [ndim, n, shape..., (offset, strides...) per view], cached by layout."""
     values = [len(shape), math.prod(shape), *shape]
     for offset, strides in views:
         values += [offset, *strides]
-    return cuda.to_device(np.asarray(values, np.int64))
+    return _device_ints(tuple(values))
 
 
 def _broadcast_view(a, shape):
@@ -151,9 +156,52 @@ def from_host(array):
 
 
 def to_host(a):
+    raise_device_errors()
     c = contiguous(a)
     transfers["d2h"] += 1
     return c.flat().copy_to_host().reshape(c.shape)
+
+
+def read_count(a, i):
+    """The int a.buf[i]: a data-dependent size (nonzero, masks) the host needs to allocate."""
+    raise_device_errors()
+    transfers["d2h"] += 1
+    return int(a.buf[i:i + 1].copy_to_host()[0])
+
+
+# ----------------------------------------------------------------- errors found on the device
+_errors = None
+_errors_unchecked = False
+
+
+def device_errors():
+    """The [code, value, size, dim] record where a checking kernel notes its first bad index
+    (see kernels.cuda.core). The next point where the host waits for the device anyway
+    (to_host, read_count, synchronize) raises it, as CUDA reports a device-side assert."""
+    global _errors, _errors_unchecked
+    if _errors is None:
+        _errors = zeros((4,), np.int64).buf
+    _errors_unchecked = True
+    return _errors
+
+
+def raise_device_errors():
+    global _errors_unchecked
+    if not _errors_unchecked:
+        return
+    _errors_unchecked = False
+    transfers["checks"] += 1
+    code, value, size, dim = (int(v) for v in _errors.copy_to_host())
+    if not code:
+        return
+    core.fill[1, 1](_errors, np.int64(0), 4)
+    if code == core.TARGET_ERROR:
+        message = f"Target {value} is out of bounds (expected class indices in [0, {size - 1}])"
+    else:
+        message = f"index {value} is out of bounds for dimension {dim} with size {size}"
+    raise (RuntimeError if code == core.GATHER_ERROR else IndexError)(
+        message + " (found on the device by a kernel launched earlier; CUDA reports such errors at the next "
+                  "synchronisation)")
 
 
 def _copy_into_new(a, dtype):
@@ -190,8 +238,8 @@ def _write_view(dst, src_flat):
 
 def copy_(dst, src):
     """Write `src` (broadcast, cast) into `dst` in place."""
-    if not isinstance(src, CudaArray):
-        src = asarray(np.broadcast_to(np.asarray(src), dst.shape), dst.dtype)
+    if not isinstance(src, CudaArray):  # a number is filled in on the device; other host data is copied
+        src = full((), src, dst.dtype) if np.ndim(src) == 0 else asarray(np.asarray(src), dst.dtype)
     tmp = empty(dst.shape, dst.dtype)
     n = dst.size
     if n:
@@ -419,138 +467,6 @@ def cat(arrays, dim):
     return out
 
 
-def _row_index(key):
-    """The integer index array of a key that is exactly one integer tensor (x[idx]), else None."""
-    k = key[0] if isinstance(key, tuple) and len(key) == 1 else key
-    if isinstance(k, CudaArray) and k.dtype.kind in "iu":
-        return k
-    return None
-
-
-def getitem(a, key):
-    """Basic indexing (ints, slices, None, Ellipsis) as a view; x[int_tensor] as a row gather."""
-    rows = _row_index(key)
-    if rows is not None:
-        flat = reshape(astype(rows, np.int64) if rows.dtype != np.int64 else rows, (rows.size,))
-        picked = index_select(a, 0, flat)
-        return reshape(picked, rows.shape + a.shape[1:])
-    if not isinstance(key, tuple):
-        key = (key,)
-    if any(not (k is None or k is Ellipsis or isinstance(k, (int, slice))) or isinstance(k, bool) for k in key):
-        raise NotImplementedError("advanced indexing other than x[int_tensor] (boolean masks, several index "
-                                  "tensors) is not implemented on CUDA yet")
-    n_real = sum(1 for k in key if k is not None and k is not Ellipsis)
-    if Ellipsis in key:
-        i = key.index(Ellipsis)
-        key = key[:i] + (slice(None),) * (a.ndim - n_real) + key[i + 1:]
-    key = key + (slice(None),) * (a.ndim - sum(1 for k in key if k is not None))
-    shape, strides, offset, d = [], [], a.offset, 0
-    for k in key:
-        if k is None:
-            shape.append(1)
-            strides.append(0)
-            continue
-        size, stride = a.shape[d], a.strides[d]
-        if isinstance(k, int):
-            if not -size <= k < size:
-                raise IndexError(f"index {k} is out of bounds for dimension {d} with size {size}")
-            offset += (k % size) * stride
-        else:
-            start, stop, step = k.indices(size)
-            count = max(0, -(-(stop - start) // step))
-            offset += start * stride if count else 0
-            shape.append(count)
-            strides.append(stride * step)
-        d += 1
-    return a.view(tuple(shape), tuple(strides), offset)
-
-
-def setitem(a, key, value):
-    if _row_index(key) is not None:
-        raise NotImplementedError("x[int_tensor] = value is not implemented on CUDA yet")
-    copy_(getitem(a, key), value)
-
-
-def index_put_add(shape, key, values, dtype):
-    """zeros(shape)[key] += values for x[int_tensor] (the backward of that gather)."""
-    rows = _row_index(key)
-    if rows is None:
-        raise NotImplementedError("advanced indexing other than x[int_tensor] is not implemented on CUDA yet")
-    flat = reshape(astype(rows, np.int64) if rows.dtype != np.int64 else rows, (rows.size,))
-    src = reshape(contiguous(values), (rows.size,) + tuple(shape[1:]))
-    return index_add(tuple(shape), 0, flat, src)
-
-
-# ----------------------------------------------------------------- gather / scatter
-
-
-def _split3(shape, dim):
-    return math.prod(shape[:dim]), shape[dim], math.prod(shape[dim + 1:])
-
-
-def _corner(a, index_shape, dim):
-    """The part of `a` an index of `index_shape` reaches (all of `dim`), contiguous."""
-    key = tuple(slice(0, n) if d != dim else slice(None) for d, n in enumerate(index_shape))
-    return contiguous(getitem(a, key))
-
-
-def gather(a, dim, index):
-    src = _corner(a, index.shape, dim)
-    idx = contiguous(index)
-    out = empty(index.shape, a.dtype)
-    outer, size, inner = _split3(src.shape, dim)
-    n = out.size
-    if n:
-        core.gather_mid[_grid(n)](src.buf[src.offset:], idx.buf[idx.offset:], out.buf, outer, size,
-                                  index.shape[dim], inner)
-    return out
-
-
-def scatter(a, dim, index, src, accumulate):
-    out = copy(a)
-    idx = contiguous(index)
-    if not isinstance(src, CudaArray):
-        src = full(index.shape, src, a.dtype)
-    src = contiguous(getitem(src, tuple(slice(0, n) for n in index.shape)))
-    if src.dtype != a.dtype:
-        src = astype(src, a.dtype)
-    key = tuple(slice(0, n) if d != dim else slice(None) for d, n in enumerate(index.shape))
-    region = getitem(out, key)
-    work = contiguous(region)
-    outer, size, inner = _split3(work.shape, dim)
-    n = idx.size
-    if n:
-        core.scatter_mid[_grid(n)](work.buf[work.offset:], idx.buf[idx.offset:], src.buf[src.offset:], outer, size,
-                                   index.shape[dim], inner, bool(accumulate))
-    if work is not region:
-        copy_(region, work)
-    return out
-
-
-def index_select(a, dim, index):
-    src = contiguous(a)
-    idx = contiguous(index)
-    shape = list(a.shape)
-    shape[dim] = index.shape[0]
-    out = empty(shape, a.dtype)
-    outer, size, inner = _split3(src.shape, dim)
-    if out.size:
-        core.index_select_mid[_grid(out.size)](src.buf[src.offset:], idx.buf[idx.offset:], out.buf, outer, size,
-                                               index.shape[0], inner)
-    return out
-
-
-def index_add(shape, dim, index, src):
-    out = zeros(shape, src.dtype)
-    s = contiguous(src)
-    idx = contiguous(index)
-    outer, size, inner = _split3(tuple(shape), dim)
-    if s.size:
-        core.index_add_mid[_grid(s.size)](out.buf, idx.buf[idx.offset:], s.buf[s.offset:], outer, size,
-                                          index.shape[0], inner)
-    return out
-
-
 # ----------------------------------------------------------------- convolution, pooling
 
 
@@ -645,20 +561,14 @@ def adaptive_avg_pool2d_backward(g, x_shape):
 
 
 def cross_entropy(x, target, ignore_index):
-    """(per-row losses, None). Class indices are range-checked by reading back their
-    extremes (one small device-to-host copy: PyTorch asserts on the device instead)."""
+    """(per-row losses, None). A class index outside [0, C) is reported through
+    device_errors, without waiting for the device."""
     n, c = x.shape
     losses = empty((n,), x.dtype)
     t = contiguous(astype(target, np.int64) if target.dtype != np.int64 else target)
     if n:
-        keep = binary("ne", t, np.int64(ignore_index))
-        valid = where(keep, t, full((), 0, np.int64), t.shape)
-        low, high = int(to_host(reduce("min", valid, (0,), np.int64))), int(to_host(reduce("max", valid, (0,), np.int64)))
-        if low < 0 or high >= c:
-            bad = high if high >= c else low
-            raise IndexError(f"Target {bad} is out of bounds (expected class indices in [0, {c - 1}])")
-    if n:
-        core.cross_entropy_forward[_grid(n)](_flat_input(x), t.buf[t.offset:], ignore_index, losses.buf, n, c)
+        core.cross_entropy_forward[_grid(n)](_flat_input(x), t.buf[t.offset:], ignore_index, losses.buf, n, c,
+                                             device_errors())
     return losses, None
 
 
@@ -703,6 +613,7 @@ def randperm(gen, n, dtype):
 
 def synchronize():
     cuda.synchronize()
+    raise_device_errors()
 
 
 def __getattr__(op):
@@ -714,3 +625,7 @@ def __getattr__(op):
                                       f"(.cpu()) for this op")
         return missing
     raise AttributeError(op)
+
+
+from framework.backends.cuda_indexing import (gather, getitem, index_add, index_put_add, index_select,  # noqa: E402
+                                              nonzero, scatter, setitem)

@@ -12,3 +12,23 @@ def reduction_runs(dims):
         else:
             runs.append([d])
     return runs[::-1]
+
+
+class AdvancedKey(tuple):
+    """An indexing key with index arrays, split the way PyTorch applies it: `basic` (ints,
+    slices, None; a view) first, then `advanced` (index arrays, bool masks and full slices)
+    over the dims of that view. Dropping the ints first is what keeps x[0, :, idx]'s index
+    dims in place, where NumPy would move them to the front."""
+
+    __slots__ = ()
+
+    def __new__(cls, basic, advanced):
+        return super().__new__(cls, (basic, advanced))
+
+    @property
+    def basic(self):
+        return self[0]
+
+    @property
+    def advanced(self):
+        return self[1]

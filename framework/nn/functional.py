@@ -299,7 +299,8 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
         raise ValueError(f"Expected input batch_size ({input.shape[0]}) to match target batch_size "
                          f"({target.shape[0]}) (input {list(input.shape)}, target {list(target.shape)}).")
     c = input.shape[1]
-    _check_targets(target, c, ignore_index)
+    if input.device.type == "cpu":  # on CUDA the gather below checks on the device, without a sync
+        _check_targets(target, c, ignore_index)
     target = target.long()
     keep = target != ignore_index
     safe = framework.where(keep, target, 0)

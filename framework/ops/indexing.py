@@ -9,6 +9,7 @@ import numpy as np
 from framework import dtypes as _dt
 from framework.autograd import grad_mode
 from framework.autograd.function import Function
+from framework.backends.layout import AdvancedKey
 from framework.ops._util import same_device, wrap, wrap_dim
 from framework.tensor import Tensor
 
@@ -17,43 +18,83 @@ def _index_array(k, device):
     if isinstance(k, Tensor):
         if k.dtype.is_floating_point:
             raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
-        same_device(k) if device is None else None
-        if k.device != device:
+        if k.device != device and k.device.type != "cpu":
             raise RuntimeError("indices should be either on cpu or on the same device as the indexed tensor "
                                f"({device}), but got {k.device}")
-        return k.device.backend.astype(k._data, np.bool_) if k.dtype is _dt.uint8 else k._data
+        data = k._data if k.device == device else device.backend.from_host(k._data)
+        return device.backend.astype(data, np.bool_) if k.dtype is _dt.uint8 else data
     arr = np.asarray([x.item() if isinstance(x, Tensor) else x for x in k] if isinstance(k, (list, tuple)) else k)
+    if arr.size == 0 and arr.dtype.kind == "f":  # x[[]]: an empty list of indices
+        arr = arr.astype(np.int64)
     if arr.dtype.kind not in "biu":
         raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
     return device.backend.from_host(arr)
 
 
-def convert_key(key, device):
-    """(backend key, is_basic): tensors become backend arrays; 0-d int tensors become ints."""
-    if not isinstance(key, tuple):
-        key = (key,)
-    out, basic = [], True
-    for k in key:
-        if k is None or k is Ellipsis:
-            out.append(k)
-        elif isinstance(k, slice):
-            out.append(slice(*(v.item() if isinstance(v, Tensor) else v for v in (k.start, k.stop, k.step))))
-            if out[-1].step is not None and out[-1].step <= 0:
-                raise ValueError("step must be greater than zero")
-        elif isinstance(k, bool):
-            out.append(k)
-            basic = False
-        elif isinstance(k, numbers.Integral):
-            out.append(int(k))
-        elif isinstance(k, Tensor) and k.ndim == 0 and not k.dtype.is_floating_point and k.dtype is not _dt.bool_:
-            out.append(int(k.item()))
-        elif isinstance(k, (Tensor, list, np.ndarray)):
-            out.append(_index_array(k, device))
-            basic = False
+def _convert_item(k, device):
+    """One entry of a key as the backend takes it: tensors become backend arrays, 0-d integer
+    tensors become ints."""
+    if k is None or k is Ellipsis or isinstance(k, bool):
+        return k
+    if isinstance(k, slice):
+        k = slice(*(v.item() if isinstance(v, Tensor) else v for v in (k.start, k.stop, k.step)))
+        if k.step is not None and k.step <= 0:
+            raise ValueError("step must be greater than zero")
+        return k
+    if isinstance(k, numbers.Integral):
+        return int(k)
+    if isinstance(k, Tensor) and k.ndim == 0 and not k.dtype.is_floating_point and k.dtype is not _dt.bool_:
+        return int(k.item())
+    if isinstance(k, (Tensor, list, np.ndarray)):
+        return _index_array(k, device)
+    raise IndexError("only integers, slices (`:`), ellipsis (`...`), None and long or byte Variables are "
+                     f"valid indices (got {type(k).__name__})")
+
+
+def _is_array(k):
+    return not (k is None or k is Ellipsis or isinstance(k, (bool, int, slice)))
+
+
+def _is_mask(k):
+    return isinstance(k, bool) or (_is_array(k) and k.dtype == np.bool_)
+
+
+def convert_key(key, shape, device):
+    """(backend key, is_basic). A key of ints, slices, None and Ellipsis stays a tuple and
+    gives a view. A key with index tensors or masks becomes an AdvancedKey (see there)."""
+    items = [_convert_item(k, device) for k in (key if isinstance(key, tuple) else (key,))]
+    if not any(_is_array(k) or isinstance(k, bool) for k in items):
+        return tuple(items), True
+    ellipses = [i for i, k in enumerate(items) if k is Ellipsis]
+    if len(ellipses) > 1:
+        raise IndexError("an index can only have a single ellipsis ('...')")
+    width = [0 if k is None or k is Ellipsis or (_is_mask(k) and np.ndim(k) == 0) else
+             k.ndim if _is_mask(k) else 1 for k in items]
+    if sum(width) > len(shape):
+        raise IndexError(f"too many indices for tensor of dimension {len(shape)}")
+    if ellipses:
+        i = ellipses[0]
+        fill = len(shape) - sum(width)
+        items[i:i + 1], width[i:i + 1] = [slice(None)] * fill, [1] * fill
+    b = device.backend
+    basic, advanced, d = [], [], 0
+    for k, w in zip(items, width):
+        if w == 0 and k is not None:  # True / False / 0-d mask: a new dim of size 1, kept or emptied
+            basic.append(None)
+            advanced.append(b.full((1,), k, np.bool_) if isinstance(k, bool) else b.reshape(k, (1,)))
+            continue
+        if _is_mask(k) and tuple(k.shape) != tuple(shape[d:d + w]):
+            raise IndexError(f"The shape of the mask {list(k.shape)} at index {d} does not match the shape of the "
+                             f"indexed tensor {list(shape[d:d + w])} at index {d}")
+        if _is_array(k):
+            basic += [slice(None)] * w
+            advanced.append(k)
         else:
-            raise IndexError("only integers, slices (`:`), ellipsis (`...`), None and long or byte Variables are "
-                             f"valid indices (got {type(k).__name__})")
-    return tuple(out), basic
+            basic.append(k)
+            if not isinstance(k, int):  # an int's dim is gone from the view
+                advanced.append(slice(None))
+        d += w
+    return AdvancedKey(tuple(basic), tuple(advanced)), False
 
 
 class GetItem(Function):
@@ -88,7 +129,7 @@ class IndexIntoZeros(Function):
 
 
 def getitem(input, key):
-    bkey, basic = convert_key(key, input.device)
+    bkey, basic = convert_key(key, input.shape, input.device)
     return GetItem.apply(input, bkey, basic)
 
 
@@ -112,7 +153,7 @@ class IndexPut(Function):
 
 def setitem(self, key, value):
     from framework.ops.elementwise import inplace
-    bkey, basic = convert_key(key, self.device)
+    bkey, basic = convert_key(key, self.shape, self.device)
     if isinstance(value, Tensor):
         same_device(self, value)
         if value.dtype is not self.dtype:

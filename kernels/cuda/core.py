@@ -5,7 +5,7 @@ Launch shapes are the caller's (framework.backends.cuda); every kernel loops
 the CUDA simulator's thread count small."""
 import math
 
-from numba import cuda, float32
+from numba import cuda, float32, int64
 
 TILE = 16
 
@@ -250,33 +250,53 @@ def matmul_tiled(a, b, out, batch, n, k, m):
         blk += cuda.gridDim.x
 
 
+# ----------------------------------------------------------------- device-side errors
+# A kernel that meets an out-of-range index skips that element (never touching memory
+# outside the array) and records the first such index in `errors` = [code, value, size,
+# dim] with an atomic compare-and-swap. The backend raises it at the next point where the
+# host waits for the device anyway, as PyTorch reports a device-side assert, so no launch
+# has to wait for the host. (The checks are written inline: a call to a device function
+# would need a GPU driver to compile to PTX, which CI checks without one.)
+
+INDEX_ERROR = 1  # IndexError: indexing, index_select, index_add
+GATHER_ERROR = 2  # RuntimeError: gather, scatter
+TARGET_ERROR = 3  # IndexError: a class index outside [0, C) in cross-entropy
+
+
 # ----------------------------------------------------------------- gather / scatter on (outer, axis, inner)
-# Indices are wrapped (negative counts from the end) and clamped into range, so a bad
-# index can never touch memory outside the array. (Written inline: a call to a device
-# function would need a GPU driver to compile to PTX, which CI checks without one.)
 
 
 @cuda.jit
-def gather_mid(a, index, out, outer, size, e, inner):
+def gather_mid(a, index, out, outer, size, e, inner, errors, dim):
     o = cuda.grid(1)
     while o < outer * e * inner:
         i = o // (e * inner)
         k = o % inner
         t = index[o]
-        t = min(max(t + size if t < 0 else t, 0), size - 1)
-        out[o] = a[(i * size + t) * inner + k]
+        if t < 0:
+            t += size
+        if t < 0 or t >= size:
+            if cuda.atomic.cas(errors, 0, 0, GATHER_ERROR) == 0:
+                errors[1], errors[2], errors[3] = index[o], size, dim
+            out[o] = 0
+        else:
+            out[o] = a[(i * size + t) * inner + k]
         o += cuda.gridsize(1)
 
 
 @cuda.jit
-def scatter_mid(out, index, src, outer, size, e, inner, accumulate):
+def scatter_mid(out, index, src, outer, size, e, inner, accumulate, errors, dim):
     o = cuda.grid(1)
     while o < outer * e * inner:
         i = o // (e * inner)
         k = o % inner
         t = index[o]
-        t = min(max(t + size if t < 0 else t, 0), size - 1)
-        if accumulate:
+        if t < 0:
+            t += size
+        if t < 0 or t >= size:
+            if cuda.atomic.cas(errors, 0, 0, GATHER_ERROR) == 0:
+                errors[1], errors[2], errors[3] = index[o], size, dim
+        elif accumulate:
             cuda.atomic.add(out, (i * size + t) * inner + k, src[o])
         else:
             out[(i * size + t) * inner + k] = src[o]
@@ -284,29 +304,164 @@ def scatter_mid(out, index, src, outer, size, e, inner, accumulate):
 
 
 @cuda.jit
-def index_select_mid(a, index, out, outer, size, e, inner):
+def index_select_mid(a, index, out, outer, size, e, inner, errors, dim):
     o = cuda.grid(1)
     while o < outer * e * inner:
         i = o // (e * inner)
         j = (o // inner) % e
         k = o % inner
         t = index[j]
-        t = min(max(t + size if t < 0 else t, 0), size - 1)
-        out[o] = a[(i * size + t) * inner + k]
+        if t < 0:
+            t += size
+        if t < 0 or t >= size:
+            if cuda.atomic.cas(errors, 0, 0, INDEX_ERROR) == 0:
+                errors[1], errors[2], errors[3] = index[j], size, dim
+            out[o] = 0
+        else:
+            out[o] = a[(i * size + t) * inner + k]
         o += cuda.gridsize(1)
 
 
 @cuda.jit
-def index_add_mid(out, index, src, outer, size, e, inner):
+def index_add_mid(out, index, src, outer, size, e, inner, errors, dim):
     o = cuda.grid(1)
     while o < outer * e * inner:
         i = o // (e * inner)
         j = (o // inner) % e
         k = o % inner
         t = index[j]
-        t = min(max(t + size if t < 0 else t, 0), size - 1)
-        cuda.atomic.add(out, (i * size + t) * inner + k, src[o])
+        if t < 0:
+            t += size
+        if t < 0 or t >= size:
+            if cuda.atomic.cas(errors, 0, 0, INDEX_ERROR) == 0:
+                errors[1], errors[2], errors[3] = index[j], size, dim
+        else:
+            cuda.atomic.add(out, (i * size + t) * inner + k, src[o])
         o += cuda.gridsize(1)
+
+
+# ----------------------------------------------------------------- advanced indexing
+# x[i0, :, i1] reads the element at one buffer position per result element: index_offsets
+# computes those positions once, then take/put/accumulate move the data (so getitem,
+# setitem and the backward of getitem share the index arithmetic).
+
+
+@cuda.jit
+def index_offsets(idx, offsets, meta, errors):
+    """offsets[i] = buffer position of result element i, or -1 where an index is out of range.
+    The result is (rest dims before, broadcast index shape, rest dims after); idx holds the k
+    broadcast index arrays as k rows of nb. meta: [n, nb, k, nrest, base, q, sizes(k),
+    strides(k), dims(k), rest_shape(nrest), rest_strides(nrest)], q = size of the rest dims after."""
+    n = meta[0]
+    nb = meta[1]
+    k = meta[2]
+    nrest = meta[3]
+    q = meta[5]
+    i = cuda.grid(1)
+    while i < n:
+        b = (i // q) % nb
+        r = (i // (nb * q)) * q + i % q
+        pos = meta[4]
+        for d in range(nrest - 1, -1, -1):
+            size = meta[6 + 3 * k + d]
+            pos += (r % size) * meta[6 + 3 * k + nrest + d]
+            r //= size
+        for j in range(k):
+            size = meta[6 + j]
+            t = idx[j * nb + b]
+            if t < 0:
+                t += size
+            if t < 0 or t >= size:
+                if cuda.atomic.cas(errors, 0, 0, INDEX_ERROR) == 0:
+                    errors[1], errors[2], errors[3] = idx[j * nb + b], size, meta[6 + 2 * k + j]
+                pos = -1
+                break
+            pos += t * meta[6 + k + j]
+        offsets[i] = pos
+        i += cuda.gridsize(1)
+
+
+@cuda.jit
+def take(src, offsets, out, n):
+    i = cuda.grid(1)
+    while i < n:
+        p = offsets[i]
+        out[i] = src[p] if p >= 0 else 0
+        i += cuda.gridsize(1)
+
+
+@cuda.jit
+def put(dst, offsets, values, n):
+    i = cuda.grid(1)
+    while i < n:
+        p = offsets[i]
+        if p >= 0:
+            dst[p] = values[i]
+        i += cuda.gridsize(1)
+
+
+@cuda.jit
+def put_accumulate(dst, offsets, values, n):
+    i = cuda.grid(1)
+    while i < n:
+        p = offsets[i]
+        if p >= 0:
+            cuda.atomic.add(dst, p, values[i])
+        i += cuda.gridsize(1)
+
+
+# ----------------------------------------------------------------- prefix sums and nonzero
+
+
+@cuda.jit
+def scan_blocks(x, out, block_sums, n):
+    """Inclusive prefix sums of int64 `x` within chunks of blockDim.x elements (Hillis-Steele in
+    shared memory); chunk b's total goes to block_sums[b]. Chunk offsets are added afterwards."""
+    part = cuda.shared.array(BLOCK, dtype=int64)
+    t = cuda.threadIdx.x
+    width = cuda.blockDim.x
+    b = cuda.blockIdx.x
+    while b * width < n:  # the same for every thread of the block, so the barriers match
+        i = b * width + t
+        part[t] = x[i] if i < n else 0
+        cuda.syncthreads()
+        s = 1
+        while s < width:
+            v = part[t - s] if t >= s else 0
+            cuda.syncthreads()
+            part[t] += v
+            cuda.syncthreads()
+            s *= 2
+        if i < n:
+            out[i] = part[t]
+        if t == width - 1:
+            block_sums[b] = part[t]
+        cuda.syncthreads()
+        b += cuda.gridDim.x
+
+
+@cuda.jit
+def add_chunk_offsets(out, scanned_sums, n, width):
+    i = cuda.grid(1)
+    while i < n:
+        b = i // width
+        if b > 0:
+            out[i] += scanned_sums[b - 1]
+        i += cuda.gridsize(1)
+
+
+@cuda.jit
+def nonzero_coords(scan, out, shape, ndim, n):
+    """Row scan[i]-1 of `out` (count x ndim) gets the coordinates of element i where it is nonzero."""
+    i = cuda.grid(1)
+    while i < n:
+        before = scan[i - 1] if i > 0 else 0
+        if scan[i] != before:
+            rest = i
+            for d in range(ndim - 1, -1, -1):
+                out[before * ndim + d] = rest % shape[d]
+                rest //= shape[d]
+        i += cuda.gridsize(1)
 
 
 # ----------------------------------------------------------------- convolution (direct; one thread per output)
@@ -592,11 +747,13 @@ def adagrad(p, g, state_sum, n, clr, eps, weight_decay, maximize):
 
 
 @cuda.jit
-def cross_entropy_forward(x, target, ignore_index, losses, n, c):
+def cross_entropy_forward(x, target, ignore_index, losses, n, c, errors):
     i = cuda.grid(1)
     while i < n:
         t = target[i]
         if t == ignore_index or t < 0 or t >= c:
+            if t != ignore_index and cuda.atomic.cas(errors, 0, 0, TARGET_ERROR) == 0:
+                errors[1], errors[2], errors[3] = t, c, 1
             losses[i] = 0.0
         else:
             m = x[i * c]

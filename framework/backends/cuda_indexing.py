@@ -1,0 +1,230 @@
+"""Indexing on the CUDA backend: views for basic keys, index kernels for the rest.
+
+Part of framework.backends.cuda (which re-exports these names); split out because
+indexing is the one area with its own key arithmetic. Index values are checked on the
+device (see `device_errors` in cuda.py): a bad index is reported at the next
+synchronisation, never read out of range. Masks and nonzero have a data-dependent size,
+so they read one count back from the device, as PyTorch does.
+"""
+import math
+
+import numpy as np
+
+from framework.backends.cuda import (CudaArray, _device_ints, _grid, astype, broadcast_to, contiguous, copy, copy_,
+                                     device_errors, empty, full, read_count, reshape, zeros)
+from framework.backends.layout import AdvancedKey
+from kernels.cuda import core
+
+
+def _basic_view(a, key):
+    """a[key] for a key of ints, slices, None and Ellipsis: metadata only."""
+    if not isinstance(key, tuple):
+        key = (key,)
+    n_real = sum(1 for k in key if k is not None and k is not Ellipsis)
+    if n_real > a.ndim:
+        raise IndexError(f"too many indices for tensor of dimension {a.ndim}")
+    i = key.index(Ellipsis) if Ellipsis in key else len(key)
+    key = key[:i] + (slice(None),) * (a.ndim - n_real) + key[i + 1:]  # also pads a key without one
+    shape, strides, offset, d = [], [], a.offset, 0
+    for k in key:
+        if k is None:
+            shape.append(1)
+            strides.append(0)
+            continue
+        size, stride = a.shape[d], a.strides[d]
+        if isinstance(k, int):
+            if not -size <= k < size:
+                raise IndexError(f"index {k} is out of bounds for dimension {d} with size {size}")
+            offset += (k % size) * stride
+        else:
+            start, stop, step = k.indices(size)
+            count = max(0, -(-(stop - start) // step))
+            offset += start * stride if count else 0
+            shape.append(count)
+            strides.append(stride * step)
+        d += 1
+    return a.view(tuple(shape), tuple(strides), offset)
+
+
+def _index_columns(key, view):
+    """[(dim, int64 index array)] for the advanced part of a key over `view`'s dims; a
+    k-dim mask becomes the k columns of its nonzero()."""
+    columns, d = [], 0
+    for k in key:
+        if isinstance(k, slice):
+            d += 1
+        elif k.dtype == np.bool_:
+            coords = nonzero(k)
+            for j in range(k.ndim):
+                columns.append((d + j, coords.view((coords.shape[0],), (coords.strides[0],), coords.offset + j)))
+            d += k.ndim
+        else:
+            columns.append((d, k if k.dtype == np.int64 else astype(k, np.int64)))
+            d += 1
+    return columns
+
+
+def _offsets(a, key):
+    """(buffer positions of a[key]'s elements, result shape) for an AdvancedKey."""
+    view = _basic_view(a, key.basic)
+    columns = _index_columns(key.advanced, view)
+    try:
+        index_shape = np.broadcast_shapes(*(c.shape for _, c in columns))
+    except ValueError:
+        raise IndexError("shape mismatch: indexing tensors could not be broadcast together with shapes "
+                         + ", ".join(str(list(c.shape)) for _, c in columns)) from None
+    dims = [d for d, _ in columns]
+    rest = [d for d in range(view.ndim) if d not in dims]
+    in_place = dims == list(range(dims[0], dims[0] + len(dims)))  # adjacent index dims stay where they are
+    before = [d for d in rest if d < dims[0]] if in_place else []
+    after = [d for d in rest if d not in before]
+    shape = tuple(view.shape[d] for d in before) + tuple(index_shape) + tuple(view.shape[d] for d in after)
+    offsets = empty(shape, np.int64)
+    n, nb = math.prod(shape), math.prod(index_shape)
+    if n:
+        stacked = empty((len(columns),) + tuple(index_shape), np.int64)
+        for j, (_, c) in enumerate(columns):
+            copy_(CudaArray(stacked.buf, index_shape, None, j * nb), broadcast_to(c, index_shape))
+        rest = before + after
+        meta = _device_ints((n, nb, len(columns), len(rest), view.offset, math.prod(view.shape[d] for d in after),
+                             *(view.shape[d] for d in dims), *(view.strides[d] for d in dims), *dims,
+                             *(view.shape[d] for d in rest), *(view.strides[d] for d in rest)))
+        core.index_offsets[_grid(n)](stacked.buf, offsets.buf, meta, device_errors())
+    return offsets, shape
+
+
+def getitem(a, key):
+    if not isinstance(key, AdvancedKey):
+        return _basic_view(a, key)
+    offsets, shape = _offsets(a, key)
+    out = empty(shape, a.dtype)
+    if out.size:
+        core.take[_grid(out.size)](a.buf, offsets.buf, out.buf, out.size)
+    return out
+
+
+def _values(value, shape, dtype):
+    """`value` (a CudaArray or a number) as a contiguous array of `shape` and `dtype`."""
+    if not isinstance(value, CudaArray):
+        return full(shape, value, dtype)
+    return contiguous(astype(broadcast_to(value, shape), dtype) if value.dtype != dtype else broadcast_to(value, shape))
+
+
+def setitem(a, key, value):
+    if not isinstance(key, AdvancedKey):
+        copy_(_basic_view(a, key), value)
+        return
+    offsets, shape = _offsets(a, key)
+    if offsets.size:
+        core.put[_grid(offsets.size)](a.buf, offsets.buf, _values(value, shape, a.dtype).buf, offsets.size)
+
+
+def index_put_add(shape, key, values, dtype):
+    """zeros(shape)[key] += values, accumulating repeated indices (the backward of a[key])."""
+    out = zeros(shape, dtype)
+    offsets, picked = _offsets(out, key)
+    if offsets.size:
+        core.put_accumulate[_grid(offsets.size)](out.buf, offsets.buf, _values(values, picked, dtype).buf,
+                                                 offsets.size)
+    return out
+
+
+# ----------------------------------------------------------------- nonzero
+
+
+def inclusive_scan(x):
+    """Prefix sums of a contiguous 1-D int64 array: chunk scans, then the chunk totals' scan
+    (recursively) added back."""
+    n = x.shape[0]
+    out = empty((n,), np.int64)
+    if not n:
+        return out
+    blocks, width = _grid(n)
+    width = min(width, core.BLOCK)
+    chunks = -(-n // width)
+    sums = empty((chunks,), np.int64)
+    core.scan_blocks[min(chunks, 65535), width](x.buf[x.offset:], out.buf, sums.buf, n)
+    if chunks > 1:
+        core.add_chunk_offsets[_grid(n)](out.buf, inclusive_scan(sums).buf, n, width)
+    return out
+
+
+def nonzero(a):
+    """(count, ndim) int64 coordinates of a's nonzero elements in row-major order."""
+    flags = astype(astype(a, np.bool_), np.int64)
+    n = flags.size
+    scan = inclusive_scan(reshape(flags, (n,)))
+    count = read_count(scan, n - 1) if n else 0
+    out = empty((count, a.ndim), np.int64)
+    if count and a.ndim:
+        core.nonzero_coords[_grid(n)](scan.buf, out.buf, _device_ints(a.shape), a.ndim, n)
+    return out
+
+
+# ----------------------------------------------------------------- gather / scatter along one dim
+
+
+def _split3(shape, dim):
+    return math.prod(shape[:dim]), shape[dim], math.prod(shape[dim + 1:])
+
+
+def _corner(a, index_shape, dim):
+    """The part of `a` an index of `index_shape` reaches (all of `dim`), contiguous."""
+    key = tuple(slice(0, n) if d != dim else slice(None) for d, n in enumerate(index_shape))
+    return contiguous(_basic_view(a, key))
+
+
+def gather(a, dim, index):
+    src = _corner(a, index.shape, dim)
+    idx = contiguous(index)
+    out = empty(index.shape, a.dtype)
+    outer, size, inner = _split3(src.shape, dim)
+    n = out.size
+    if n:
+        core.gather_mid[_grid(n)](src.buf[src.offset:], idx.buf[idx.offset:], out.buf, outer, size,
+                                  index.shape[dim], inner, device_errors(), dim)
+    return out
+
+
+def scatter(a, dim, index, src, accumulate):
+    out = copy(a)
+    idx = contiguous(index)
+    if not isinstance(src, CudaArray):
+        src = full(index.shape, src, a.dtype)
+    src = contiguous(_basic_view(src, tuple(slice(0, n) for n in index.shape)))
+    if src.dtype != a.dtype:
+        src = astype(src, a.dtype)
+    region = _basic_view(out, tuple(slice(0, n) if d != dim else slice(None) for d, n in enumerate(index.shape)))
+    work = contiguous(region)
+    outer, size, inner = _split3(work.shape, dim)
+    n = idx.size
+    if n:
+        core.scatter_mid[_grid(n)](work.buf[work.offset:], idx.buf[idx.offset:], src.buf[src.offset:], outer, size,
+                                   index.shape[dim], inner, bool(accumulate), device_errors(), dim)
+    if work is not region:
+        copy_(region, work)
+    return out
+
+
+def index_select(a, dim, index):
+    src = contiguous(a)
+    idx = contiguous(index)
+    shape = list(a.shape)
+    shape[dim] = index.shape[0]
+    out = empty(shape, a.dtype)
+    outer, size, inner = _split3(src.shape, dim)
+    if out.size:
+        core.index_select_mid[_grid(out.size)](src.buf[src.offset:], idx.buf[idx.offset:], out.buf, outer, size,
+                                               index.shape[0], inner, device_errors(), dim)
+    return out
+
+
+def index_add(shape, dim, index, src):
+    out = zeros(shape, src.dtype)
+    s = contiguous(src)
+    idx = contiguous(index)
+    outer, size, inner = _split3(tuple(shape), dim)
+    if s.size:
+        core.index_add_mid[_grid(s.size)](out.buf, idx.buf[idx.offset:], s.buf[s.offset:], outer, size,
+                                          index.shape[0], inner, device_errors(), dim)
+    return out
