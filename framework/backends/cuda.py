@@ -138,11 +138,20 @@ def arange(start, step, n, dtype):
 
 
 def linspace(start, end, steps, dtype):
-    return asarray(np.linspace(start, end, steps), dtype)
+    """start + i * step computed in float64, as np.linspace does on the CPU, then cast."""
+    if steps == 1:
+        return full((1,), start, dtype)
+    points = arange(start, (end - start) / (steps - 1), steps, np.float64)
+    if steps:
+        copy_(points.view((1,), (1,), steps - 1), end)
+    return astype(points, dtype)
 
 
 def eye(n, m, dtype):
-    return asarray(np.eye(n, m), dtype)
+    out = zeros((n, m), dtype)
+    if n and m:
+        copy_(out.view((min(n, m),), (m + 1,), 0), 1)
+    return out
 
 
 def asarray(data, dtype=None):

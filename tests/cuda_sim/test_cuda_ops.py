@@ -63,7 +63,13 @@ def test_creation_and_moves_count_copies():
     a = framework.ones(2, 3, device=CUDA)
     b = framework.arange(6, device=CUDA).reshape(2, 3)
     c = (a * b + framework.zeros(2, 3, device="cuda:0")).sum(1)
+    made = [framework.linspace(-1, 2, 7, device=CUDA), framework.linspace(3, 3, 1, device=CUDA),
+            framework.eye(3, 4, device=CUDA), framework.eye(2, device=CUDA, dtype=framework.int64)]
     assert backend.transfers == before  # creation and ops never touch the host
+    expected = [np.linspace(-1, 2, 7), [3.0], np.eye(3, 4), np.eye(2)]
+    for ours, theirs in zip(made, expected):
+        np.testing.assert_allclose(ours.cpu().numpy(), theirs, rtol=1e-6)
+    before = dict(backend.transfers)
     assert c.cpu().tolist() == [3.0, 12.0]
     assert backend.transfers["d2h"] == before["d2h"] + 1
     d = framework.tensor([1.0, 2.0]).to("cuda")
