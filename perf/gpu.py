@@ -16,7 +16,7 @@ import numpy as np
 import framework
 
 
-def _time(fn, sync, repeat=5):
+def _time(fn, sync, repeat):
     fn()
     sync()
     samples = []
@@ -33,16 +33,17 @@ def main(argv=None):
     p.add_argument("--out", default=os.environ.get("OUT", "."))
     p.add_argument("--quick", action="store_true", help="tiny sizes: checks the script, not figures to quote")
     args = p.parse_args(argv)
-    n, m, batch = (64, 10 ** 4, 4) if args.quick else (4096, 10 ** 8, 256)
+    n, m, batch = (64, 10 ** 4, 2) if args.quick else (4096, 10 ** 8, 256)
+    repeat = 1 if args.quick else 5
     results = {"device": framework.cuda.get_device_name(), "sizes": {"matmul": n, "elementwise": m, "batch": batch}}
     a = np.random.default_rng(0).standard_normal((n, n)).astype(np.float32)
     from perf.train_step import lenet
 
     def measure(lib, device_array, sync):
         x = device_array(a)
-        out = {"matmul_gflops": 2 * n ** 3 / _time(lambda: x @ x, sync) / 1e9}
+        out = {"matmul_gflops": 2 * n ** 3 / _time(lambda: x @ x, sync, repeat) / 1e9}
         ones = lib.ones(m, device="cuda")
-        out["add_gbs"] = 12 * m / _time(lambda: ones + ones, sync) / 1e9
+        out["add_gbs"] = 12 * m / _time(lambda: ones + ones, sync, repeat) / 1e9
         net = lenet(lib).to("cuda")
         opt = lib.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
         xb, yb = lib.randn(batch, 1, 32, 32, device="cuda"), lib.randint(0, 10, (batch,), device="cuda")
@@ -51,7 +52,7 @@ def main(argv=None):
             opt.zero_grad()
             lib.nn.functional.cross_entropy(net(xb), yb).backward()
             opt.step()
-        out["lenet_step_ms"] = _time(step, sync) * 1e3
+        out["lenet_step_ms"] = _time(step, sync, repeat) * 1e3
         return out
 
     results["framework"] = measure(framework, lambda arr: framework.tensor(arr, device="cuda"),

@@ -180,3 +180,12 @@ def test_checkpoints_of_cuda_tensors(tmp_path):
     fresh = framework.nn.Linear(3, 2)
     fresh.load_state_dict(on_cpu["model"])
     assert np.allclose(fresh.weight.detach().numpy(), net.weight.detach().cpu().numpy())
+
+
+def test_gpu_benchmark_script_runs_end_to_end(tmp_path):
+    """perf/gpu_check.sh's benchmarks at tiny sizes, so the script works when a GPU is lent."""
+    import json
+    from perf import gpu
+    gpu.main(["--quick", "--out", str(tmp_path)])
+    results = json.loads((tmp_path / "gpu_bench.json").read_text())
+    assert results["framework"]["lenet_step_ms"] > 0 and results["framework"]["matmul_gflops"] > 0
