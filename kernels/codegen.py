@@ -19,6 +19,7 @@ import math
 import numpy as np
 
 from kernels.cpu._jit import kernel
+from kernels.cpu.vmath import exp, tanh
 '''
 
 
@@ -97,6 +98,7 @@ broadcast view of a flat storage buffer, through `meta` (int64, on the device):
 [ndim, n, shape..., offset_a, strides_a..., offset_b, strides_b...] in elements.
 """
 import math
+from math import exp, tanh
 
 from numba import cuda
 '''

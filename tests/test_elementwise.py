@@ -246,3 +246,21 @@ def test_no_graph_fast_paths_match_torch(op):
     check(eval(f"lambda T, x, y: x {op} y"), np.arange(12).reshape(3, 4) + 1, np.arange(4) + 1, grad=False)
     check(lambda T, x: x.exp().sigmoid().relu(), x, grad=False)
     check(lambda T, x, y: x @ y, x, randn(4, 2), grad=False)
+
+
+def test_float32_exp_and_tanh_are_within_two_ulp_of_the_exact_result():
+    """The vectorisable polynomials (kernels/cpu/vmath.py) over their whole range, denormal
+    results, overflow, infinities and NaN included."""
+    sweep = np.concatenate([np.linspace(-110, 95, 200001), np.linspace(-1, 1, 20001), np.geomspace(1e-38, 1, 2000),
+                            [0.0, 88.72, 88.73, -87.33, -103.9, -104.5, np.inf, -np.inf, np.nan]]).astype(np.float32)
+    sweep = np.concatenate([sweep, -sweep])
+    for name in ("exp", "tanh"):
+        ours = getattr(framework.tensor(sweep), name)().numpy()
+        exact = getattr(np, name)(sweep.astype(np.float64))
+        with np.errstate(over="ignore"):
+            rounded = exact.astype(np.float32)
+        assert np.array_equal(np.isnan(ours), np.isnan(exact)), name
+        assert np.array_equal(ours[np.isinf(rounded)], rounded[np.isinf(rounded)]), name
+        finite = np.isfinite(rounded)
+        ulp = np.spacing(np.abs(rounded[finite]))
+        assert np.all(np.abs(ours[finite] - exact[finite]) <= 2 * ulp), name

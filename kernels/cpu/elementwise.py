@@ -4,6 +4,7 @@ import math
 import numpy as np
 
 from kernels.cpu._jit import kernel
+from kernels.cpu.vmath import exp, tanh
 
 
 @kernel
@@ -58,7 +59,7 @@ def sign_strided(a, out):
 def exp_flat(a, out):
     for i in range(out.shape[0]):
         x = a[i]
-        out[i] = math.exp(x)
+        out[i] = exp(x)
 
 
 @kernel
@@ -67,7 +68,7 @@ def exp_strided(a, out):
         for j in range(out.shape[1]):
             for k in range(out.shape[2]):
                 x = a[i, j, k]
-                out[i, j, k] = math.exp(x)
+                out[i, j, k] = exp(x)
 
 
 @kernel
@@ -186,7 +187,7 @@ def cos_strided(a, out):
 def tanh_flat(a, out):
     for i in range(out.shape[0]):
         x = a[i]
-        out[i] = math.tanh(x)
+        out[i] = tanh(x)
 
 
 @kernel
@@ -195,7 +196,7 @@ def tanh_strided(a, out):
         for j in range(out.shape[1]):
             for k in range(out.shape[2]):
                 x = a[i, j, k]
-                out[i, j, k] = math.tanh(x)
+                out[i, j, k] = tanh(x)
 
 
 @kernel
@@ -218,7 +219,7 @@ def erf_strided(a, out):
 def sigmoid_flat(a, out):
     for i in range(out.shape[0]):
         x = a[i]
-        out[i] = 1.0 / (1.0 + math.exp(-x)) if x >= 0 else math.exp(x) / (1.0 + math.exp(x))
+        out[i] = 1.0 / (1.0 + exp(-x))
 
 
 @kernel
@@ -227,7 +228,7 @@ def sigmoid_strided(a, out):
         for j in range(out.shape[1]):
             for k in range(out.shape[2]):
                 x = a[i, j, k]
-                out[i, j, k] = 1.0 / (1.0 + math.exp(-x)) if x >= 0 else math.exp(x) / (1.0 + math.exp(x))
+                out[i, j, k] = 1.0 / (1.0 + exp(-x))
 
 
 @kernel

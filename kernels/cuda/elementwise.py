@@ -6,6 +6,7 @@ broadcast view of a flat storage buffer, through `meta` (int64, on the device):
 [ndim, n, shape..., offset_a, strides_a..., offset_b, strides_b...] in elements.
 """
 import math
+from math import exp, tanh
 
 from numba import cuda
 
@@ -93,7 +94,7 @@ def exp_flat(a, out, n):
     i = cuda.grid(1)
     while i < n:
         x = a[i]
-        out[i] = math.exp(x)
+        out[i] = exp(x)
         i += cuda.gridsize(1)
 
 
@@ -110,7 +111,7 @@ def exp_strided(a, out, meta):
             rest //= meta[2 + d]
             ia += c * meta[3 + ndim + d]
         x = a[ia]
-        out[i] = math.exp(x)
+        out[i] = exp(x)
         i += cuda.gridsize(1)
 
 
@@ -301,7 +302,7 @@ def tanh_flat(a, out, n):
     i = cuda.grid(1)
     while i < n:
         x = a[i]
-        out[i] = math.tanh(x)
+        out[i] = tanh(x)
         i += cuda.gridsize(1)
 
 
@@ -318,7 +319,7 @@ def tanh_strided(a, out, meta):
             rest //= meta[2 + d]
             ia += c * meta[3 + ndim + d]
         x = a[ia]
-        out[i] = math.tanh(x)
+        out[i] = tanh(x)
         i += cuda.gridsize(1)
 
 
@@ -353,7 +354,7 @@ def sigmoid_flat(a, out, n):
     i = cuda.grid(1)
     while i < n:
         x = a[i]
-        out[i] = 1.0 / (1.0 + math.exp(-x)) if x >= 0 else math.exp(x) / (1.0 + math.exp(x))
+        out[i] = 1.0 / (1.0 + exp(-x))
         i += cuda.gridsize(1)
 
 
@@ -370,7 +371,7 @@ def sigmoid_strided(a, out, meta):
             rest //= meta[2 + d]
             ia += c * meta[3 + ndim + d]
         x = a[ia]
-        out[i] = 1.0 / (1.0 + math.exp(-x)) if x >= 0 else math.exp(x) / (1.0 + math.exp(x))
+        out[i] = 1.0 / (1.0 + exp(-x))
         i += cuda.gridsize(1)
 
 
