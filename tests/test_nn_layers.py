@@ -1,5 +1,7 @@
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import framework
 from helpers import check_raises, gradcheck, randn
@@ -94,9 +96,25 @@ def test_dropout_train_statistics():
         framework.nn.Dropout(1.5)
 
 
+@settings(max_examples=30)
+@given(kernel=st.tuples(st.integers(1, 4), st.integers(1, 4)), stride=st.sampled_from([(1, 1), (2, 1), (1, 2), (2, 3)]),
+       padding=st.tuples(st.integers(0, 2), st.integers(0, 2)), dilation=st.tuples(st.integers(1, 2), st.integers(1, 2)),
+       size=st.tuples(st.integers(7, 11), st.integers(7, 11)), groups=st.sampled_from([1, 2]),
+       bias=st.booleans())
+def test_conv2d_matches_pytorch_across_shapes(kernel, stride, padding, dilation, size, groups, bias):
+    """Stride 1 and strided convolutions take different kernels on the CPU; both against PyTorch."""
+    from helpers import check
+    w = randn(4, 4 // groups, *kernel)
+    b = randn(4) if bias else None
+    check(lambda T, x, w, *b: T.nn.functional.conv2d(x, w, b[0] if b else None, stride, padding, dilation, groups),
+          randn(2, 4, *size), w, *([b] if bias else []), atol=1e-4)
+
+
 def test_conv_and_pool_double_backward():
     gradcheck(lambda T, x, w: T.nn.functional.conv2d(x, w, stride=2, padding=1), randn(1, 2, 5, 5),
               randn(3, 2, 3, 3), double=True)
+    gradcheck(lambda T, x, w: T.nn.functional.conv2d(x, w, padding=(1, 2), dilation=(2, 1)), randn(1, 2, 5, 6),
+              randn(3, 2, 2, 3), double=True)
     gradcheck(lambda T, x: T.nn.functional.max_pool2d(x, 2), randn(1, 1, 4, 4), double=True)
     gradcheck(lambda T, x: T.nn.functional.avg_pool2d(x, 3, 2, 1), randn(1, 1, 5, 5), double=True)
     gradcheck(lambda T, x: T.nn.functional.adaptive_avg_pool2d(x, 2), randn(1, 1, 5, 3), double=True)

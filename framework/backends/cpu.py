@@ -451,25 +451,45 @@ def _flat_params(params):
     return sh, sw, ph, pw, dh, dw
 
 
+def _im2col_width(x_width, stride, padding):
+    """The row length of the im2col columns: the padded input width for stride 1 (the "wide"
+    kernels of kernels/cpu/conv.py, whose im2col copies whole runs), else the output width."""
+    return x_width + 2 * padding[1] if tuple(stride) == (1, 1) else None
+
+
+def _conv_columns(xg, w2, b, has_bias, kh, kw, stride, padding, dilation, out):
+    """out (N, OC, OH*OW) = the convolution of xg with w2 (OC, C*KH*KW); returns the columns."""
+    n, cg = xg.shape[:2]
+    oh_ow = out.shape[2]
+    wide = _im2col_width(xg.shape[3], stride, padding)
+    if wide is not None:
+        oh = oh_ow // (wide - dilation[1] * (kw - 1))
+        cols = np.empty((n, cg * kh * kw, oh * wide), xg.dtype)
+        conv.conv2d_forward_wide(xg, w2, b, has_bias, kh, kw, padding[0], padding[1], dilation[0], dilation[1],
+                                 cols, out)
+    else:
+        cols = np.empty((n, cg * kh * kw, oh_ow), xg.dtype)
+        conv.conv2d_forward(xg, w2, b, has_bias, kh, kw, *_flat_params((stride, padding, dilation)), cols, out)
+    return cols
+
+
 def conv2d(x, w, bias, stride, padding, dilation, groups):
     """Returns (out, cols): cols (one im2col array per group) serve the weight gradient."""
     n, c, h, wd = x.shape
     oc, cg, kh, kw = w.shape
-    params = _flat_params((stride, padding, dilation))
     oh = _conv_out(h, kh, stride[0], padding[0], dilation[0])
     ow = _conv_out(wd, kw, stride[1], padding[1], dilation[1])
     out = np.empty((n, oc, oh * ow), x.dtype)
     all_cols = []
     for cs, os in zip(_group_slices(c, groups), _group_slices(oc, groups)):
         xg = np.ascontiguousarray(x[:, cs] if groups > 1 else x)
-        cols = np.empty((n, cg * kh * kw, oh * ow), x.dtype)
         w2 = np.ascontiguousarray(w[os].reshape(os.stop - os.start, -1))
         b = bias[os] if bias is not None else w2[:, 0]
         target = out if groups == 1 else np.empty((n, os.stop - os.start, oh * ow), x.dtype)
-        conv.conv2d_forward(xg, w2, np.ascontiguousarray(b), bias is not None, kh, kw, *params, cols, target)
+        all_cols.append(_conv_columns(xg, w2, np.ascontiguousarray(b), bias is not None, kh, kw, stride, padding,
+                                      dilation, target))
         if groups > 1:
             out[:, os] = target
-        all_cols.append(cols)
     return out.reshape(n, oc, oh, ow), all_cols
 
 
@@ -495,19 +515,21 @@ def conv2d_grad_weight(x, g, w_shape, stride, padding, dilation, groups, cols=No
     oc, cg, kh, kw = w_shape
     n = g.shape[0]
     oh, ow = g.shape[2:]
-    params = _flat_params((stride, padding, dilation))
     g3 = np.ascontiguousarray(g).reshape(n, oc, oh * ow)
     dw = np.empty((oc, cg * kh * kw), g.dtype)
+    wide = _im2col_width(x.shape[3], stride, padding)
     for i, (cs, os) in enumerate(zip(_group_slices(x.shape[1], groups), _group_slices(oc, groups))):
         group_cols = cols[i] if cols is not None else None
         if group_cols is None:  # recompute the columns (double backward, or a retained graph)
             xg = np.ascontiguousarray(x[:, cs] if groups > 1 else x)
-            group_cols = np.empty((n, cg * kh * kw, oh * ow), g.dtype)
-            scratch = np.empty((n, os.stop - os.start, oh * ow), g.dtype)
-            conv.conv2d_forward(xg, np.zeros((os.stop - os.start, cg * kh * kw), g.dtype),
-                                np.zeros(os.stop - os.start, g.dtype), False, kh, kw, *params, group_cols, scratch)
+            group_cols = _conv_columns(xg, np.zeros((os.stop - os.start, cg * kh * kw), g.dtype),
+                                       np.zeros(os.stop - os.start, g.dtype), False, kh, kw, stride, padding,
+                                       dilation, np.empty((n, os.stop - os.start, oh * ow), g.dtype))
         gg = g3 if groups == 1 else np.ascontiguousarray(g3[:, os])
-        conv.conv2d_grad_weight(group_cols, gg, dw[os], numba.get_num_threads())
+        if wide is not None:
+            conv.conv2d_grad_weight_wide(group_cols, gg, ow, wide, dw[os], numba.get_num_threads())
+        else:
+            conv.conv2d_grad_weight(group_cols, gg, dw[os], numba.get_num_threads())
     return dw.reshape(w_shape)
 
 
