@@ -6,7 +6,8 @@ generated file is up to date. Every op gets real module-level functions, so
 Numba can cache each of them to disk:
 
 - `<op>_flat(x[, y], out)`: 1-D contiguous operands of equal length;
-- `<op>_strided(x[, y], out)`: 3-D operands of any strides (0 for broadcast dims);
+- `<op>_strided(x[, y], out)`: 3-D operands of any strides; a size-1 dim of x or y is
+  broadcast against out's (the backend views operands so, without stride tricks);
 - `<op>_scalar(x, s, out)` and `<op>_rscalar(s, y, out)`: binary op with a scalar.
 """
 import pathlib
@@ -71,11 +72,24 @@ def {name}_rscalar(x, b, out):
 @kernel
 def {name}_strided(a, b, out):
     for i in range(out.shape[0]):
+        ia, ib = (i if a.shape[0] != 1 else 0), (i if b.shape[0] != 1 else 0)
         for j in range(out.shape[1]):
-            for k in range(out.shape[2]):
-                x = a[i, j, k]
-                y = b[i, j, k]
-                out[i, j, k] = {expr}
+            ja, jb = (j if a.shape[1] != 1 else 0), (j if b.shape[1] != 1 else 0)
+            if a.shape[2] == b.shape[2]:
+                for k in range(out.shape[2]):
+                    x = a[ia, ja, k]
+                    y = b[ib, jb, k]
+                    out[i, j, k] = {expr}
+            elif a.shape[2] == 1:
+                x = a[ia, ja, 0]
+                for k in range(out.shape[2]):
+                    y = b[ib, jb, k]
+                    out[i, j, k] = {expr}
+            else:
+                y = b[ib, jb, 0]
+                for k in range(out.shape[2]):
+                    x = a[ia, ja, k]
+                    out[i, j, k] = {expr}
 '''
 
 

@@ -1,6 +1,6 @@
 import numpy as np
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given, settings, strategies as st
 
 import framework
 from helpers import check, check_raises, gradcheck, randn
@@ -264,3 +264,42 @@ def test_float32_exp_and_tanh_are_within_two_ulp_of_the_exact_result():
         finite = np.isfinite(rounded)
         ulp = np.spacing(np.abs(rounded[finite]))
         assert np.all(np.abs(ours[finite] - exact[finite]) <= 2 * ulp), name
+
+
+@st.composite
+def strided_operands(draw):
+    """Two broadcastable operands made as views: transposed, sliced with steps, or expanded."""
+    a_shape, b_shape = draw(broadcastable())
+
+    def make(shape):
+        kind = draw(st.sampled_from(["plain", "transposed", "stepped", "expanded"]))
+        if kind == "transposed" and len(shape) >= 2:
+            return randn(*shape[::-1]), lambda t: t.permute(*range(len(shape) - 1, -1, -1))
+        if kind == "stepped" and shape:
+            return randn(*shape[:-1], 2 * shape[-1]), lambda t: t[..., ::2]
+        if kind == "expanded" and shape:
+            return randn(*shape[:-1], 1), lambda t: t.expand(*shape)
+        return randn(*shape), lambda t: t
+    return make(a_shape), make(b_shape)
+
+
+@settings(max_examples=60)
+@given(operands=strided_operands(), op=st.sampled_from(["+", "*", "where", "exp", "add_"]))
+def test_elementwise_on_strided_and_broadcast_views(operands, op):
+    """The strided kernels see merged 3-D views with broadcasting done in the kernel; every
+    layout (and an in-place write into a non-contiguous view) against PyTorch."""
+    (x, view_x), (y, view_y) = operands
+
+    def fn(T, x, y):
+        a, b = view_x(x), view_y(y)
+        if op == "where":
+            return T.where(a > 0, a, b)
+        if op == "exp":
+            return (a * 1).exp() + a.exp()
+        if op == "add_":  # written in place into a transposed (non-contiguous) tensor
+            shape = np.broadcast_shapes(tuple(a.shape), tuple(b.shape))
+            target = T.zeros(shape[::-1]).permute(*range(len(shape) - 1, -1, -1)) if shape else T.zeros(())
+            target.add_(a).add_(b)
+            return target
+        return eval(f"a {op} b")
+    check(fn, x, y, grad=op != "add_")

@@ -5,6 +5,7 @@ Arrays here are NumPy arrays. The backend owns allocation, views and copies
 arithmetic to compiled kernels. Every function takes and returns raw arrays;
 dtype promotion and autograd happen above, in `framework.ops`.
 """
+import functools
 import math
 
 import numba
@@ -102,18 +103,61 @@ def _collapse(shape, *strides):
     return out_shape, out_strides
 
 
-def _as3d(arrays, shape):
-    """Views of same-shaped arrays as 3-D (or a list of 3-D chunks when more dims remain)."""
-    collapsed, strides = _collapse(shape, *[a.strides for a in arrays])
-    while len(collapsed) < 3:
-        collapsed.insert(0, 1)
-        for st in strides:
-            st.insert(0, 0)
-    views = [np.lib.stride_tricks.as_strided(a, collapsed, st) for a, st in zip(arrays, strides)]
-    if len(collapsed) == 3:
+def _c_strides(shape):
+    strides, acc = [], 1
+    for n in reversed(shape):
+        strides.append(acc)
+        acc *= n
+    return tuple(reversed(strides))
+
+
+@functools.lru_cache(maxsize=4096)
+def _view_plan(out_shape, out_strides, *layouts):
+    """How the strided kernels see the operands of an op writing `out_shape`: the dims that
+    every operand walks contiguously merged into one, at least 3 dims, and per operand its
+    shape there, 1 where it is broadcast (the kernels broadcast size-1 dims themselves, so
+    no stride tricks are needed). `layouts` is shape, strides, shape, strides, ... of the
+    inputs; out_strides None means a C-contiguous output. Returns (merged out shape,
+    [input shapes], out shape) or, for an input with a stride-0 dim of size > 1 (an
+    expanded view), its index, to be copied first."""
+    nd = len(out_shape)
+    effective = []
+    for i in range(0, len(layouts), 2):
+        shape, strides = layouts[i], layouts[i + 1]
+        if any(st == 0 and n > 1 for n, st in zip(shape, strides)):
+            return i // 2
+        effective.append((0,) * (nd - len(shape)) + tuple(0 if n == 1 else st for n, st in zip(shape, strides)))
+    effective.append(out_strides if out_strides is not None else _c_strides(out_shape))
+    merged, merged_strides = _collapse(out_shape, *effective)
+    lead = max(0, 3 - len(merged))
+    merged = tuple([1] * lead + merged)
+    shapes = [tuple([1] * lead + [n if st else 1 for n, st in zip(merged[lead:], sts)]) for sts in merged_strides]
+    return merged, shapes[:-1], merged
+
+
+def _views(out, *inputs):
+    """Lists of 3-D views [*inputs, out] for the strided kernels; one list per index of the
+    leading dims when more than three remain after merging."""
+    layouts = []
+    for a in inputs:
+        layouts += (a.shape, a.strides)
+    out_contiguous = out.flags.c_contiguous
+    out_strides = None if out_contiguous else out.strides
+    plan = _view_plan(out.shape, out_strides, *layouts)
+    while type(plan) is int:  # an expanded input: materialise it (outputs are never expanded)
+        inputs = list(inputs)
+        inputs[plan] = np.ascontiguousarray(inputs[plan])
+        layouts[2 * plan:2 * plan + 2] = inputs[plan].shape, inputs[plan].strides
+        plan = _view_plan(out.shape, out_strides, *layouts)
+    merged, shapes, out_shape = plan
+    # The plan makes every reshape a view; a given (non-contiguous) output must be one, so it
+    # is reshaped with copy=False.
+    views = [a.reshape(shape) for a, shape in zip(inputs, shapes)]
+    views.append(out.reshape(out_shape) if out_contiguous else out.reshape(out_shape, copy=False))
+    if len(merged) == 3:
         return [views]
-    lead = collapsed[:-3]
-    return [[v[idx] for v in views] for idx in np.ndindex(*lead)]
+    return [[v[tuple(min(i, n - 1) for i, n in zip(idx, v.shape))] for v in views]
+            for idx in np.ndindex(*merged[:-3])]
 
 
 def _kernels(suffix):
@@ -136,7 +180,7 @@ def unary(op, a, out=None):
         _FLAT[op](a.reshape(-1), out.reshape(-1))
     else:
         kern = _STRIDED[op]
-        for x, o in _as3d([a, out], out.shape):
+        for x, o in _views(out, a):
             kern(x, o)
     return out
 
@@ -175,23 +219,23 @@ def binary(op, a, b, out=None, out_shape=None):
         b = np.full((), b, a.dtype)
     if out_shape is None:
         out_shape = a.shape if a.shape == b.shape else np.broadcast_shapes(a.shape, b.shape)
+    kern = _STRIDED[op]
     if out is None:
         out = np.empty(out_shape, np.bool_ if op in _BOOL_OUT else a.dtype)
-    kern = _STRIDED[op]
-    a = np.broadcast_to(a, out_shape)
-    b = np.broadcast_to(b, out_shape)
-    for x, y, o in _as3d([a, b, out], out_shape):
+        plan = _view_plan(out.shape, None, a.shape, a.strides, b.shape, b.strides)
+        if type(plan) is tuple and len(plan[0]) == 3:  # the common case, without _views' generality
+            (shape_a, shape_b), shape_out = plan[1], plan[2]
+            kern(a.reshape(shape_a), b.reshape(shape_b), out.reshape(shape_out))
+            return out
+    for x, y, o in _views(out, a, b):
         kern(x, y, o)
     return out
 
 
 def where(cond, a, b, out_shape):
     """cond ? a : b with broadcasting; a and b share a dtype."""
-    cond = np.broadcast_to(cond, out_shape)
-    a = np.broadcast_to(a, out_shape)
-    b = np.broadcast_to(b, out_shape)
     out = np.empty(out_shape, a.dtype)
-    for c, x, y, o in _as3d([cond, a, b, out], out_shape):
+    for c, x, y, o in _views(out, cond, a, b):
         select.where(c, x, y, o)
     return out
 
@@ -209,20 +253,29 @@ _ACC = {"sum": (rd.sum_last, rd.sum_mid), "prod": (rd.prod_last, rd.prod_mid),
         "all": (None, rd.all_mid), "any": (None, rd.any_mid)}
 
 
+@functools.lru_cache(maxsize=1024)
+def _reduction_plan(shape, dims):
+    """[(outer, red, inner, shape after)] per run of adjacent reduced dims, last run first;
+    cached, since a model reduces the same shapes every step."""
+    plan, shape = [], list(shape)
+    for run in reduction_runs(dims):
+        outer, red, inner = _split3(shape, run[0], run[-1])
+        shape = shape[:run[0]] + shape[run[-1] + 1:]
+        plan.append((outer, red, inner, tuple(shape)))
+    return tuple(plan)
+
+
 def reduce(op, a, dims, out_dtype):
     """Reduce `a` over `dims` (a tuple of non-negative ints) without keeping dims.
 
     op is one of sum, prod, all, any, max, min (max/min reduce values only)."""
-    shape = list(a.shape)
     if not dims:
         return a.astype(out_dtype)
     if len(dims) == a.ndim and op in ("sum", "prod") and a.flags.c_contiguous:  # everything: one row
         out = np.empty(1, out_dtype)
         _ACC[op][0](a.reshape(1, -1), out)
         return out.reshape(())
-    for run in reduction_runs(dims):
-        outer, red, inner = _split3(shape, run[0], run[-1])
-        new_shape = shape[:run[0]] + shape[run[-1] + 1:]
+    for outer, red, inner, new_shape in _reduction_plan(a.shape, dims):
         src = a.reshape(outer, red, inner)
         if op in ("max", "min"):
             values = np.empty((outer, inner), a.dtype)
@@ -237,8 +290,7 @@ def reduce(op, a, dims, out_dtype):
                 a = np.empty((outer, inner), out_dtype)
                 mid(src, a)
         a = a.reshape(new_shape)
-        shape = new_shape
-    return a.astype(out_dtype, copy=False)
+    return a if a.dtype == out_dtype else a.astype(out_dtype)
 
 
 def argreduce(op, a, dim):

@@ -4,6 +4,7 @@ import collections
 import math
 
 from framework import dtypes as _dt
+from framework.autograd import grad_mode
 from framework.autograd.function import Function
 from framework.ops._util import normalize_dims, reduced_shape, wrap, wrap_dim
 from framework.ops.elementwise import where
@@ -19,16 +20,27 @@ def _expand_back(g, shape, dims, keepdim):
     return g.expand(shape)
 
 
+def _sum(x, dims, keepdim, dtype):
+    out_dt = dtype or (_dt.int64 if not x.dtype.is_floating_point else x.dtype)
+    data = x._data if dtype is None or dtype is x.dtype else x.device.backend.astype(x._data, dtype.np)
+    out = x.device.backend.reduce("sum", data, dims, out_dt.np)
+    if keepdim:
+        out = x.device.backend.reshape(out, reduced_shape(x.shape, dims, True))
+    return Tensor._make(out, out_dt, x.device)
+
+
 class Sum(Function):
+    @classmethod
+    def apply(cls, x, dims, keepdim, dtype):
+        """Nothing to record: straight to the kernel, no graph node (as _Unary does)."""
+        if grad_mode.enabled and x._requires_grad:
+            return super().apply(x, dims, keepdim, dtype)
+        return _sum(x, dims, keepdim, dtype)
+
     @staticmethod
     def forward(ctx, x, dims, keepdim, dtype):
-        out_dt = dtype or (_dt.int64 if not x.dtype.is_floating_point else x.dtype)
-        data = x._data if dtype is None or dtype is x.dtype else x.device.backend.astype(x._data, dtype.np)
-        out = x.device.backend.reduce("sum", data, dims, out_dt.np)
         ctx.shape, ctx.dims, ctx.keepdim = x.shape, dims, keepdim
-        if keepdim:
-            out = x.device.backend.reshape(out, reduced_shape(x.shape, dims, True))
-        return wrap(out, out_dt, x.device)
+        return _sum(x, dims, keepdim, dtype)
 
     @staticmethod
     def backward(ctx, g):

@@ -384,11 +384,24 @@ def add_rscalar(x, b, out):
 @kernel
 def add_strided(a, b, out):
     for i in range(out.shape[0]):
+        ia, ib = (i if a.shape[0] != 1 else 0), (i if b.shape[0] != 1 else 0)
         for j in range(out.shape[1]):
-            for k in range(out.shape[2]):
-                x = a[i, j, k]
-                y = b[i, j, k]
-                out[i, j, k] = x + y
+            ja, jb = (j if a.shape[1] != 1 else 0), (j if b.shape[1] != 1 else 0)
+            if a.shape[2] == b.shape[2]:
+                for k in range(out.shape[2]):
+                    x = a[ia, ja, k]
+                    y = b[ib, jb, k]
+                    out[i, j, k] = x + y
+            elif a.shape[2] == 1:
+                x = a[ia, ja, 0]
+                for k in range(out.shape[2]):
+                    y = b[ib, jb, k]
+                    out[i, j, k] = x + y
+            else:
+                y = b[ib, jb, 0]
+                for k in range(out.shape[2]):
+                    x = a[ia, ja, k]
+                    out[i, j, k] = x + y
 
 
 @kernel
@@ -416,11 +429,24 @@ def sub_rscalar(x, b, out):
 @kernel
 def sub_strided(a, b, out):
     for i in range(out.shape[0]):
+        ia, ib = (i if a.shape[0] != 1 else 0), (i if b.shape[0] != 1 else 0)
         for j in range(out.shape[1]):
-            for k in range(out.shape[2]):
-                x = a[i, j, k]
-                y = b[i, j, k]
-                out[i, j, k] = x - y
+            ja, jb = (j if a.shape[1] != 1 else 0), (j if b.shape[1] != 1 else 0)
+            if a.shape[2] == b.shape[2]:
+                for k in range(out.shape[2]):
+                    x = a[ia, ja, k]
+                    y = b[ib, jb, k]
+                    out[i, j, k] = x - y
+            elif a.shape[2] == 1:
+                x = a[ia, ja, 0]
+                for k in range(out.shape[2]):
+                    y = b[ib, jb, k]
+                    out[i, j, k] = x - y
+            else:
+                y = b[ib, jb, 0]
+                for k in range(out.shape[2]):
+                    x = a[ia, ja, k]
+                    out[i, j, k] = x - y
 
 
 @kernel
@@ -448,11 +474,24 @@ def mul_rscalar(x, b, out):
 @kernel
 def mul_strided(a, b, out):
     for i in range(out.shape[0]):
+        ia, ib = (i if a.shape[0] != 1 else 0), (i if b.shape[0] != 1 else 0)
         for j in range(out.shape[1]):
-            for k in range(out.shape[2]):
-                x = a[i, j, k]
-                y = b[i, j, k]
-                out[i, j, k] = x * y
+            ja, jb = (j if a.shape[1] != 1 else 0), (j if b.shape[1] != 1 else 0)
+            if a.shape[2] == b.shape[2]:
+                for k in range(out.shape[2]):
+                    x = a[ia, ja, k]
+                    y = b[ib, jb, k]
+                    out[i, j, k] = x * y
+            elif a.shape[2] == 1:
+                x = a[ia, ja, 0]
+                for k in range(out.shape[2]):
+                    y = b[ib, jb, k]
+                    out[i, j, k] = x * y
+            else:
+                y = b[ib, jb, 0]
+                for k in range(out.shape[2]):
+                    x = a[ia, ja, k]
+                    out[i, j, k] = x * y
 
 
 @kernel
@@ -480,11 +519,24 @@ def div_rscalar(x, b, out):
 @kernel
 def div_strided(a, b, out):
     for i in range(out.shape[0]):
+        ia, ib = (i if a.shape[0] != 1 else 0), (i if b.shape[0] != 1 else 0)
         for j in range(out.shape[1]):
-            for k in range(out.shape[2]):
-                x = a[i, j, k]
-                y = b[i, j, k]
-                out[i, j, k] = x / y
+            ja, jb = (j if a.shape[1] != 1 else 0), (j if b.shape[1] != 1 else 0)
+            if a.shape[2] == b.shape[2]:
+                for k in range(out.shape[2]):
+                    x = a[ia, ja, k]
+                    y = b[ib, jb, k]
+                    out[i, j, k] = x / y
+            elif a.shape[2] == 1:
+                x = a[ia, ja, 0]
+                for k in range(out.shape[2]):
+                    y = b[ib, jb, k]
+                    out[i, j, k] = x / y
+            else:
+                y = b[ib, jb, 0]
+                for k in range(out.shape[2]):
+                    x = a[ia, ja, k]
+                    out[i, j, k] = x / y
 
 
 @kernel
@@ -512,11 +564,24 @@ def floor_divide_rscalar(x, b, out):
 @kernel
 def floor_divide_strided(a, b, out):
     for i in range(out.shape[0]):
+        ia, ib = (i if a.shape[0] != 1 else 0), (i if b.shape[0] != 1 else 0)
         for j in range(out.shape[1]):
-            for k in range(out.shape[2]):
-                x = a[i, j, k]
-                y = b[i, j, k]
-                out[i, j, k] = x // y
+            ja, jb = (j if a.shape[1] != 1 else 0), (j if b.shape[1] != 1 else 0)
+            if a.shape[2] == b.shape[2]:
+                for k in range(out.shape[2]):
+                    x = a[ia, ja, k]
+                    y = b[ib, jb, k]
+                    out[i, j, k] = x // y
+            elif a.shape[2] == 1:
+                x = a[ia, ja, 0]
+                for k in range(out.shape[2]):
+                    y = b[ib, jb, k]
+                    out[i, j, k] = x // y
+            else:
+                y = b[ib, jb, 0]
+                for k in range(out.shape[2]):
+                    x = a[ia, ja, k]
+                    out[i, j, k] = x // y
 
 
 @kernel
@@ -544,11 +609,24 @@ def remainder_rscalar(x, b, out):
 @kernel
 def remainder_strided(a, b, out):
     for i in range(out.shape[0]):
+        ia, ib = (i if a.shape[0] != 1 else 0), (i if b.shape[0] != 1 else 0)
         for j in range(out.shape[1]):
-            for k in range(out.shape[2]):
-                x = a[i, j, k]
-                y = b[i, j, k]
-                out[i, j, k] = x % y
+            ja, jb = (j if a.shape[1] != 1 else 0), (j if b.shape[1] != 1 else 0)
+            if a.shape[2] == b.shape[2]:
+                for k in range(out.shape[2]):
+                    x = a[ia, ja, k]
+                    y = b[ib, jb, k]
+                    out[i, j, k] = x % y
+            elif a.shape[2] == 1:
+                x = a[ia, ja, 0]
+                for k in range(out.shape[2]):
+                    y = b[ib, jb, k]
+                    out[i, j, k] = x % y
+            else:
+                y = b[ib, jb, 0]
+                for k in range(out.shape[2]):
+                    x = a[ia, ja, k]
+                    out[i, j, k] = x % y
 
 
 @kernel
@@ -576,11 +654,24 @@ def pow_rscalar(x, b, out):
 @kernel
 def pow_strided(a, b, out):
     for i in range(out.shape[0]):
+        ia, ib = (i if a.shape[0] != 1 else 0), (i if b.shape[0] != 1 else 0)
         for j in range(out.shape[1]):
-            for k in range(out.shape[2]):
-                x = a[i, j, k]
-                y = b[i, j, k]
-                out[i, j, k] = x ** y
+            ja, jb = (j if a.shape[1] != 1 else 0), (j if b.shape[1] != 1 else 0)
+            if a.shape[2] == b.shape[2]:
+                for k in range(out.shape[2]):
+                    x = a[ia, ja, k]
+                    y = b[ib, jb, k]
+                    out[i, j, k] = x ** y
+            elif a.shape[2] == 1:
+                x = a[ia, ja, 0]
+                for k in range(out.shape[2]):
+                    y = b[ib, jb, k]
+                    out[i, j, k] = x ** y
+            else:
+                y = b[ib, jb, 0]
+                for k in range(out.shape[2]):
+                    x = a[ia, ja, k]
+                    out[i, j, k] = x ** y
 
 
 @kernel
@@ -608,11 +699,24 @@ def maximum_rscalar(x, b, out):
 @kernel
 def maximum_strided(a, b, out):
     for i in range(out.shape[0]):
+        ia, ib = (i if a.shape[0] != 1 else 0), (i if b.shape[0] != 1 else 0)
         for j in range(out.shape[1]):
-            for k in range(out.shape[2]):
-                x = a[i, j, k]
-                y = b[i, j, k]
-                out[i, j, k] = x if (x >= y or x != x) else y
+            ja, jb = (j if a.shape[1] != 1 else 0), (j if b.shape[1] != 1 else 0)
+            if a.shape[2] == b.shape[2]:
+                for k in range(out.shape[2]):
+                    x = a[ia, ja, k]
+                    y = b[ib, jb, k]
+                    out[i, j, k] = x if (x >= y or x != x) else y
+            elif a.shape[2] == 1:
+                x = a[ia, ja, 0]
+                for k in range(out.shape[2]):
+                    y = b[ib, jb, k]
+                    out[i, j, k] = x if (x >= y or x != x) else y
+            else:
+                y = b[ib, jb, 0]
+                for k in range(out.shape[2]):
+                    x = a[ia, ja, k]
+                    out[i, j, k] = x if (x >= y or x != x) else y
 
 
 @kernel
@@ -640,11 +744,24 @@ def minimum_rscalar(x, b, out):
 @kernel
 def minimum_strided(a, b, out):
     for i in range(out.shape[0]):
+        ia, ib = (i if a.shape[0] != 1 else 0), (i if b.shape[0] != 1 else 0)
         for j in range(out.shape[1]):
-            for k in range(out.shape[2]):
-                x = a[i, j, k]
-                y = b[i, j, k]
-                out[i, j, k] = x if (x <= y or x != x) else y
+            ja, jb = (j if a.shape[1] != 1 else 0), (j if b.shape[1] != 1 else 0)
+            if a.shape[2] == b.shape[2]:
+                for k in range(out.shape[2]):
+                    x = a[ia, ja, k]
+                    y = b[ib, jb, k]
+                    out[i, j, k] = x if (x <= y or x != x) else y
+            elif a.shape[2] == 1:
+                x = a[ia, ja, 0]
+                for k in range(out.shape[2]):
+                    y = b[ib, jb, k]
+                    out[i, j, k] = x if (x <= y or x != x) else y
+            else:
+                y = b[ib, jb, 0]
+                for k in range(out.shape[2]):
+                    x = a[ia, ja, k]
+                    out[i, j, k] = x if (x <= y or x != x) else y
 
 
 @kernel
@@ -672,11 +789,24 @@ def eq_rscalar(x, b, out):
 @kernel
 def eq_strided(a, b, out):
     for i in range(out.shape[0]):
+        ia, ib = (i if a.shape[0] != 1 else 0), (i if b.shape[0] != 1 else 0)
         for j in range(out.shape[1]):
-            for k in range(out.shape[2]):
-                x = a[i, j, k]
-                y = b[i, j, k]
-                out[i, j, k] = x == y
+            ja, jb = (j if a.shape[1] != 1 else 0), (j if b.shape[1] != 1 else 0)
+            if a.shape[2] == b.shape[2]:
+                for k in range(out.shape[2]):
+                    x = a[ia, ja, k]
+                    y = b[ib, jb, k]
+                    out[i, j, k] = x == y
+            elif a.shape[2] == 1:
+                x = a[ia, ja, 0]
+                for k in range(out.shape[2]):
+                    y = b[ib, jb, k]
+                    out[i, j, k] = x == y
+            else:
+                y = b[ib, jb, 0]
+                for k in range(out.shape[2]):
+                    x = a[ia, ja, k]
+                    out[i, j, k] = x == y
 
 
 @kernel
@@ -704,11 +834,24 @@ def ne_rscalar(x, b, out):
 @kernel
 def ne_strided(a, b, out):
     for i in range(out.shape[0]):
+        ia, ib = (i if a.shape[0] != 1 else 0), (i if b.shape[0] != 1 else 0)
         for j in range(out.shape[1]):
-            for k in range(out.shape[2]):
-                x = a[i, j, k]
-                y = b[i, j, k]
-                out[i, j, k] = x != y
+            ja, jb = (j if a.shape[1] != 1 else 0), (j if b.shape[1] != 1 else 0)
+            if a.shape[2] == b.shape[2]:
+                for k in range(out.shape[2]):
+                    x = a[ia, ja, k]
+                    y = b[ib, jb, k]
+                    out[i, j, k] = x != y
+            elif a.shape[2] == 1:
+                x = a[ia, ja, 0]
+                for k in range(out.shape[2]):
+                    y = b[ib, jb, k]
+                    out[i, j, k] = x != y
+            else:
+                y = b[ib, jb, 0]
+                for k in range(out.shape[2]):
+                    x = a[ia, ja, k]
+                    out[i, j, k] = x != y
 
 
 @kernel
@@ -736,11 +879,24 @@ def lt_rscalar(x, b, out):
 @kernel
 def lt_strided(a, b, out):
     for i in range(out.shape[0]):
+        ia, ib = (i if a.shape[0] != 1 else 0), (i if b.shape[0] != 1 else 0)
         for j in range(out.shape[1]):
-            for k in range(out.shape[2]):
-                x = a[i, j, k]
-                y = b[i, j, k]
-                out[i, j, k] = x < y
+            ja, jb = (j if a.shape[1] != 1 else 0), (j if b.shape[1] != 1 else 0)
+            if a.shape[2] == b.shape[2]:
+                for k in range(out.shape[2]):
+                    x = a[ia, ja, k]
+                    y = b[ib, jb, k]
+                    out[i, j, k] = x < y
+            elif a.shape[2] == 1:
+                x = a[ia, ja, 0]
+                for k in range(out.shape[2]):
+                    y = b[ib, jb, k]
+                    out[i, j, k] = x < y
+            else:
+                y = b[ib, jb, 0]
+                for k in range(out.shape[2]):
+                    x = a[ia, ja, k]
+                    out[i, j, k] = x < y
 
 
 @kernel
@@ -768,11 +924,24 @@ def le_rscalar(x, b, out):
 @kernel
 def le_strided(a, b, out):
     for i in range(out.shape[0]):
+        ia, ib = (i if a.shape[0] != 1 else 0), (i if b.shape[0] != 1 else 0)
         for j in range(out.shape[1]):
-            for k in range(out.shape[2]):
-                x = a[i, j, k]
-                y = b[i, j, k]
-                out[i, j, k] = x <= y
+            ja, jb = (j if a.shape[1] != 1 else 0), (j if b.shape[1] != 1 else 0)
+            if a.shape[2] == b.shape[2]:
+                for k in range(out.shape[2]):
+                    x = a[ia, ja, k]
+                    y = b[ib, jb, k]
+                    out[i, j, k] = x <= y
+            elif a.shape[2] == 1:
+                x = a[ia, ja, 0]
+                for k in range(out.shape[2]):
+                    y = b[ib, jb, k]
+                    out[i, j, k] = x <= y
+            else:
+                y = b[ib, jb, 0]
+                for k in range(out.shape[2]):
+                    x = a[ia, ja, k]
+                    out[i, j, k] = x <= y
 
 
 @kernel
@@ -800,11 +969,24 @@ def gt_rscalar(x, b, out):
 @kernel
 def gt_strided(a, b, out):
     for i in range(out.shape[0]):
+        ia, ib = (i if a.shape[0] != 1 else 0), (i if b.shape[0] != 1 else 0)
         for j in range(out.shape[1]):
-            for k in range(out.shape[2]):
-                x = a[i, j, k]
-                y = b[i, j, k]
-                out[i, j, k] = x > y
+            ja, jb = (j if a.shape[1] != 1 else 0), (j if b.shape[1] != 1 else 0)
+            if a.shape[2] == b.shape[2]:
+                for k in range(out.shape[2]):
+                    x = a[ia, ja, k]
+                    y = b[ib, jb, k]
+                    out[i, j, k] = x > y
+            elif a.shape[2] == 1:
+                x = a[ia, ja, 0]
+                for k in range(out.shape[2]):
+                    y = b[ib, jb, k]
+                    out[i, j, k] = x > y
+            else:
+                y = b[ib, jb, 0]
+                for k in range(out.shape[2]):
+                    x = a[ia, ja, k]
+                    out[i, j, k] = x > y
 
 
 @kernel
@@ -832,11 +1014,24 @@ def ge_rscalar(x, b, out):
 @kernel
 def ge_strided(a, b, out):
     for i in range(out.shape[0]):
+        ia, ib = (i if a.shape[0] != 1 else 0), (i if b.shape[0] != 1 else 0)
         for j in range(out.shape[1]):
-            for k in range(out.shape[2]):
-                x = a[i, j, k]
-                y = b[i, j, k]
-                out[i, j, k] = x >= y
+            ja, jb = (j if a.shape[1] != 1 else 0), (j if b.shape[1] != 1 else 0)
+            if a.shape[2] == b.shape[2]:
+                for k in range(out.shape[2]):
+                    x = a[ia, ja, k]
+                    y = b[ib, jb, k]
+                    out[i, j, k] = x >= y
+            elif a.shape[2] == 1:
+                x = a[ia, ja, 0]
+                for k in range(out.shape[2]):
+                    y = b[ib, jb, k]
+                    out[i, j, k] = x >= y
+            else:
+                y = b[ib, jb, 0]
+                for k in range(out.shape[2]):
+                    x = a[ia, ja, k]
+                    out[i, j, k] = x >= y
 
 
 @kernel
@@ -864,11 +1059,24 @@ def logical_and_rscalar(x, b, out):
 @kernel
 def logical_and_strided(a, b, out):
     for i in range(out.shape[0]):
+        ia, ib = (i if a.shape[0] != 1 else 0), (i if b.shape[0] != 1 else 0)
         for j in range(out.shape[1]):
-            for k in range(out.shape[2]):
-                x = a[i, j, k]
-                y = b[i, j, k]
-                out[i, j, k] = x and y
+            ja, jb = (j if a.shape[1] != 1 else 0), (j if b.shape[1] != 1 else 0)
+            if a.shape[2] == b.shape[2]:
+                for k in range(out.shape[2]):
+                    x = a[ia, ja, k]
+                    y = b[ib, jb, k]
+                    out[i, j, k] = x and y
+            elif a.shape[2] == 1:
+                x = a[ia, ja, 0]
+                for k in range(out.shape[2]):
+                    y = b[ib, jb, k]
+                    out[i, j, k] = x and y
+            else:
+                y = b[ib, jb, 0]
+                for k in range(out.shape[2]):
+                    x = a[ia, ja, k]
+                    out[i, j, k] = x and y
 
 
 @kernel
@@ -896,11 +1104,24 @@ def logical_or_rscalar(x, b, out):
 @kernel
 def logical_or_strided(a, b, out):
     for i in range(out.shape[0]):
+        ia, ib = (i if a.shape[0] != 1 else 0), (i if b.shape[0] != 1 else 0)
         for j in range(out.shape[1]):
-            for k in range(out.shape[2]):
-                x = a[i, j, k]
-                y = b[i, j, k]
-                out[i, j, k] = x or y
+            ja, jb = (j if a.shape[1] != 1 else 0), (j if b.shape[1] != 1 else 0)
+            if a.shape[2] == b.shape[2]:
+                for k in range(out.shape[2]):
+                    x = a[ia, ja, k]
+                    y = b[ib, jb, k]
+                    out[i, j, k] = x or y
+            elif a.shape[2] == 1:
+                x = a[ia, ja, 0]
+                for k in range(out.shape[2]):
+                    y = b[ib, jb, k]
+                    out[i, j, k] = x or y
+            else:
+                y = b[ib, jb, 0]
+                for k in range(out.shape[2]):
+                    x = a[ia, ja, k]
+                    out[i, j, k] = x or y
 
 
 @kernel
@@ -928,11 +1149,24 @@ def logical_xor_rscalar(x, b, out):
 @kernel
 def logical_xor_strided(a, b, out):
     for i in range(out.shape[0]):
+        ia, ib = (i if a.shape[0] != 1 else 0), (i if b.shape[0] != 1 else 0)
         for j in range(out.shape[1]):
-            for k in range(out.shape[2]):
-                x = a[i, j, k]
-                y = b[i, j, k]
-                out[i, j, k] = (x != 0) != (y != 0)
+            ja, jb = (j if a.shape[1] != 1 else 0), (j if b.shape[1] != 1 else 0)
+            if a.shape[2] == b.shape[2]:
+                for k in range(out.shape[2]):
+                    x = a[ia, ja, k]
+                    y = b[ib, jb, k]
+                    out[i, j, k] = (x != 0) != (y != 0)
+            elif a.shape[2] == 1:
+                x = a[ia, ja, 0]
+                for k in range(out.shape[2]):
+                    y = b[ib, jb, k]
+                    out[i, j, k] = (x != 0) != (y != 0)
+            else:
+                y = b[ib, jb, 0]
+                for k in range(out.shape[2]):
+                    x = a[ia, ja, k]
+                    out[i, j, k] = (x != 0) != (y != 0)
 
 
 @kernel
@@ -960,11 +1194,24 @@ def bitwise_and_rscalar(x, b, out):
 @kernel
 def bitwise_and_strided(a, b, out):
     for i in range(out.shape[0]):
+        ia, ib = (i if a.shape[0] != 1 else 0), (i if b.shape[0] != 1 else 0)
         for j in range(out.shape[1]):
-            for k in range(out.shape[2]):
-                x = a[i, j, k]
-                y = b[i, j, k]
-                out[i, j, k] = x & y
+            ja, jb = (j if a.shape[1] != 1 else 0), (j if b.shape[1] != 1 else 0)
+            if a.shape[2] == b.shape[2]:
+                for k in range(out.shape[2]):
+                    x = a[ia, ja, k]
+                    y = b[ib, jb, k]
+                    out[i, j, k] = x & y
+            elif a.shape[2] == 1:
+                x = a[ia, ja, 0]
+                for k in range(out.shape[2]):
+                    y = b[ib, jb, k]
+                    out[i, j, k] = x & y
+            else:
+                y = b[ib, jb, 0]
+                for k in range(out.shape[2]):
+                    x = a[ia, ja, k]
+                    out[i, j, k] = x & y
 
 
 @kernel
@@ -992,11 +1239,24 @@ def bitwise_or_rscalar(x, b, out):
 @kernel
 def bitwise_or_strided(a, b, out):
     for i in range(out.shape[0]):
+        ia, ib = (i if a.shape[0] != 1 else 0), (i if b.shape[0] != 1 else 0)
         for j in range(out.shape[1]):
-            for k in range(out.shape[2]):
-                x = a[i, j, k]
-                y = b[i, j, k]
-                out[i, j, k] = x | y
+            ja, jb = (j if a.shape[1] != 1 else 0), (j if b.shape[1] != 1 else 0)
+            if a.shape[2] == b.shape[2]:
+                for k in range(out.shape[2]):
+                    x = a[ia, ja, k]
+                    y = b[ib, jb, k]
+                    out[i, j, k] = x | y
+            elif a.shape[2] == 1:
+                x = a[ia, ja, 0]
+                for k in range(out.shape[2]):
+                    y = b[ib, jb, k]
+                    out[i, j, k] = x | y
+            else:
+                y = b[ib, jb, 0]
+                for k in range(out.shape[2]):
+                    x = a[ia, ja, k]
+                    out[i, j, k] = x | y
 
 
 @kernel
@@ -1024,11 +1284,24 @@ def bitwise_xor_rscalar(x, b, out):
 @kernel
 def bitwise_xor_strided(a, b, out):
     for i in range(out.shape[0]):
+        ia, ib = (i if a.shape[0] != 1 else 0), (i if b.shape[0] != 1 else 0)
         for j in range(out.shape[1]):
-            for k in range(out.shape[2]):
-                x = a[i, j, k]
-                y = b[i, j, k]
-                out[i, j, k] = x ^ y
+            ja, jb = (j if a.shape[1] != 1 else 0), (j if b.shape[1] != 1 else 0)
+            if a.shape[2] == b.shape[2]:
+                for k in range(out.shape[2]):
+                    x = a[ia, ja, k]
+                    y = b[ib, jb, k]
+                    out[i, j, k] = x ^ y
+            elif a.shape[2] == 1:
+                x = a[ia, ja, 0]
+                for k in range(out.shape[2]):
+                    y = b[ib, jb, k]
+                    out[i, j, k] = x ^ y
+            else:
+                y = b[ib, jb, 0]
+                for k in range(out.shape[2]):
+                    x = a[ia, ja, k]
+                    out[i, j, k] = x ^ y
 
 
 @kernel
@@ -1056,11 +1329,24 @@ def relu_backward_rscalar(x, b, out):
 @kernel
 def relu_backward_strided(a, b, out):
     for i in range(out.shape[0]):
+        ia, ib = (i if a.shape[0] != 1 else 0), (i if b.shape[0] != 1 else 0)
         for j in range(out.shape[1]):
-            for k in range(out.shape[2]):
-                x = a[i, j, k]
-                y = b[i, j, k]
-                out[i, j, k] = y if x > 0 else y * 0
+            ja, jb = (j if a.shape[1] != 1 else 0), (j if b.shape[1] != 1 else 0)
+            if a.shape[2] == b.shape[2]:
+                for k in range(out.shape[2]):
+                    x = a[ia, ja, k]
+                    y = b[ib, jb, k]
+                    out[i, j, k] = y if x > 0 else y * 0
+            elif a.shape[2] == 1:
+                x = a[ia, ja, 0]
+                for k in range(out.shape[2]):
+                    y = b[ib, jb, k]
+                    out[i, j, k] = y if x > 0 else y * 0
+            else:
+                y = b[ib, jb, 0]
+                for k in range(out.shape[2]):
+                    x = a[ia, ja, k]
+                    out[i, j, k] = y if x > 0 else y * 0
 
 
 @kernel
@@ -1088,11 +1374,24 @@ def sigmoid_backward_rscalar(x, b, out):
 @kernel
 def sigmoid_backward_strided(a, b, out):
     for i in range(out.shape[0]):
+        ia, ib = (i if a.shape[0] != 1 else 0), (i if b.shape[0] != 1 else 0)
         for j in range(out.shape[1]):
-            for k in range(out.shape[2]):
-                x = a[i, j, k]
-                y = b[i, j, k]
-                out[i, j, k] = y * x * (1.0 - x)
+            ja, jb = (j if a.shape[1] != 1 else 0), (j if b.shape[1] != 1 else 0)
+            if a.shape[2] == b.shape[2]:
+                for k in range(out.shape[2]):
+                    x = a[ia, ja, k]
+                    y = b[ib, jb, k]
+                    out[i, j, k] = y * x * (1.0 - x)
+            elif a.shape[2] == 1:
+                x = a[ia, ja, 0]
+                for k in range(out.shape[2]):
+                    y = b[ib, jb, k]
+                    out[i, j, k] = y * x * (1.0 - x)
+            else:
+                y = b[ib, jb, 0]
+                for k in range(out.shape[2]):
+                    x = a[ia, ja, k]
+                    out[i, j, k] = y * x * (1.0 - x)
 
 
 @kernel
@@ -1120,8 +1419,21 @@ def tanh_backward_rscalar(x, b, out):
 @kernel
 def tanh_backward_strided(a, b, out):
     for i in range(out.shape[0]):
+        ia, ib = (i if a.shape[0] != 1 else 0), (i if b.shape[0] != 1 else 0)
         for j in range(out.shape[1]):
-            for k in range(out.shape[2]):
-                x = a[i, j, k]
-                y = b[i, j, k]
-                out[i, j, k] = y * (1.0 - x * x)
+            ja, jb = (j if a.shape[1] != 1 else 0), (j if b.shape[1] != 1 else 0)
+            if a.shape[2] == b.shape[2]:
+                for k in range(out.shape[2]):
+                    x = a[ia, ja, k]
+                    y = b[ib, jb, k]
+                    out[i, j, k] = y * (1.0 - x * x)
+            elif a.shape[2] == 1:
+                x = a[ia, ja, 0]
+                for k in range(out.shape[2]):
+                    y = b[ib, jb, k]
+                    out[i, j, k] = y * (1.0 - x * x)
+            else:
+                y = b[ib, jb, 0]
+                for k in range(out.shape[2]):
+                    x = a[ia, ja, k]
+                    out[i, j, k] = y * (1.0 - x * x)
