@@ -6,6 +6,8 @@ generated file is up to date. Every op gets real module-level functions, so
 Numba can cache each of them to disk:
 
 - `<op>_flat(x[, y], out)`: 1-D contiguous operands of equal length;
+- `<op>_flat_parallel` and `<op>_scalar_parallel`: the same split over Numba's threads,
+  for large arrays;
 - `<op>_strided(x[, y], out)`: 3-D operands of any strides; a size-1 dim of x or y is
   broadcast against out's (the backend views operands so, without stride tricks);
 - `<op>_scalar(x, s, out)` and `<op>_rscalar(s, y, out)`: binary op with a scalar.
@@ -19,6 +21,8 @@ import math
 
 import numpy as np
 
+from numba import prange
+
 from kernels.cpu._jit import kernel
 from kernels.cpu.vmath import exp, tanh
 '''
@@ -30,6 +34,13 @@ def _unary(name, expr):
 @kernel
 def {name}_flat(a, out):
     for i in range(out.shape[0]):
+        x = a[i]
+        out[i] = {expr}
+
+
+@kernel(parallel=True)
+def {name}_flat_parallel(a, out):
+    for i in prange(out.shape[0]):
         x = a[i]
         out[i] = {expr}
 
@@ -55,9 +66,24 @@ def {name}_flat(a, b, out):
         out[i] = {expr}
 
 
+@kernel(parallel=True)
+def {name}_flat_parallel(a, b, out):
+    for i in prange(out.shape[0]):
+        x = a[i]
+        y = b[i]
+        out[i] = {expr}
+
+
 @kernel
 def {name}_scalar(a, y, out):
     for i in range(out.shape[0]):
+        x = a[i]
+        out[i] = {expr}
+
+
+@kernel(parallel=True)
+def {name}_scalar_parallel(a, y, out):
+    for i in prange(out.shape[0]):
         x = a[i]
         out[i] = {expr}
 

@@ -303,3 +303,10 @@ def test_elementwise_on_strided_and_broadcast_views(operands, op):
             return target
         return eval(f"a {op} b")
     check(fn, x, y, grad=op != "add_")
+
+
+@pytest.mark.parametrize("expr", ["x + y", "x * 0.5", "x.exp()", "T.relu(x)", "x > y"])
+def test_large_arrays_take_the_parallel_kernels(expr):
+    from framework.backends.cpu import PARALLEL_MIN
+    n = PARALLEL_MIN + 3  # an odd size: the threads' chunks do not divide it evenly
+    check(eval(f"lambda T, x, y: {expr}"), randn(n), randn(n), grad=False)

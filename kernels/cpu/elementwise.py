@@ -3,6 +3,8 @@ import math
 
 import numpy as np
 
+from numba import prange
+
 from kernels.cpu._jit import kernel
 from kernels.cpu.vmath import exp, tanh
 
@@ -10,6 +12,13 @@ from kernels.cpu.vmath import exp, tanh
 @kernel
 def neg_flat(a, out):
     for i in range(out.shape[0]):
+        x = a[i]
+        out[i] = -x
+
+
+@kernel(parallel=True)
+def neg_flat_parallel(a, out):
+    for i in prange(out.shape[0]):
         x = a[i]
         out[i] = -x
 
@@ -30,6 +39,13 @@ def abs_flat(a, out):
         out[i] = abs(x)
 
 
+@kernel(parallel=True)
+def abs_flat_parallel(a, out):
+    for i in prange(out.shape[0]):
+        x = a[i]
+        out[i] = abs(x)
+
+
 @kernel
 def abs_strided(a, out):
     for i in range(out.shape[0]):
@@ -42,6 +58,13 @@ def abs_strided(a, out):
 @kernel
 def sign_flat(a, out):
     for i in range(out.shape[0]):
+        x = a[i]
+        out[i] = 1 * (x > 0) - 1 * (x < 0)
+
+
+@kernel(parallel=True)
+def sign_flat_parallel(a, out):
+    for i in prange(out.shape[0]):
         x = a[i]
         out[i] = 1 * (x > 0) - 1 * (x < 0)
 
@@ -62,6 +85,13 @@ def exp_flat(a, out):
         out[i] = exp(x)
 
 
+@kernel(parallel=True)
+def exp_flat_parallel(a, out):
+    for i in prange(out.shape[0]):
+        x = a[i]
+        out[i] = exp(x)
+
+
 @kernel
 def exp_strided(a, out):
     for i in range(out.shape[0]):
@@ -74,6 +104,13 @@ def exp_strided(a, out):
 @kernel
 def log_flat(a, out):
     for i in range(out.shape[0]):
+        x = a[i]
+        out[i] = math.log(x)
+
+
+@kernel(parallel=True)
+def log_flat_parallel(a, out):
+    for i in prange(out.shape[0]):
         x = a[i]
         out[i] = math.log(x)
 
@@ -94,6 +131,13 @@ def log1p_flat(a, out):
         out[i] = math.log1p(x)
 
 
+@kernel(parallel=True)
+def log1p_flat_parallel(a, out):
+    for i in prange(out.shape[0]):
+        x = a[i]
+        out[i] = math.log1p(x)
+
+
 @kernel
 def log1p_strided(a, out):
     for i in range(out.shape[0]):
@@ -106,6 +150,13 @@ def log1p_strided(a, out):
 @kernel
 def expm1_flat(a, out):
     for i in range(out.shape[0]):
+        x = a[i]
+        out[i] = math.expm1(x)
+
+
+@kernel(parallel=True)
+def expm1_flat_parallel(a, out):
+    for i in prange(out.shape[0]):
         x = a[i]
         out[i] = math.expm1(x)
 
@@ -126,6 +177,13 @@ def sqrt_flat(a, out):
         out[i] = math.sqrt(x)
 
 
+@kernel(parallel=True)
+def sqrt_flat_parallel(a, out):
+    for i in prange(out.shape[0]):
+        x = a[i]
+        out[i] = math.sqrt(x)
+
+
 @kernel
 def sqrt_strided(a, out):
     for i in range(out.shape[0]):
@@ -138,6 +196,13 @@ def sqrt_strided(a, out):
 @kernel
 def rsqrt_flat(a, out):
     for i in range(out.shape[0]):
+        x = a[i]
+        out[i] = 1.0 / math.sqrt(x)
+
+
+@kernel(parallel=True)
+def rsqrt_flat_parallel(a, out):
+    for i in prange(out.shape[0]):
         x = a[i]
         out[i] = 1.0 / math.sqrt(x)
 
@@ -158,6 +223,13 @@ def sin_flat(a, out):
         out[i] = math.sin(x)
 
 
+@kernel(parallel=True)
+def sin_flat_parallel(a, out):
+    for i in prange(out.shape[0]):
+        x = a[i]
+        out[i] = math.sin(x)
+
+
 @kernel
 def sin_strided(a, out):
     for i in range(out.shape[0]):
@@ -170,6 +242,13 @@ def sin_strided(a, out):
 @kernel
 def cos_flat(a, out):
     for i in range(out.shape[0]):
+        x = a[i]
+        out[i] = math.cos(x)
+
+
+@kernel(parallel=True)
+def cos_flat_parallel(a, out):
+    for i in prange(out.shape[0]):
         x = a[i]
         out[i] = math.cos(x)
 
@@ -190,6 +269,13 @@ def tanh_flat(a, out):
         out[i] = tanh(x)
 
 
+@kernel(parallel=True)
+def tanh_flat_parallel(a, out):
+    for i in prange(out.shape[0]):
+        x = a[i]
+        out[i] = tanh(x)
+
+
 @kernel
 def tanh_strided(a, out):
     for i in range(out.shape[0]):
@@ -202,6 +288,13 @@ def tanh_strided(a, out):
 @kernel
 def erf_flat(a, out):
     for i in range(out.shape[0]):
+        x = a[i]
+        out[i] = math.erf(x)
+
+
+@kernel(parallel=True)
+def erf_flat_parallel(a, out):
+    for i in prange(out.shape[0]):
         x = a[i]
         out[i] = math.erf(x)
 
@@ -222,6 +315,13 @@ def sigmoid_flat(a, out):
         out[i] = 1.0 / (1.0 + exp(-x))
 
 
+@kernel(parallel=True)
+def sigmoid_flat_parallel(a, out):
+    for i in prange(out.shape[0]):
+        x = a[i]
+        out[i] = 1.0 / (1.0 + exp(-x))
+
+
 @kernel
 def sigmoid_strided(a, out):
     for i in range(out.shape[0]):
@@ -234,6 +334,13 @@ def sigmoid_strided(a, out):
 @kernel
 def relu_flat(a, out):
     for i in range(out.shape[0]):
+        x = a[i]
+        out[i] = x if x > 0 else x * 0
+
+
+@kernel(parallel=True)
+def relu_flat_parallel(a, out):
+    for i in prange(out.shape[0]):
         x = a[i]
         out[i] = x if x > 0 else x * 0
 
@@ -254,6 +361,13 @@ def floor_flat(a, out):
         out[i] = np.floor(x)
 
 
+@kernel(parallel=True)
+def floor_flat_parallel(a, out):
+    for i in prange(out.shape[0]):
+        x = a[i]
+        out[i] = np.floor(x)
+
+
 @kernel
 def floor_strided(a, out):
     for i in range(out.shape[0]):
@@ -266,6 +380,13 @@ def floor_strided(a, out):
 @kernel
 def ceil_flat(a, out):
     for i in range(out.shape[0]):
+        x = a[i]
+        out[i] = np.ceil(x)
+
+
+@kernel(parallel=True)
+def ceil_flat_parallel(a, out):
+    for i in prange(out.shape[0]):
         x = a[i]
         out[i] = np.ceil(x)
 
@@ -286,6 +407,13 @@ def round_flat(a, out):
         out[i] = np.rint(x)
 
 
+@kernel(parallel=True)
+def round_flat_parallel(a, out):
+    for i in prange(out.shape[0]):
+        x = a[i]
+        out[i] = np.rint(x)
+
+
 @kernel
 def round_strided(a, out):
     for i in range(out.shape[0]):
@@ -298,6 +426,13 @@ def round_strided(a, out):
 @kernel
 def trunc_flat(a, out):
     for i in range(out.shape[0]):
+        x = a[i]
+        out[i] = np.trunc(x)
+
+
+@kernel(parallel=True)
+def trunc_flat_parallel(a, out):
+    for i in prange(out.shape[0]):
         x = a[i]
         out[i] = np.trunc(x)
 
@@ -318,6 +453,13 @@ def reciprocal_flat(a, out):
         out[i] = 1.0 / x
 
 
+@kernel(parallel=True)
+def reciprocal_flat_parallel(a, out):
+    for i in prange(out.shape[0]):
+        x = a[i]
+        out[i] = 1.0 / x
+
+
 @kernel
 def reciprocal_strided(a, out):
     for i in range(out.shape[0]):
@@ -334,6 +476,13 @@ def logical_not_flat(a, out):
         out[i] = not x
 
 
+@kernel(parallel=True)
+def logical_not_flat_parallel(a, out):
+    for i in prange(out.shape[0]):
+        x = a[i]
+        out[i] = not x
+
+
 @kernel
 def logical_not_strided(a, out):
     for i in range(out.shape[0]):
@@ -346,6 +495,13 @@ def logical_not_strided(a, out):
 @kernel
 def bitwise_not_flat(a, out):
     for i in range(out.shape[0]):
+        x = a[i]
+        out[i] = ~x
+
+
+@kernel(parallel=True)
+def bitwise_not_flat_parallel(a, out):
+    for i in prange(out.shape[0]):
         x = a[i]
         out[i] = ~x
 
@@ -367,9 +523,24 @@ def add_flat(a, b, out):
         out[i] = x + y
 
 
+@kernel(parallel=True)
+def add_flat_parallel(a, b, out):
+    for i in prange(out.shape[0]):
+        x = a[i]
+        y = b[i]
+        out[i] = x + y
+
+
 @kernel
 def add_scalar(a, y, out):
     for i in range(out.shape[0]):
+        x = a[i]
+        out[i] = x + y
+
+
+@kernel(parallel=True)
+def add_scalar_parallel(a, y, out):
+    for i in prange(out.shape[0]):
         x = a[i]
         out[i] = x + y
 
@@ -412,9 +583,24 @@ def sub_flat(a, b, out):
         out[i] = x - y
 
 
+@kernel(parallel=True)
+def sub_flat_parallel(a, b, out):
+    for i in prange(out.shape[0]):
+        x = a[i]
+        y = b[i]
+        out[i] = x - y
+
+
 @kernel
 def sub_scalar(a, y, out):
     for i in range(out.shape[0]):
+        x = a[i]
+        out[i] = x - y
+
+
+@kernel(parallel=True)
+def sub_scalar_parallel(a, y, out):
+    for i in prange(out.shape[0]):
         x = a[i]
         out[i] = x - y
 
@@ -457,9 +643,24 @@ def mul_flat(a, b, out):
         out[i] = x * y
 
 
+@kernel(parallel=True)
+def mul_flat_parallel(a, b, out):
+    for i in prange(out.shape[0]):
+        x = a[i]
+        y = b[i]
+        out[i] = x * y
+
+
 @kernel
 def mul_scalar(a, y, out):
     for i in range(out.shape[0]):
+        x = a[i]
+        out[i] = x * y
+
+
+@kernel(parallel=True)
+def mul_scalar_parallel(a, y, out):
+    for i in prange(out.shape[0]):
         x = a[i]
         out[i] = x * y
 
@@ -502,9 +703,24 @@ def div_flat(a, b, out):
         out[i] = x / y
 
 
+@kernel(parallel=True)
+def div_flat_parallel(a, b, out):
+    for i in prange(out.shape[0]):
+        x = a[i]
+        y = b[i]
+        out[i] = x / y
+
+
 @kernel
 def div_scalar(a, y, out):
     for i in range(out.shape[0]):
+        x = a[i]
+        out[i] = x / y
+
+
+@kernel(parallel=True)
+def div_scalar_parallel(a, y, out):
+    for i in prange(out.shape[0]):
         x = a[i]
         out[i] = x / y
 
@@ -547,9 +763,24 @@ def floor_divide_flat(a, b, out):
         out[i] = x // y
 
 
+@kernel(parallel=True)
+def floor_divide_flat_parallel(a, b, out):
+    for i in prange(out.shape[0]):
+        x = a[i]
+        y = b[i]
+        out[i] = x // y
+
+
 @kernel
 def floor_divide_scalar(a, y, out):
     for i in range(out.shape[0]):
+        x = a[i]
+        out[i] = x // y
+
+
+@kernel(parallel=True)
+def floor_divide_scalar_parallel(a, y, out):
+    for i in prange(out.shape[0]):
         x = a[i]
         out[i] = x // y
 
@@ -592,9 +823,24 @@ def remainder_flat(a, b, out):
         out[i] = x % y
 
 
+@kernel(parallel=True)
+def remainder_flat_parallel(a, b, out):
+    for i in prange(out.shape[0]):
+        x = a[i]
+        y = b[i]
+        out[i] = x % y
+
+
 @kernel
 def remainder_scalar(a, y, out):
     for i in range(out.shape[0]):
+        x = a[i]
+        out[i] = x % y
+
+
+@kernel(parallel=True)
+def remainder_scalar_parallel(a, y, out):
+    for i in prange(out.shape[0]):
         x = a[i]
         out[i] = x % y
 
@@ -637,9 +883,24 @@ def pow_flat(a, b, out):
         out[i] = x ** y
 
 
+@kernel(parallel=True)
+def pow_flat_parallel(a, b, out):
+    for i in prange(out.shape[0]):
+        x = a[i]
+        y = b[i]
+        out[i] = x ** y
+
+
 @kernel
 def pow_scalar(a, y, out):
     for i in range(out.shape[0]):
+        x = a[i]
+        out[i] = x ** y
+
+
+@kernel(parallel=True)
+def pow_scalar_parallel(a, y, out):
+    for i in prange(out.shape[0]):
         x = a[i]
         out[i] = x ** y
 
@@ -682,9 +943,24 @@ def maximum_flat(a, b, out):
         out[i] = x if (x >= y or x != x) else y
 
 
+@kernel(parallel=True)
+def maximum_flat_parallel(a, b, out):
+    for i in prange(out.shape[0]):
+        x = a[i]
+        y = b[i]
+        out[i] = x if (x >= y or x != x) else y
+
+
 @kernel
 def maximum_scalar(a, y, out):
     for i in range(out.shape[0]):
+        x = a[i]
+        out[i] = x if (x >= y or x != x) else y
+
+
+@kernel(parallel=True)
+def maximum_scalar_parallel(a, y, out):
+    for i in prange(out.shape[0]):
         x = a[i]
         out[i] = x if (x >= y or x != x) else y
 
@@ -727,9 +1003,24 @@ def minimum_flat(a, b, out):
         out[i] = x if (x <= y or x != x) else y
 
 
+@kernel(parallel=True)
+def minimum_flat_parallel(a, b, out):
+    for i in prange(out.shape[0]):
+        x = a[i]
+        y = b[i]
+        out[i] = x if (x <= y or x != x) else y
+
+
 @kernel
 def minimum_scalar(a, y, out):
     for i in range(out.shape[0]):
+        x = a[i]
+        out[i] = x if (x <= y or x != x) else y
+
+
+@kernel(parallel=True)
+def minimum_scalar_parallel(a, y, out):
+    for i in prange(out.shape[0]):
         x = a[i]
         out[i] = x if (x <= y or x != x) else y
 
@@ -772,9 +1063,24 @@ def eq_flat(a, b, out):
         out[i] = x == y
 
 
+@kernel(parallel=True)
+def eq_flat_parallel(a, b, out):
+    for i in prange(out.shape[0]):
+        x = a[i]
+        y = b[i]
+        out[i] = x == y
+
+
 @kernel
 def eq_scalar(a, y, out):
     for i in range(out.shape[0]):
+        x = a[i]
+        out[i] = x == y
+
+
+@kernel(parallel=True)
+def eq_scalar_parallel(a, y, out):
+    for i in prange(out.shape[0]):
         x = a[i]
         out[i] = x == y
 
@@ -817,9 +1123,24 @@ def ne_flat(a, b, out):
         out[i] = x != y
 
 
+@kernel(parallel=True)
+def ne_flat_parallel(a, b, out):
+    for i in prange(out.shape[0]):
+        x = a[i]
+        y = b[i]
+        out[i] = x != y
+
+
 @kernel
 def ne_scalar(a, y, out):
     for i in range(out.shape[0]):
+        x = a[i]
+        out[i] = x != y
+
+
+@kernel(parallel=True)
+def ne_scalar_parallel(a, y, out):
+    for i in prange(out.shape[0]):
         x = a[i]
         out[i] = x != y
 
@@ -862,9 +1183,24 @@ def lt_flat(a, b, out):
         out[i] = x < y
 
 
+@kernel(parallel=True)
+def lt_flat_parallel(a, b, out):
+    for i in prange(out.shape[0]):
+        x = a[i]
+        y = b[i]
+        out[i] = x < y
+
+
 @kernel
 def lt_scalar(a, y, out):
     for i in range(out.shape[0]):
+        x = a[i]
+        out[i] = x < y
+
+
+@kernel(parallel=True)
+def lt_scalar_parallel(a, y, out):
+    for i in prange(out.shape[0]):
         x = a[i]
         out[i] = x < y
 
@@ -907,9 +1243,24 @@ def le_flat(a, b, out):
         out[i] = x <= y
 
 
+@kernel(parallel=True)
+def le_flat_parallel(a, b, out):
+    for i in prange(out.shape[0]):
+        x = a[i]
+        y = b[i]
+        out[i] = x <= y
+
+
 @kernel
 def le_scalar(a, y, out):
     for i in range(out.shape[0]):
+        x = a[i]
+        out[i] = x <= y
+
+
+@kernel(parallel=True)
+def le_scalar_parallel(a, y, out):
+    for i in prange(out.shape[0]):
         x = a[i]
         out[i] = x <= y
 
@@ -952,9 +1303,24 @@ def gt_flat(a, b, out):
         out[i] = x > y
 
 
+@kernel(parallel=True)
+def gt_flat_parallel(a, b, out):
+    for i in prange(out.shape[0]):
+        x = a[i]
+        y = b[i]
+        out[i] = x > y
+
+
 @kernel
 def gt_scalar(a, y, out):
     for i in range(out.shape[0]):
+        x = a[i]
+        out[i] = x > y
+
+
+@kernel(parallel=True)
+def gt_scalar_parallel(a, y, out):
+    for i in prange(out.shape[0]):
         x = a[i]
         out[i] = x > y
 
@@ -997,9 +1363,24 @@ def ge_flat(a, b, out):
         out[i] = x >= y
 
 
+@kernel(parallel=True)
+def ge_flat_parallel(a, b, out):
+    for i in prange(out.shape[0]):
+        x = a[i]
+        y = b[i]
+        out[i] = x >= y
+
+
 @kernel
 def ge_scalar(a, y, out):
     for i in range(out.shape[0]):
+        x = a[i]
+        out[i] = x >= y
+
+
+@kernel(parallel=True)
+def ge_scalar_parallel(a, y, out):
+    for i in prange(out.shape[0]):
         x = a[i]
         out[i] = x >= y
 
@@ -1042,9 +1423,24 @@ def logical_and_flat(a, b, out):
         out[i] = x and y
 
 
+@kernel(parallel=True)
+def logical_and_flat_parallel(a, b, out):
+    for i in prange(out.shape[0]):
+        x = a[i]
+        y = b[i]
+        out[i] = x and y
+
+
 @kernel
 def logical_and_scalar(a, y, out):
     for i in range(out.shape[0]):
+        x = a[i]
+        out[i] = x and y
+
+
+@kernel(parallel=True)
+def logical_and_scalar_parallel(a, y, out):
+    for i in prange(out.shape[0]):
         x = a[i]
         out[i] = x and y
 
@@ -1087,9 +1483,24 @@ def logical_or_flat(a, b, out):
         out[i] = x or y
 
 
+@kernel(parallel=True)
+def logical_or_flat_parallel(a, b, out):
+    for i in prange(out.shape[0]):
+        x = a[i]
+        y = b[i]
+        out[i] = x or y
+
+
 @kernel
 def logical_or_scalar(a, y, out):
     for i in range(out.shape[0]):
+        x = a[i]
+        out[i] = x or y
+
+
+@kernel(parallel=True)
+def logical_or_scalar_parallel(a, y, out):
+    for i in prange(out.shape[0]):
         x = a[i]
         out[i] = x or y
 
@@ -1132,9 +1543,24 @@ def logical_xor_flat(a, b, out):
         out[i] = (x != 0) != (y != 0)
 
 
+@kernel(parallel=True)
+def logical_xor_flat_parallel(a, b, out):
+    for i in prange(out.shape[0]):
+        x = a[i]
+        y = b[i]
+        out[i] = (x != 0) != (y != 0)
+
+
 @kernel
 def logical_xor_scalar(a, y, out):
     for i in range(out.shape[0]):
+        x = a[i]
+        out[i] = (x != 0) != (y != 0)
+
+
+@kernel(parallel=True)
+def logical_xor_scalar_parallel(a, y, out):
+    for i in prange(out.shape[0]):
         x = a[i]
         out[i] = (x != 0) != (y != 0)
 
@@ -1177,9 +1603,24 @@ def bitwise_and_flat(a, b, out):
         out[i] = x & y
 
 
+@kernel(parallel=True)
+def bitwise_and_flat_parallel(a, b, out):
+    for i in prange(out.shape[0]):
+        x = a[i]
+        y = b[i]
+        out[i] = x & y
+
+
 @kernel
 def bitwise_and_scalar(a, y, out):
     for i in range(out.shape[0]):
+        x = a[i]
+        out[i] = x & y
+
+
+@kernel(parallel=True)
+def bitwise_and_scalar_parallel(a, y, out):
+    for i in prange(out.shape[0]):
         x = a[i]
         out[i] = x & y
 
@@ -1222,9 +1663,24 @@ def bitwise_or_flat(a, b, out):
         out[i] = x | y
 
 
+@kernel(parallel=True)
+def bitwise_or_flat_parallel(a, b, out):
+    for i in prange(out.shape[0]):
+        x = a[i]
+        y = b[i]
+        out[i] = x | y
+
+
 @kernel
 def bitwise_or_scalar(a, y, out):
     for i in range(out.shape[0]):
+        x = a[i]
+        out[i] = x | y
+
+
+@kernel(parallel=True)
+def bitwise_or_scalar_parallel(a, y, out):
+    for i in prange(out.shape[0]):
         x = a[i]
         out[i] = x | y
 
@@ -1267,9 +1723,24 @@ def bitwise_xor_flat(a, b, out):
         out[i] = x ^ y
 
 
+@kernel(parallel=True)
+def bitwise_xor_flat_parallel(a, b, out):
+    for i in prange(out.shape[0]):
+        x = a[i]
+        y = b[i]
+        out[i] = x ^ y
+
+
 @kernel
 def bitwise_xor_scalar(a, y, out):
     for i in range(out.shape[0]):
+        x = a[i]
+        out[i] = x ^ y
+
+
+@kernel(parallel=True)
+def bitwise_xor_scalar_parallel(a, y, out):
+    for i in prange(out.shape[0]):
         x = a[i]
         out[i] = x ^ y
 
@@ -1312,9 +1783,24 @@ def relu_backward_flat(a, b, out):
         out[i] = y if x > 0 else y * 0
 
 
+@kernel(parallel=True)
+def relu_backward_flat_parallel(a, b, out):
+    for i in prange(out.shape[0]):
+        x = a[i]
+        y = b[i]
+        out[i] = y if x > 0 else y * 0
+
+
 @kernel
 def relu_backward_scalar(a, y, out):
     for i in range(out.shape[0]):
+        x = a[i]
+        out[i] = y if x > 0 else y * 0
+
+
+@kernel(parallel=True)
+def relu_backward_scalar_parallel(a, y, out):
+    for i in prange(out.shape[0]):
         x = a[i]
         out[i] = y if x > 0 else y * 0
 
@@ -1357,9 +1843,24 @@ def sigmoid_backward_flat(a, b, out):
         out[i] = y * x * (1.0 - x)
 
 
+@kernel(parallel=True)
+def sigmoid_backward_flat_parallel(a, b, out):
+    for i in prange(out.shape[0]):
+        x = a[i]
+        y = b[i]
+        out[i] = y * x * (1.0 - x)
+
+
 @kernel
 def sigmoid_backward_scalar(a, y, out):
     for i in range(out.shape[0]):
+        x = a[i]
+        out[i] = y * x * (1.0 - x)
+
+
+@kernel(parallel=True)
+def sigmoid_backward_scalar_parallel(a, y, out):
+    for i in prange(out.shape[0]):
         x = a[i]
         out[i] = y * x * (1.0 - x)
 
@@ -1402,9 +1903,24 @@ def tanh_backward_flat(a, b, out):
         out[i] = y * (1.0 - x * x)
 
 
+@kernel(parallel=True)
+def tanh_backward_flat_parallel(a, b, out):
+    for i in prange(out.shape[0]):
+        x = a[i]
+        y = b[i]
+        out[i] = y * (1.0 - x * x)
+
+
 @kernel
 def tanh_backward_scalar(a, y, out):
     for i in range(out.shape[0]):
+        x = a[i]
+        out[i] = y * (1.0 - x * x)
+
+
+@kernel(parallel=True)
+def tanh_backward_scalar_parallel(a, y, out):
+    for i in prange(out.shape[0]):
         x = a[i]
         out[i] = y * (1.0 - x * x)
 
