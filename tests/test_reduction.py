@@ -137,3 +137,12 @@ def test_reduction_errors():
 def test_sum_large_is_accurate():
     x = np.full(10 ** 6, 0.1, np.float32)
     assert abs(framework.from_numpy(x).sum().item() - 1e5) < 1.0
+
+
+@pytest.mark.parametrize("expr", ["x.sum()", "x.sum(1)", "x.max(1)", "x.min(1)", "x.amax(1)", "x.argmax(1)"])
+def test_large_reductions_take_the_parallel_kernels(expr):
+    from framework.backends.cpu import PARALLEL_MIN
+    x = randn(PARALLEL_MIN // 100 + 7, 101)  # above the threshold; rows and the tail uneven
+    x[3, 5] = np.nan  # NaN wins max/min in the row it is in
+    check(eval(f"lambda T, x: {expr}"), x, grad=False, rtol=1e-4, atol=1e-3)
+    check(lambda T, x: x.long().sum(), np.nan_to_num(np.abs(x)) * 10, grad=False)

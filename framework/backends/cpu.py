@@ -277,26 +277,40 @@ def reduce(op, a, dims, out_dtype):
     op is one of sum, prod, all, any, max, min (max/min reduce values only)."""
     if not dims:
         return a.astype(out_dtype)
+    parallel = a.size >= PARALLEL_MIN
     if len(dims) == a.ndim and op in ("sum", "prod") and a.flags.c_contiguous:  # everything: one row
         out = np.empty(1, out_dtype)
-        _ACC[op][0](a.reshape(1, -1), out)
+        if parallel and op == "sum":  # 64 rows over the threads, the tail, then the 65 partial sums
+            flat, width = a.reshape(-1), a.size // 64
+            partial = np.empty(65, out_dtype)
+            rd.sum_last_parallel(flat[:64 * width].reshape(64, width), partial[:64])
+            rd.sum_last(flat[64 * width:].reshape(1, -1), partial[64:])
+            rd.sum_last(partial.reshape(1, -1), out)
+        else:
+            _ACC[op][0](a.reshape(1, -1), out)
         return out.reshape(())
     for outer, red, inner, new_shape in _reduction_plan(a.shape, dims):
         src = a.reshape(outer, red, inner)
         if op in ("max", "min"):
             values = np.empty((outer, inner), a.dtype)
-            (rd.max_mid if op == "max" else rd.min_mid)(src, values, np.empty((outer, inner), np.int64))
+            _extreme_kernel(op, parallel and outer > 1)(src, values, np.empty((outer, inner), np.int64))
             a = values
         else:
             last, mid = _ACC[op]
             if inner == 1 and last is not None:
                 a = np.empty(outer, out_dtype)
-                last(src.reshape(outer, red), a)
+                (rd.sum_last_parallel if parallel and op == "sum" and outer > 1 else last)(src.reshape(outer, red), a)
             else:
                 a = np.empty((outer, inner), out_dtype)
                 mid(src, a)
         a = a.reshape(new_shape)
     return a if a.dtype == out_dtype else a.astype(out_dtype)
+
+
+def _extreme_kernel(op, parallel):
+    if parallel:
+        return rd.max_mid_parallel if op == "max" else rd.min_mid_parallel
+    return rd.max_mid if op == "max" else rd.min_mid
 
 
 def argreduce(op, a, dim):
@@ -305,7 +319,7 @@ def argreduce(op, a, dim):
     outer, red, inner = _split3(shape, dim, dim)
     values = np.empty((outer, inner), a.dtype)
     indices = np.empty((outer, inner), np.int64)
-    (rd.max_mid if op == "max" else rd.min_mid)(a.reshape(outer, red, inner), values, indices)
+    _extreme_kernel(op, a.size >= PARALLEL_MIN and outer > 1)(a.reshape(outer, red, inner), values, indices)
     new_shape = shape[:dim] + shape[dim + 1:]
     return values.reshape(new_shape), indices.reshape(new_shape)
 

@@ -2,18 +2,31 @@
 
 The backend reshapes any reduction over a run of adjacent dims into that form,
 so one kernel per op covers every `dim`. When `inner == 1` the `_last`
-variants keep the accumulator in a register and read memory in order.
+variants keep the accumulator in a register and read memory in order. `_parallel`
+variants split rows over the threads; the backend takes them for arrays of
+PARALLEL_MIN elements or more (a whole-array sum as 64 rows, then the partial sums).
 Accumulators start from the Python literals 0 / 1, so Numba types them as
 int64 for integer and bool inputs and float64 for float inputs, which is
 the precision PyTorch users expect from `sum` and `prod`.
 """
 import numpy as np
+from numba import prange
+
 from kernels.cpu._jit import kernel
 
 
 @kernel(fastmath={"reassoc", "contract"})
 def sum_last(a, out):
     for i in range(a.shape[0]):
+        acc = 0
+        for j in range(a.shape[1]):
+            acc += a[i, j]
+        out[i] = acc
+
+
+@kernel(parallel=True, fastmath={"reassoc", "contract"})
+def sum_last_parallel(a, out):
+    for i in prange(a.shape[0]):
         acc = 0
         for j in range(a.shape[1]):
             acc += a[i, j]
@@ -67,46 +80,49 @@ def any_mid(a, out):
                     out[i, k] = True
 
 
+@kernel(inline="always")
+def _extreme_at(a, i, values, indices, is_max):
+    """values/indices[i, :] = max (or min) over a[i, :, k] with the first index of it; NaN
+    wins, as in PyTorch."""
+    for k in range(a.shape[2]):
+        best = a[i, 0, k]
+        arg = 0
+        if best == best:
+            for j in range(1, a.shape[1]):
+                x = a[i, j, k]
+                if x != x:
+                    best = x
+                    arg = j
+                    break
+                if (x > best) if is_max else (x < best):
+                    best = x
+                    arg = j
+        values[i, k] = best
+        indices[i, k] = arg
+
+
 @kernel
 def max_mid(a, values, indices):
-    """Max over axis 1 with the index of the first maximum; NaN wins, as in PyTorch."""
     for i in range(a.shape[0]):
-        for k in range(a.shape[2]):
-            best = a[i, 0, k]
-            arg = 0
-            if best == best:
-                for j in range(1, a.shape[1]):
-                    x = a[i, j, k]
-                    if x != x:
-                        best = x
-                        arg = j
-                        break
-                    if x > best:
-                        best = x
-                        arg = j
-            values[i, k] = best
-            indices[i, k] = arg
+        _extreme_at(a, i, values, indices, True)
 
 
 @kernel
 def min_mid(a, values, indices):
-    """Min over axis 1 with the index of the first minimum; NaN wins, as in PyTorch."""
     for i in range(a.shape[0]):
-        for k in range(a.shape[2]):
-            best = a[i, 0, k]
-            arg = 0
-            if best == best:
-                for j in range(1, a.shape[1]):
-                    x = a[i, j, k]
-                    if x != x:
-                        best = x
-                        arg = j
-                        break
-                    if x < best:
-                        best = x
-                        arg = j
-            values[i, k] = best
-            indices[i, k] = arg
+        _extreme_at(a, i, values, indices, False)
+
+
+@kernel(parallel=True)
+def max_mid_parallel(a, values, indices):
+    for i in prange(a.shape[0]):
+        _extreme_at(a, i, values, indices, True)
+
+
+@kernel(parallel=True)
+def min_mid_parallel(a, values, indices):
+    for i in prange(a.shape[0]):
+        _extreme_at(a, i, values, indices, False)
 
 
 @kernel
