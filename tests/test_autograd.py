@@ -260,3 +260,19 @@ def test_grad_never_aliases_a_user_gradient_or_another_grad():
     y.sum().backward()
     w.grad.mul_(10)
     assert y.grad.tolist() == [1.0] * 4 and w.grad.tolist() == [20.0] * 4
+
+
+def test_untracked_ops_leave_no_node_and_keep_view_semantics():
+    """Ops with Function.untracked skip the node when nothing records; views still share
+    storage and the version counter, and the same ops record when an input requires grad."""
+    x = framework.arange(6.0)
+    for y in (x.reshape(2, 3), x.view(3, 2).t(), x.expand(2, 6), framework.cat([x, x]), x.exp(), x.sum(),
+              framework.softmax(x, 0)):
+        assert y.grad_fn is None and not y.requires_grad
+    v = x.view(2, 3)
+    x.add_(1)
+    assert v._version_box is x._version_box and v[0, 0].item() == 1.0
+    w = framework.arange(6.0, requires_grad=True)
+    assert w.reshape(2, 3).grad_fn is not None and framework.cat([w, w]).grad_fn is not None
+    with framework.no_grad():
+        assert w.reshape(2, 3).grad_fn is None and w.exp().grad_fn is None
