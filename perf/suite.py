@@ -43,13 +43,24 @@ def bench_overhead(rows):
     a, b = _pair((4, 4))
     fa, fb = framework.from_numpy(a), framework.from_numpy(b)
     ta, tb = (torch.from_numpy(a), torch.from_numpy(b)) if torch else (None, None)
+    bias = b[0]
+    fbias, tbias = framework.from_numpy(bias), torch.from_numpy(bias) if torch else None
+    lib_f, lib_t = framework.nn.functional, torch.nn.functional if torch else None
     for name, f, t, n in [("add 4x4", lambda: fa + fb, lambda: ta + tb, lambda: a + b),
                           ("mul 4x4", lambda: fa * fb, lambda: ta * tb, lambda: a * b),
                           ("matmul 4x4", lambda: fa @ fb, lambda: ta @ tb, lambda: a @ b),
-                          ("sum 4x4", lambda: fa.sum(), lambda: ta.sum(), lambda: a.sum())]:
+                          ("sum 4x4", lambda: fa.sum(), lambda: ta.sum(), lambda: a.sum()),
+                          ("add bias 4x4 + 4", lambda: fa + fbias, lambda: ta + tbias, lambda: a + bias),
+                          ("reshape 4x4", lambda: fa.reshape(16), lambda: ta.reshape(16), lambda: a.reshape(16)),
+                          ("index x[:, 1]", lambda: fa[:, 1], lambda: ta[:, 1], lambda: a[:, 1]),
+                          ("softmax 4x4", lambda: lib_f.softmax(fa, 1), lambda: lib_t.softmax(ta, 1), None),
+                          ("linear 4x4", lambda: lib_f.linear(fa, fb, fbias), lambda: lib_t.linear(ta, tb, tbias),
+                           lambda: a @ b.T + bias),
+                          ("cat 2 x 4x4", lambda: framework.cat([fa, fb]), lambda: torch.cat([ta, tb]),
+                           lambda: np.concatenate([a, b]))]:
         c = first_call_seconds(f)
         rows.append(_row(f"overhead {name}", "us", median_seconds(f) * 1e6,
-                         median_seconds(t) * 1e6 if torch else None, median_seconds(n) * 1e6, c))
+                         median_seconds(t) * 1e6 if torch else None, median_seconds(n) * 1e6 if n else None, c))
 
 
 def bench_elementwise(rows, n):

@@ -7,6 +7,7 @@ import math
 import framework
 from framework.ops.conv import (adaptive_avg_pool2d, avg_pool2d, conv1d, conv2d, conv_transpose2d, max_pool2d,
                                 max_pool2d_with_indices)
+from framework.ops.linalg import linear
 from framework.ops.padding import pad
 from framework.ops.reduction import log_softmax as _log_softmax, softmax as _softmax
 
@@ -20,14 +21,6 @@ __all__ = [
 ]
 
 flatten = framework.flatten
-
-# ----------------------------------------------------------------- linear
-
-
-def linear(input, weight, bias=None):
-    from framework.ops.linalg import linear as _linear
-    return _linear(input, weight, bias)
-
 
 # ----------------------------------------------------------------- activations
 

@@ -59,9 +59,22 @@ def _is_mask(k):
     return isinstance(k, bool) or (_is_array(k) and k.dtype == np.bool_)
 
 
+_PLAIN = (int, type(None))
+
+
+def _plain(k):
+    """An int or a slice of ints (step > 0): a key entry the backends take as it is."""
+    return type(k) is int or (type(k) is slice and type(k.start) in _PLAIN and type(k.stop) in _PLAIN
+                              and (k.step is None or type(k.step) is int and k.step > 0))
+
+
 def convert_key(key, shape, device):
     """(backend key, is_basic). A key of ints, slices, None and Ellipsis stays a tuple and
     gives a view. A key with index tensors or masks becomes an AdvancedKey (see there)."""
+    if _plain(key):
+        return (key,), True  # x[i], x[a:b]: nothing to convert
+    if type(key) is tuple and all(_plain(k) or k is None or k is Ellipsis for k in key):
+        return key, True
     items = [_convert_item(k, device) for k in (key if isinstance(key, tuple) else (key,))]
     if not any(_is_array(k) or isinstance(k, bool) for k in items):
         return tuple(items), True
@@ -99,10 +112,13 @@ def convert_key(key, shape, device):
 
 class GetItem(Function):
     @staticmethod
+    def untracked(x, key, basic):
+        return Tensor._make(x.device.backend.getitem(x._data, key), x.dtype, x.device, x if basic else None)
+
+    @staticmethod
     def forward(ctx, x, key, basic):
         ctx.shape, ctx.key, ctx.basic = x.shape, key, basic
-        data = x.device.backend.getitem(x._data, key)
-        return wrap(data, x.dtype, x.device, base=x if basic else None)
+        return GetItem.untracked(x, key, basic)
 
     @staticmethod
     def backward(ctx, g):

@@ -115,16 +115,20 @@ class Linear(Function):
     gradient g.T @ x comes out contiguous in w's layout (no transposed copy to make)."""
 
     @staticmethod
-    def forward(ctx, x, w, b):
+    def untracked(x, w, b):
         bk = x.device.backend
-        lead = x.shape[:-1]
-        x2 = bk.reshape(x._data, (math.prod(lead), x.shape[-1]))
+        shape = x._data.shape
+        x2 = bk.reshape(x._data, (math.prod(shape[:-1]), shape[-1]))
         out = bk.matmul(x2, bk.permute(w._data, (1, 0)), ())
         if b is not None:
             bk.binary("add", out, b._data, out=out, out_shape=out.shape)
+        return Tensor._make(bk.reshape(out, shape[:-1] + (w._data.shape[0],)), x.dtype, x.device)
+
+    @staticmethod
+    def forward(ctx, x, w, b):
         ctx.save_for_backward(x, w)
         ctx.has_bias = b is not None
-        return wrap(bk.reshape(out, lead + (w.shape[0],)), x.dtype, x.device)
+        return Linear.untracked(x, w, b)
 
     @staticmethod
     def backward(ctx, g):
@@ -137,11 +141,13 @@ class Linear(Function):
 
 
 def linear(input, weight, bias=None):
-    if input.ndim == 0 or weight.ndim != 2 or input.shape[-1] != weight.shape[1]:
-        lead = math.prod(input.shape[:-1]) if input.ndim else 1
-        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({lead}x{input.shape[-1] if input.ndim else 1} "
-                           f"and {'x'.join(map(str, weight.shape[::-1]))})")
-    same_device(input, weight, bias)
+    x_shape, w_shape = input._data.shape, weight._data.shape
+    if not x_shape or len(w_shape) != 2 or x_shape[-1] != w_shape[1]:
+        lead = math.prod(x_shape[:-1]) if x_shape else 1
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({lead}x{x_shape[-1] if x_shape else 1} "
+                           f"and {'x'.join(map(str, w_shape[::-1]))})")
+    if weight.device is not input.device or (bias is not None and bias.device is not input.device):
+        same_device(input, weight, bias)
     if input.dtype is not weight.dtype or (bias is not None and bias.dtype is not input.dtype):
         raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: {input.dtype} != {weight.dtype}")
     return Linear.apply(input, weight, bias)

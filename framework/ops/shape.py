@@ -307,6 +307,14 @@ def cat(tensors, dim=0):
     tensors = list(tensors)
     if not tensors:
         raise RuntimeError("torch.cat(): expected a non-empty list of Tensors")
+    first = tensors[0]
+    if type(first) is Tensor and first._data.ndim:  # tensors alike in shape, dtype and device: no checks to make
+        ref, dtype, device = first._data.shape, first.dtype, first.device
+        for t in tensors:
+            if type(t) is not Tensor or t._data.shape != ref or t.dtype is not dtype or t.device is not device:
+                break
+        else:
+            return Cat.apply(wrap_dim(dim, len(ref)), *tensors)
     for t in tensors:
         if not isinstance(t, Tensor):
             raise TypeError(f"expected Tensor as element in argument 0, but got {type(t).__name__}")

@@ -40,7 +40,3 @@ def set_threads(n):
     for c in _blas_controllers():
         c.set_num_threads(n)
     _current = n
-
-
-def threads_for(flops):
-    return CORES if flops >= THREADED_FLOPS else 1
