@@ -4,7 +4,7 @@ import torch
 
 import framework
 from framework.autograd import Function
-from helpers import check, randn
+from helpers import check, gradcheck, randn
 
 
 def both(fn):
@@ -276,3 +276,40 @@ def test_untracked_ops_leave_no_node_and_keep_view_semantics():
     assert w.reshape(2, 3).grad_fn is not None and framework.cat([w, w]).grad_fn is not None
     with framework.no_grad():
         assert w.reshape(2, 3).grad_fn is None and w.exp().grad_fn is None
+
+
+VIEW_INPLACE = {
+    "column_mul_": lambda T, w, v: _then_use(T, w * 2, lambda y: y[:, 1].mul_(v[:2])),
+    "row_add_": lambda T, w, v: _then_use(T, w.sin(), lambda y: y[0].add_(v)),
+    "transposed_setitem": lambda T, w, v: _then_use(T, w * 1, lambda y: y.t().__setitem__((2, 1), v[0] * 3)),
+    "view_of_view": lambda T, w, v: _then_use(T, w + 0, lambda y: y.view(6)[1:4].mul_(v)),
+    "stepped_copy_": lambda T, w, v: _then_use(T, w * 3, lambda y: y[:, ::2].copy_(v[:2].reshape(2, 1))),
+    "buffer_without_grad": lambda T, w, v: _then_use(T, T.zeros(2, 3, dtype=w.dtype, device=w.device), lambda y: y[1].copy_(v * w[0])),
+}
+
+
+def _then_use(T, y, op):
+    """Run an in-place op through a view of `y`, then use `y` and the view's base."""
+    op(y)
+    return (y * T.arange(1.0, 7.0, device=y.device).reshape(2, 3)).sum() + y.sum()
+
+
+@pytest.mark.parametrize("name", sorted(VIEW_INPLACE))
+def test_inplace_through_views_rebases_the_history(name):
+    """PyTorch's CopySlices: an in-place op on a view changes its base's gradient too."""
+    check(VIEW_INPLACE[name], randn(2, 3), randn(3))
+    gradcheck(VIEW_INPLACE[name], randn(2, 3), randn(3), double=True)
+
+
+def test_inplace_through_a_view_of_a_saved_output_is_caught():
+    y = framework.ones(2, 3, requires_grad=True).exp()  # exp saves its output
+    y[0].add_(1)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        y.sum().backward()
+
+
+def test_inplace_on_a_view_of_a_leaf_is_refused_before_writing():
+    w = framework.ones(2, 3, requires_grad=True)
+    with pytest.raises(RuntimeError, match="view of a leaf Variable"):
+        w[0].mul_(2)
+    assert w.detach().numpy().tolist() == [[1.0] * 3] * 2

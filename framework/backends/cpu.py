@@ -445,6 +445,18 @@ def index_put_add(shape, key, values, dtype):
     return out.reshape(shape)
 
 
+def view_positions(view, root):
+    """Flat indices into C-contiguous `root` of the elements of `view` (a view of root's
+    memory), in view's shape; None when root is not C-contiguous."""
+    if not root.flags.c_contiguous:
+        return None
+    item = root.itemsize
+    offset = (view.__array_interface__["data"][0] - root.__array_interface__["data"][0]) // item
+    flat = np.arange(root.size, dtype=np.int64)
+    strides = tuple(s // item * flat.itemsize for s in view.strides)
+    return np.ascontiguousarray(np.lib.stride_tricks.as_strided(flat[offset:], view.shape, strides))
+
+
 def nonzero(a):
     flat = np.ascontiguousarray(a).reshape(-1)
     return ix.nonzero(flat, np.array(a.shape, np.int64))

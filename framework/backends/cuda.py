@@ -637,4 +637,4 @@ def __getattr__(op):
 
 
 from framework.backends.cuda_indexing import (gather, getitem, index_add, index_put_add, index_select,  # noqa: E402
-                                              nonzero, scatter, setitem)
+                                              nonzero, scatter, setitem, view_positions)

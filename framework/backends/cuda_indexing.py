@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from framework.backends.cuda import (CudaArray, _device_ints, _grid, astype, broadcast_to, contiguous, copy, copy_,
+from framework.backends.cuda import (CudaArray, _device_ints, _grid, arange, astype, broadcast_to, contiguous, copy, copy_,
                                      device_errors, empty, full, read_count, reshape, zeros)
 from framework.backends.layout import AdvancedKey
 from kernels.cuda import core
@@ -127,6 +127,15 @@ def index_put_add(shape, key, values, dtype):
         core.put_accumulate[_grid(offsets.size)](out.buf, offsets.buf, _values(values, picked, dtype).buf,
                                                  offsets.size)
     return out
+
+
+def view_positions(view, root):
+    """Flat indices into contiguous `root` of the elements of `view` (a view of root's
+    buffer), in view's shape; None when root is not contiguous."""
+    if view.buf is not root.buf or not root.is_contiguous():
+        return None
+    flat = arange(-root.offset, 1, root.buf.size, np.int64)  # buffer position i holds i - root.offset
+    return copy(flat.view(view.shape, view.strides, view.offset))
 
 
 # ----------------------------------------------------------------- nonzero

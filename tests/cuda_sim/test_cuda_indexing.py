@@ -5,6 +5,7 @@ import pytest
 
 import framework
 from helpers import check, randn
+from test_autograd import VIEW_INPLACE
 from test_indexing import KEYS, KEYS_4D
 
 CUDA = "cuda"
@@ -87,3 +88,8 @@ def test_bad_indices_are_reported_at_the_next_synchronisation():
                                                 weight=framework.ones(4, device=CUDA))
     with pytest.raises(RuntimeError, match="index 7 is out of bounds"):
         weighted.item()
+
+
+@pytest.mark.parametrize("name", ["column_mul_", "transposed_setitem", "buffer_without_grad"])
+def test_inplace_through_views_rebases_the_history(name):
+    check(VIEW_INPLACE[name], randn(2, 3), randn(3), device=CUDA)
