@@ -36,7 +36,7 @@ def _count_dependencies(roots):
 def _fit(grad, meta):
     """Sum a broadcast gradient back to the input's shape and cast it to the input's dtype."""
     shape, dtype = meta
-    if grad.shape != shape:
+    if grad._data.shape != shape:
         grad = grad.sum_to_size(shape)
     if grad.dtype is not dtype:
         grad = grad.to(dtype)

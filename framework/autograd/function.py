@@ -155,10 +155,11 @@ def _connect(ctx, args, outputs, Tensor):
     """Wire `ctx` into the graph: edges to the inputs, grad_fn on the outputs."""
     needs, edges, metas = [], [], []
     for a in args:
-        if isinstance(a, Tensor) and a.requires_grad:
+        if isinstance(a, Tensor) and a._requires_grad:
             needs.append(True)
-            edges.append((a.grad_fn, a._output_nr) if a.grad_fn is not None else (a._grad_accumulator(), 0))
-            metas.append((a.shape, a.dtype))
+            fn = a.grad_fn
+            edges.append((fn, a._output_nr) if fn is not None else (a._grad_accumulator(), 0))
+            metas.append((a._data.shape, a.dtype))
         else:
             needs.append(False)
             edges.append((None, 0))
@@ -168,7 +169,7 @@ def _connect(ctx, args, outputs, Tensor):
     ctx._input_meta = metas
     single = isinstance(outputs, Tensor)
     outs = (outputs,) if single else outputs
-    ctx._output_meta = [(o.shape, o.dtype, o.device) for o in outs]
+    ctx._output_meta = [(o._data.shape, o.dtype, o.device) for o in outs]
     skip = ctx._non_differentiable
     for i, o in enumerate(outs):
         if o.dtype.is_floating_point and (skip is None or id(o) not in skip):
