@@ -20,7 +20,7 @@ def test_cuda_simulator_suite():
 
 def _ptx_signatures():
     """(kernel, argument types) for every CUDA kernel, in the dtypes the backend launches."""
-    from numba import boolean, float32, float64, int64
+    from numba import boolean, float32, float64, int64, uint64
     from kernels.codegen import BINARY, UNARY
     ew = importlib.import_module("kernels.cuda.elementwise")
     core = importlib.import_module("kernels.cuda.core")
@@ -54,7 +54,11 @@ def _ptx_signatures():
              (core.index_add_mid, (f, i, f, int64, int64, int64, int64, i, int64)),
              (core.index_offsets, (i, i, i, i)), (core.take, (f, i, f, int64)), (core.put, (f, i, f, int64)),
              (core.put_accumulate, (f, i, f, int64)), (core.scan_blocks, (i, i, i, int64)),
-             (core.add_chunk_offsets, (i, i, int64, int64)), (core.nonzero_coords, (i, i, i, int64, int64))]
+             (core.add_chunk_offsets, (i, i, int64, int64)), (core.nonzero_coords, (i, i, i, int64, int64)),
+             (core.random_bits, (uint64[::1], int64, uint64)),
+             (core.bits_to_uniform, (uint64[::1], f, int64, uint64, float64)),
+             (core.bits_to_normal, (uint64[::1], f, int64, uint64, float64)),
+             (core.bits_to_integers, (uint64[::1], i, int64, int64, uint64))]
     ints = (int64,) * 16
     sigs += [(core.conv2d_forward, (f, f, f, boolean, f) + ints[:16]),
              (core.conv2d_grad_input, (f, f, f) + ints[:16]),

@@ -7,8 +7,9 @@ are metadata only, exactly as on the CPU. Kernels read views through small int64
 copy layouts to the GPU on every launch.
 
 Host <-> device copies happen only in `asarray`/`from_host` (data given to a CUDA
-tensor) and `to_host` (`.cpu()`, `.numpy()`, `.item()`, printing); `transfers`
-counts them.
+tensor, and randperm's host draw), `to_host` (`.cpu()`, `.numpy()`, `.item()`, printing)
+and `read_count` (the size of a mask's result); `transfers` counts them. Random
+numbers are drawn on the device.
 
 Index values (indexing, gather/scatter, cross-entropy targets) are checked on the
 device; a bad one is raised at the next synchronisation (`device_errors`). Indexing
@@ -16,6 +17,7 @@ lives in cuda_indexing.py and is re-exported here.
 """
 import functools
 import math
+import warnings
 
 import numpy as np
 from numba import cuda
@@ -28,6 +30,8 @@ name = "cuda"
 transfers = {"h2d": 0, "d2h": 0, "checks": 0}
 SIMULATOR = bool(getattr(cuda, "simulator", None)) and cuda.is_available() and \
     type(cuda.device_array(1)).__name__ == "FakeCUDAArray"
+if SIMULATOR:  # the simulator runs the random-number hash on NumPy scalars, which warn as it (rightly) wraps
+    warnings.filterwarnings("ignore", "overflow encountered in scalar", RuntimeWarning, "kernels.cuda.core")
 
 
 def _c_strides(shape):
@@ -604,19 +608,50 @@ def optimizer_step(name, arrays, *scalars):
 # ----------------------------------------------------------------- random: drawn on the host, copied once
 
 
+# ----------------------------------------------------------------- random numbers
+# Drawn on the device (kernels.cuda.core: counter-based SplitMix64); each draw takes one
+# 64-bit key from the host generator, so manual_seed makes CUDA draws reproducible and
+# nothing is copied to the GPU. The streams differ from the CPU's, as in PyTorch.
+
+
+def _random_bits(gen, n):
+    bits = empty((n,), np.uint64)
+    if n:
+        core.random_bits[_grid(n)](bits.buf, n, np.uint64(gen.integers(0, 1 << 64, dtype=np.uint64)))
+    return bits
+
+
+def _mantissa(dtype):
+    """(shift, scale) turning 64 random bits into a uniform float of `dtype`, exactly."""
+    m = 24 if np.dtype(dtype).itemsize <= 4 else 53
+    return np.uint64(64 - m), np.float64(2.0 ** -m)
+
+
 def rand(gen, shape, dtype):
-    return asarray(gen.random(shape, dtype=np.float64), dtype)
+    out = empty(shape, dtype)
+    if out.size:
+        core.bits_to_uniform[_grid(out.size)](_random_bits(gen, out.size).buf, out.buf, out.size, *_mantissa(dtype))
+    return out
 
 
 def randn(gen, shape, dtype):
-    return asarray(gen.standard_normal(shape, dtype=np.float64), dtype)
+    out = empty(shape, dtype)
+    if out.size:
+        core.bits_to_normal[_grid(out.size)](_random_bits(gen, 2 * out.size).buf, out.buf, out.size,
+                                             *_mantissa(np.float64))
+    return out
 
 
 def randint(gen, low, high, shape, dtype):
-    return asarray(gen.integers(low, high, shape), dtype)
+    out = empty(shape, dtype)
+    if out.size:
+        core.bits_to_integers[_grid(out.size)](_random_bits(gen, out.size).buf, out.buf, out.size, np.int64(low),
+                                               np.uint64(high - low))
+    return out
 
 
 def randperm(gen, n, dtype):
+    """A permutation needs a sort: drawn on the host and copied (counted in `transfers`)."""
     return asarray(gen.permutation(n), dtype)
 
 

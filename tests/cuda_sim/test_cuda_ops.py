@@ -189,3 +189,21 @@ def test_gpu_benchmark_script_runs_end_to_end(tmp_path):
     gpu.main(["--quick", "--out", str(tmp_path)])
     results = json.loads((tmp_path / "gpu_bench.json").read_text())
     assert results["framework"]["lenet_step_ms"] > 0 and results["framework"]["matmul_gflops"] > 0
+
+
+def test_random_numbers_are_drawn_on_the_device():
+    from framework.backends import cuda as backend
+    before = dict(backend.transfers)
+    framework.manual_seed(0)
+    u = framework.rand(2000, device=CUDA)
+    z = framework.randn(2000, device=CUDA, dtype=framework.float64)
+    k = framework.randint(-3, 4, (2000,), device=CUDA)
+    d = framework.nn.functional.dropout(framework.ones(2000, device=CUDA), 0.25)
+    assert backend.transfers == before  # no host draws copied over
+    u, z, k, d = (t.cpu().numpy() for t in (u, z, k, d))
+    assert 0.0 <= u.min() and u.max() < 1.0 and abs(u.mean() - 0.5) < 0.03
+    assert abs(z.mean()) < 0.08 and abs(z.std() - 1.0) < 0.08
+    assert k.min() == -3 and k.max() == 3 and np.bincount(k + 3).min() > 200
+    assert set(np.unique(d)) <= {0.0, np.float32(1.0 / 0.75)} and abs((d == 0).mean() - 0.25) < 0.04
+    framework.manual_seed(0)
+    assert np.array_equal(framework.rand(2000, device=CUDA).cpu().numpy(), u)  # reproducible
