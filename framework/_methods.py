@@ -25,7 +25,7 @@ _METHODS = [
     "narrow", "permute", "repeat", "reshape", "select", "split", "squeeze", "swapaxes", "swapdims", "t",
     "tensor_split", "transpose", "unbind", "unflatten", "unsqueeze", "view",
     # indexing, linalg
-    "argwhere", "gather", "index_select", "masked_select", "nonzero", "scatter", "scatter_add", "take",
+    "argwhere", "gather", "index_add", "index_select", "masked_select", "nonzero", "scatter", "scatter_add", "take",
     "bmm", "dot", "matmul", "mm", "mv", "outer", "ger",
     # conversion
     "to", "type_as",
@@ -120,7 +120,7 @@ def _inplace_method(fn):
 for _name in ("add", "sub", "mul", "div", "pow", "clamp", "clamp_min", "clamp_max", "clip", "neg", "abs", "exp",
               "log", "sqrt", "rsqrt", "sigmoid", "tanh", "relu", "floor", "ceil", "round", "trunc", "reciprocal",
               "sign", "sin", "cos", "masked_fill", "fmod", "remainder", "lerp", "log1p", "expm1", "erf",
-              "maximum", "minimum", "scatter", "scatter_add", "square", "floor_divide"):
+              "maximum", "minimum", "scatter", "scatter_add", "square", "floor_divide", "index_add"):
     setattr(Tensor, _name + "_", _inplace_method(getattr(ops, _name)))
 
 Tensor.__iadd__ = Tensor.add_

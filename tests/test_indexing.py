@@ -125,3 +125,29 @@ def test_index_select_masked_nonzero():
     check(lambda T, x: T.where(x > 0), x, grad=False)
     check(lambda T, x: x.masked_fill(T.tensor([True, False, False, True, True]), 0.0), x)
     check_raises(lambda T, x: x.index_select(0, T.tensor([9])), x, exc=(IndexError, RuntimeError))
+
+
+def test_index_add_matches_pytorch():
+    index = np.array([0, 2, 0])
+    check(lambda T, x, i, s: x.index_add(0, i, s, alpha=2), randn(3, 2), index, randn(3, 2))
+    check(lambda T, x, i, s: T.index_add(x, 1, i, s), randn(2, 3), index, randn(2, 3))
+    gradcheck(lambda T, x, s: x.index_add(1, T.tensor([1, 1, 0]), s), randn(2, 3), randn(2, 3), double=True)
+
+    def in_place(T, x, i, s):
+        y = x * 1
+        y.index_add_(0, i, s)
+        return y
+    check(in_place, randn(3, 2), index, randn(3, 2))
+
+
+@pytest.mark.parametrize("op, exc", [
+    (lambda T, x, i: T.index_select(x, 0, i), IndexError),
+    (lambda T, x, i: x.gather(0, i), RuntimeError),
+    (lambda T, x, i: x.scatter(0, i, T.ones(1)), RuntimeError),
+    (lambda T, x, i: x.index_add(0, i, T.ones(1)), IndexError),
+    (lambda T, x, i: T.nn.functional.embedding(i, x.reshape(3, 1)), IndexError),
+])
+def test_negative_indices_are_out_of_range_outside_subscripts(op, exc):
+    """Only x[idx] wraps negative indices; gather, scatter, index_select, index_add and
+    embedding refuse them, as in PyTorch."""
+    check_raises(op, randn(3), np.array([-1]), exc=exc)

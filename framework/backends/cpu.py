@@ -376,8 +376,9 @@ def _blas_operand(a):
 # ----------------------------------------------------------------- indexing
 
 
-def _check(bad, dim, size, exc=RuntimeError):
-    if bad != -1:
+def _check(found_bad, dim, size, exc=RuntimeError):
+    found, bad = found_bad
+    if found:
         raise exc(f"index {bad} is out of bounds for dimension {dim} with size {size}")
 
 

@@ -226,9 +226,10 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, sca
     if input.dtype not in (framework.int64, framework.int32):
         raise RuntimeError(f"Expected tensor for argument #1 'indices' to have one of the following scalar types: "
                            f"Long, Int; but got {input.dtype} instead")
-    if input.numel() and (int(input.max()) >= weight.shape[0] or int(input.min()) < -weight.shape[0]):
-        raise IndexError(f"index out of range in self (indices up to {int(input.max())}, {weight.shape[0]} "
-                         f"embeddings)")
+    if input.device.type == "cpu" and input.numel() and (int(input.max()) >= weight.shape[0] or int(input.min()) < 0):
+        # (on CUDA the index_select below checks on the device, without a sync)
+        raise IndexError(f"index out of range in self (indices from {int(input.min())} to {int(input.max())}, "
+                         f"{weight.shape[0]} embeddings)")
     out = weight.index_select(0, input.reshape(-1)).reshape(tuple(input.shape) + (weight.shape[1],))
     if padding_idx is not None and weight.requires_grad:
         if padding_idx < 0:

@@ -12,7 +12,7 @@ from framework.ops.elementwise import (abs, absolute, add, allclose, bitwise_and
                                        minimum, mul, multiply, ne, neg, negative, not_equal, pow, reciprocal,
                                        relu, remainder, round, rsqrt, rsub, sigmoid, sign, sin, sqrt, square, sub,
                                        subtract, tanh, true_divide, trunc, where)
-from framework.ops.indexing import (argwhere, gather, index_select, masked_select, nonzero, scatter, scatter_add,
+from framework.ops.indexing import (argwhere, gather, index_add, index_select, masked_select, nonzero, scatter, scatter_add,
                                     take)
 from framework.ops.linalg import bmm, dot, ger, matmul, mm, mv, outer
 from framework.ops.reduction import (all, amax, amin, any, argmax, argmin, log_softmax, logsumexp, max, mean, min,

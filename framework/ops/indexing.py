@@ -308,6 +308,24 @@ def index_select(input, dim, index):
     return IndexSelect.apply(input, dim, index.reshape(-1).to(_dt.int64))
 
 
+def index_add(input, dim, index, source, alpha=1):
+    """input + (source * alpha) added at `index` along `dim` (repeated indices accumulate)."""
+    if not isinstance(index, Tensor) or index.dtype not in (_dt.int64, _dt.int32) or index.ndim > 1:
+        raise IndexError("index_add_(): Index is supposed to be a vector")
+    same_device(input, index, source)
+    dim = wrap_dim(dim, max(input.ndim, 1))
+    shape = tuple(input.shape) if input.ndim else (1,)
+    source = source.reshape(1) if source.ndim == 0 else source
+    expected = shape[:dim] + (index.numel(),) + shape[dim + 1:]
+    if tuple(source.shape) != expected:
+        raise RuntimeError(f"index_add_(): source has shape {list(source.shape)}, expected {list(expected)} for "
+                           f"self of shape {list(input.shape)}, dim {dim} and {index.numel()} indices")
+    if alpha != 1:
+        source = source * alpha
+    added = IndexAdd.apply(source.to(input.dtype), shape, dim, index.reshape(-1).to(_dt.int64))
+    return input + added.reshape(input.shape)
+
+
 def masked_select(input, mask):
     if mask.dtype is not _dt.bool_:
         raise RuntimeError("masked_select: expected BoolTensor for mask")

@@ -1,8 +1,9 @@
 """Gather, scatter and index kernels on 3-D views (outer, indexed axis, inner).
 
-Each kernel checks its indices and returns the first offending index value,
-or -1 when all were in range, so the caller can raise a clear error without
-the kernel knowing about exceptions' wording.
+Each kernel checks its indices and returns (True, the first offending index) or
+(False, 0) when all were in range, so the caller can raise a clear error without
+the kernel knowing about exceptions' wording. Negative indices are out of range
+here, as in PyTorch's gather/scatter/index_select/index_add (only x[idx] wraps them).
 """
 import numpy as np
 
@@ -16,12 +17,10 @@ def gather(a, index, out):
         for j in range(index.shape[1]):
             for k in range(index.shape[2]):
                 t = index[i, j, k]
-                if t < 0:
-                    t += size
                 if t < 0 or t >= size:
-                    return index[i, j, k]
+                    return True, index[i, j, k]
                 out[i, j, k] = a[i, t, k]
-    return -1
+    return False, 0
 
 
 @kernel
@@ -32,12 +31,10 @@ def scatter(out, index, src):
         for j in range(index.shape[1]):
             for k in range(index.shape[2]):
                 t = index[i, j, k]
-                if t < 0:
-                    t += size
                 if t < 0 or t >= size:
-                    return index[i, j, k]
+                    return True, index[i, j, k]
                 out[i, t, k] = src[i, j, k]
-    return -1
+    return False, 0
 
 
 @kernel
@@ -48,12 +45,10 @@ def scatter_add(out, index, src):
         for j in range(index.shape[1]):
             for k in range(index.shape[2]):
                 t = index[i, j, k]
-                if t < 0:
-                    t += size
                 if t < 0 or t >= size:
-                    return index[i, j, k]
+                    return True, index[i, j, k]
                 out[i, t, k] += src[i, j, k]
-    return -1
+    return False, 0
 
 
 @kernel
@@ -62,14 +57,12 @@ def index_select(a, index, out):
     size = a.shape[1]
     for j in range(index.shape[0]):
         t = index[j]
-        if t < 0:
-            t += size
         if t < 0 or t >= size:
-            return index[j]
+            return True, index[j]
         for i in range(a.shape[0]):
             for k in range(a.shape[2]):
                 out[i, j, k] = a[i, t, k]
-    return -1
+    return False, 0
 
 
 @kernel
@@ -78,14 +71,12 @@ def index_add(out, index, src):
     size = out.shape[1]
     for j in range(index.shape[0]):
         t = index[j]
-        if t < 0:
-            t += size
         if t < 0 or t >= size:
-            return index[j]
+            return True, index[j]
         for i in range(out.shape[0]):
             for k in range(out.shape[2]):
                 out[i, t, k] += src[i, j, k]
-    return -1
+    return False, 0
 
 
 @kernel

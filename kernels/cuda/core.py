@@ -264,6 +264,7 @@ TARGET_ERROR = 3  # IndexError: a class index outside [0, C) in cross-entropy
 
 
 # ----------------------------------------------------------------- gather / scatter on (outer, axis, inner)
+# Negative indices are out of range, as in PyTorch (only x[idx] wraps them).
 
 
 @cuda.jit
@@ -273,8 +274,6 @@ def gather_mid(a, index, out, outer, size, e, inner, errors, dim):
         i = o // (e * inner)
         k = o % inner
         t = index[o]
-        if t < 0:
-            t += size
         if t < 0 or t >= size:
             if cuda.atomic.cas(errors, 0, 0, GATHER_ERROR) == 0:
                 errors[1], errors[2], errors[3] = index[o], size, dim
@@ -291,8 +290,6 @@ def scatter_mid(out, index, src, outer, size, e, inner, accumulate, errors, dim)
         i = o // (e * inner)
         k = o % inner
         t = index[o]
-        if t < 0:
-            t += size
         if t < 0 or t >= size:
             if cuda.atomic.cas(errors, 0, 0, GATHER_ERROR) == 0:
                 errors[1], errors[2], errors[3] = index[o], size, dim
@@ -311,8 +308,6 @@ def index_select_mid(a, index, out, outer, size, e, inner, errors, dim):
         j = (o // inner) % e
         k = o % inner
         t = index[j]
-        if t < 0:
-            t += size
         if t < 0 or t >= size:
             if cuda.atomic.cas(errors, 0, 0, INDEX_ERROR) == 0:
                 errors[1], errors[2], errors[3] = index[j], size, dim
@@ -330,8 +325,6 @@ def index_add_mid(out, index, src, outer, size, e, inner, errors, dim):
         j = (o // inner) % e
         k = o % inner
         t = index[j]
-        if t < 0:
-            t += size
         if t < 0 or t >= size:
             if cuda.atomic.cas(errors, 0, 0, INDEX_ERROR) == 0:
                 errors[1], errors[2], errors[3] = index[j], size, dim

@@ -93,3 +93,13 @@ def test_bad_indices_are_reported_at_the_next_synchronisation():
 @pytest.mark.parametrize("name", ["column_mul_", "transposed_setitem", "buffer_without_grad"])
 def test_inplace_through_views_rebases_the_history(name):
     check(VIEW_INPLACE[name], randn(2, 3), randn(3), device=CUDA)
+
+
+def test_index_add_and_negative_indices_on_cuda():
+    check(lambda T, x, i, s: x.index_add(0, i, s, alpha=2), randn(3, 2), np.array([0, 2, 0]), randn(3, 2),
+          device=CUDA)
+    x = framework.randn(3, device=CUDA)
+    framework.index_select(x, 0, framework.tensor([-1], device=CUDA))  # out of range, as in PyTorch
+    with pytest.raises(IndexError, match="index -1 is out of bounds"):
+        framework.cuda.synchronize()
+    assert x[framework.tensor([-1], device=CUDA)].item() == x[2].item()  # subscripts do wrap
