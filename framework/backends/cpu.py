@@ -118,8 +118,8 @@ def _view_plan(out_shape, out_strides, *layouts):
     shape there, 1 where it is broadcast (the kernels broadcast size-1 dims themselves, so
     no stride tricks are needed). `layouts` is shape, strides, shape, strides, ... of the
     inputs; out_strides None means a C-contiguous output. Returns (merged out shape,
-    [input shapes], out shape) or, for an input with a stride-0 dim of size > 1 (an
-    expanded view), its index, to be copied first."""
+    [input shapes]) or, for an input with a stride-0 dim of size > 1 (an expanded view),
+    its index, to be copied first."""
     nd = len(out_shape)
     effective = []
     for i in range(0, len(layouts), 2):
@@ -132,7 +132,7 @@ def _view_plan(out_shape, out_strides, *layouts):
     lead = max(0, 3 - len(merged))
     merged = tuple([1] * lead + merged)
     shapes = [tuple([1] * lead + [n if st else 1 for n, st in zip(merged[lead:], sts)]) for sts in merged_strides]
-    return merged, shapes[:-1], merged
+    return merged, shapes[:-1]
 
 
 def _views(out, *inputs):
@@ -149,11 +149,11 @@ def _views(out, *inputs):
         inputs[plan] = np.ascontiguousarray(inputs[plan])
         layouts[2 * plan:2 * plan + 2] = inputs[plan].shape, inputs[plan].strides
         plan = _view_plan(out.shape, out_strides, *layouts)
-    merged, shapes, out_shape = plan
+    merged, shapes = plan
     # The plan makes every reshape a view; a given (non-contiguous) output must be one, so it
     # is reshaped with copy=False.
     views = [a.reshape(shape) for a, shape in zip(inputs, shapes)]
-    views.append(out.reshape(out_shape) if out_contiguous else out.reshape(out_shape, copy=False))
+    views.append(out.reshape(merged) if out_contiguous else out.reshape(merged, copy=False))
     if len(merged) == 3:
         return [views]
     return [[v[tuple(min(i, n - 1) for i, n in zip(idx, v.shape))] for v in views]
@@ -231,8 +231,8 @@ def binary(op, a, b, out=None, out_shape=None):
     if out.flags.c_contiguous:  # the common case (x + bias, in place or not), without _views' generality
         plan = _view_plan(out.shape, None, a.shape, a.strides, b.shape, b.strides)
         if type(plan) is tuple and len(plan[0]) == 3:
-            (shape_a, shape_b), shape_out = plan[1], plan[2]
-            kern(a.reshape(shape_a), b.reshape(shape_b), out.reshape(shape_out))
+            merged, (shape_a, shape_b) = plan
+            kern(a.reshape(shape_a), b.reshape(shape_b), out.reshape(merged))
             return out
     for x, y, o in _views(out, a, b):
         kern(x, y, o)
