@@ -94,6 +94,7 @@ def test_var_std_correction(correction):
     check(lambda T, x: x.std(0, correction=correction, keepdim=True), x)
     check(lambda T, x: x.var(1, unbiased=False), x)
     check(lambda T, x: x.std(unbiased=True), x)
+    check_raises(lambda T, x: x.long().var(), x)
 
 
 def test_all_any():

@@ -183,7 +183,7 @@ def unary(op, a, out=None):
         out = np.empty(a.shape, _UNARY_OUT.get(op, a.dtype))
     if a.flags.c_contiguous and out.flags.c_contiguous:
         (_FLAT_PARALLEL if a.size >= PARALLEL_MIN else _FLAT)[op](a.reshape(-1), out.reshape(-1))
-    else:
+    elif out.size:
         kern = _STRIDED[op]
         for x, o in _views(out, a):
             kern(x, o)
@@ -228,6 +228,8 @@ def binary(op, a, b, out=None, out_shape=None):
     kern = _STRIDED[op]
     if out is None:
         out = np.empty(out_shape, np.bool_ if op in _BOOL_OUT else a.dtype)
+    if not out.size:  # (an empty array's strides may be 0: no view plan for it)
+        return out
     if out.flags.c_contiguous:  # the common case (x + bias, in place or not), without _views' generality
         plan = _view_plan(out.shape, None, a.shape, a.strides, b.shape, b.strides)
         if type(plan) is tuple and len(plan[0]) == 3:
@@ -242,6 +244,8 @@ def binary(op, a, b, out=None, out_shape=None):
 def where(cond, a, b, out_shape):
     """cond ? a : b with broadcasting; a and b share a dtype."""
     out = np.empty(out_shape, a.dtype)
+    if not out.size:
+        return out
     for c, x, y, o in _views(out, cond, a, b):
         select.where(c, x, y, o)
     return out

@@ -201,14 +201,44 @@ def _correction(unbiased, correction):
     return 1 if unbiased is None or unbiased else 0
 
 
+class Var(Function):
+    """Variance over dims in one node: the mean, the centred squares and their sum straight
+    on the backend (layer/batch/group norm call it every step); the backward
+    2 (x - mean) / divisor is built from differentiable ops, so double backward works."""
+
+    @staticmethod
+    def untracked(x, dims, divisor, keepdim):
+        b, data, dt = x.device.backend, x._data, x.dtype.np
+        n = math.prod(x.shape[d] for d in dims)
+        kept = reduced_shape(x.shape, dims, True)
+        mean_ = b.binary("div", b.reshape(b.reduce("sum", data, dims, dt), kept), dt.type(n) if n else dt.type("nan"))
+        centred = b.binary("sub", data, mean_, out_shape=data.shape)
+        squares = b.binary("mul", centred, centred)
+        out = b.binary("div", b.reduce("sum", squares, dims, dt), dt.type(divisor))
+        return Tensor._make(b.reshape(out, kept) if keepdim else out, x.dtype, x.device)
+
+    @staticmethod
+    def forward(ctx, x, dims, divisor, keepdim):
+        ctx.dims, ctx.divisor, ctx.keepdim = dims, divisor, keepdim
+        ctx.save_for_backward(x)
+        return Var.untracked(x, dims, divisor, keepdim)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        centred = x - mean(x, ctx.dims, keepdim=True)
+        return _expand_back(g, x.shape, ctx.dims, ctx.keepdim) * centred * (2.0 / ctx.divisor), None, None, None
+
+
 def var(input, dim=None, unbiased=None, keepdim=False, correction=None):
     if isinstance(dim, bool):  # var(x, False): the old unbiased positional form
         dim, unbiased = None, dim
+    if not input.dtype.is_floating_point:
+        raise RuntimeError("std and var only support floating point and complex dtypes")
     dims = normalize_dims(dim, input.ndim)
     n = math.prod(input.shape[d] for d in dims)
-    centered = input - mean(input, dims, keepdim=True)
     denom = n - _correction(unbiased, correction)
-    return sum(centered * centered, dims, keepdim) / (denom if denom > 0 else float("nan") if n == 0 else 0.0)
+    return Var.apply(input, dims, denom if denom > 0 else float("nan") if n == 0 else 0.0, keepdim)
 
 
 def std(input, dim=None, unbiased=None, keepdim=False, correction=None):
