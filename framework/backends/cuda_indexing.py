@@ -104,10 +104,11 @@ def getitem(a, key):
 
 
 def _values(value, shape, dtype):
-    """`value` (a CudaArray or a number) as a contiguous array of `shape` and `dtype`."""
+    """`value` (a CudaArray or a number) as the flat device data of `shape` and `dtype`."""
     if not isinstance(value, CudaArray):
-        return full(shape, value, dtype)
-    return contiguous(astype(broadcast_to(value, shape), dtype) if value.dtype != dtype else broadcast_to(value, shape))
+        return full(shape, value, dtype).flat()
+    spread = broadcast_to(value, shape)
+    return contiguous(astype(spread, dtype) if value.dtype != dtype else spread).flat()
 
 
 def setitem(a, key, value):
@@ -116,7 +117,7 @@ def setitem(a, key, value):
         return
     offsets, shape = _offsets(a, key)
     if offsets.size:
-        core.put[_grid(offsets.size)](a.buf, offsets.buf, _values(value, shape, a.dtype).buf, offsets.size)
+        core.put[_grid(offsets.size)](a.buf, offsets.buf, _values(value, shape, a.dtype), offsets.size)
 
 
 def index_put_add(shape, key, values, dtype):
@@ -124,8 +125,7 @@ def index_put_add(shape, key, values, dtype):
     out = zeros(shape, dtype)
     offsets, picked = _offsets(out, key)
     if offsets.size:
-        core.put_accumulate[_grid(offsets.size)](out.buf, offsets.buf, _values(values, picked, dtype).buf,
-                                                 offsets.size)
+        core.put_accumulate[_grid(offsets.size)](out.buf, offsets.buf, _values(values, picked, dtype), offsets.size)
     return out
 
 

@@ -28,6 +28,8 @@ def test_setitem_with_index_tensors_and_masks():
         y[y > 1] = -1.0
         y[1, T.tensor([True, False, True, False])] = v[2]
         y[T.tensor([0, 0])] = 2.5  # repeated rows get the same value
+        y[T.tensor([2, 1])] = x[1]  # values that are views at an offset in their buffer
+        y[T.tensor([0]), T.tensor([1, 3])] = v[2:]
         return y
     check(fn, randn(3, 4), randn(4), device=CUDA)
 
