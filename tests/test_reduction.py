@@ -95,6 +95,7 @@ def test_var_std_correction(correction):
     check(lambda T, x: x.var(1, unbiased=False), x)
     check(lambda T, x: x.std(unbiased=True), x)
     check_raises(lambda T, x: x.long().var(), x)
+    check(lambda T, x: x[:1, :1].var(), x)  # one element, correction 1: nan, and a nan gradient
 
 
 def test_all_any():

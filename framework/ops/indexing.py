@@ -73,7 +73,7 @@ def convert_key(key, shape, device):
     gives a view. A key with index tensors or masks becomes an AdvancedKey (see there)."""
     if _plain(key):
         return (key,), True  # x[i], x[a:b]: nothing to convert
-    if type(key) is tuple and all(_plain(k) or k is None or k is Ellipsis for k in key):
+    if type(key) is tuple and all(_plain(k) or k is None or k is Ellipsis for k in key) and key.count(Ellipsis) < 2:
         return key, True
     items = [_convert_item(k, device) for k in (key if isinstance(key, tuple) else (key,))]
     if not any(_is_array(k) or isinstance(k, bool) for k in items):

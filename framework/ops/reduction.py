@@ -227,7 +227,8 @@ class Var(Function):
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
         centred = x - mean(x, ctx.dims, keepdim=True)
-        return _expand_back(g, x.shape, ctx.dims, ctx.keepdim) * centred * (2.0 / ctx.divisor), None, None, None
+        # (tensor / divisor: a zero divisor, one element with correction 1, gives nan as in PyTorch)
+        return _expand_back(g, x.shape, ctx.dims, ctx.keepdim) * centred * 2.0 / ctx.divisor, None, None, None
 
 
 def var(input, dim=None, unbiased=None, keepdim=False, correction=None):
