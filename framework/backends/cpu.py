@@ -204,6 +204,10 @@ def binary(op, a, b, out=None, out_shape=None):
                 (_FLAT_PARALLEL if a.size >= PARALLEL_MIN else _FLAT)[op](a.reshape(-1), b.reshape(-1),
                                                                           out.reshape(-1))
                 return out
+            if out_shape is not None and 0 not in out_shape:  # broadcasting (x + bias), the common case
+                out = np.empty(out_shape, np.bool_ if op in _BOOL_OUT else a.dtype)
+                if _strided_3d(_STRIDED[op], a, b, out):
+                    return out
         elif a_arr:
             out = np.empty(a.shape, np.bool_ if op in _BOOL_OUT else a.dtype)
             (_SCALAR_PARALLEL if a.size >= PARALLEL_MIN else _SCALAR)[op](a.reshape(-1), b, out.reshape(-1))
@@ -230,15 +234,22 @@ def binary(op, a, b, out=None, out_shape=None):
         out = np.empty(out_shape, np.bool_ if op in _BOOL_OUT else a.dtype)
     if not out.size:  # (an empty array's strides may be 0: no view plan for it)
         return out
-    if out.flags.c_contiguous:  # the common case (x + bias, in place or not), without _views' generality
-        plan = _view_plan(out.shape, None, a.shape, a.strides, b.shape, b.strides)
-        if type(plan) is tuple and len(plan[0]) == 3:
-            merged, (shape_a, shape_b) = plan
-            kern(a.reshape(shape_a), b.reshape(shape_b), out.reshape(merged))
-            return out
+    if out.flags.c_contiguous and _strided_3d(kern, a, b, out):
+        return out
     for x, y, o in _views(out, a, b):
         kern(x, y, o)
     return out
+
+
+def _strided_3d(kern, a, b, out):
+    """kern(a, b) into a C-contiguous `out` through the cached view plan, when that is 3-D
+    (without _views' generality); False otherwise."""
+    plan = _view_plan(out.shape, None, a.shape, a.strides, b.shape, b.strides)
+    if type(plan) is not tuple or len(plan[0]) != 3:
+        return False
+    merged, (shape_a, shape_b) = plan
+    kern(a.reshape(shape_a), b.reshape(shape_b), out.reshape(merged))
+    return True
 
 
 def where(cond, a, b, out_shape):
