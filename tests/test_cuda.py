@@ -58,7 +58,11 @@ def _ptx_signatures():
              (core.random_bits, (uint64[::1], int64, uint64)),
              (core.bits_to_uniform, (uint64[::1], f, int64, uint64, float64)),
              (core.bits_to_normal, (uint64[::1], f, int64, uint64, float64)),
-             (core.bits_to_integers, (uint64[::1], i, int64, int64, uint64))]
+             (core.bits_to_integers, (uint64[::1], i, int64, int64, uint64)),
+             (core.layer_norm_forward, (f, f, f, boolean, boolean, float64, f, float64[::1], float64[::1], int64,
+                                        int64)),
+             (core.layer_norm_input_grad, (f, f, f, boolean, float64[::1], float64[::1], f, int64, int64)),
+             (core.layer_norm_param_grads, (f, f, float64[::1], float64[::1], f, f, int64, int64))]
     ints = (int64,) * 16
     sigs += [(core.conv2d_forward, (f, f, f, boolean, f) + ints[:16]),
              (core.conv2d_grad_input, (f, f, f) + ints[:16]),

@@ -41,6 +41,7 @@ LAYERS = {
     "BatchNorm2d_cumulative": (lambda nn: nn.BatchNorm2d(2, momentum=None), [(3, 2, 2, 2)]),
     "LayerNorm": (lambda nn: nn.LayerNorm(5), [(3, 4, 5)]),
     "LayerNorm_2d": (lambda nn: nn.LayerNorm((4, 5), elementwise_affine=False), [(3, 4, 5)]),
+    "LayerNorm_nobias": (lambda nn: nn.LayerNorm(6, bias=False), [(2, 3, 6)]),
     "GroupNorm": (lambda nn: nn.GroupNorm(2, 4), [(3, 4, 3, 3)]),
     "Flatten": (lambda nn: nn.Flatten(), [(2, 3, 4)]),
     "Unflatten": (lambda nn: nn.Unflatten(1, (2, 6)), [(3, 12)]),
@@ -108,6 +109,14 @@ def test_conv2d_matches_pytorch_across_shapes(kernel, stride, padding, dilation,
     b = randn(4) if bias else None
     check(lambda T, x, w, *b: T.nn.functional.conv2d(x, w, b[0] if b else None, stride, padding, dilation, groups),
           randn(2, 4, *size), w, *([b] if bias else []), atol=1e-4)
+
+
+def test_fused_layer_norm_gradcheck_double_backward_and_empty_rows():
+    gradcheck(lambda T, x, w, b: T.nn.functional.layer_norm(x, (4,), w, b), randn(3, 4), randn(4), randn(4),
+              double=True)
+    gradcheck(lambda T, x: T.nn.functional.layer_norm(x, (2, 3)), randn(2, 2, 3), double=True)
+    from helpers import check
+    check(lambda T, x, w: T.nn.functional.layer_norm(x, (5,), w), randn(0, 5), randn(5))
 
 
 def test_conv_and_pool_double_backward():

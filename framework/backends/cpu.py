@@ -15,7 +15,7 @@ from framework.backends.host_memory import tune_malloc
 from framework.backends.layout import AdvancedKey, reduction_runs
 from kernels.cpu import elementwise as ew
 from kernels.cpu import index as ix
-from kernels.cpu import blas, conv, linalg, loss, optim, pool, reduce as rd, select
+from kernels.cpu import blas, conv, linalg, loss, norm, optim, pool, reduce as rd, select
 
 name = "cpu"
 
@@ -691,6 +691,27 @@ def adaptive_avg_pool2d_backward(g, x_shape):
 
 
 # ----------------------------------------------------------------- fused optimizer updates
+
+
+def layer_norm(x, w, b, eps):
+    """(out, mean, rstd) normalising each row of the 2-D `x`; w and b of length C or None."""
+    x = np.ascontiguousarray(x)
+    out = np.empty_like(x)
+    mean, rstd = np.empty(x.shape[0]), np.empty(x.shape[0])
+    absent = np.empty(0, x.dtype)  # (never read: has_w / has_b say so)
+    norm.layer_norm_forward(x, absent if w is None else w, absent if b is None else b, w is not None, b is not None,
+                            float(eps), out, mean, rstd)
+    return out, mean, rstd
+
+
+def layer_norm_backward(g, x, w, mean, rstd):
+    """(dx, dw, db) of layer_norm."""
+    g, x = np.ascontiguousarray(g), np.ascontiguousarray(x)
+    dx = np.empty_like(x)
+    norm.layer_norm_input_grad(g, x, np.empty(0, x.dtype) if w is None else w, w is not None, mean, rstd, dx)
+    dw, db = np.empty(x.shape[1], x.dtype), np.empty(x.shape[1], x.dtype)
+    norm.layer_norm_param_grads(g, x, mean, rstd, dw, db, numba.get_num_threads())
+    return dx, dw, db
 
 
 def optimizer_step(name, arrays, *scalars):

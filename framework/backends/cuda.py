@@ -595,6 +595,31 @@ def cross_entropy_backward(x, target, ignore_index, scale):
     return grad
 
 
+def layer_norm(x, w, b, eps):
+    """(out, mean, rstd) normalising each row of the 2-D `x`; one thread per row."""
+    rows, c = x.shape
+    out = empty((rows, c), x.dtype)
+    mean, rstd = empty((rows,), np.float64), empty((rows,), np.float64)
+    flat_x = _flat_input(x)
+    if rows:
+        core.layer_norm_forward[_grid(rows)](flat_x, flat_x if w is None else _flat_input(w),
+                                             flat_x if b is None else _flat_input(b), w is not None, b is not None,
+                                             float(eps), out.buf, mean.buf, rstd.buf, rows, c)
+    return out, mean, rstd
+
+
+def layer_norm_backward(g, x, w, mean, rstd):
+    rows, c = x.shape
+    dx, dw, db = empty((rows, c), x.dtype), empty((c,), x.dtype), empty((c,), x.dtype)
+    flat_g, flat_x = _flat_input(g), _flat_input(x)
+    if rows:
+        core.layer_norm_input_grad[_grid(rows)](flat_g, flat_x, flat_x if w is None else _flat_input(w), w is not None,
+                                                mean.buf, rstd.buf, dx.buf, rows, c)
+    if c:
+        core.layer_norm_param_grads[_grid(c)](flat_g, flat_x, mean.buf, rstd.buf, dw.buf, db.buf, rows, c)
+    return dx, dw, db
+
+
 def optimizer_step(name, arrays, *scalars):
     """The fused update `name` in place over same-shaped arrays (param first), as on the CPU."""
     flats = [a.flat() for a in arrays]

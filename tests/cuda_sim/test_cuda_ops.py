@@ -207,3 +207,8 @@ def test_random_numbers_are_drawn_on_the_device():
     assert set(np.unique(d)) <= {0.0, np.float32(1.0 / 0.75)} and abs((d == 0).mean() - 0.25) < 0.04
     framework.manual_seed(0)
     assert np.array_equal(framework.rand(2000, device=CUDA).cpu().numpy(), u)  # reproducible
+
+
+def test_fused_layer_norm_on_cuda():
+    check(lambda T, x, w, b: T.nn.functional.layer_norm(x, (4,), w, b), randn(3, 4), randn(4), randn(4), device=CUDA)
+    check(lambda T, x: T.nn.functional.layer_norm(x, (2, 3)), randn(2, 2, 3), device=CUDA)
