@@ -1,3 +1,5 @@
+import warnings
+
 import numpy as np
 import pytest
 from hypothesis import given, strategies as st
@@ -95,7 +97,14 @@ def test_var_std_correction(correction):
     check(lambda T, x: x.var(1, unbiased=False), x)
     check(lambda T, x: x.std(unbiased=True), x)
     check_raises(lambda T, x: x.long().var(), x)
-    check(lambda T, x: x[:1, :1].var(), x)  # one element, correction 1: nan, and a nan gradient
+
+
+def test_var_of_one_element_is_nan_with_a_warning():
+    with pytest.warns(UserWarning, match="degrees of freedom is <= 0"):
+        framework.ones(1).var()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        check(lambda T, x: x[:1, :1].var(), randn(2, 3))  # nan, and a nan gradient
 
 
 def test_all_any():

@@ -239,6 +239,10 @@ def var(input, dim=None, unbiased=None, keepdim=False, correction=None):
     dims = normalize_dims(dim, input.ndim)
     n = math.prod(input.shape[d] for d in dims)
     denom = n - _correction(unbiased, correction)
+    if denom <= 0:
+        import warnings
+        warnings.warn("var(): degrees of freedom is <= 0. Correction should be strictly less than the reduction "
+                      "factor (input numel divided by output numel).", UserWarning, stacklevel=2)
     return Var.apply(input, dims, denom if denom > 0 else float("nan") if n == 0 else 0.0, keepdim)
 
 
