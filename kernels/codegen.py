@@ -147,7 +147,7 @@ from numba import cuda
 # float versions are the ones numba-cuda provides.
 _CUDA_SUBSTITUTIONS = {"np.floor(x)": "math.floor(x) * 1.0", "np.ceil(x)": "math.ceil(x) * 1.0",
                        "np.trunc(x)": "math.trunc(x) * 1.0",
-                       # round half to even, inline: device-function calls need a driver to compile
+                       # round half to even, written into the expression (generated kernels import no helpers)
                        "np.rint(x)": "(math.floor(x + 0.5) - (1.0 if (math.floor(x + 0.5) - x == 0.5 and "
                                      "math.floor(x + 0.5) % 2 != 0) else 0.0))"}
 

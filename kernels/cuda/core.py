@@ -255,12 +255,23 @@ def matmul_tiled(a, b, out, batch, n, k, m):
 # outside the array) and records the first such index in `errors` = [code, value, size,
 # dim] with an atomic compare-and-swap. The backend raises it at the next point where the
 # host waits for the device anyway, as PyTorch reports a device-side assert, so no launch
-# has to wait for the host. (The checks are written inline: a call to a device function
-# would need a GPU driver to compile to PTX, which CI checks without one.)
+# has to wait for the host.
+#
+# Shared device code is `inline=True`: a call to a non-inline device function needs a GPU
+# driver to compile to PTX, which CI checks without one; inlined ones compile.
 
 INDEX_ERROR = 1  # IndexError: indexing, index_select, index_add
 GATHER_ERROR = 2  # RuntimeError: gather, scatter
 TARGET_ERROR = 3  # IndexError: a class index outside [0, C) in cross-entropy
+
+
+@cuda.jit(device=True, inline=True)
+def _record_error(errors, code, value, size, dim):
+    """Note the first bad index; later ones leave the record as it is."""
+    if cuda.atomic.cas(errors, 0, 0, code) == 0:
+        errors[1] = value
+        errors[2] = size
+        errors[3] = dim
 
 
 # ----------------------------------------------------------------- gather / scatter on (outer, axis, inner)
@@ -275,8 +286,7 @@ def gather_mid(a, index, out, outer, size, e, inner, errors, dim):
         k = o % inner
         t = index[o]
         if t < 0 or t >= size:
-            if cuda.atomic.cas(errors, 0, 0, GATHER_ERROR) == 0:
-                errors[1], errors[2], errors[3] = index[o], size, dim
+            _record_error(errors, GATHER_ERROR, index[o], size, dim)
             out[o] = 0
         else:
             out[o] = a[(i * size + t) * inner + k]
@@ -291,8 +301,7 @@ def scatter_mid(out, index, src, outer, size, e, inner, accumulate, errors, dim)
         k = o % inner
         t = index[o]
         if t < 0 or t >= size:
-            if cuda.atomic.cas(errors, 0, 0, GATHER_ERROR) == 0:
-                errors[1], errors[2], errors[3] = index[o], size, dim
+            _record_error(errors, GATHER_ERROR, index[o], size, dim)
         elif accumulate:
             cuda.atomic.add(out, (i * size + t) * inner + k, src[o])
         else:
@@ -309,8 +318,7 @@ def index_select_mid(a, index, out, outer, size, e, inner, errors, dim):
         k = o % inner
         t = index[j]
         if t < 0 or t >= size:
-            if cuda.atomic.cas(errors, 0, 0, INDEX_ERROR) == 0:
-                errors[1], errors[2], errors[3] = index[j], size, dim
+            _record_error(errors, INDEX_ERROR, index[j], size, dim)
             out[o] = 0
         else:
             out[o] = a[(i * size + t) * inner + k]
@@ -326,8 +334,7 @@ def index_add_mid(out, index, src, outer, size, e, inner, errors, dim):
         k = o % inner
         t = index[j]
         if t < 0 or t >= size:
-            if cuda.atomic.cas(errors, 0, 0, INDEX_ERROR) == 0:
-                errors[1], errors[2], errors[3] = index[j], size, dim
+            _record_error(errors, INDEX_ERROR, index[j], size, dim)
         else:
             cuda.atomic.add(out, (i * size + t) * inner + k, src[o])
         o += cuda.gridsize(1)
@@ -365,8 +372,7 @@ def index_offsets(idx, offsets, meta, errors):
             if t < 0:
                 t += size
             if t < 0 or t >= size:
-                if cuda.atomic.cas(errors, 0, 0, INDEX_ERROR) == 0:
-                    errors[1], errors[2], errors[3] = idx[j * nb + b], size, meta[6 + 2 * k + j]
+                _record_error(errors, INDEX_ERROR, idx[j * nb + b], size, meta[6 + 2 * k + j])
                 pos = -1
                 break
             pos += t * meta[6 + k + j]
@@ -579,25 +585,33 @@ def max_pool2d(x, out, indices, planes, h, wd, oh, ow, kh, kw, sh, sw, ph, pw, d
         t += cuda.gridsize(1)
 
 
+@cuda.jit(device=True, inline=True)
+def _avg_window(t, oh, ow, h, wd, kh, kw, sh, sw, ph, pw, include_pad, divisor):
+    """(plane, y0, x0, y1, x1, divisor) of output t: the window clipped to the image, and
+    PyTorch's divisor (the window clipped to the padded image when include_pad)."""
+    j = t % ow
+    i = (t // ow) % oh
+    p = t // (ow * oh)
+    y0 = i * sh - ph
+    x0 = j * sw - pw
+    y1 = min(y0 + kh, h + ph)
+    x1 = min(x0 + kw, wd + pw)
+    pool = (y1 - y0) * (x1 - x0)
+    y0, x0, y1, x1 = max(y0, 0), max(x0, 0), min(y1, h), min(x1, wd)
+    div = divisor if divisor > 0 else (pool if include_pad else (y1 - y0) * (x1 - x0))
+    return p, y0, x0, y1, x1, div
+
+
 @cuda.jit
 def avg_pool2d(x, out, planes, h, wd, oh, ow, kh, kw, sh, sw, ph, pw, include_pad, divisor):
     total = planes * oh * ow
     t = cuda.grid(1)
     while t < total:
-        j = t % ow
-        i = (t // ow) % oh
-        p = t // (ow * oh)
-        y0 = i * sh - ph
-        x0 = j * sw - pw
-        y1 = min(y0 + kh, h + ph)
-        x1 = min(x0 + kw, wd + pw)
-        pool = (y1 - y0) * (x1 - x0)
-        y0, x0, y1, x1 = max(y0, 0), max(x0, 0), min(y1, h), min(x1, wd)
+        p, y0, x0, y1, x1, div = _avg_window(t, oh, ow, h, wd, kh, kw, sh, sw, ph, pw, include_pad, divisor)
         acc = 0.0
         for y in range(y0, y1):
             for xx in range(x0, x1):
                 acc += x[(p * h + y) * wd + xx]
-        div = divisor if divisor > 0 else (pool if include_pad else (y1 - y0) * (x1 - x0))
         out[t] = acc / div
         t += cuda.gridsize(1)
 
@@ -608,16 +622,7 @@ def avg_pool2d_backward(g, dx, planes, h, wd, oh, ow, kh, kw, sh, sw, ph, pw, in
     total = planes * oh * ow
     t = cuda.grid(1)
     while t < total:
-        j = t % ow
-        i = (t // ow) % oh
-        p = t // (ow * oh)
-        y0 = i * sh - ph
-        x0 = j * sw - pw
-        y1 = min(y0 + kh, h + ph)
-        x1 = min(x0 + kw, wd + pw)
-        pool = (y1 - y0) * (x1 - x0)
-        y0, x0, y1, x1 = max(y0, 0), max(x0, 0), min(y1, h), min(x1, wd)
-        div = divisor if divisor > 0 else (pool if include_pad else (y1 - y0) * (x1 - x0))
+        p, y0, x0, y1, x1, div = _avg_window(t, oh, ow, h, wd, kh, kw, sh, sw, ph, pw, include_pad, divisor)
         share = g[t] / div
         for y in range(y0, y1):
             for xx in range(x0, x1):
@@ -745,8 +750,8 @@ def cross_entropy_forward(x, target, ignore_index, losses, n, c, errors):
     while i < n:
         t = target[i]
         if t == ignore_index or t < 0 or t >= c:
-            if t != ignore_index and cuda.atomic.cas(errors, 0, 0, TARGET_ERROR) == 0:
-                errors[1], errors[2], errors[3] = t, c, 1
+            if t != ignore_index:
+                _record_error(errors, TARGET_ERROR, t, c, 1)
             losses[i] = 0.0
         else:
             m = x[i * c]
