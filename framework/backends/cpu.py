@@ -12,7 +12,7 @@ import numba
 import numpy as np
 
 from framework.backends.host_memory import tune_malloc
-from framework.backends.layout import AdvancedKey, reduction_runs
+from framework.backends.layout import AdvancedKey, c_strides, reduction_runs
 from kernels.cpu import elementwise as ew
 from kernels.cpu import index as ix
 from kernels.cpu import blas, conv, linalg, loss, norm, optim, pool, reduce as rd, select
@@ -103,14 +103,6 @@ def _collapse(shape, *strides):
     return out_shape, out_strides
 
 
-def _c_strides(shape):
-    strides, acc = [], 1
-    for n in reversed(shape):
-        strides.append(acc)
-        acc *= n
-    return tuple(reversed(strides))
-
-
 @functools.lru_cache(maxsize=4096)
 def _view_plan(out_shape, out_strides, *layouts):
     """How the strided kernels see the operands of an op writing `out_shape`: the dims that
@@ -127,7 +119,7 @@ def _view_plan(out_shape, out_strides, *layouts):
         if any(st == 0 and n > 1 for n, st in zip(shape, strides)):
             return i // 2
         effective.append((0,) * (nd - len(shape)) + tuple(0 if n == 1 else st for n, st in zip(shape, strides)))
-    effective.append(out_strides if out_strides is not None else _c_strides(out_shape))
+    effective.append(out_strides if out_strides is not None else c_strides(out_shape))
     merged, merged_strides = _collapse(out_shape, *effective)
     lead = max(0, 3 - len(merged))
     merged = tuple([1] * lead + merged)

@@ -22,7 +22,7 @@ import warnings
 import numpy as np
 from numba import cuda
 
-from framework.backends.layout import reduction_runs
+from framework.backends.layout import c_strides, reduction_runs
 from kernels.cuda import core
 from kernels.cuda import elementwise as ew
 
@@ -34,14 +34,6 @@ if SIMULATOR:  # the simulator runs the random-number hash on NumPy scalars, whi
     warnings.filterwarnings("ignore", "overflow encountered in scalar", RuntimeWarning, "kernels.cuda.core")
 
 
-def _c_strides(shape):
-    strides, acc = [], 1
-    for s in reversed(shape):
-        strides.append(acc)
-        acc *= s
-    return tuple(reversed(strides))
-
-
 class CudaArray:
     """A view (shape, strides, offset; strides in elements) of a flat device buffer."""
 
@@ -50,7 +42,7 @@ class CudaArray:
     def __init__(self, buf, shape, strides=None, offset=0):
         self.buf = buf
         self.shape = tuple(int(s) for s in shape)
-        self.strides = tuple(strides) if strides is not None else _c_strides(self.shape)
+        self.strides = tuple(strides) if strides is not None else c_strides(self.shape)
         self.offset = int(offset)
         self.dtype = np.dtype(buf.dtype)
 
@@ -67,7 +59,7 @@ class CudaArray:
         return self.dtype.itemsize
 
     def is_contiguous(self):
-        return all(st == c for st, c, n in zip(self.strides, _c_strides(self.shape), self.shape) if n != 1)
+        return all(st == c for st, c, n in zip(self.strides, c_strides(self.shape), self.shape) if n != 1)
 
     def flat(self):
         """The 1-D device view of a contiguous array (None when not contiguous)."""
@@ -430,7 +422,7 @@ def reshape(a, shape):
 def view(a, shape):
     shape = tuple(shape)
     if a.is_contiguous():
-        return a.view(shape, _c_strides(shape), a.offset)
+        return a.view(shape, c_strides(shape), a.offset)
     squeezed = [(n, s) for n, s in zip(a.shape, a.strides) if n != 1]
     if [n for n in shape if n != 1] == [n for n, _ in squeezed]:  # only size-1 dims change
         it = iter(s for _, s in squeezed)

@@ -1,6 +1,15 @@
 """Shape arithmetic both backends share (no arrays, no kernels)."""
 
 
+def c_strides(shape):
+    """The strides, in elements, of a C-contiguous array of `shape`."""
+    strides, acc = [], 1
+    for n in reversed(shape):
+        strides.append(acc)
+        acc *= n
+    return tuple(reversed(strides))
+
+
 def reduction_runs(dims):
     """Sorted dims grouped into runs of adjacent dims, last run first: a reduction over
     several dims is done one run at a time, each a reduction over the middle axis of

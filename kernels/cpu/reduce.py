@@ -15,22 +15,24 @@ from numba import prange
 from kernels.cpu._jit import kernel
 
 
+@kernel(inline="always")
+def _row_sum(a, i):
+    acc = 0
+    for j in range(a.shape[1]):
+        acc += a[i, j]
+    return acc
+
+
 @kernel(fastmath={"reassoc", "contract"})
 def sum_last(a, out):
     for i in range(a.shape[0]):
-        acc = 0
-        for j in range(a.shape[1]):
-            acc += a[i, j]
-        out[i] = acc
+        out[i] = _row_sum(a, i)
 
 
 @kernel(parallel=True, fastmath={"reassoc", "contract"})
 def sum_last_parallel(a, out):
     for i in prange(a.shape[0]):
-        acc = 0
-        for j in range(a.shape[1]):
-            acc += a[i, j]
-        out[i] = acc
+        out[i] = _row_sum(a, i)
 
 
 @kernel(fastmath={"reassoc", "contract"})
