@@ -2,6 +2,7 @@
 import math
 
 from kernels.cpu._jit import kernel
+from kernels.cpu.reduce import max_and_exp_sum
 
 
 @kernel
@@ -17,13 +18,7 @@ def cross_entropy_forward(x, target, ignore_index, losses):
             continue
         if t < 0 or t >= c:
             return count, True, t
-        m = x[i, 0]
-        for j in range(1, c):
-            if x[i, j] > m:
-                m = x[i, j]
-        s = 0.0
-        for j in range(c):
-            s += math.exp(x[i, j] - m)
+        m, s = max_and_exp_sum(x, i)
         losses[i] = m + math.log(s) - x[i, t]
         count += 1
     return count, False, 0
@@ -39,13 +34,7 @@ def cross_entropy_backward(x, target, ignore_index, scale, grad):
             for j in range(c):
                 grad[i, j] = 0
             continue
-        m = x[i, 0]
-        for j in range(1, c):
-            if x[i, j] > m:
-                m = x[i, j]
-        s = 0.0
-        for j in range(c):
-            s += math.exp(x[i, j] - m)
+        m, s = max_and_exp_sum(x, i)
         for j in range(c):
             grad[i, j] = math.exp(x[i, j] - m) / s * scale[i]
         grad[i, t] -= scale[i]

@@ -9,6 +9,8 @@ Accumulators start from the Python literals 0 / 1, so Numba types them as
 int64 for integer and bool inputs and float64 for float inputs, which is
 the precision PyTorch users expect from `sum` and `prod`.
 """
+import math
+
 import numpy as np
 from numba import prange
 
@@ -144,17 +146,25 @@ def softmax_last(a, out):
             out[i, j] *= inv
 
 
+@kernel(inline="always")
+def max_and_exp_sum(x, i):
+    """(m, sum of exp(x[i] - m)) with m the row's max: the stable log-sum-exp's parts (also
+    used by the fused cross-entropy)."""
+    m = x[i, 0]
+    for j in range(1, x.shape[1]):
+        if x[i, j] > m:
+            m = x[i, j]
+    s = 0.0
+    for j in range(x.shape[1]):
+        s += math.exp(x[i, j] - m)
+    return m, s
+
+
 @kernel
 def log_softmax_last(a, out):
     for i in range(a.shape[0]):
-        m = a[i, 0]
-        for j in range(1, a.shape[1]):
-            if a[i, j] > m:
-                m = a[i, j]
-        s = 0.0
-        for j in range(a.shape[1]):
-            s += np.exp(a[i, j] - m)
-        lse = m + np.log(s)
+        m, s = max_and_exp_sum(a, i)
+        lse = m + math.log(s)
         for j in range(a.shape[1]):
             out[i, j] = a[i, j] - lse
 

@@ -188,13 +188,7 @@ def softmax_rows(a, out, rows, n, log):
     r = cuda.grid(1)
     while r < rows:
         base = r * n
-        m = a[base]
-        for j in range(1, n):
-            if a[base + j] > m:
-                m = a[base + j]
-        s = 0.0
-        for j in range(n):
-            s += math.exp(a[base + j] - m)
+        m, s = _max_and_exp_sum(a, base, n)
         if log:
             lse = m + math.log(s)
             for j in range(n):
@@ -744,6 +738,18 @@ def adagrad(p, g, state_sum, n, clr, eps, weight_decay, maximize):
 # ----------------------------------------------------------------- fused cross-entropy (one thread per row)
 
 
+@cuda.jit(device=True, inline=True)
+def _max_and_exp_sum(x, start, c):
+    """(m, sum of exp(x[start:start+c] - m)) with m the row's max: the stable log-sum-exp's parts."""
+    m = x[start]
+    for j in range(1, c):
+        m = max(m, x[start + j])
+    s = 0.0
+    for j in range(c):
+        s += math.exp(x[start + j] - m)
+    return m, s
+
+
 @cuda.jit
 def cross_entropy_forward(x, target, ignore_index, losses, n, c, errors):
     i = cuda.grid(1)
@@ -754,12 +760,7 @@ def cross_entropy_forward(x, target, ignore_index, losses, n, c, errors):
                 _record_error(errors, TARGET_ERROR, t, c, 1)
             losses[i] = 0.0
         else:
-            m = x[i * c]
-            for j in range(1, c):
-                m = max(m, x[i * c + j])
-            s = 0.0
-            for j in range(c):
-                s += math.exp(x[i * c + j] - m)
+            m, s = _max_and_exp_sum(x, i * c, c)
             losses[i] = m + math.log(s) - x[i * c + t]
         i += cuda.gridsize(1)
 
@@ -773,12 +774,7 @@ def cross_entropy_backward(x, target, ignore_index, scale, grad, n, c):
             for j in range(c):
                 grad[i * c + j] = 0.0
         else:
-            m = x[i * c]
-            for j in range(1, c):
-                m = max(m, x[i * c + j])
-            s = 0.0
-            for j in range(c):
-                s += math.exp(x[i * c + j] - m)
+            m, s = _max_and_exp_sum(x, i * c, c)
             for j in range(c):
                 grad[i * c + j] = math.exp(x[i * c + j] - m) / s * scale[i]
             grad[i * c + t] -= scale[i]
