@@ -128,6 +128,12 @@ def avg_pool2d_backward(g, kh, kw, sh, sw, ph, pw, count_include_pad, divisor_ov
                         dx[n, c, y, xx] += share
 
 
+@kernel(inline="always")
+def _adaptive_range(i, size, out_size):
+    """[floor(i * size / out_size), ceil((i + 1) * size / out_size)): PyTorch's adaptive window."""
+    return (i * size) // out_size, -((-(i + 1) * size) // out_size)
+
+
 @kernel(parallel=True)
 def adaptive_avg_pool2d(x, out):
     n_img, channels, height, width = x.shape
@@ -136,11 +142,9 @@ def adaptive_avg_pool2d(x, out):
         n = p // channels
         c = p % channels
         for i in range(oh):
-            y0 = (i * height) // oh
-            y1 = -((-(i + 1) * height) // oh)
+            y0, y1 = _adaptive_range(i, height, oh)
             for j in range(ow):
-                x0 = (j * width) // ow
-                x1 = -((-(j + 1) * width) // ow)
+                x0, x1 = _adaptive_range(j, width, ow)
                 acc = 0.0
                 for y in range(y0, y1):
                     for xx in range(x0, x1):
@@ -157,11 +161,9 @@ def adaptive_avg_pool2d_backward(g, dx):
         n = p // channels
         c = p % channels
         for i in range(oh):
-            y0 = (i * height) // oh
-            y1 = -((-(i + 1) * height) // oh)
+            y0, y1 = _adaptive_range(i, height, oh)
             for j in range(ow):
-                x0 = (j * width) // ow
-                x1 = -((-(j + 1) * width) // ow)
+                x0, x1 = _adaptive_range(j, width, ow)
                 share = g[n, c, i, j] / ((y1 - y0) * (x1 - x0))
                 for y in range(y0, y1):
                     for xx in range(x0, x1):

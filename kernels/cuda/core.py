@@ -624,6 +624,12 @@ def avg_pool2d_backward(g, dx, planes, h, wd, oh, ow, kh, kw, sh, sw, ph, pw, in
         t += cuda.gridsize(1)
 
 
+@cuda.jit(device=True, inline=True)
+def _adaptive_range(i, size, out_size):
+    """[floor(i * size / out_size), ceil((i + 1) * size / out_size)): PyTorch's adaptive window."""
+    return (i * size) // out_size, -((-(i + 1) * size) // out_size)
+
+
 @cuda.jit
 def adaptive_avg_pool2d(x, out, planes, h, wd, oh, ow):
     total = planes * oh * ow
@@ -632,8 +638,8 @@ def adaptive_avg_pool2d(x, out, planes, h, wd, oh, ow):
         j = t % ow
         i = (t // ow) % oh
         p = t // (ow * oh)
-        y0, y1 = (i * h) // oh, -((-(i + 1) * h) // oh)
-        x0, x1 = (j * wd) // ow, -((-(j + 1) * wd) // ow)
+        y0, y1 = _adaptive_range(i, h, oh)
+        x0, x1 = _adaptive_range(j, wd, ow)
         acc = 0.0
         for y in range(y0, y1):
             for xx in range(x0, x1):
@@ -651,8 +657,8 @@ def adaptive_avg_pool2d_backward(g, dx, planes, h, wd, oh, ow):
         j = t % ow
         i = (t // ow) % oh
         p = t // (ow * oh)
-        y0, y1 = (i * h) // oh, -((-(i + 1) * h) // oh)
-        x0, x1 = (j * wd) // ow, -((-(j + 1) * wd) // ow)
+        y0, y1 = _adaptive_range(i, h, oh)
+        x0, x1 = _adaptive_range(j, wd, ow)
         share = g[t] / ((y1 - y0) * (x1 - x0))
         for y in range(y0, y1):
             for xx in range(x0, x1):
