@@ -11,7 +11,37 @@ def _renumber(module, items):
         module._modules[str(i)] = m
 
 
-class Sequential(Module):
+class _ModuleSequence(Module):
+    """What Sequential and ModuleList share: children keyed "0", "1", ... in order."""
+
+    def _index(self, idx):
+        n = len(self)
+        if not -n <= idx < n:
+            raise IndexError(f"index {idx} is out of range")
+        return idx % n
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules.values())
+
+    def append(self, module):
+        self.add_module(str(len(self)), module)
+        return self
+
+    def extend(self, modules):
+        for m in modules:
+            self.append(m)
+        return self
+
+    def insert(self, index, module):
+        items = list(self._modules.values())
+        items.insert(index, module)
+        _renumber(self, items)
+
+
+class Sequential(_ModuleSequence):
     def __init__(self, *args):
         super().__init__()
         if len(args) == 1 and isinstance(args[0], OrderedDict):
@@ -20,12 +50,6 @@ class Sequential(Module):
         else:
             for idx, module in enumerate(args):
                 self.add_module(str(idx), module)
-
-    def _index(self, idx):
-        n = len(self)
-        if not -n <= idx < n:
-            raise IndexError(f"index {idx} is out of range")
-        return idx % n
 
     def __getitem__(self, idx):
         if isinstance(idx, slice):
@@ -42,29 +66,12 @@ class Sequential(Module):
             del self._modules[key]
         _renumber(self, list(self._modules.values()))
 
-    def __len__(self):
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules.values())
-
     def __add__(self, other):
         return Sequential(*self, *other)
 
-    def append(self, module):
-        self.add_module(str(len(self)), module)
-        return self
-
-    def extend(self, modules):
-        for m in modules:
-            self.append(m)
-        return self
-
     def insert(self, index, module):
-        items = list(self._modules.values())
-        items.insert(index, module)
-        _renumber(self, items)
-        return self
+        super().insert(index, module)
+        return self  # (ModuleList.insert returns None, as in PyTorch)
 
     def forward(self, input):
         for module in self._modules.values():
@@ -72,7 +79,7 @@ class Sequential(Module):
         return input
 
 
-class ModuleList(Module):
+class ModuleList(_ModuleSequence):
     def __init__(self, modules=None):
         super().__init__()
         if modules is not None:
@@ -81,10 +88,7 @@ class ModuleList(Module):
     def __getitem__(self, idx):
         if isinstance(idx, slice):
             return ModuleList(list(self._modules.values())[idx])
-        n = len(self)
-        if not -n <= idx < n:
-            raise IndexError(f"index {idx} is out of range")
-        return self._modules[str(idx % n)]
+        return self._modules[str(self._index(idx))]
 
     def __setitem__(self, idx, module):
         self.add_module(str(idx % len(self)), module)
@@ -94,28 +98,8 @@ class ModuleList(Module):
         del items[idx]
         _renumber(self, items)
 
-    def __len__(self):
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules.values())
-
     def __iadd__(self, modules):
         return self.extend(modules)
-
-    def append(self, module):
-        self.add_module(str(len(self)), module)
-        return self
-
-    def extend(self, modules):
-        for m in modules:
-            self.append(m)
-        return self
-
-    def insert(self, index, module):
-        items = list(self._modules.values())
-        items.insert(index, module)
-        _renumber(self, items)
 
 
 class ModuleDict(Module):
