@@ -4,7 +4,7 @@ A function whose first argument is the tensor *is* a method once set on the
 class, so `x.exp()` costs exactly what `framework.exp(x)` costs."""
 from framework import ops
 from framework.ops import conversion, elementwise as ew, indexing, reduction, shape
-from framework.ops.elementwise import inplace
+from framework.autograd.inplace import inplace
 from framework.dtypes import bool_
 from framework.tensor import Tensor
 
@@ -67,44 +67,43 @@ Tensor.new_full = lambda self, size, fill_value, dtype=None, device=None, requir
 # ----------------------------------------------------------------- operators
 
 
-def _binary_dunder(fn):
-    """An operator without a fast path (the bitwise ones, whose checks must always run)."""
+def _operator(fn, reflected=False):
+    """The operator for the public op `fn` (whose `untracked` path is the fast one);
+    NotImplemented for operands that are neither tensors nor numbers, so Python tries theirs."""
     def op(self, other):
-        if not isinstance(other, (Tensor, int, float, bool)) and not hasattr(other, "dtype"):
+        if not isinstance(other, (Tensor, int, float)) and not hasattr(other, "dtype"):
             return NotImplemented
-        return fn(self, other)
+        return fn(other, self) if reflected else fn(self, other)
     return op
 
 
-Tensor.__add__ = ew.fast_binary(ew.Add, ew.add)
-Tensor.__radd__ = ew.fast_binary(ew.Add, ew.add)
-Tensor.__sub__ = ew.fast_binary(ew.Sub, ew.sub)
-Tensor.__rsub__ = ew.fast_binary(ew.Sub, ew.sub, reflected=True)
-Tensor.__mul__ = ew.fast_binary(ew.Mul, ew.mul)
-Tensor.__rmul__ = ew.fast_binary(ew.Mul, ew.mul)
-Tensor.__truediv__ = ew.fast_binary(ew.Div, ew.div)
-Tensor.__rtruediv__ = ew.fast_binary(ew.Div, ew.Div.apply, reflected=True)
-Tensor.__floordiv__ = ew.fast_binary(ew.FloorDivide, ew.floor_divide)
-Tensor.__rfloordiv__ = ew.fast_binary(ew.FloorDivide, ew.FloorDivide.apply, reflected=True)
-Tensor.__mod__ = ew.fast_binary(ew.Remainder, ew.remainder)
-Tensor.__rmod__ = ew.fast_binary(ew.Remainder, ew.Remainder.apply, reflected=True)
-Tensor.__pow__ = ew.fast_binary(ew.Pow, ew.pow)
-Tensor.__rpow__ = ew.fast_binary(ew.Pow, ew.Pow.apply, reflected=True)
+Tensor.__add__ = Tensor.__radd__ = _operator(ew.add)
+Tensor.__sub__ = _operator(ew.sub)
+Tensor.__rsub__ = _operator(ew.sub, reflected=True)
+Tensor.__mul__ = Tensor.__rmul__ = _operator(ew.mul)
+Tensor.__truediv__ = _operator(ew.div)
+Tensor.__rtruediv__ = _operator(ew.Div.apply, reflected=True)
+Tensor.__floordiv__ = _operator(ew.floor_divide)
+Tensor.__rfloordiv__ = _operator(ew.FloorDivide.apply, reflected=True)
+Tensor.__mod__ = _operator(ew.remainder)
+Tensor.__rmod__ = _operator(ew.Remainder.apply, reflected=True)
+Tensor.__pow__ = _operator(ew.pow)
+Tensor.__rpow__ = _operator(ew.Pow.apply, reflected=True)
 Tensor.__matmul__ = lambda self, other: ops.matmul(self, other) if isinstance(other, Tensor) else NotImplemented
 Tensor.__rmatmul__ = lambda self, other: ops.matmul(other, self) if isinstance(other, Tensor) else NotImplemented
 Tensor.__neg__ = ew.neg
 Tensor.__pos__ = lambda self: self
 Tensor.__abs__ = ew.abs
 Tensor.__invert__ = ew.bitwise_not
-Tensor.__and__ = Tensor.__rand__ = _binary_dunder(ew.bitwise_and)
-Tensor.__or__ = Tensor.__ror__ = _binary_dunder(ew.bitwise_or)
-Tensor.__xor__ = Tensor.__rxor__ = _binary_dunder(ew.bitwise_xor)
-Tensor.__eq__ = ew.fast_binary(ew.Eq, ew.eq)
-Tensor.__ne__ = ew.fast_binary(ew.Ne, ew.ne)
-Tensor.__lt__ = ew.fast_binary(ew.Lt, ew.lt)
-Tensor.__le__ = ew.fast_binary(ew.Le, ew.le)
-Tensor.__gt__ = ew.fast_binary(ew.Gt, ew.gt)
-Tensor.__ge__ = ew.fast_binary(ew.Ge, ew.ge)
+Tensor.__and__ = Tensor.__rand__ = _operator(ew.bitwise_and)
+Tensor.__or__ = Tensor.__ror__ = _operator(ew.bitwise_or)
+Tensor.__xor__ = Tensor.__rxor__ = _operator(ew.bitwise_xor)
+Tensor.__eq__ = _operator(ew.eq)
+Tensor.__ne__ = _operator(ew.ne)
+Tensor.__lt__ = _operator(ew.lt)
+Tensor.__le__ = _operator(ew.le)
+Tensor.__gt__ = _operator(ew.gt)
+Tensor.__ge__ = _operator(ew.ge)
 
 # ----------------------------------------------------------------- in-place
 

@@ -5,7 +5,7 @@ backward is one kernel and a second backward still has a rule."""
 from framework import dtypes as _dt
 from framework.autograd import grad_mode
 from framework.autograd.function import Function
-from framework.ops._util import broadcast_shapes, can_cast, check_operand, wrap
+from framework.ops._util import broadcast_shapes, check_operand, wrap
 from framework.tensor import Tensor
 
 # ----------------------------------------------------------------- binary
@@ -54,22 +54,46 @@ def _scalar(value, npdt):
 
 
 class _Binary(Function):
-    """forward(a, b) -> kernel `op`; scalars ride along as ctx.scalars."""
+    """forward(a, b) -> kernel `op`; scalars ride along as ctx.operands."""
 
     op = None
     to_float = False   # int / int -> float, as PyTorch's true division
     boolean = False    # comparisons and logic produce bool
     saves = True       # backward needs the operands
 
+    @classmethod
+    def untracked(cls, a, b):
+        """The op without a graph: what `framework.mul(a, b)` and `a * b` run when nothing
+        records. Operands of one dtype and device (or a float tensor and a Python number)
+        skip promotion."""
+        if type(a) is Tensor:
+            dt = a.dtype
+            if dt._category and not (cls.to_float and not dt.is_floating_point):
+                if type(b) is Tensor:
+                    if b.dtype is dt and b.device is a.device:
+                        s1, s2 = a._data.shape, b._data.shape
+                        data = a.device.backend.binary(cls.op, a._data, b._data,
+                                                       out_shape=s1 if s1 == s2 else broadcast_shapes(s1, s2))
+                        return Tensor._make(data, _dt.bool_ if cls.boolean else dt, a.device)
+                elif (type(b) is float or type(b) is int) and dt.is_floating_point:
+                    data = a.device.backend.binary(cls.op, a._data, dt.np.type(b))
+                    return Tensor._make(data, _dt.bool_ if cls.boolean else dt, a.device)
+        elif type(b) is Tensor and (type(a) is float or type(a) is int) and b.dtype.is_floating_point:
+            dt = b.dtype
+            data = b.device.backend.binary(cls.op, dt.np.type(a), b._data)
+            return Tensor._make(data, _dt.bool_ if cls.boolean else dt, b.device)
+        xa, xb, dt, device, shape = _prepare(a, b, cls.to_float)
+        out = device.backend.binary(cls.op, xa, xb, out_shape=shape)
+        return wrap(out, _dt.bool_ if cls.boolean else dt, device)
+
     @staticmethod
     def forward(ctx, a, b):
         cls = type(ctx)
-        xa, xb, dt, device, shape = _prepare(a, b, cls.to_float)
-        out = device.backend.binary(cls.op, xa, xb, out_shape=shape)
+        out = cls.untracked(a, b)
         if cls.saves:
             ctx.operands = (a, b)
             ctx.save_for_backward(a if isinstance(a, Tensor) else None, b if isinstance(b, Tensor) else None)
-        return wrap(out, _dt.bool_ if cls.boolean else dt, device)
+        return out
 
     @staticmethod
     def backward(ctx, g):
@@ -701,138 +725,3 @@ def masked_fill(input, mask, value):
         value = input.dtype.np.type(value).item()
     out = Where.apply(mask, value, input)
     return out if out.dtype is input.dtype else out.to(input.dtype)
-
-
-# ----------------------------------------------------------------- in place
-
-
-def inplace(self, fn, *args):
-    """Run `fn(self, *args)` out of place and write the result into self's storage.
-
-    When the graph is being recorded the op sees a snapshot of self's old value,
-    and self takes over the result's place in the graph, as PyTorch's in-place
-    ops do."""
-    recording = grad_mode.enabled and (self._requires_grad or any(
-        isinstance(a, Tensor) and a._requires_grad for a in args))
-    positions = None
-    if recording:
-        if self.grad_fn is None and self._requires_grad:
-            raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
-        if self._base is not None:  # checked before anything is written
-            positions = _view_positions(self)
-        old = Tensor._make(self.device.backend.copy(self._data), self.dtype, self.device)
-        old.grad_fn, old._output_nr, old._requires_grad = self.grad_fn, self._output_nr, self._requires_grad
-        result = fn(old, *args)
-    else:
-        result = fn(self, *args)
-    if result.dtype is not self.dtype and not can_cast(result.dtype, self.dtype):
-        raise RuntimeError(f"result type {result.dtype.name.capitalize()} can't be cast to the desired output "
-                           f"type {self.dtype.name.capitalize()}")
-    if result._data.shape != self._data.shape:
-        raise RuntimeError(f"output with shape {list(self.shape)} doesn't match the broadcast shape "
-                           f"{list(result.shape)}")
-    self.device.backend.copy_(self._data, result._data)
-    self._version_box[0] += 1
-    if positions is not None:
-        _rebase_history(self, result, positions)
-    elif recording:
-        node = result.grad_fn
-        self.grad_fn, self._output_nr, self._requires_grad = node, result._output_nr, True
-        if node is not None and any(t is result for t in node._saved):
-            # The op saved its output: from now on that output *is* self, at this version.
-            node._saved = tuple(self if t is result else t for t in node._saved)
-            node._saved_versions = tuple(self._version_box[0] if t is self else v
-                                         for t, v in zip(node._saved, node._saved_versions))
-    return self
-
-
-def _root(view):
-    root = view._base
-    while root._base is not None:
-        root = root._base
-    return root
-
-
-def _view_positions(view):
-    """The flat indices into its root base of a view's elements, as an int64 tensor (for
-    _rebase_history); the errors PyTorch gives where that history cannot be built."""
-    root = _root(view)
-    if root.grad_fn is None and root._requires_grad:
-        raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place operation.")
-    positions = root.device.backend.view_positions(view._data, root._data)
-    if positions is None:
-        raise RuntimeError("in-place modification of a view of a non-contiguous tensor while recording gradients "
-                           "is not supported; make the base contiguous first")
-    return Tensor._make(positions, _dt.int64, root.device)
-
-
-class CopySlices(Function):
-    """A root base after an in-place op wrote `result` through one of its views: its old
-    value outside the view's elements, `result` inside (PyTorch's CopySlices). The memory
-    already holds the new value; the view is replayed as a gather of the root's elements at
-    `positions`, so views of any strides work."""
-
-    @staticmethod
-    def forward(ctx, root_old, result, positions):
-        ctx.shape = root_old.shape
-        ctx.save_for_backward(positions)
-        return Tensor._make(root_old._data, root_old.dtype, root_old.device)
-
-    @staticmethod
-    def backward(ctx, g):
-        (positions,) = ctx.saved_tensors
-        g_root = g_result = None
-        if ctx.needs_input_grad[0]:
-            from framework.ops.creation import ones
-            with grad_mode.no_grad():
-                keep = ones(g.numel(), dtype=g.dtype, device=g.device)
-                keep[positions.reshape(-1)] = 0
-            g_root = g * keep.reshape(ctx.shape)
-        if ctx.needs_input_grad[1]:
-            g_result = g.reshape(-1)[positions]
-        return g_root, g_result, None
-
-
-def _rebase_history(view, result, positions):
-    """After `result` was written into `view`: the root base becomes a CopySlices of its old
-    self and `result`, and the view a view (a gather) of that new root."""
-    root = _root(view)
-    root_old = Tensor._make(root._data, root.dtype, root.device)
-    root_old.grad_fn, root_old._output_nr, root_old._requires_grad = root.grad_fn, root._output_nr, root._requires_grad
-    new_root = CopySlices.apply(root_old, result, positions)
-    root.grad_fn, root._output_nr, root._requires_grad = new_root.grad_fn, 0, True
-    replayed = root.reshape(-1)[positions]
-    view.grad_fn, view._output_nr, view._requires_grad = replayed.grad_fn, 0, True
-
-
-# ----------------------------------------------------------------- no-graph fast paths
-
-
-def fast_binary(cls, slow, reflected=False):
-    """A Tensor operator for `cls` that skips promotion and graph bookkeeping in the common
-    case (operands of one dtype and device, or a float tensor and a Python number, nothing
-    to record) and defers to `slow` (the full op) otherwise."""
-    op, boolean, float_only = cls.op, cls.boolean, cls.to_float
-
-    def method(self, other):
-        dt = self.dtype
-        if dt._category and not (float_only and not dt.is_floating_point):
-            if isinstance(other, Tensor):
-                if other.dtype is dt and other.device is self.device and not (
-                        grad_mode.enabled and (self._requires_grad or other._requires_grad)):
-                    s1, s2 = self._data.shape, other._data.shape
-                    shape = s1 if s1 == s2 else broadcast_shapes(s1, s2)
-                    x, y = (other._data, self._data) if reflected else (self._data, other._data)
-                    data = self.device.backend.binary(op, x, y, out_shape=shape)
-                    return Tensor._make(data, _dt.bool_ if boolean else dt, self.device)
-            elif (type(other) is float or type(other) is int) and dt.is_floating_point and not (
-                    grad_mode.enabled and self._requires_grad):
-                s = dt.np.type(other)
-                b = self.device.backend
-                data = b.binary(op, s, self._data) if reflected else b.binary(op, self._data, s)
-                return Tensor._make(data, _dt.bool_ if boolean else dt, self.device)
-        if not isinstance(other, (Tensor, int, float)) and not hasattr(other, "dtype"):
-            return NotImplemented
-        return slow(other, self) if reflected else slow(self, other)
-    return method
-

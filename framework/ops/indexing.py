@@ -9,6 +9,7 @@ import numpy as np
 from framework import dtypes as _dt
 from framework.autograd import grad_mode
 from framework.autograd.function import Function
+from framework.autograd.inplace import inplace
 from framework.backends.layout import AdvancedKey
 from framework.ops._util import same_device, wrap, wrap_dim
 from framework.tensor import Tensor
@@ -168,7 +169,6 @@ class IndexPut(Function):
 
 
 def setitem(self, key, value):
-    from framework.ops.elementwise import inplace
     bkey, basic = convert_key(key, self.shape, self.device)
     if isinstance(value, Tensor):
         same_device(self, value)
