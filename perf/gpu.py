@@ -3,7 +3,8 @@
     python -m perf.gpu [--out DIR] [--quick]
 
 matmul 4096 float32 (TF32 off in PyTorch), elementwise add at 10^8 elements, and the
-LeNet training step at batch 256; results printed and written to DIR/gpu_bench.json.
+LeNet training step at batch 256; results printed and written to DIR/gpu_bench.json
+(DIR defaults to $OUT, else perf/results/).
 `--quick` (tiny sizes) runs the script end to end, e.g. in Numba's CUDA simulator."""
 import argparse
 import json
@@ -30,7 +31,7 @@ def _time(fn, sync, repeat):
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--out", default=os.environ.get("OUT", "."))
+    p.add_argument("--out", default=os.environ.get("OUT") or os.path.join(os.path.dirname(__file__), "results"))
     p.add_argument("--quick", action="store_true", help="tiny sizes: checks the script, not figures to quote")
     args = p.parse_args(argv)
     n, m, batch = (64, 10 ** 4, 2) if args.quick else (4096, 10 ** 8, 256)
