@@ -241,10 +241,13 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, sca
         # (on CUDA the index_select below checks on the device, without a sync)
         raise IndexError(f"index out of range in self (indices from {int(input.min())} to {int(input.max())}, "
                          f"{weight.shape[0]} embeddings)")
-    out = weight.index_select(0, input.reshape(-1)).reshape(tuple(input.shape) + (weight.shape[1],))
-    if padding_idx is not None and weight.requires_grad:
+    if padding_idx is not None:
+        if not -weight.shape[0] <= padding_idx < weight.shape[0]:
+            raise AssertionError("Padding_idx must be within num_embeddings")
         if padding_idx < 0:
             padding_idx += weight.shape[0]
+    out = weight.index_select(0, input.reshape(-1)).reshape(tuple(input.shape) + (weight.shape[1],))
+    if padding_idx is not None and weight.requires_grad:
         mask = (input != padding_idx).unsqueeze(-1).to(weight.dtype)
         out = _MaskGrad.apply(out, mask)
     return out

@@ -99,6 +99,34 @@ def _check_conv(x, w, b, groups, ndim_spatial, name):
                            f"have {w.shape[1] * groups} channels, but got {x.shape[1]} channels instead")
 
 
+def _check_conv_params(weight, bias, stride, padding, dilation, groups, transposed=False, output_padding=None):
+    """PyTorch's checks of a convolution's arguments (each tuple has one int per spatial dim),
+    made before any kernel sees them: a kernel trusts its sizes."""
+    for name, values in (("stride", stride), ("dilation", dilation), ("padding", padding)) + (
+            (("output_padding", output_padding),) if output_padding is not None else ()):
+        if any(not isinstance(v, int) or isinstance(v, bool) for v in values):
+            raise TypeError(f"{name} must be an int or a tuple of ints, got {tuple(values)}")
+    if any(p < 0 for p in padding):
+        raise RuntimeError("negative padding is not supported")
+    if output_padding is not None and any(p < 0 for p in output_padding):
+        raise RuntimeError("negative output_padding is not supported")
+    if any(s <= 0 for s in stride):
+        raise RuntimeError("non-positive stride is not supported")
+    if any(d <= 0 for d in dilation):
+        raise RuntimeError(f"dilation should be greater than zero, but got {list(dilation)}")
+    if not isinstance(groups, int) or groups <= 0:
+        raise RuntimeError("non-positive groups is not supported")
+    if output_padding is not None and any(op >= s and op >= d for op, s, d in zip(output_padding, stride, dilation)):
+        raise RuntimeError(f"output padding must be smaller than either stride or dilation, but got output_padding "
+                           f"{list(output_padding)}, stride {list(stride)}, dilation {list(dilation)}")
+    if bias is not None:
+        out_channels = weight.shape[1] * groups if transposed else weight.shape[0]
+        if bias.ndim != 1 or bias.shape[0] != out_channels:
+            raise RuntimeError(f"Given {'transposed=1, ' if transposed else ''}weight of size {list(weight.shape)}, "
+                               f"expected bias to be 1-dimensional with {out_channels} elements, but got bias of "
+                               f"size {list(bias.shape)} instead")
+
+
 def _same_padding(x, kernel, dilation, stride):
     """PyTorch's padding='same': total d*(k-1) per dim, the odd extra on the far side."""
     if any(s != 1 for s in stride):
@@ -121,8 +149,11 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     unbatched = input.ndim == 3
     if unbatched:
         input = input.unsqueeze(0)
+    if not isinstance(groups, int) or groups <= 0:
+        raise RuntimeError("non-positive groups is not supported")
     _check_conv(input, weight, bias, groups, 2, "conv2d")
-    stride, dilation = _pair(stride), _pair(dilation)
+    stride, dilation = _pair(stride, "stride"), _pair(dilation, "dilation")
+    _check_conv_params(weight, bias, stride, (0, 0), dilation, groups)
     if isinstance(padding, str):
         if padding == "valid":
             padding = (0, 0)
@@ -130,7 +161,8 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
             input, padding = _same_padding(input, weight.shape[2:], dilation, stride)
         else:
             raise ValueError(f"Invalid padding string '{padding}', should be one of ['valid', 'same']")
-    padding = _pair(padding)
+    padding = _pair(padding, "padding")
+    _check_conv_params(weight, bias, stride, padding, dilation, groups)
     for i in range(2):
         span = dilation[i] * (weight.shape[2 + i] - 1) + 1
         if input.shape[2 + i] + 2 * padding[i] < span:
@@ -167,11 +199,20 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
         raise RuntimeError(f"Given transposed=1, weight of size {list(weight.shape)}, expected input"
                            f"{list(input.shape)} to have {weight.shape[0]} channels, but got {input.shape[1]} "
                            f"channels instead")
-    stride, padding, output_padding, dilation = (_pair(v) for v in (stride, padding, output_padding, dilation))
+    stride, padding, output_padding, dilation = (_pair(v, name) for v, name in (
+        (stride, "stride"), (padding, "padding"), (output_padding, "output_padding"), (dilation, "dilation")))
+    _check_conv_params(weight, bias, stride, padding, dilation, groups, transposed=True,
+                       output_padding=output_padding)
+    if weight.shape[0] % groups:
+        raise RuntimeError(f"conv_transpose2d: weight's first dim {weight.shape[0]} must be divisible by "
+                           f"groups={groups}")
     n, _, h, w = input.shape
     out_c = weight.shape[1] * groups
     out_hw = [(size - 1) * s - 2 * p + d * (k - 1) + op + 1
               for size, s, p, d, k, op in zip((h, w), stride, padding, dilation, weight.shape[2:], output_padding)]
+    if min(out_hw) <= 0:
+        raise RuntimeError(f"Given input size per channel: ({h} x {w}). Calculated output size per channel: "
+                           f"({out_hw[0]} x {out_hw[1]}). Output size is too small")
     out = ConvGradInput.apply(input, weight, (n, out_c, *out_hw), stride, padding, dilation, groups)
     if bias is not None:
         out = out + bias.reshape(1, -1, 1, 1)
@@ -190,15 +231,29 @@ def _pool_out(size, k, s, p, d, ceil_mode):
 
 
 def _pool_args(input, kernel_size, stride, padding, dilation, ceil_mode, name):
-    k = _pair(kernel_size)
-    s = _pair(stride) if stride not in (None, ()) else k
-    p, d = _pair(padding), _pair(dilation)
+    """Checked (kernel, stride, padding, dilation, output size), with PyTorch's errors: the
+    pooling kernels index the input with these and trust them."""
+    k = _pair(kernel_size, "kernel_size")
+    s = _pair(stride, "stride") if stride not in (None, ()) else k
+    p, d = _pair(padding, "padding"), _pair(dilation, "dilation")
+    for arg, values in (("kernel_size", k), ("stride", s), ("padding", p), ("dilation", d)):
+        if any(not isinstance(v, int) or isinstance(v, bool) for v in values):
+            raise TypeError(f"{name}: {arg} must be an int or a tuple of ints, got {tuple(values)}")
     if input.ndim not in (3, 4):
         raise RuntimeError(f"{name}: Expected 3D or 4D (batch mode) tensor for input, got {list(input.shape)}")
-    for kk, pp in zip(k, p):
-        if pp > kk // 2:
-            raise RuntimeError(f"{name}: pad should be at most half of effective kernel size, but got pad={pp}, "
-                               f"kernel_size={kk}")
+    if any(v == 0 for v in s):
+        raise RuntimeError(f"{name}: stride should not be zero")
+    if any(v <= 0 for v in k):
+        raise RuntimeError(f"{name}: kernel size should be greater than zero, but got kernel_size={list(k)}")
+    if any(v < 0 for v in s):
+        raise RuntimeError(f"{name}: stride should be greater than zero, but got stride={list(s)}")
+    if any(v < 0 for v in p):
+        raise RuntimeError(f"{name}: pad must be non-negative, but got pad: {list(p)}")
+    if any(v <= 0 for v in d):
+        raise RuntimeError(f"{name}: dilation should be greater than zero, but got dilation={list(d)}")
+    if any(pp > kk // 2 for kk, pp in zip(k, p)):
+        raise RuntimeError(f"{name}: pad should be smaller than or equal to half of kernel size, but got "
+                           f"pad={list(p)}, kernel_size={list(k)}")
     out_hw = tuple(_pool_out(input.shape[-2 + i], k[i], s[i], p[i], d[i], ceil_mode) for i in range(2))
     if min(out_hw) <= 0:
         raise RuntimeError(f"{name}: Given input size {list(input.shape)}, calculated output size "
@@ -268,6 +323,8 @@ class AvgPoolBackward(Function):
 
 def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
                divisor_override=None):
+    if divisor_override is not None and divisor_override == 0:
+        raise RuntimeError("avg_pool2d: divisor must be not zero")
     k, s, p, _, out_hw = _pool_args(input, kernel_size, stride, padding, 1, ceil_mode, "avg_pool2d")
     unbatched = input.ndim == 3
     x = input.unsqueeze(0) if unbatched else input
@@ -300,8 +357,17 @@ class AdaptiveAvgPoolBackward(Function):
 def adaptive_avg_pool2d(input, output_size):
     if input.ndim not in (3, 4):
         raise RuntimeError(f"adaptive_avg_pool2d: Expected 3D or 4D tensor, but got {list(input.shape)}")
-    size = _pair(output_size)
+    size = _pair(output_size, "output_size")
     out_hw = tuple(input.shape[-2 + i] if size[i] is None else size[i] for i in range(2))
+    if any(not isinstance(v, int) or isinstance(v, bool) for v in out_hw):
+        raise TypeError(f"adaptive_avg_pool2d: output_size must be ints or None, got {output_size!r}")
+    if min(out_hw) < 0:
+        raise RuntimeError(f"adaptive_avg_pool2d: elements of output_size must be greater than or equal to 0 but "
+                           f"received {list(out_hw)}")
+    for d in range(1, input.ndim) if input.ndim == 4 else range(input.ndim):
+        if input.shape[d] == 0:
+            raise RuntimeError(f"adaptive_avg_pool2d(): Expected input to have non-zero size for non-batch "
+                               f"dimensions, but input has sizes {list(input.shape)} with dimension {d} being empty")
     unbatched = input.ndim == 3
     x = input.unsqueeze(0) if unbatched else input
     out = AdaptiveAvgPool2d.apply(x, out_hw)
