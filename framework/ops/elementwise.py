@@ -54,7 +54,7 @@ def _scalar(value, npdt):
 
 
 class _Binary(Function):
-    """forward(a, b) -> kernel `op`; scalars ride along as ctx.operands."""
+    """forward(a, b) -> kernel `op`; a Python number operand rides along as ctx.scalars."""
 
     op = None
     to_float = False   # int / int -> float, as PyTorch's true division
@@ -90,9 +90,10 @@ class _Binary(Function):
     def forward(ctx, a, b):
         cls = type(ctx)
         out = cls.untracked(a, b)
-        if cls.saves:
-            ctx.operands = (a, b)
-            ctx.save_for_backward(a if isinstance(a, Tensor) else None, b if isinstance(b, Tensor) else None)
+        if cls.saves:  # tensors as saved tensors (freed after backward), numbers as they are
+            ta, tb = isinstance(a, Tensor), isinstance(b, Tensor)
+            ctx.scalars = (None if ta else a, None if tb else b)
+            ctx.save_for_backward(a if ta else None, b if tb else None)
         return out
 
     @staticmethod
@@ -102,7 +103,7 @@ class _Binary(Function):
 
 def _saved_operands(ctx):
     sa, sb = ctx.saved_tensors
-    a, b = ctx.operands
+    a, b = ctx.scalars
     return (sa if sa is not None else a), (sb if sb is not None else b)
 
 

@@ -150,4 +150,11 @@ def linear(input, weight, bias=None):
         same_device(input, weight, bias)
     if input.dtype is not weight.dtype or (bias is not None and bias.dtype is not input.dtype):
         raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: {input.dtype} != {weight.dtype}")
+    if bias is not None and bias._data.shape not in ((), (1,), (w_shape[0],)):
+        b_shape = bias._data.shape
+        if len(b_shape) > 1:
+            raise RuntimeError(f"linear: expected bias to be 1-dimensional with {w_shape[0]} elements, but got "
+                               f"bias of size {list(b_shape)}")
+        raise RuntimeError(f"The size of tensor a ({w_shape[0]}) must match the size of tensor b ({b_shape[0]}) at "
+                           f"non-singleton dimension 1")
     return Linear.apply(input, weight, bias)
