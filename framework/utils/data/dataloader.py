@@ -12,6 +12,7 @@ import numpy as np
 
 import framework
 from framework.tensor import Tensor
+from framework.utils.data._workers import WorkerPool, get_worker_info  # noqa: F401 (public here, as in PyTorch)
 from framework.utils.data.dataset import IterableDataset, TensorDataset
 from framework.utils.data.sampler import BatchSampler, RandomSampler, SequentialSampler
 
@@ -53,43 +54,6 @@ def default_collate(batch):
 
 def default_convert(data):
     return data
-
-
-# ----------------------------------------------------------------- worker processes
-
-_worker_state = {}
-
-
-class WorkerInfo:
-    def __init__(self, id, num_workers, seed, dataset):
-        self.id, self.num_workers, self.seed, self.dataset = id, num_workers, seed, dataset
-
-
-def get_worker_info():
-    return _worker_state.get("info")
-
-
-def _worker_init(dataset, collate_fn, worker_init_fn, base_seed, num_workers, counter):
-    with counter.get_lock():
-        worker_id = counter.value
-        counter.value += 1
-    seed = base_seed + worker_id
-    framework.manual_seed(seed)
-    np.random.seed(seed % 2 ** 32)
-    import random
-    random.seed(seed)
-    _worker_state.update(dataset=dataset, collate_fn=collate_fn,
-                         info=WorkerInfo(worker_id, num_workers, seed, dataset))
-    if worker_init_fn is not None:
-        worker_init_fn(worker_id)
-
-
-def _worker_fetch(indices):
-    """A batch (a list of indices) or, with automatic batching off, one sample."""
-    dataset, collate_fn = _worker_state["dataset"], _worker_state["collate_fn"]
-    if isinstance(indices, list):
-        return collate_fn([dataset[i] for i in indices])
-    return collate_fn(dataset[indices])
 
 
 # ----------------------------------------------------------------- DataLoader
@@ -183,25 +147,13 @@ class DataLoader:
         return multiprocessing.get_context("fork" if "fork" in methods else methods[0])
 
     def _iter_workers(self, keys):
-        ctx = self._context()
         base_seed = int(framework.randint(0, 2 ** 62, (), generator=self.generator).item())
-        counter = ctx.Value("i", 0)
-        pool = ctx.Pool(self.num_workers, initializer=_worker_init,
-                        initargs=(self.dataset, self.collate_fn,
-                                  self.worker_init_fn, base_seed, self.num_workers, counter))
+        pool = WorkerPool(self._context(), self.dataset, self.collate_fn, self.worker_init_fn, base_seed,
+                          self.num_workers, self.prefetch_factor, self.timeout)
         try:
-            pending = collections.deque()
-            for key in itertools.islice(keys, self.num_workers * self.prefetch_factor):
-                pending.append(pool.apply_async(_worker_fetch, (key,)))
-            while pending:
-                result = pending.popleft().get(self.timeout or None)
-                nxt = next(keys, None)
-                if nxt is not None:
-                    pending.append(pool.apply_async(_worker_fetch, (nxt,)))
-                yield result
+            yield from pool.run(keys)
         finally:
-            pool.terminate()
-            pool.join()
+            pool.shutdown()
 
     def _iter_iterable(self):
         it = iter(self.dataset)
