@@ -3,10 +3,8 @@
 What each row measures: perf/suite.py."""
 import argparse
 import os
-import platform
 
-import numpy as np
-
+import perf
 from perf.suite import (bench_cold_start, bench_conv, bench_dataloader, bench_elementwise, bench_matmul,
                         bench_overhead, bench_reductions, bench_training, format_table, torch)
 
@@ -30,8 +28,7 @@ def main(argv=None):
     bench_dataloader(rows, args.quick)
     if not args.skip_cold:
         bench_cold_start(rows)
-    machine = (f"{platform.machine()}, {threads} cores, Python {platform.python_version()}, numpy {np.__version__}, "
-               f"torch {torch.__version__ if torch else 'absent'} ({torch.get_num_threads() if torch else 0} threads)")
+    machine = perf.machine()
     print(f"python -m perf  ({machine})")
     print(format_table(rows, markdown=False))
     if args.markdown:

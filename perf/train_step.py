@@ -14,6 +14,7 @@ import time
 import numpy as np
 
 import framework
+import perf
 from framework.examples.lenet import tutorial_net
 
 try:
@@ -81,8 +82,7 @@ def main(argv=None):
     cases = {(name, lib_name): make_step(lib, build, x, y)
              for name, (build, x, y) in workloads.items() for lib_name, lib in libs}
     result = measure(cases, args.rounds, args.steps)
-    print(f"perf.train_step ({os.cpu_count()} cores, torch threads "
-          f"{torch.get_num_threads() if torch else '-'}; median of {args.rounds} rounds x {args.steps} timed steps)")
+    print(f"perf.train_step (median of {args.rounds} rounds x {args.steps} timed steps)\n  {perf.machine()}")
     for name in workloads:
         ours = result[(name, "framework")]
         theirs = result.get((name, "pytorch"))
