@@ -121,21 +121,21 @@ def bench_conv(rows, quick):
 
 
 def bench_training(rows, quick):
-    rng = np.random.default_rng(0)
-    workloads = {"LeNet train step, batch 64": (train_step.lenet, rng.standard_normal((64, 1, 32, 32)).astype(np.float32),
-                                                rng.integers(0, 10, 64)),
-                 "MLP 784-256-256-10 step, batch 128": (train_step.mlp, rng.standard_normal((128, 784)).astype(np.float32),
-                                                        rng.integers(0, 10, 128))}
+    """Training steps (perf/train_step.py's workloads), then each one's peak memory."""
+    loads = train_step.workloads()
     libs = [("framework", framework)] + ([("pytorch", torch)] if torch else [])
-    cases = {}
-    for name, (build, x, y) in workloads.items():
-        for lib_name, lib in libs:
-            cases[(name, lib_name)] = train_step.make_step(lib, build, x, y)
-    compile_s = {name: first_call_seconds(cases[(name, "framework")]) for name in workloads}
-    result = train_step.measure(cases, 3 if quick else 5, 10 if quick else 30)
-    for name in workloads:
+    cases = train_step.cases_for(loads, libs)
+    compile_s = {name: first_call_seconds(cases[(name, "framework")]) for name in loads}
+    per_round = 10 if quick else 30
+    steps = {(name, lib): max(1, round(per_round * loads[name][3])) for name, lib in cases}
+    result = train_step.measure(cases, 3 if quick else 5, steps)
+    for name in loads:
         rows.append(_row(name, "ms", result[(name, "framework")], result.get((name, "pytorch")), None,
                          compile_s[name]))
+    for name in loads:  # peak resident memory of a fresh process: the library's import plus the model's steps
+        ours = sum(train_step.peak_memory_mb(name, "framework"))
+        theirs = sum(train_step.peak_memory_mb(name, "torch")) if torch else None
+        rows.append(_row(f"peak memory: {name}", "MB", ours, theirs))
 
 
 def bench_dataloader(rows, quick):
