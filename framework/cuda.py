@@ -34,8 +34,8 @@ def get_device_name(device=None):
 def synchronize(device=None):
     """Wait for the GPU; raises an index error a kernel found since the last synchronisation."""
     if cuda_available():
-        from framework.backends import cuda as backend
-        backend.synchronize()
+        from framework.device import device as _device
+        _device("cuda").backend.synchronize()
 
 
 def manual_seed(seed):

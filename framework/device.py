@@ -1,5 +1,8 @@
-"""Devices. A device names a backend; tensors look their kernels up through it."""
-import importlib
+"""Devices. A device names a backend; tensors look their kernels up through it.
+
+Device types come from the registry in `framework.backends` (register, registered,
+load), so this module names no device but the default, cpu."""
+from framework import backends as _backends
 
 
 class device:
@@ -14,11 +17,13 @@ class device:
         kind, _, idx = spec.partition(":")
         if idx:
             index = int(idx)
-        if kind not in ("cpu", "cuda"):
-            raise RuntimeError(f"Expected one of cpu, cuda device type at start of device string: {spec}")
-        if kind == "cuda" and index is None:
+        entry = _backends.entry(kind)
+        if entry is None:
+            raise RuntimeError(f"Expected one of {', '.join(_backends.registered())} device type at start of "
+                               f"device string: {spec}")
+        if entry.indexed and index is None:
             index = 0
-        key = (kind, index if kind == "cuda" else None)
+        key = (kind, index if entry.indexed else None)
         cached = cls._cache.get(key)
         if cached is None:
             cached = object.__new__(cls)
@@ -31,7 +36,7 @@ class device:
     def backend(self):
         """The backend module that owns this device's arrays and kernels."""
         if self._backend is None:
-            self._backend = _load_backend(self.type)
+            self._backend = _backends.load(self.type)
         return self._backend
 
     def __repr__(self):
@@ -50,15 +55,6 @@ class device:
 
     def __reduce__(self):
         return (device, (str(self),))
-
-
-def _load_backend(kind):
-    if kind == "cuda":
-        from framework.backends import cuda_available
-        if not cuda_available():
-            raise RuntimeError("CUDA is not available: no NVIDIA GPU and driver were found "
-                               "(framework.cuda.is_available() is False)")
-    return importlib.import_module(f"framework.backends.{kind}")
 
 
 cpu = device("cpu")

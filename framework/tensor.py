@@ -4,23 +4,44 @@ The array is the storage *and* the view: on the CPU it is a NumPy array, whose
 strided views share memory exactly like PyTorch's views. Views and `detach()`
 share a version counter (`_version_box`), which in-place ops bump so that a
 backward needing an overwritten value can refuse. Operations live in
-`framework.ops`; most Tensor methods are those functions bound as methods.
+`framework.ops`; most Tensor methods are those functions bound as methods
+(framework/_methods.py; framework/tensor.pyi declares them all for type checkers).
+
+Autograd sits above this module: the methods that need it (backward, register_hook)
+import it when called, so importing Tensor never imports autograd.
 """
+from __future__ import annotations
+
 import sys
+from typing import TYPE_CHECKING, Any, Iterator
 
 import numpy as np
 
 from framework import dtypes as _dt
-from framework.autograd.function import AccumulateGrad
 from framework.device import as_device
+
+if TYPE_CHECKING:
+    from framework.device import device as _device
 
 
 class Tensor:
     __slots__ = ("_data", "dtype", "device", "_requires_grad", "grad", "grad_fn", "_output_nr",
                  "_version_box", "_base", "_accumulator", "_retains_grad", "__weakref__", "__dict__")
     __array_priority__ = 1000  # NumPy defers `ndarray + tensor` to our __radd__
+    # The slots' types, for framework/tensor.pyi (annotations only: no class attributes).
+    _data: Any  # the backend's array
+    dtype: _dt.dtype
+    device: _device
+    _requires_grad: bool
+    grad: Tensor | None
+    grad_fn: Any  # a framework.autograd.function.Node, or None for a leaf
+    _output_nr: int
+    _version_box: list[int]
+    _base: Tensor | None
+    _accumulator: Any
+    _retains_grad: bool
 
-    def __init__(self, *args, dtype=None, device=None, requires_grad=False):
+    def __init__(self, *args, dtype=None, device=None, requires_grad=False) -> None:
         """`Tensor(data)` (float32, like torch.Tensor) or `Tensor(*sizes)` (uninitialised)."""
         from framework.ops.creation import _array_from_data
         dev = as_device(device)
@@ -35,7 +56,7 @@ class Tensor:
         if requires_grad:
             self.requires_grad = True
 
-    def _init(self, data, dtype, device, base=None, version_box=None):
+    def _init(self, data, dtype, device, base=None, version_box=None) -> None:
         self._data = data
         self.dtype = dtype
         self.device = device
@@ -49,7 +70,7 @@ class Tensor:
         self._retains_grad = False
 
     @classmethod
-    def _make(cls, data, dtype, device, base=None):
+    def _make(cls, data, dtype, device, base=None) -> Tensor:
         """Wrap a backend array (the fast constructor every op uses)."""
         t = object.__new__(Tensor)
         t._data = data
@@ -67,11 +88,11 @@ class Tensor:
 
     # ------------------------------------------------------------ autograd state
     @property
-    def requires_grad(self):
+    def requires_grad(self) -> bool:
         return self._requires_grad
 
     @requires_grad.setter
-    def requires_grad(self, value):
+    def requires_grad(self, value) -> None:
         if self.grad_fn is not None and not value:
             raise RuntimeError("you can only change requires_grad flags of leaf variables. If you want to use a "
                                "computed variable in a subgraph that doesn't require differentiation use "
@@ -80,38 +101,38 @@ class Tensor:
             raise RuntimeError("only Tensors of floating point dtype can require gradients")
         self._requires_grad = bool(value)
 
-    def requires_grad_(self, requires_grad=True):
+    def requires_grad_(self, requires_grad=True) -> Tensor:
         self.requires_grad = requires_grad
         return self
 
     @property
-    def is_leaf(self):
+    def is_leaf(self) -> bool:
         return self.grad_fn is None
 
     @property
-    def _version(self):
+    def _version(self) -> int:
         return self._version_box[0]
 
-    def _bump_version(self):
+    def _bump_version(self) -> None:
         self._version_box[0] += 1
 
-    def _grad_accumulator(self):
-        if self._accumulator is None:
-            self._accumulator = AccumulateGrad(self)
-        return self._accumulator
+    def _grad_accumulator(self) -> Any:
+        """This leaf's AccumulateGrad node (framework.autograd.function.grad_accumulator)."""
+        from framework.autograd.function import grad_accumulator
+        return grad_accumulator(self)
 
-    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None) -> None:
         from framework.autograd import backward
         backward(self, gradient, retain_graph, create_graph, inputs=inputs)
 
-    def register_hook(self, hook):
+    def register_hook(self, hook) -> Any:
         """Call `hook(grad)` when this tensor's gradient is computed; it may return a replacement."""
         if not self.requires_grad:
             raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
         node = self.grad_fn if self.grad_fn is not None else self._grad_accumulator()
         return node.register_prehook(self._output_nr, hook)
 
-    def retain_grad(self):
+    def retain_grad(self) -> None:
         """Keep this non-leaf's gradient in `.grad` (after its hooks have run, as PyTorch)."""
         if self.grad_fn is None or self._retains_grad:
             return
@@ -123,21 +144,21 @@ class Tensor:
         self._retains_grad = True
 
     @property
-    def retains_grad(self):
+    def retains_grad(self) -> bool:
         return self._retains_grad
 
-    def detach(self):
+    def detach(self) -> Tensor:
         """Same storage and version counter, out of the graph."""
         return Tensor._make(self._data, self.dtype, self.device, base=self)
 
-    def detach_(self):
+    def detach_(self) -> Tensor:
         if self._base is not None and self._base.requires_grad:
             raise RuntimeError("Can't detach views in-place. Use detach() instead.")
         self.grad_fn = None
         self._requires_grad = False
         return self
 
-    def _detached_owned(self):
+    def _detached_owned(self) -> Tensor:
         """This gradient as a `.grad` that aliases nothing: the tensor itself when no one
         else can reach it or its memory (PyTorch's rule too), else a copy.
 
@@ -151,18 +172,18 @@ class Tensor:
             return self
         return Tensor._make(self.device.backend.copy(data), self.dtype, self.device)
 
-    def _accumulate_(self, other):
+    def _accumulate_(self, other) -> None:
         """self += other in place, outside autograd (for .grad accumulation)."""
         b = self.device.backend
         b.binary("add", self._data, other._data, out=self._data)
         self._bump_version()
 
     @property
-    def data(self):
+    def data(self) -> Tensor:
         return Tensor._make(self._data, self.dtype, self.device)
 
     @data.setter
-    def data(self, value):
+    def data(self, value) -> None:
         if not isinstance(value, Tensor):
             raise TypeError(f"data must be a Tensor, got {type(value).__name__}")
         self._data = value._data
@@ -171,120 +192,120 @@ class Tensor:
 
     # ------------------------------------------------------------ metadata
     @property
-    def shape(self):
+    def shape(self) -> Size:
         return Size(self._data.shape)
 
-    def size(self, dim=None):
+    def size(self, dim=None) -> Any:  # Size, or an int for one dim
         shape = self._data.shape
         if dim is None:
             return Size(shape)
         return shape[_wrap_dim(dim, len(shape))]
 
-    def dim(self):
+    def dim(self) -> int:
         return self._data.ndim
 
     @property
-    def ndim(self):
+    def ndim(self) -> int:
         return self._data.ndim
 
-    def ndimension(self):
+    def ndimension(self) -> int:
         return self._data.ndim
 
-    def numel(self):
+    def numel(self) -> int:
         return int(self._data.size)
 
     nelement = numel
 
-    def element_size(self):
+    def element_size(self) -> int:
         return self.dtype.itemsize
 
-    def stride(self, dim=None):
+    def stride(self, dim=None) -> Any:  # a tuple, or an int for one dim
         s = self.device.backend.strides(self._data)
         return s if dim is None else s[_wrap_dim(dim, len(s))]
 
-    def is_contiguous(self, memory_format=None):
+    def is_contiguous(self, memory_format=None) -> bool:
         return self.device.backend.is_contiguous(self._data)
 
     @property
-    def is_cuda(self):
+    def is_cuda(self) -> bool:
         return self.device.type == "cuda"
 
-    def is_floating_point(self):
+    def is_floating_point(self) -> bool:
         return self.dtype.is_floating_point
 
-    def get_device(self):
+    def get_device(self) -> int:
         return -1 if self.device.type == "cpu" else self.device.index
 
     @property
-    def T(self):
+    def T(self) -> Tensor:
         return self.permute(*range(self.ndim - 1, -1, -1))
 
     @property
-    def mT(self):
+    def mT(self) -> Tensor:
         return self.transpose(-2, -1)
 
     # ------------------------------------------------------------ conversions
-    def numpy(self, force=False):
+    def numpy(self, force=False) -> np.ndarray:
         if self.requires_grad and not force:
             raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.")
         return self.device.backend.to_host(self._data)
 
-    def __array__(self, dtype=None, copy=None):
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
         arr = self.device.backend.to_host(self._data)
         return arr if dtype is None else arr.astype(dtype, copy=False)
 
-    def item(self):
+    def item(self) -> int | float | bool:
         if self._data.size != 1:
             raise RuntimeError(f"a Tensor with {self._data.size} elements cannot be converted to Scalar")
         return self.device.backend.to_host(self._data).reshape(()).item()
 
-    def tolist(self):
+    def tolist(self) -> Any:
         return self.device.backend.to_host(self._data).tolist()
 
-    def __float__(self):
+    def __float__(self) -> float:
         return float(self.item())
 
-    def __int__(self):
+    def __int__(self) -> int:
         return int(self.item())
 
-    def __index__(self):
+    def __index__(self) -> int:
         if self.dtype.is_floating_point or self.dtype is _dt.bool_:
             raise TypeError("only integer tensors of a single element can be converted to an index")
         return int(self.item())
 
-    def __bool__(self):
+    def __bool__(self) -> bool:
         if self._data.size != 1:
             raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
         return bool(self.item())
 
-    def __len__(self):
+    def __len__(self) -> int:
         if self.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
         return self._data.shape[0]
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Tensor]:
         if self.ndim == 0:
             raise TypeError("iteration over a 0-d tensor")
         return iter(self.unbind(0))
 
-    def __hash__(self):
+    def __hash__(self) -> int:
         return id(self)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         from framework._format import format_tensor
         return format_tensor(self)
 
     __str__ = __repr__
 
-    def __format__(self, spec):
+    def __format__(self, spec) -> str:
         if self.ndim == 0:
             return format(self.item(), spec)
         return object.__format__(self, spec)
 
-    def __reduce_ex__(self, protocol):
+    def __reduce_ex__(self, protocol) -> tuple:
         return (_rebuild, (self.numpy(force=True).copy(), self.dtype.name, str(self.device), self.requires_grad))
 
-    def __deepcopy__(self, memo):
+    def __deepcopy__(self, memo) -> Tensor:
         if self.grad_fn is not None:
             raise RuntimeError("Only Tensors created explicitly by the user (graph leaves) support the deepcopy protocol")
         new = type(self).__new__(type(self))
@@ -300,7 +321,7 @@ class Tensor:
         return new
 
 
-def _owns_memory(data):
+def _owns_memory(data) -> bool:
     """True for an array that is its memory's only way in: no base, or a contiguous view
     (a reshape of a fresh kernel output) whose base nothing else holds."""
     base = data.base
@@ -310,7 +331,7 @@ def _owns_memory(data):
         and sys.getrefcount(base) <= 3  # the view's .base, the local `base`, getrefcount's argument
 
 
-def _rebuild(array, dtype_name, device, requires_grad):
+def _rebuild(array, dtype_name, device, requires_grad) -> Tensor:
     from framework.ops.creation import tensor
     return tensor(array, dtype=_dt.as_dtype(dtype_name), device=device, requires_grad=requires_grad)
 
@@ -318,17 +339,17 @@ def _rebuild(array, dtype_name, device, requires_grad):
 class Size(tuple):
     """torch.Size: a tuple of ints that prints like PyTorch's."""
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"torch.Size([{', '.join(map(str, self))}])"
 
-    def numel(self):
+    def numel(self) -> int:
         n = 1
         for s in self:
             n *= s
         return n
 
 
-def _wrap_dim(dim, ndim):
+def _wrap_dim(dim, ndim) -> int:
     n = max(ndim, 1)
     if not -n <= dim < n:
         raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})")

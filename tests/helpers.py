@@ -2,14 +2,17 @@
 values, shapes, dtypes and the gradient of every input.
 
 `fn(T, *tensors)` receives the library module (`torch` or `framework`) first,
-so `lambda T, x: T.softmax(x, 1)` and `lambda T, x, y: x @ y` both work."""
+so `lambda T, x: T.softmax(x, 1)` and `lambda T, x, y: x @ y` both work.
+
+Every helper takes `device` (the `device` fixture of conftest.py): framework runs there,
+PyTorch always on its CPU. A function that makes tensors of its own makes them on its
+inputs' device (`T.arange(3.0, device=x.device)`), which is the CPU for PyTorch."""
 import numpy as np
 import torch
 
 import framework
 
 RNG = np.random.default_rng(0)
-DEVICES = ["cpu"]
 
 
 def randn(*shape, dtype=np.float32, low=None):
@@ -71,8 +74,8 @@ def check(fn, *inputs, grad=True, atol=1e-5, rtol=1e-4, grad_atol=None, device="
         return out_f
     upstream = [randn(*t.shape, dtype=np.float64) for _, t in diff]
     torch.autograd.backward([t for _, t in diff], [torch.tensor(u, dtype=t.dtype) for u, (_, t) in zip(upstream, diff)])
-    framework.autograd.backward([o for o, _ in diff],
-                                [framework.tensor(u, dtype=o.dtype, device=device) for u, (o, _) in zip(upstream, diff)])
+    seeds = [framework.tensor(u, dtype=o.dtype, device=device) for u, (o, _) in zip(upstream, diff)]
+    framework.autograd.backward([o for o, _ in diff], seeds)
     for i, (a, b) in enumerate(zip(ft, tt)):
         if isinstance(b, torch.Tensor) and b.requires_grad:
             if b.grad is None:
@@ -83,10 +86,17 @@ def check(fn, *inputs, grad=True, atol=1e-5, rtol=1e-4, grad_atol=None, device="
     return out_f
 
 
-def check_raises(fn, *inputs, exc=RuntimeError):
-    """Both libraries raise `exc` on the same bad input; returns our message."""
+def synchronize(device):
+    """Wait for the device: on CUDA, an index error a kernel found is raised here."""
+    if framework.device(device).type == "cuda":
+        framework.cuda.synchronize()
+
+
+def check_raises(fn, *inputs, exc=RuntimeError, device="cpu"):
+    """Both libraries raise `exc` on the same bad input; returns our message. On CUDA an
+    error found by a kernel counts when it is raised at the next synchronisation."""
     tt = [_wrap(torch, a, False, "cpu") for a in inputs]
-    ft = [_wrap(framework, a, False, "cpu") for a in inputs]
+    ft = [_wrap(framework, a, False, device) for a in inputs]
     try:
         fn(torch, *tt)
     except exc:
@@ -95,16 +105,101 @@ def check_raises(fn, *inputs, exc=RuntimeError):
         raise AssertionError("torch did not raise")
     try:
         fn(framework, *ft)
+        synchronize(device)
     except exc as e:
         return str(e)
-    raise AssertionError(f"framework did not raise {exc.__name__}")
+    raise AssertionError(f"framework did not raise {exc}")
 
 
-def gradcheck(fn, *inputs, double=False, **kw):
-    """Finite differences in float64 on framework, first (and optionally second) order."""
+def _to(out, device):
+    if isinstance(out, framework.Tensor):
+        return out.to(device)
+    if isinstance(out, (tuple, list)):
+        return type(out)(_to(o, device) for o in out)
+    return out
+
+
+def _float_outputs(f, xs):
+    return [o for o in _flatten(f(*xs)) if isinstance(o, framework.Tensor) and o.dtype.is_floating_point]
+
+
+def _analytical_jacobians(f, xs, idx):
+    """{input i: [d output j / d input i as (numel_i, numel_j)]} by one backward per output element."""
+    outs = _float_outputs(f, xs)
+    jac = {i: [np.zeros((xs[i].numel(), o.numel())) for o in outs] for i in idx}
+    for j, o in enumerate(outs):
+        if not o.requires_grad:
+            continue
+        for k in range(o.numel()):
+            basis = np.zeros(o.numel())
+            basis[k] = 1
+            seed = framework.tensor(basis.reshape(tuple(o.shape)), dtype=o.dtype, device=o.device)
+            res = framework.autograd.grad([o], [xs[i] for i in idx], [seed], retain_graph=True, allow_unused=True)
+            for i, r in zip(idx, res):
+                if r is not None:
+                    jac[i][j][:, k] = r.detach().cpu().numpy().reshape(-1)
+    return jac
+
+
+def _numerical_jacobians(f, xs, i, eps):
+    """[d output j / d input i] by central differences (inputs on the CPU)."""
+    x = xs[i]
+    base = x.detach().numpy().reshape(-1)
+    jac = [np.zeros((x.numel(), o.numel())) for o in _float_outputs(f, xs)]
+    for k in range(base.size):
+        sides = []
+        for delta in (eps, -eps):
+            moved = base.copy()
+            moved[k] += delta
+            ys = list(xs)
+            ys[i] = framework.tensor(moved.reshape(tuple(x.shape)), dtype=x.dtype, requires_grad=x.requires_grad)
+            sides.append([o.detach().numpy().reshape(-1).astype(np.float64) for o in _float_outputs(f, ys)])
+        for j, (p, m) in enumerate(zip(*sides)):
+            jac[j][k] = (p - m) / (2 * eps)
+    return jac
+
+
+def _compare_jacobians(on_device, on_cpu, xs, eps=1e-6, atol=1e-5, rtol=1e-3):
+    idx = [i for i, x in enumerate(xs) if isinstance(x, framework.Tensor) and x.requires_grad]
+    analytical = _analytical_jacobians(on_device, xs, idx)
+    for i in idx:
+        for j, (a, n) in enumerate(zip(analytical[i], _numerical_jacobians(on_cpu, xs, i, eps))):
+            np.testing.assert_allclose(a, n, rtol=rtol, atol=atol,
+                                       err_msg=f"Jacobian of output {j} with respect to input {i}")
+
+
+def _first_derivative(f, n_inputs, idx):
+    """The function (inputs, grad_outputs) -> gradients of f's outputs, built with create_graph."""
+    def derivative(*args):
+        xs, gs = args[:n_inputs], args[n_inputs:]
+        res = framework.autograd.grad(_float_outputs(f, xs), [xs[i] for i in idx], list(gs), create_graph=True,
+                                      allow_unused=True)
+        return tuple(r for r in res if r is not None)
+    return derivative
+
+
+def gradcheck(fn, *inputs, double=False, device="cpu", **kw):
+    """Finite differences in float64 on framework, first (and optionally second) order.
+
+    On the CPU this is framework.autograd.gradcheck (and gradgradcheck). On another device
+    the analytical Jacobians come from that device (forward, backward and double backward
+    run there, reached through the differentiable `.to()`) and the finite differences from
+    the CPU's forward, which the forward tests already compare with the device's: the
+    simulator pays for one backward per output element instead of also two forwards per
+    input element."""
     ft = [framework.tensor(a.astype(np.float64), requires_grad=True) if isinstance(a, np.ndarray) and a.dtype.kind == "f"
           else framework.tensor(a) if isinstance(a, np.ndarray) else a for a in inputs]
-    f = lambda *xs: fn(framework, *xs)
-    assert framework.autograd.gradcheck(f, ft, **kw)
+    on_cpu = lambda *xs: fn(framework, *xs)
+    if framework.device(device).type == "cpu":
+        assert framework.autograd.gradcheck(on_cpu, ft, **kw)
+        if double:
+            assert framework.autograd.gradgradcheck(on_cpu, ft, **kw)
+        return
+    on_device = lambda *xs: _to(fn(framework, *_to(xs, device)), "cpu")
+    _compare_jacobians(on_device, on_cpu, ft, **kw)
     if double:
-        assert framework.autograd.gradgradcheck(f, ft, **kw)
+        idx = [i for i, x in enumerate(ft) if isinstance(x, framework.Tensor) and x.requires_grad]
+        grads = [framework.tensor(randn(*o.shape, dtype=np.float64), requires_grad=True)
+                 for o in _float_outputs(on_cpu, ft)]
+        _compare_jacobians(_first_derivative(on_device, len(ft), idx), _first_derivative(on_cpu, len(ft), idx),
+                           ft + grads, **kw)

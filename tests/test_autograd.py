@@ -7,26 +7,29 @@ from framework.autograd import Function
 from helpers import check, gradcheck, randn
 
 
-def both(fn):
-    """Run fn(T) on both libraries and compare the returned lists of numbers/tensors."""
-    a, b = fn(torch), fn(framework)
+def both(fn, device):
+    """Run fn(T, dev) on both libraries (PyTorch on its CPU, framework on `device`) and compare
+    the returned lists of numbers/tensors."""
+    a, b = fn(torch, "cpu"), fn(framework, device)
+    assert len(a) == len(b)
     for x, y in zip(a, b):
         if isinstance(x, torch.Tensor):
-            np.testing.assert_allclose(y.detach().numpy(), x.detach().numpy(), rtol=1e-5, atol=1e-6)
+            assert y.device == framework.device(device)
+            np.testing.assert_allclose(y.detach().cpu().numpy(), x.detach().numpy(), rtol=1e-5, atol=1e-6)
         else:
             assert x == y
 
 
-def test_accumulates_and_retains():
-    def fn(T):
-        x = T.tensor([1.0, 2.0, 3.0], requires_grad=True)
+def test_accumulates_and_retains(device):
+    def fn(T, dev):
+        x = T.tensor([1.0, 2.0, 3.0], requires_grad=True, device=dev)
         y = (x * x).sum()
         y.backward(retain_graph=True)
         y.backward()
         z = (x ** 3).mean()
         z.backward()
         return [x.grad]
-    both(fn)
+    both(fn, device)
 
 
 def test_second_backward_through_freed_graph_raises():
@@ -38,12 +41,12 @@ def test_second_backward_through_freed_graph_raises():
             y.backward()
 
 
-def test_backward_needs_gradient_for_non_scalars():
-    for T in (torch, framework):
-        x = T.ones(2, 2, requires_grad=True)
+def test_backward_needs_gradient_for_non_scalars(device):
+    for T, dev in ((torch, "cpu"), (framework, device)):
+        x = T.ones(2, 2, device=dev, requires_grad=True)
         with pytest.raises(RuntimeError, match="scalar"):
             (x * 2).backward()
-        (x * 2).backward(T.ones(2, 2) * 3)
+        (x * 2).backward(T.ones(2, 2, device=dev) * 3)
         assert x.grad.tolist() == [[6.0, 6.0], [6.0, 6.0]]
 
 
@@ -101,9 +104,9 @@ def test_detach_and_leaf_state():
     assert y.grad_fn.next_functions[0][0].variable is x
 
 
-def test_hooks_and_retain_grad():
-    def fn(T):
-        x = T.tensor([1.0, 2.0], requires_grad=True)
+def test_hooks_and_retain_grad(device):
+    def fn(T, dev):
+        x = T.tensor([1.0, 2.0], requires_grad=True, device=dev)
         y = x * 3
         y.retain_grad()
         y.register_hook(lambda g: g * 2)
@@ -114,12 +117,12 @@ def test_hooks_and_retain_grad():
         x.grad = None
         (x * 1).sum().backward()
         return [gx1, y.grad, x.grad]
-    both(fn)
+    both(fn, device)
 
 
-def test_version_counter_catches_modified_saved_tensor():
-    for T in (torch, framework):
-        x = T.ones(3, requires_grad=True)
+def test_version_counter_catches_modified_saved_tensor(device):
+    for T, dev in ((torch, "cpu"), (framework, device)):
+        x = T.ones(3, device=dev, requires_grad=True)
         y = x * 2
         z = y.exp()  # saves its output
         z.add_(1)
@@ -132,8 +135,8 @@ def test_version_counter_catches_modified_saved_tensor():
             b.sum().backward()
 
 
-def test_inplace_on_leaf_raises_and_inplace_graph_is_correct():
-    x = framework.ones(3, requires_grad=True)
+def test_inplace_on_leaf_raises_and_inplace_graph_is_correct(device):
+    x = framework.ones(3, device=device, requires_grad=True)
     with pytest.raises(RuntimeError, match="leaf Variable"):
         x.mul_(2)
 
@@ -144,37 +147,37 @@ def test_inplace_on_leaf_raises_and_inplace_graph_is_correct():
         y.clamp_(max=1e3)
         y.exp_()
         return y
-    check(fn, randn(4) * 0.3)
-    for T in (torch, framework):  # exp_ saved its output, which clamp_ then overwrote
-        y = T.ones(2, requires_grad=True) * 1
+    check(fn, randn(4) * 0.3, device=device)
+    for T, dev in ((torch, "cpu"), (framework, device)):  # exp_ saved its output, which clamp_ then overwrote
+        y = T.ones(2, device=dev, requires_grad=True) * 1
         y.exp_()
         y.clamp_(max=2.0)
         with pytest.raises(RuntimeError, match="inplace"):
             y.sum().backward()
 
 
-def test_create_graph_higher_order():
-    def fn(T):
-        x = T.tensor([0.5, -1.5, 2.0], requires_grad=True)
+def test_create_graph_higher_order(device):
+    def fn(T, dev):
+        x = T.tensor([0.5, -1.5, 2.0], requires_grad=True, device=dev)
         y = (x ** 3 + x.sin() * x).sum()
         (g,) = T.autograd.grad(y, x, create_graph=True)
         (g2,) = T.autograd.grad(g.sum(), x, create_graph=True)
         (g3,) = T.autograd.grad(g2.sum(), x)
         return [g, g2, g3]
-    both(fn)
+    both(fn, device)
 
 
-def test_create_graph_accumulates_graph_into_grad():
-    x = framework.tensor([1.0, 2.0], requires_grad=True)
+def test_create_graph_accumulates_graph_into_grad(device):
+    x = framework.tensor([1.0, 2.0], requires_grad=True, device=device)
     (x ** 3).sum().backward(create_graph=True)
     assert x.grad.requires_grad
     (gx,) = framework.autograd.grad(x.grad.sum(), x)
     assert gx.tolist() == [6.0, 12.0]
 
 
-def test_grad_unused_inputs():
-    x = framework.ones(2, requires_grad=True)
-    z = framework.ones(2, requires_grad=True)
+def test_grad_unused_inputs(device):
+    x = framework.ones(2, requires_grad=True, device=device)
+    z = framework.ones(2, requires_grad=True, device=device)
     y = (x * 2).sum()
     with pytest.raises(RuntimeError, match="not have been used"):
         framework.autograd.grad(y, [x, z], retain_graph=True)
@@ -183,17 +186,17 @@ def test_grad_unused_inputs():
     assert x.grad is None  # grad() never touches .grad
 
 
-def test_grad_of_non_leaf_and_grad_outputs():
-    def fn(T):
-        x = T.tensor([1.0, 2.0, 3.0], requires_grad=True)
+def test_grad_of_non_leaf_and_grad_outputs(device):
+    def fn(T, dev):
+        x = T.tensor([1.0, 2.0, 3.0], requires_grad=True, device=dev)
         h = x * x
         y = h.sin()
-        gh, gx = T.autograd.grad(y, [h, x], grad_outputs=T.tensor([1.0, 0.5, 2.0]))
+        gh, gx = T.autograd.grad(y, [h, x], grad_outputs=T.tensor([1.0, 0.5, 2.0], device=dev))
         return [gh, gx]
-    both(fn)
+    both(fn, device)
 
 
-def test_custom_function():
+def test_custom_function(device):
     class Cube(Function):
         @staticmethod
         def forward(ctx, x, k):
@@ -207,7 +210,7 @@ def test_custom_function():
             assert ctx.needs_input_grad == (True, False)
             return g * 3 * x * x * ctx.k, None
 
-    x = framework.tensor([1.0, 2.0], requires_grad=True)
+    x = framework.tensor([1.0, 2.0], device=device, requires_grad=True)
     y = Cube.apply(x, 2.0)
     assert y.grad_fn.name() == "CubeBackward0" and y.requires_grad
     y.sum().backward()
@@ -216,45 +219,45 @@ def test_custom_function():
                                                                                    requires_grad=True),))
 
 
-def test_multi_output_function_and_unused_output():
-    def fn(T):
-        x = T.tensor([[1.0, 5.0, 3.0], [4.0, 2.0, 6.0]], requires_grad=True)
+def test_multi_output_function_and_unused_output(device):
+    def fn(T, dev):
+        x = T.tensor([[1.0, 5.0, 3.0], [4.0, 2.0, 6.0]], requires_grad=True, device=dev)
         a, b, c = x.unbind(1)
         v, i = x.max(1)
         (a * 2 + v).sum().backward()
         return [x.grad, i]
-    both(fn)
+    both(fn, device)
 
 
-def test_mixed_dtype_gradients_are_cast_back():
-    def fn(T):
-        x = T.tensor([1.0, 2.0], requires_grad=True)
-        y = T.tensor([3.0, 4.0], dtype=T.float64, requires_grad=True)
+def test_mixed_dtype_gradients_are_cast_back(device):
+    def fn(T, dev):
+        x = T.tensor([1.0, 2.0], requires_grad=True, device=dev)
+        y = T.tensor([3.0, 4.0], dtype=T.float64, requires_grad=True, device=dev)
         (x * y).sum().backward()
         return [x.grad, y.grad, str(x.grad.dtype), str(y.grad.dtype)]
-    both(fn)
+    both(fn, device)
 
 
-def test_grad_is_not_aliased_between_leaves():
-    a = framework.ones(2, requires_grad=True)
-    b = framework.ones(2, requires_grad=True)
+def test_grad_is_not_aliased_between_leaves(device):
+    a = framework.ones(2, requires_grad=True, device=device)
+    b = framework.ones(2, requires_grad=True, device=device)
     (a + b).sum().backward()
     a.grad.zero_()
     assert b.grad.tolist() == [1.0, 1.0]
 
 
-def test_grad_never_aliases_a_user_gradient_or_another_grad():
-    x = framework.ones(3, requires_grad=True)
-    g = framework.tensor([1.0, 2.0, 3.0])
+def test_grad_never_aliases_a_user_gradient_or_another_grad(device):
+    x = framework.ones(3, requires_grad=True, device=device)
+    g = framework.tensor([1.0, 2.0, 3.0], device=device)
     x.backward(g)
     x.grad.zero_()
     assert g.tolist() == [1.0, 2.0, 3.0]
-    a = framework.ones(2, 2, requires_grad=True)
-    b = framework.ones(2, 2, requires_grad=True)
+    a = framework.ones(2, 2, requires_grad=True, device=device)
+    b = framework.ones(2, 2, requires_grad=True, device=device)
     (a * 1 + b.t()).sum().backward()
     a.grad.add_(5)
     assert b.grad.tolist() == [[1.0, 1.0], [1.0, 1.0]]
-    w = framework.ones(4, requires_grad=True)
+    w = framework.ones(4, requires_grad=True, device=device)
     y = w * 2
     y.retain_grad()
     y.sum().backward()
@@ -262,17 +265,17 @@ def test_grad_never_aliases_a_user_gradient_or_another_grad():
     assert y.grad.tolist() == [1.0] * 4 and w.grad.tolist() == [20.0] * 4
 
 
-def test_untracked_ops_leave_no_node_and_keep_view_semantics():
+def test_untracked_ops_leave_no_node_and_keep_view_semantics(device):
     """Ops with Function.untracked skip the node when nothing records; views still share
     storage and the version counter, and the same ops record when an input requires grad."""
-    x = framework.arange(6.0)
+    x = framework.arange(6.0, device=device)
     for y in (x.reshape(2, 3), x.view(3, 2).t(), x.expand(2, 6), framework.cat([x, x]), x.exp(), x.sum(),
               framework.softmax(x, 0)):
         assert y.grad_fn is None and not y.requires_grad
     v = x.view(2, 3)
     x.add_(1)
     assert v._version_box is x._version_box and v[0, 0].item() == 1.0
-    w = framework.arange(6.0, requires_grad=True)
+    w = framework.arange(6.0, device=device, requires_grad=True)
     assert w.reshape(2, 3).grad_fn is not None and framework.cat([w, w]).grad_fn is not None
     with framework.no_grad():
         assert w.reshape(2, 3).grad_fn is None and w.exp().grad_fn is None
@@ -295,21 +298,21 @@ def _then_use(T, y, op):
 
 
 @pytest.mark.parametrize("name", sorted(VIEW_INPLACE))
-def test_inplace_through_views_rebases_the_history(name):
+def test_inplace_through_views_rebases_the_history(device, name):
     """PyTorch's CopySlices: an in-place op on a view changes its base's gradient too."""
-    check(VIEW_INPLACE[name], randn(2, 3), randn(3))
-    gradcheck(VIEW_INPLACE[name], randn(2, 3), randn(3), double=True)
+    check(VIEW_INPLACE[name], randn(2, 3), randn(3), device=device)
+    gradcheck(VIEW_INPLACE[name], randn(2, 3), randn(3), double=True, device=device)
 
 
-def test_inplace_through_a_view_of_a_saved_output_is_caught():
-    y = framework.ones(2, 3, requires_grad=True).exp()  # exp saves its output
+def test_inplace_through_a_view_of_a_saved_output_is_caught(device):
+    y = framework.ones(2, 3, device=device, requires_grad=True).exp()  # exp saves its output
     y[0].add_(1)
     with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         y.sum().backward()
 
 
-def test_inplace_on_a_view_of_a_leaf_is_refused_before_writing():
-    w = framework.ones(2, 3, requires_grad=True)
+def test_inplace_on_a_view_of_a_leaf_is_refused_before_writing(device):
+    w = framework.ones(2, 3, device=device, requires_grad=True)
     with pytest.raises(RuntimeError, match="view of a leaf Variable"):
         w[0].mul_(2)
-    assert w.detach().numpy().tolist() == [[1.0] * 3] * 2
+    assert w.detach().cpu().numpy().tolist() == [[1.0] * 3] * 2

@@ -16,9 +16,9 @@ OPS = {
     "norm3": lambda T, x: x.norm(3),
     "std": lambda T, x: x.std(0, correction=0),
     "squeeze_unsqueeze": lambda T, x: x.unsqueeze(1).squeeze(1) * 2,
-    "transpose": lambda T, x: x.transpose(0, 1) * T.arange(3.0, dtype=T.float64),
+    "transpose": lambda T, x: x.transpose(0, 1) * T.arange(3.0, dtype=T.float64, device=x.device),
     "narrow_chunk": lambda T, x: x.narrow(1, 1, 2) + x.chunk(2, 1)[1],
-    "expand": lambda T, x: x[:, :1].expand(3, 5) * T.arange(5.0, dtype=T.float64),
+    "expand": lambda T, x: x[:, :1].expand(3, 5) * T.arange(5.0, dtype=T.float64, device=x.device),
     "masked_fill": lambda T, x: x.masked_fill(x > 0.5, 0.0),
     "masked_select": lambda T, x: x.masked_select(x > 0),
     "setitem": lambda T, x: _setitem(T, x),
@@ -48,5 +48,5 @@ def _inplace_chain(T, x):
 
 
 @pytest.mark.parametrize("name", sorted(OPS))
-def test_gradcheck(name):
-    gradcheck(OPS[name], x34 + np.float32(0.01) * np.arange(12, dtype=np.float32).reshape(3, 4))
+def test_gradcheck(device, name):
+    gradcheck(OPS[name], x34 + np.float32(0.01) * np.arange(12, dtype=np.float32).reshape(3, 4), device=device)

@@ -88,6 +88,60 @@ def test_state_dict_structure_and_resume(name):
         assert np.array_equal(a.detach().numpy(), b.detach().numpy())
 
 
+# Every optimizer with each of its options on, for the plain-tensor path against the fused one.
+PLAIN_CONFIGS = dict(CONFIGS, **{
+    "sgd_momentum_wd": ("SGD", dict(lr=0.05, momentum=0.9, weight_decay=0.01)),
+    "sgd_maximize": ("SGD", dict(lr=0.05, maximize=True, weight_decay=0.01)),
+    "adam_decoupled": ("Adam", dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True)),
+    "adam_amsgrad_maximize": ("Adam", dict(lr=0.01, amsgrad=True, maximize=True)),
+    "adamw_maximize": ("AdamW", dict(lr=0.01, maximize=True)),
+    "rmsprop_momentum": ("RMSprop", dict(lr=0.01, momentum=0.5)),
+    "rmsprop_centered": ("RMSprop", dict(lr=0.01, centered=True)),
+    "rmsprop_maximize_wd": ("RMSprop", dict(lr=0.01, maximize=True, weight_decay=0.1)),
+    "adagrad_maximize": ("Adagrad", dict(lr=0.1, maximize=True)),
+})
+
+
+def _fused_steps_off(monkeypatch):
+    """The CPU backend as a backend without fused updates would be."""
+    backend = framework.device("cpu").backend
+    monkeypatch.setattr(backend, "OPTIMIZER_STEPS", frozenset())
+
+    def refuse(name, *args):
+        raise AssertionError(f"the fused {name} kernel ran")
+    monkeypatch.setattr(backend, "optimizer_step", refuse)
+
+
+@pytest.mark.parametrize("name", sorted(PLAIN_CONFIGS))
+def test_plain_tensor_update_follows_the_fused_one(name, monkeypatch):
+    """Every step of a 20-step trajectory, from the same parameters and state on both paths: a
+    trajectory run apart would magnify rounding differences (RMSprop's first steps are 10 lr
+    whatever the gradient's size) and test the dynamics rather than the update."""
+    cls, kwargs = PLAIN_CONFIGS[name]
+    rng = np.random.default_rng(2)
+    x, y = framework.tensor(rng.standard_normal((16, 4)).astype(np.float32)), \
+        framework.tensor(rng.standard_normal((16, 3)).astype(np.float32))
+    framework.manual_seed(0)
+    fused, plain = _model(framework.nn), _model(framework.nn)
+    opt_fused = getattr(framework.optim, cls)(fused.parameters(), **kwargs)
+    opt_plain = getattr(framework.optim, cls)(plain.parameters(), **kwargs)
+    for _ in range(20):
+        plain.load_state_dict(fused.state_dict())
+        opt_plain.load_state_dict(opt_fused.state_dict())
+        _run(framework, fused, opt_fused, x, y, 1)
+        with monkeypatch.context() as m:
+            _fused_steps_off(m)
+            _run(framework, plain, opt_plain, x, y, 1)
+        tensors = [(k, v, plain.state_dict()[k]) for k, v in fused.state_dict().items()]
+        plain_state = opt_plain.state_dict()["state"]
+        tensors += [(k, v, plain_state[i][k]) for i, s in opt_fused.state_dict()["state"].items() for k, v in s.items()]
+        for k, want, got in tensors:
+            # plain ops round after every op, the fused kernel once per stored state
+            want, got = want.numpy(), got.numpy()
+            np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6 * (float(np.abs(want).max()) or 1.0),
+                                       err_msg=k)
+
+
 def test_bad_optimizer_input():
     p = framework.nn.Parameter(framework.ones(2))
     with pytest.raises(ValueError, match="empty"):

@@ -39,27 +39,30 @@ SHAPE_OPS = {
     "movedim": lambda T, x: x.movedim(0, -1),
     "clone": lambda T, x: x.clone(),
     "select": lambda T, x: x.select(1, -1),
+    "transpose_stepped": lambda T, x: x.transpose(0, 1)[1:, ::2],
+    "select_expand": lambda T, x: x[:, None, 1].expand(2, 5, 4),
+    "permute_reshape": lambda T, x: x.permute(2, 0, 1).reshape(4, 6),
 }
 
 
 @pytest.mark.parametrize("name", sorted(SHAPE_OPS))
-def test_shape_ops(name):
-    check(SHAPE_OPS[name], randn(2, 3, 4))
+def test_shape_ops(device, name):
+    check(SHAPE_OPS[name], randn(2, 3, 4), device=device)
 
 
 @pytest.mark.parametrize("name", ["view", "permute", "expand", "repeat", "cat", "stack", "split", "flip", "unbind"])
-def test_shape_ops_gradcheck(name):
-    gradcheck(lambda T, x: SHAPE_OPS[name](T, x), randn(2, 3, 4))
+def test_shape_ops_gradcheck(device, name):
+    gradcheck(lambda T, x: SHAPE_OPS[name](T, x), randn(2, 3, 4), device=device)
 
 
 @given(st.lists(st.integers(1, 4), min_size=1, max_size=4), st.data())
-def test_permute_reshape_hypothesis(shape, data):
+def test_permute_reshape_hypothesis(device, shape, data):
     perm = data.draw(st.permutations(range(len(shape))))
-    check(lambda T, x: x.permute(*perm).reshape(-1) * 2, randn(*shape))
+    check(lambda T, x: x.permute(*perm).reshape(-1) * 2, randn(*shape), device=device)
 
 
-def test_views_share_memory_and_version():
-    x = framework.zeros(2, 3)
+def test_views_share_memory_and_version(device):
+    x = framework.zeros(2, 3, device=device)
     for v in (x.view(6), x.reshape(3, 2), x.t(), x[0], x[:, 1:], x.unsqueeze(0), x.permute(1, 0), x.detach(),
               x.expand(4, 2, 3), x.flatten(), x.narrow(1, 0, 1)):
         before = v.sum().item()
@@ -73,28 +76,28 @@ def test_views_share_memory_and_version():
     assert x[1, 2].item() == -1.0
 
 
-def test_reshape_copies_when_it_must():
-    x = framework.arange(6.0).view(2, 3).t()
+def test_reshape_copies_when_it_must(device):
+    x = framework.arange(6.0, device=device).view(2, 3).t()
     y = x.reshape(6)
     x.add_(1)
     assert y.tolist() == [0.0, 3.0, 1.0, 4.0, 2.0, 5.0]
 
 
-def test_shape_errors():
-    msg = check_raises(lambda T, x: x.view(4, 5), randn(2, 3))
+def test_shape_errors(device):
+    msg = check_raises(lambda T, x: x.view(4, 5), randn(2, 3), device=device)
     assert "[4, 5]" in msg and "6" in msg
-    msg = check_raises(lambda T, x: x.t().view(6), randn(2, 3))
+    msg = check_raises(lambda T, x: x.t().view(6), randn(2, 3), device=device)
     assert "[3, 2]" in msg
-    check_raises(lambda T, x: x.reshape(-1, -1), randn(2, 3))
-    check_raises(lambda T, x: x.expand(3, 4), randn(2, 3))
-    check_raises(lambda T, x: x.permute(0, 0), randn(2, 3))
-    check_raises(lambda T, x: T.cat([x, x.t()]), randn(2, 3))
-    check_raises(lambda T, x: T.stack([x, x[0]]), randn(2, 3))
-    check_raises(lambda T, x: x.transpose(0, 3), randn(2, 3), exc=IndexError)
-    check_raises(lambda T, x: T.split(x, [1, 1], 0), randn(3, 2))
-    check_raises(lambda T, x: x.t(), randn(2, 3, 4))
+    check_raises(lambda T, x: x.reshape(-1, -1), randn(2, 3), device=device)
+    check_raises(lambda T, x: x.expand(3, 4), randn(2, 3), device=device)
+    check_raises(lambda T, x: x.permute(0, 0), randn(2, 3), device=device)
+    check_raises(lambda T, x: T.cat([x, x.t()]), randn(2, 3), device=device)
+    check_raises(lambda T, x: T.stack([x, x[0]]), randn(2, 3), device=device)
+    check_raises(lambda T, x: x.transpose(0, 3), randn(2, 3), exc=IndexError, device=device)
+    check_raises(lambda T, x: T.split(x, [1, 1], 0), randn(3, 2), device=device)
+    check_raises(lambda T, x: x.t(), randn(2, 3, 4), device=device)
 
 
-def test_cat_promotes_and_stacks_many():
-    check(lambda T, x, y: T.cat([x, y]), np.arange(3), randn(2))
-    check(lambda T, x: T.stack(list(x.unbind(0)), 1), randn(5, 2))
+def test_cat_promotes_and_stacks_many(device):
+    check(lambda T, x, y: T.cat([x, y]), np.arange(3), randn(2), device=device)
+    check(lambda T, x: T.stack(list(x.unbind(0)), 1), randn(5, 2), device=device)

@@ -13,58 +13,63 @@ from helpers import check, randn
 def same(ours, theirs):
     assert str(ours.dtype) == str(theirs.dtype), (ours.dtype, theirs.dtype)
     assert tuple(ours.shape) == tuple(theirs.shape)
-    np.testing.assert_allclose(ours.numpy(), theirs.numpy())
+    np.testing.assert_allclose(ours.cpu().numpy(), theirs.numpy())
 
 
 @pytest.mark.parametrize("make", [
-    lambda T: T.tensor([1, 2, 3]),
-    lambda T: T.tensor([1.0, 2]),
-    lambda T: T.tensor([[True], [False]]),
-    lambda T: T.tensor(3.5),
-    lambda T: T.tensor(np.arange(3, dtype=np.int32)),
-    lambda T: T.tensor(np.ones(2)),
-    lambda T: T.tensor([1, 2], dtype=T.float64),
-    lambda T: T.tensor([T.tensor(1.0), T.tensor(2.0)]),
-    lambda T: T.as_tensor([1, 2]),
-    lambda T: T.zeros(2, 3),
-    lambda T: T.zeros((2, 3), dtype=T.int64),
-    lambda T: T.ones([4]),
-    lambda T: T.full((2, 2), 7),
-    lambda T: T.full((2, 2), 1.5),
-    lambda T: T.full((2,), True),
-    lambda T: T.zeros_like(T.ones(2, dtype=T.int32)),
-    lambda T: T.ones_like(T.ones(2, 3), dtype=T.float64),
-    lambda T: T.full_like(T.ones(2), 4),
-    lambda T: T.arange(5),
-    lambda T: T.arange(1, 4, 0.5),
-    lambda T: T.arange(0.0, 1.0, 0.1),
-    lambda T: T.arange(10, 0, -3),
-    lambda T: T.linspace(0, 1, 5),
-    lambda T: T.linspace(-2, 2, 1),
-    lambda T: T.eye(3),
-    lambda T: T.eye(2, 3, dtype=T.int64),
-    lambda T: T.Tensor([1, 2]),
-    lambda T: T.empty(2, 3).shape and T.zeros(0),
+    lambda T, d: T.tensor([1, 2, 3], device=d),
+    lambda T, d: T.tensor([1.0, 2], device=d),
+    lambda T, d: T.tensor([[True], [False]], device=d),
+    lambda T, d: T.tensor(3.5, device=d),
+    lambda T, d: T.tensor(np.arange(3, dtype=np.int32), device=d),
+    lambda T, d: T.tensor(np.ones(2), device=d),
+    lambda T, d: T.tensor([1, 2], dtype=T.float64, device=d),
+    lambda T, d: T.tensor([T.tensor(1.0), T.tensor(2.0)], device=d),
+    lambda T, d: T.as_tensor([1, 2], device=d),
+    lambda T, d: T.zeros(2, 3, device=d),
+    lambda T, d: T.zeros((2, 3), dtype=T.int64, device=d),
+    lambda T, d: T.ones([4], device=d),
+    lambda T, d: T.full((2, 2), 7, device=d),
+    lambda T, d: T.full((2, 2), 1.5, device=d),
+    lambda T, d: T.full((2,), True, device=d),
+    lambda T, d: T.zeros_like(T.ones(2, dtype=T.int32), device=d),
+    lambda T, d: T.ones_like(T.ones(2, 3), dtype=T.float64, device=d),
+    lambda T, d: T.full_like(T.ones(2), 4, device=d),
+    lambda T, d: T.arange(5, device=d),
+    lambda T, d: T.arange(1, 4, 0.5, device=d),
+    lambda T, d: T.arange(0.0, 1.0, 0.1, device=d),
+    lambda T, d: T.arange(10, 0, -3, device=d),
+    lambda T, d: T.linspace(0, 1, 5, device=d),
+    lambda T, d: T.linspace(-2, 2, 1, device=d),
+    lambda T, d: T.eye(3, device=d),
+    lambda T, d: T.eye(2, 3, dtype=T.int64, device=d),
+    lambda T, d: T.Tensor([1, 2]).to(d),
+    lambda T, d: T.zeros_like(T.ones(2, 3, device=d)),  # *_like keep the device
+    lambda T, d: T.empty(2, 3, device=d).shape and T.zeros(0, device=d),
 ])
-def test_creation_matches_torch(make):
-    same(make(framework), make(torch))
+def test_creation_matches_torch(device, make):
+    ours = make(framework, device)
+    assert ours.device == framework.device(device)
+    same(ours, make(torch, "cpu"))
 
 
-def test_random_creation_and_seed():
+def test_random_creation_and_seed(device):
     framework.manual_seed(0)
-    a = framework.rand(3, 4)
-    b = framework.randn(1000)
+    a = framework.rand(3, 4, device=device)
+    b = framework.randn(1000, device=device)
     framework.manual_seed(0)
-    assert framework.rand(3, 4).tolist() == a.tolist()
+    assert framework.rand(3, 4, device=device).tolist() == a.tolist()
+    assert a.device == b.device == framework.device(device)
     assert a.dtype == framework.float32 and a.min() >= 0 and a.max() < 1
     assert abs(b.mean().item()) < 0.15 and abs(b.std().item() - 1) < 0.15
-    r = framework.randint(0, 5, (100,))
+    r = framework.randint(0, 5, (100,), device=device)
     assert r.dtype == framework.int64 and r.min() >= 0 and r.max() <= 4
-    assert sorted(framework.randperm(10).tolist()) == list(range(10))
-    assert framework.randint(3, (2, 2)).shape == (2, 2)
+    assert sorted(framework.randperm(10, device=device).tolist()) == list(range(10))
+    assert framework.randint(3, (2, 2), device=device).shape == (2, 2)
     g = framework.Generator().manual_seed(1)
-    assert framework.rand(3, generator=g).tolist() == framework.rand(3, generator=framework.Generator().manual_seed(1)).tolist()
-    assert framework.randn(2, 2, dtype=framework.float64, requires_grad=True).requires_grad
+    assert framework.rand(3, generator=g, device=device).tolist() == \
+        framework.rand(3, generator=framework.Generator().manual_seed(1), device=device).tolist()
+    assert framework.randn(2, 2, dtype=framework.float64, device=device, requires_grad=True).requires_grad
 
 
 def test_from_numpy_shares_memory_and_numpy_roundtrip():
@@ -97,14 +102,15 @@ def test_attributes():
     assert x.element_size() == 4 and x.is_floating_point() and not x.is_cuda
 
 
-def test_scalar_conversions():
-    t = framework.tensor([2.5])
+def test_scalar_conversions(device):
+    t = framework.tensor([2.5], device=device)
     assert t.item() == 2.5 and float(t) == 2.5 and int(t) == 2 and bool(t)
-    assert framework.tensor([[1, 2], [3, 4]]).tolist() == [[1, 2], [3, 4]]
-    assert [v.item() for v in framework.tensor([1, 2, 3])] == [1, 2, 3]
-    assert list(range(10))[framework.tensor(3)] == 3
-    assert f"{framework.tensor(1.23456):.2f}" == "1.23"
-    for bad in (lambda: framework.ones(2).item(), lambda: bool(framework.ones(2)), lambda: float(framework.ones(3))):
+    assert framework.tensor([[1, 2], [3, 4]], device=device).tolist() == [[1, 2], [3, 4]]
+    assert [v.item() for v in framework.tensor([1, 2, 3], device=device)] == [1, 2, 3]
+    assert list(range(10))[framework.tensor(3, device=device)] == 3
+    assert f"{framework.tensor(1.23456, device=device):.2f}" == "1.23"
+    for bad in (lambda: framework.ones(2, device=device).item(), lambda: bool(framework.ones(2, device=device)),
+                lambda: float(framework.ones(3, device=device))):
         with pytest.raises(RuntimeError, match="elements|ambiguous|more than one"):
             bad()
     with pytest.raises(TypeError):
@@ -112,12 +118,12 @@ def test_scalar_conversions():
 
 
 @pytest.mark.parametrize("conv", ["float", "double", "long", "int", "bool"])
-def test_dtype_conversions(conv):
+def test_dtype_conversions(device, conv):
     x = randn(2, 3) * 3
-    check(lambda T, x: getattr(x, conv)(), x, grad=conv in ("float", "double"))
-    check(lambda T, x: x.to(T.float64).to(T.int32), x, grad=False)
-    check(lambda T, x: x.type_as(T.tensor([1])), x, grad=False)
-    check(lambda T, x: x.to("cpu", T.float64), x)
+    check(lambda T, x: getattr(x, conv)(), x, grad=conv in ("float", "double"), device=device)
+    check(lambda T, x: x.to(T.float64).to(T.int32), x, grad=False, device=device)
+    check(lambda T, x: x.type_as(T.tensor([1], device=x.device)), x, grad=False, device=device)
+    check(lambda T, x: x.to("cpu", T.float64), x, device=device)  # on cuda: a move, backward included
 
 
 def test_repr_like_torch():
@@ -167,5 +173,5 @@ def test_bad_construction_errors():
 
 
 @given(st.lists(st.floats(-1e3, 1e3, width=32), min_size=1, max_size=20))
-def test_tolist_roundtrip(values):
-    assert framework.tensor(values).tolist() == torch.tensor(values).tolist()
+def test_tolist_roundtrip(device, values):
+    assert framework.tensor(values, device=device).tolist() == torch.tensor(values).tolist()

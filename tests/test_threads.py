@@ -43,3 +43,33 @@ def test_two_python_threads_run_parallel_kernels_at_once():
     """)
     out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0 and "ok" in out.stdout, (out.returncode, out.stdout[-2000:], out.stderr[-3000:])
+
+
+def test_grad_mode_is_per_thread():
+    """An inference thread under no_grad() must not stop another thread from recording."""
+    import threading
+    entered, release, seen = threading.Event(), threading.Event(), {}
+
+    def inference():
+        with framework.no_grad():
+            entered.set()
+            release.wait(10)
+            seen["inference"] = framework.is_grad_enabled()
+
+    t = threading.Thread(target=inference)
+    t.start()
+    entered.wait(10)
+    w = framework.ones(3, requires_grad=True)
+    y = (w * 2).sum()  # recorded in this thread while the other sits in no_grad
+    release.set()
+    t.join()
+    assert framework.is_grad_enabled() and seen["inference"] is False
+    assert y.grad_fn is not None
+    y.backward()
+    assert w.grad.tolist() == [2.0, 2.0, 2.0]
+    fresh = {}
+    with framework.no_grad():
+        t = threading.Thread(target=lambda: fresh.setdefault("enabled", framework.is_grad_enabled()))
+        t.start()
+        t.join()
+    assert fresh["enabled"] is True  # a new thread starts with grad enabled, as in PyTorch

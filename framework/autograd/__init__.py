@@ -1,5 +1,5 @@
 """Reverse-mode automatic differentiation: Function, backward, grad, grad modes, gradcheck."""
-from framework.autograd.function import Function
+from framework.autograd.function import Function, grad_accumulator as _grad_accumulator
 from framework.autograd.grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from framework.autograd.gradcheck import gradcheck, gradgradcheck
 from framework.autograd import engine as _engine
@@ -39,7 +39,7 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
         results = _engine.run_backward(tensors, grads, retain_graph, create_graph, inputs=inputs, allow_unused=True)
         for t, g in zip(inputs, results):
             if g is not None:
-                t._grad_accumulator().accumulate(g, create_graph)
+                _grad_accumulator(t).accumulate(g, create_graph)
         return
     _engine.run_backward(tensors, grads, retain_graph, create_graph)
 

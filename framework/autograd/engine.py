@@ -6,14 +6,14 @@ cast to the input's dtype and reduced to its shape here, once, so backward
 rules may return broadcast-shaped gradients.
 """
 from framework.autograd import grad_mode
-from framework.autograd.function import AccumulateGrad
+from framework.autograd.function import AccumulateGrad, grad_accumulator
 
 
 def _root_edge(t):
     if t.grad_fn is not None:
         return t.grad_fn, t._output_nr
     if t.requires_grad:
-        return t._grad_accumulator(), 0
+        return grad_accumulator(t), 0
     raise RuntimeError("element 0 of tensors does not require grad and does not have a grad_fn")
 
 
@@ -68,8 +68,8 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None,
             captures.setdefault(node, []).append((nr, i))
         results = [None] * len(inputs)
 
-    prev_mode = grad_mode.enabled
-    grad_mode.enabled = create_graph
+    prev_mode = grad_mode.state.enabled
+    grad_mode.state.enabled = create_graph
     try:
         ready = [n for n in roots if deps.get(n, 0) == 0]
         while ready:
@@ -111,7 +111,7 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None,
                     ready.append(nxt)
             outs = g = grads = None  # drop references, so .grad may take a gradient without copying
     finally:
-        grad_mode.enabled = prev_mode
+        grad_mode.state.enabled = prev_mode
 
     if results is not None:
         for i, r in enumerate(results):

@@ -6,18 +6,11 @@ the same object is wired into the graph (`next_functions`) and its
 `backward(ctx, *grads)` is called by the engine. Backward rules are written
 with ordinary tensor ops, so running them with grad enabled (create_graph)
 builds the graph of the gradient itself.
+
+Autograd sits above Tensor: this package imports `framework.tensor`, never the reverse.
 """
 from framework.autograd import grad_mode
-
-_Tensor = None  # framework.tensor.Tensor, bound on first use (tensor imports autograd)
-
-
-def _tensor_class():
-    global _Tensor
-    if _Tensor is None:
-        from framework.tensor import Tensor
-        _Tensor = Tensor
-    return _Tensor
+from framework.tensor import Tensor
 
 
 class Node:
@@ -66,6 +59,15 @@ class AccumulateGrad(Node):
             var.grad._accumulate_(grad)
 
 
+def grad_accumulator(t):
+    """The AccumulateGrad node of the leaf `t`, made on first use and kept on the tensor, so
+    every use of a leaf in the graph leads to one node."""
+    acc = t._accumulator
+    if acc is None:
+        acc = t._accumulator = AccumulateGrad(t)
+    return acc
+
+
 class Function(Node):
     """Subclass with static `forward(ctx, *args)` and `backward(ctx, *grads)`; call `.apply`."""
 
@@ -74,6 +76,7 @@ class Function(Node):
     _freed = False
     _materialize_grads = True
     _non_differentiable = None
+    _dirty = None
     needs_input_grad = ()
 
     def name(self):
@@ -104,7 +107,9 @@ class Function(Node):
         self._non_differentiable = {id(t) for t in tensors}
 
     def mark_dirty(self, *tensors):
-        pass
+        """Declare inputs that `forward` modified in place. Each must be returned as an output;
+        it then *is* that output (same object, version bumped, this node as grad_fn), as in PyTorch."""
+        self._dirty = tensors
 
     def set_materialize_grads(self, value):
         self._materialize_grads = bool(value)
@@ -130,8 +135,7 @@ class Function(Node):
 
     @classmethod
     def apply(cls, *args):
-        Tensor = _Tensor or _tensor_class()
-        prev = grad_mode.enabled
+        prev = grad_mode.state.enabled
         record = False
         if prev:
             for a in args:
@@ -141,24 +145,53 @@ class Function(Node):
         if not record and cls.untracked is not None:
             return cls.untracked(*args)
         ctx = cls.__new__(cls)
-        grad_mode.enabled = False
+        grad_mode.state.enabled = False
         try:
             outputs = cls.forward(ctx, *args)
         finally:
-            grad_mode.enabled = prev
+            grad_mode.state.enabled = prev
+        if ctx._dirty is not None:
+            _modified_in_place(ctx, outputs, record)
         if record:
-            _connect(ctx, args, outputs, Tensor)
+            return _connect(ctx, args, outputs)
         return outputs
 
 
-def _connect(ctx, args, outputs, Tensor):
-    """Wire `ctx` into the graph: edges to the inputs, grad_fn on the outputs."""
+def _modified_in_place(ctx, outputs, record):
+    """mark_dirty's rules, as PyTorch's: a dirty input must be an output, its version is bumped
+    (so a backward that saved its old value refuses), and a leaf that requires grad refuses.
+    Saved tensors are checked against their versions after forward, as PyTorch packs them then."""
+    outs = (outputs,) if isinstance(outputs, Tensor) else tuple(outputs)
+    for t in ctx._dirty:
+        if not isinstance(t, Tensor):
+            continue
+        if not any(t is o for o in outs):
+            raise RuntimeError("Some elements marked as dirty during the forward method were not returned as "
+                               "output. The inputs that are modified inplace must all be outputs of the Function.")
+        t._version_box[0] += 1
+        if record:
+            if t.grad_fn is None and t._requires_grad:
+                raise RuntimeError("a leaf Variable that requires grad has been used in an in-place operation.")
+            if t._base is not None:
+                raise NotImplementedError(
+                    f"{type(ctx).__name__}: mark_dirty on a view (or detached alias) of another tensor is not "
+                    "supported while the graph is recorded (PyTorch rebases the base's history); apply the "
+                    "Function to the base tensor, or to a clone of the view")
+    if ctx._saved:
+        ctx._saved_versions = tuple(None if t is None else t._version_box[0] for t in ctx._saved)
+
+
+def _connect(ctx, args, outputs):
+    """Wire `ctx` into the graph: edges to the inputs, grad_fn on the outputs.
+
+    Returns the outputs: an input returned as it is (and not marked dirty) becomes a new
+    alias of it, as PyTorch's view_as(self), so the input keeps its own history."""
     needs, edges, metas = [], [], []
     for a in args:
         if isinstance(a, Tensor) and a._requires_grad:
             needs.append(True)
             fn = a.grad_fn
-            edges.append((fn, a._output_nr) if fn is not None else (a._grad_accumulator(), 0))
+            edges.append((fn, a._output_nr) if fn is not None else (a._accumulator or grad_accumulator(a), 0))
             metas.append((a._data.shape, a.dtype))
         else:
             needs.append(False)
@@ -171,9 +204,23 @@ def _connect(ctx, args, outputs, Tensor):
     outs = (outputs,) if single else outputs
     ctx._output_meta = [(o._data.shape, o.dtype, o.device) for o in outs]
     skip = ctx._non_differentiable
+    aliased = None
     for i, o in enumerate(outs):
         if o.dtype.is_floating_point and (skip is None or id(o) not in skip):
+            for a in args:  # (a plain loop: this is every recorded op's path)
+                if a is o:
+                    if ctx._dirty is None or not any(o is d for d in ctx._dirty):
+                        o = Tensor._make(o._data, o.dtype, o.device, base=o)
+                        if aliased is None:
+                            aliased = list(outs)
+                        aliased[i] = o
+                    break
             o._requires_grad = True
             o.grad_fn = ctx
             o._output_nr = i
     ctx._single_output = single
+    if aliased is None:
+        return outputs
+    if single:
+        return aliased[0]
+    return type(outputs)(aliased) if type(outputs) in (tuple, list) else type(outputs)(*aliased)

@@ -1,12 +1,19 @@
-"""Whether operations record the graph. One module-level flag: reading it is
-the cheapest check on every op's hot path."""
+"""Whether operations record the graph: one flag per thread, as in PyTorch (a `no_grad()`
+inference thread must not stop a training thread from recording). `state.enabled` is
+read on every op's hot path; a threading.local attribute is a cheap read."""
 import functools
+import threading
 
-enabled = True
+
+class _State(threading.local):
+    enabled = True  # (a class default: every new thread starts with grad enabled)
+
+
+state = _State()
 
 
 def is_grad_enabled():
-    return enabled
+    return state.enabled
 
 
 class _GradMode:
@@ -15,13 +22,11 @@ class _GradMode:
     mode = True
 
     def __enter__(self):
-        global enabled
-        self._prev = enabled
-        enabled = self.mode
+        self._prev = state.enabled
+        state.enabled = self.mode
 
     def __exit__(self, *exc):
-        global enabled
-        enabled = self._prev
+        state.enabled = self._prev
         return False
 
     def __call__(self, fn):
@@ -44,10 +49,9 @@ class set_grad_enabled(_GradMode):
     """Like PyTorch: takes effect at once when called, and undoes itself on `with` exit."""
 
     def __init__(self, mode):
-        global enabled
-        self._prev = enabled
+        self._prev = state.enabled
         self.mode = bool(mode)
-        enabled = self.mode
+        state.enabled = self.mode
 
     def __enter__(self):
         pass

@@ -16,7 +16,7 @@ def inplace(self, fn, *args):
     When the graph is being recorded the op sees a snapshot of self's old value,
     and self takes over the result's place in the graph, as PyTorch's in-place
     ops do."""
-    recording = grad_mode.enabled and (self._requires_grad or any(
+    recording = grad_mode.state.enabled and (self._requires_grad or any(
         isinstance(a, Tensor) and a._requires_grad for a in args))
     positions = None
     if recording:

@@ -1,8 +1,66 @@
 """Backends bind op names to one device's kernels and own its memory.
 
-`framework.backends.cpu` is always present; `framework.backends.cuda` is added
-by the CUDA issue without touching anything above this package.
+This package keeps the device registry: a device type ("cpu", "cuda", ...) names the
+module that implements `framework.backends.contract` for it. `framework.device` checks
+device strings against it and loads backends only through it, so a new device is a
+`kernels/<device>/` package, one backend module and one `register` line below (see
+docs/DESIGN.md, "How to add a device"); nothing above the backends changes.
 """
+import importlib
+
+
+class _Entry:
+    __slots__ = ("module_name", "is_available", "indexed", "unavailable")
+
+    def __init__(self, module_name, is_available, indexed, unavailable):
+        self.module_name = module_name
+        self.is_available = is_available
+        self.indexed = indexed
+        self.unavailable = unavailable
+
+
+_registry = {}
+
+
+def register(type_name, module_name, is_available=None, *, indexed=False, unavailable=None):
+    """Make `type_name` a device type whose backend is the module `module_name`.
+
+    The module is imported on first use, so registering costs nothing. `is_available()`
+    says whether the hardware is there (default: always); using an unavailable device
+    raises RuntimeError(`unavailable`). An `indexed` device keeps its index ("cuda:1";
+    a bare "cuda" is index 0); other devices drop it, as "cpu:0" is "cpu"."""
+    if not type_name.isidentifier():
+        raise ValueError(f"device type must be an identifier, got {type_name!r}")
+    _registry[type_name] = _Entry(module_name, is_available, indexed,
+                                  unavailable or f"{type_name} is not available on this machine")
+
+
+def unregister(type_name):
+    """Forget a device type (tensors already on it keep their loaded backend)."""
+    _registry.pop(type_name, None)
+
+
+def registered():
+    """The registered device type names, in registration order."""
+    return tuple(_registry)
+
+
+def entry(type_name):
+    """The registration of `type_name` (module_name, is_available, indexed, unavailable); None if unknown."""
+    return _registry.get(type_name)
+
+
+def is_available(type_name):
+    e = _registry.get(type_name)
+    return e is not None and (e.is_available is None or bool(e.is_available()))
+
+
+def load(type_name):
+    """The backend module of a registered device type; RuntimeError when it is not available."""
+    e = _registry[type_name]
+    if e.is_available is not None and not e.is_available():
+        raise RuntimeError(e.unavailable)
+    return importlib.import_module(e.module_name)
 
 
 def cuda_available():
@@ -14,3 +72,9 @@ def cuda_available():
         return bool(cuda.is_available())
     except Exception:  # a broken driver install reads as "no GPU"
         return False
+
+
+register("cpu", "framework.backends.cpu")
+register("cuda", "framework.backends.cuda", cuda_available, indexed=True,
+         unavailable="CUDA is not available: no NVIDIA GPU and driver were found "
+                     "(framework.cuda.is_available() is False)")

@@ -16,6 +16,7 @@ from framework.backends.layout import AdvancedKey, c_strides, reduction_runs
 from kernels.cpu import elementwise as ew
 from kernels.cpu import index as ix
 from kernels.cpu import blas, conv, linalg, loss, norm, optim, pool, reduce as rd, select
+from kernels.scalar import BOOL_OUT, OPTIMIZERS
 
 name = "cpu"
 
@@ -64,6 +65,10 @@ def from_host(array):
 
 def to_host(a):
     return a
+
+
+def synchronize():
+    """Nothing to wait for: CPU kernels have finished when they return."""
 
 
 def astype(a, dtype):
@@ -165,14 +170,12 @@ _FLAT_PARALLEL, _SCALAR_PARALLEL = _kernels("_flat_parallel"), _kernels("_scalar
 PARALLEL_MIN = 1 << 18
 BINARY_OPS = tuple(_SCALAR)
 UNARY_OPS = tuple(op for op in _FLAT if op not in _SCALAR)
-_UNARY_OUT = {"logical_not": np.bool_}
-_BOOL_OUT = {"eq", "ne", "lt", "le", "gt", "ge", "logical_and", "logical_or", "logical_xor"}
 _ndarray = np.ndarray
 
 
 def unary(op, a, out=None):
     if out is None:
-        out = np.empty(a.shape, _UNARY_OUT.get(op, a.dtype))
+        out = np.empty(a.shape, np.bool_ if op in BOOL_OUT else a.dtype)
     if a.flags.c_contiguous and out.flags.c_contiguous:
         (_FLAT_PARALLEL if a.size >= PARALLEL_MIN else _FLAT)[op](a.reshape(-1), out.reshape(-1))
     elif out.size:
@@ -188,24 +191,26 @@ def binary(op, a, b, out=None, out_shape=None):
     `out_shape` is the broadcast shape, computed (and checked) by the caller. Inputs of
     equal shape take the flat kernel whatever their strides (reshape copies the rare
     non-contiguous one); `out`, when given, is written in place."""
+    if op in _INTEGER_DIVISION:
+        _check_integer_divisor(b)
     a_arr, b_arr = type(a) is _ndarray, type(b) is _ndarray
     if out is None:
         if a_arr and b_arr:
             if a.shape == b.shape:
-                out = np.empty(a.shape, np.bool_ if op in _BOOL_OUT else a.dtype)
+                out = np.empty(a.shape, np.bool_ if op in BOOL_OUT else a.dtype)
                 (_FLAT_PARALLEL if a.size >= PARALLEL_MIN else _FLAT)[op](a.reshape(-1), b.reshape(-1),
                                                                           out.reshape(-1))
                 return out
             if out_shape is not None and 0 not in out_shape:  # broadcasting (x + bias), the common case
-                out = np.empty(out_shape, np.bool_ if op in _BOOL_OUT else a.dtype)
+                out = np.empty(out_shape, np.bool_ if op in BOOL_OUT else a.dtype)
                 if _strided_3d(_STRIDED[op], a, b, out):
                     return out
         elif a_arr:
-            out = np.empty(a.shape, np.bool_ if op in _BOOL_OUT else a.dtype)
+            out = np.empty(a.shape, np.bool_ if op in BOOL_OUT else a.dtype)
             (_SCALAR_PARALLEL if a.size >= PARALLEL_MIN else _SCALAR)[op](a.reshape(-1), b, out.reshape(-1))
             return out
         else:
-            out = np.empty(b.shape, np.bool_ if op in _BOOL_OUT else b.dtype)
+            out = np.empty(b.shape, np.bool_ if op in BOOL_OUT else b.dtype)
             _RSCALAR[op](a, b.reshape(-1), out.reshape(-1))
             return out
     elif out.flags.c_contiguous:
@@ -223,7 +228,7 @@ def binary(op, a, b, out=None, out_shape=None):
         out_shape = a.shape if a.shape == b.shape else np.broadcast_shapes(a.shape, b.shape)
     kern = _STRIDED[op]
     if out is None:
-        out = np.empty(out_shape, np.bool_ if op in _BOOL_OUT else a.dtype)
+        out = np.empty(out_shape, np.bool_ if op in BOOL_OUT else a.dtype)
     if not out.size:  # (an empty array's strides may be 0: no view plan for it)
         return out
     if out.flags.c_contiguous and _strided_3d(kern, a, b, out):
@@ -231,6 +236,15 @@ def binary(op, a, b, out=None, out_shape=None):
     for x, y, o in _views(out, a, b):
         kern(x, y, o)
     return out
+
+
+_INTEGER_DIVISION = frozenset({"floor_divide", "remainder"})
+
+
+def _check_integer_divisor(b):
+    """An integer division by zero raises on the CPU, as in PyTorch (the kernels would give 0)."""
+    if np.dtype(b.dtype).kind in "iub" and not np.all(b):
+        raise RuntimeError("ZeroDivisionError")
 
 
 def _strided_3d(kern, a, b, out):
@@ -682,7 +696,7 @@ def adaptive_avg_pool2d_backward(g, x_shape):
     return dx
 
 
-# ----------------------------------------------------------------- fused optimizer updates
+# ----------------------------------------------------------------- layer norm
 
 
 def layer_norm(x, w, b, eps):
@@ -704,6 +718,12 @@ def layer_norm_backward(g, x, w, mean, rstd):
     dw, db = np.empty(x.shape[1], x.dtype), np.empty(x.shape[1], x.dtype)
     norm.layer_norm_param_grads(g, x, mean, rstd, dw, db, numba.get_num_threads())
     return dx, dw, db
+
+
+# ----------------------------------------------------------------- fused optimizer updates
+
+
+OPTIMIZER_STEPS = frozenset(OPTIMIZERS)  # the fused updates optimizer_step runs
 
 
 def optimizer_step(name, arrays, *scalars):
@@ -730,6 +750,8 @@ def cross_entropy(x, target, ignore_index):
 
 def cross_entropy_backward(x, target, ignore_index, scale):
     grad = np.empty(x.shape, x.dtype)
-    loss.cross_entropy_backward(np.ascontiguousarray(x), np.ascontiguousarray(target, np.int64), ignore_index,
-                                np.ascontiguousarray(scale, x.dtype), grad)
+    bad, cls = loss.cross_entropy_backward(np.ascontiguousarray(x), np.ascontiguousarray(target, np.int64),
+                                           ignore_index, np.ascontiguousarray(scale, x.dtype), grad)
+    if bad:  # (the targets changed since the forward)
+        raise IndexError(f"Target {cls} is out of bounds (expected class indices in [0, {x.shape[1] - 1}])")
     return grad

@@ -23,15 +23,18 @@ import numpy as np
 from numba import cuda
 
 from framework.backends.layout import c_strides, reduction_runs
-from kernels.cuda import core
+from kernels.cuda import conv, errors, linalg, loss, memory, norm, optim, pool, select
 from kernels.cuda import elementwise as ew
+from kernels.cuda import random as rnd
+from kernels.cuda import reduce as rd
+from kernels.scalar import BOOL_OUT, OPTIMIZERS
 
 name = "cuda"
 transfers = {"h2d": 0, "d2h": 0, "checks": 0}
 SIMULATOR = bool(getattr(cuda, "simulator", None)) and cuda.is_available() and \
     type(cuda.device_array(1)).__name__ == "FakeCUDAArray"
 if SIMULATOR:  # the simulator runs the random-number hash on NumPy scalars, which warn as it (rightly) wraps
-    warnings.filterwarnings("ignore", "overflow encountered in scalar", RuntimeWarning, "kernels.cuda.core")
+    warnings.filterwarnings("ignore", "overflow encountered in scalar", RuntimeWarning, "kernels.cuda.random")
 
 
 class CudaArray:
@@ -118,7 +121,7 @@ def full(shape, value, dtype):
     out = empty(shape, dtype)
     n = out.size
     if n:
-        core.fill[_grid(n)](out.buf, np.dtype(dtype).type(value), n)
+        memory.fill[_grid(n)](out.buf, np.dtype(dtype).type(value), n)
     return out
 
 
@@ -129,7 +132,7 @@ def zeros(shape, dtype):
 def arange(start, step, n, dtype):
     out = empty((n,), dtype)
     if n:
-        core.arange[_grid(n)](out.buf, np.dtype(dtype).type(start), np.dtype(dtype).type(step), n)
+        memory.arange[_grid(n)](out.buf, np.dtype(dtype).type(start), np.dtype(dtype).type(step), n)
     return out
 
 
@@ -181,7 +184,7 @@ _errors_unchecked = False
 
 def device_errors():
     """The [code, value, size, dim] record where a checking kernel notes its first bad index
-    (see kernels.cuda.core). The next point where the host waits for the device anyway
+    (see kernels.cuda.errors). The next point where the host waits for the device anyway
     (to_host, read_count, synchronize) raises it, as CUDA reports a device-side assert."""
     global _errors, _errors_unchecked
     if _errors is None:
@@ -199,12 +202,12 @@ def raise_device_errors():
     code, value, size, dim = (int(v) for v in _errors.copy_to_host())
     if not code:
         return
-    core.fill[1, 1](_errors, np.int64(0), 4)
-    if code == core.TARGET_ERROR:
+    memory.fill[1, 1](_errors, np.int64(0), 4)
+    if code == errors.TARGET_ERROR:
         message = f"Target {value} is out of bounds (expected class indices in [0, {size - 1}])"
     else:
         message = f"index {value} is out of bounds for dimension {dim} with size {size}"
-    raise (RuntimeError if code == core.GATHER_ERROR else IndexError)(
+    raise (RuntimeError if code == errors.GATHER_ERROR else IndexError)(
         message + " (found on the device by a kernel launched earlier; CUDA reports such errors at the next "
                   "synchronisation)")
 
@@ -213,7 +216,7 @@ def _copy_into_new(a, dtype):
     out = empty(a.shape, dtype)
     n = a.size
     if n:
-        core.copy_strided[_grid(n)](a.buf, out.buf, _meta(a.shape, (a.offset, a.strides)))
+        memory.copy_strided[_grid(n)](a.buf, out.buf, _meta(a.shape, (a.offset, a.strides)))
     return out
 
 
@@ -238,7 +241,7 @@ def _write_view(dst, src_flat):
     if flat is not None:
         flat.copy_to_device(src_flat)
     else:
-        core.scatter_strided[_grid(n)](src_flat, dst.buf, _meta(dst.shape, (dst.offset, dst.strides)))
+        memory.scatter_strided[_grid(n)](src_flat, dst.buf, _meta(dst.shape, (dst.offset, dst.strides)))
 
 
 def copy_(dst, src):
@@ -248,7 +251,7 @@ def copy_(dst, src):
     tmp = empty(dst.shape, dst.dtype)
     n = dst.size
     if n:
-        core.copy_strided[_grid(n)](src.buf, tmp.buf, _meta(dst.shape, _broadcast_view(src, dst.shape)))
+        memory.copy_strided[_grid(n)](src.buf, tmp.buf, _meta(dst.shape, _broadcast_view(src, dst.shape)))
     _write_view(dst, tmp.buf[:n] if n else tmp.buf)
 
 
@@ -266,12 +269,8 @@ def _kernel(op, layout):
         raise NotImplementedError(f"'{op}' has no CUDA kernel") from None
 
 
-_UNARY_OUT = {"logical_not": np.bool_}
-_BOOL_OUT = {"eq", "ne", "lt", "le", "gt", "ge", "logical_and", "logical_or", "logical_xor"}
-
-
 def unary(op, a, out=None):
-    result = empty(a.shape, _UNARY_OUT.get(op, a.dtype))
+    result = empty(a.shape, np.bool_ if op in BOOL_OUT else a.dtype)
     n = a.size
     if n:
         flat = a.flat()
@@ -288,7 +287,7 @@ def unary(op, a, out=None):
 def binary(op, a, b, out=None, out_shape=None):
     a_arr, b_arr = isinstance(a, CudaArray), isinstance(b, CudaArray)
     ref = a if a_arr else b
-    dtype = np.bool_ if op in _BOOL_OUT else ref.dtype
+    dtype = np.bool_ if op in BOOL_OUT else ref.dtype
     if out_shape is None:
         out_shape = a.shape if not b_arr else b.shape if not a_arr else \
             tuple(np.broadcast_shapes(a.shape, b.shape))
@@ -323,7 +322,7 @@ def where(cond, a, b, out_shape):
     if n:
         meta = _meta(out_shape, _broadcast_view(cond, out_shape), _broadcast_view(a, out_shape),
                      _broadcast_view(b, out_shape))
-        core.where_strided[_grid(n)](cond.buf, a.buf, b.buf, result.buf, meta)
+        select.where_strided[_grid(n)](cond.buf, a.buf, b.buf, result.buf, meta)
     return result
 
 
@@ -336,25 +335,30 @@ def _reduce_run(op, a, first, last, out_dtype):
     n = outer * inner
     if op in ("max", "min"):
         values, indices = empty((n,), a.dtype), empty((n,), np.int64)
-        core.extreme_mid[_grid(n)](a.buf[a.offset:], values.buf, indices.buf, outer, red, inner, op == "max")
+        rd.extreme_mid[_grid(n)](a.buf[a.offset:], values.buf, indices.buf, outer, red, inner, op == "max")
         return values, indices
     if op == "sum":
         # (the block-reduction kernel's barriers make the simulator crawl: it gets the one-thread-per-output path,
-        # and tests/cuda_sim runs the block kernel directly)
+        # and tests/test_cuda_backend.py runs the block kernel directly)
         if np.dtype(out_dtype) == np.float32 and a.dtype == np.float32 and not SIMULATOR:
             out = empty((n,), out_dtype)
-            core.sum_mid[min(n, 1024) if not SIMULATOR else 1, core.BLOCK if not SIMULATOR else 16](
+            rd.sum_mid[min(n, 1024) if not SIMULATOR else 1, rd.BLOCK if not SIMULATOR else 16](
                 a.buf[a.offset:], out.buf, outer, red, inner)
         else:
-            out = zeros((n,), out_dtype)
-            core.sum_mid_exact[_grid(n)](a.buf[a.offset:], out.buf, outer, red, inner)
+            # float32 (the simulator's path) accumulates in float64, as the CPU does: a sequential float32
+            # sum of 10^5 elements is off in the 4th digit
+            acc = np.float64 if np.dtype(out_dtype) == np.float32 else out_dtype
+            out = zeros((n,), acc)
+            rd.sum_mid_exact[_grid(n)](a.buf[a.offset:], out.buf, outer, red, inner)
+            if np.dtype(acc) != np.dtype(out_dtype):
+                out = astype(out, out_dtype)
         return out, None
     if op == "prod":
         out = full((n,), 1, out_dtype)
-        core.prod_mid[_grid(n)](a.buf[a.offset:], out.buf, outer, red, inner)
+        rd.prod_mid[_grid(n)](a.buf[a.offset:], out.buf, outer, red, inner)
         return out, None
     out = empty((n,), np.bool_)
-    core.all_any_mid[_grid(n)](a.buf[a.offset:], out.buf, outer, red, inner, op == "all")
+    rd.all_any_mid[_grid(n)](a.buf[a.offset:], out.buf, outer, red, inner, op == "all")
     return out, None
 
 
@@ -386,7 +390,7 @@ def softmax(a, dim, log):
     n = moved.shape[-1]
     rows = moved.size // max(n, 1)
     if moved.size:
-        core.softmax_rows[_grid(rows)](moved.buf[moved.offset:], out.buf, rows, n, bool(log))
+        rd.softmax_rows[_grid(rows)](moved.buf[moved.offset:], out.buf, rows, n, bool(log))
     inverse = [order.index(d) for d in range(a.ndim)]
     return permute(out, inverse)
 
@@ -402,12 +406,12 @@ def matmul(a, b, batch_shape):
         out = empty((*batch_shape, n, m), a.dtype)
         tiles = nb * ((n + 15) // 16) * ((m + 15) // 16)
         if total:
-            core.matmul_tiled[min(tiles, 65535), (core.TILE, core.TILE)](a3.buf[a3.offset:], b3.buf[b3.offset:],
-                                                                         out.buf, nb, n, k, m)
+            linalg.matmul_tiled[min(tiles, 65535), (linalg.TILE, linalg.TILE)](
+                a3.buf[a3.offset:], b3.buf[b3.offset:], out.buf, nb, n, k, m)
     else:
         out = zeros((*batch_shape, n, m), a.dtype)
         if total:
-            core.matmul_simple[_grid(total)](a3.buf[a3.offset:], b3.buf[b3.offset:], out.buf, nb, n, k, m)
+            linalg.matmul_simple[_grid(total)](a3.buf[a3.offset:], b3.buf[b3.offset:], out.buf, nb, n, k, m)
     return out
 
 
@@ -494,7 +498,7 @@ def conv2d(x, w, bias, stride, padding, dilation, groups):
     out = empty((n, oc, oh, ow), x.dtype)
     b = _flat_input(bias) if bias is not None else _flat_input(w)
     if out.size:
-        core.conv2d_forward[_grid(out.size)](_flat_input(x), _flat_input(w), b, bias is not None, out.buf, n, c, h,
+        conv.conv2d_forward[_grid(out.size)](_flat_input(x), _flat_input(w), b, bias is not None, out.buf, n, c, h,
                                              wd, oc, kh, kw, oh, ow, *stride, *padding, *dilation, groups)
     return out, None
 
@@ -505,7 +509,7 @@ def conv2d_grad_input(g, w, x_shape, stride, padding, dilation, groups):
     oh, ow = g.shape[2:]
     dx = empty(x_shape, g.dtype)
     if dx.size:
-        core.conv2d_grad_input[_grid(dx.size)](_flat_input(g), _flat_input(w), dx.buf, n, c, h, wd, oc, kh, kw, oh,
+        conv.conv2d_grad_input[_grid(dx.size)](_flat_input(g), _flat_input(w), dx.buf, n, c, h, wd, oc, kh, kw, oh,
                                                ow, *stride, *padding, *dilation, groups)
     return dx
 
@@ -516,7 +520,7 @@ def conv2d_grad_weight(x, g, w_shape, stride, padding, dilation, groups, cols=No
     oh, ow = g.shape[2:]
     dw = empty(w_shape, g.dtype)
     if dw.size:
-        core.conv2d_grad_weight[_grid(dw.size)](_flat_input(x), _flat_input(g), dw.buf, n, c, h, wd, oc, kh, kw, oh,
+        conv.conv2d_grad_weight[_grid(dw.size)](_flat_input(x), _flat_input(g), dw.buf, n, c, h, wd, oc, kh, kw, oh,
                                                 ow, *stride, *padding, *dilation, groups)
     return dw
 
@@ -526,7 +530,7 @@ def max_pool2d(x, kernel_size, stride, padding, dilation, out_hw):
     out = empty((n, c) + tuple(out_hw), x.dtype)
     indices = empty((n, c) + tuple(out_hw), np.int64)
     if out.size:
-        core.max_pool2d[_grid(out.size)](_flat_input(x), out.buf, indices.buf, n * c, h, wd, *out_hw, *kernel_size,
+        pool.max_pool2d[_grid(out.size)](_flat_input(x), out.buf, indices.buf, n * c, h, wd, *out_hw, *kernel_size,
                                          *stride, *padding, *dilation)
     return out, indices
 
@@ -535,7 +539,7 @@ def avg_pool2d(x, kernel_size, stride, padding, out_hw, count_include_pad, divis
     n, c, h, wd = x.shape
     out = empty((n, c) + tuple(out_hw), x.dtype)
     if out.size:
-        core.avg_pool2d[_grid(out.size)](_flat_input(x), out.buf, n * c, h, wd, *out_hw, *kernel_size, *stride,
+        pool.avg_pool2d[_grid(out.size)](_flat_input(x), out.buf, n * c, h, wd, *out_hw, *kernel_size, *stride,
                                          *padding, bool(count_include_pad), divisor_override or 0)
     return out
 
@@ -544,7 +548,7 @@ def avg_pool2d_backward(g, x_shape, kernel_size, stride, padding, count_include_
     n, c, h, wd = x_shape
     dx = zeros(x_shape, g.dtype)
     if g.size:
-        core.avg_pool2d_backward[_grid(g.size)](_flat_input(g), dx.buf, n * c, h, wd, *g.shape[2:], *kernel_size,
+        pool.avg_pool2d_backward[_grid(g.size)](_flat_input(g), dx.buf, n * c, h, wd, *g.shape[2:], *kernel_size,
                                                 *stride, *padding, bool(count_include_pad), divisor_override or 0)
     return dx
 
@@ -553,7 +557,7 @@ def adaptive_avg_pool2d(x, out_hw):
     n, c, h, wd = x.shape
     out = empty((n, c) + tuple(out_hw), x.dtype)
     if out.size:
-        core.adaptive_avg_pool2d[_grid(out.size)](_flat_input(x), out.buf, n * c, h, wd, *out_hw)
+        pool.adaptive_avg_pool2d[_grid(out.size)](_flat_input(x), out.buf, n * c, h, wd, *out_hw)
     return out
 
 
@@ -561,7 +565,7 @@ def adaptive_avg_pool2d_backward(g, x_shape):
     n, c, h, wd = x_shape
     dx = zeros(x_shape, g.dtype)
     if g.size:
-        core.adaptive_avg_pool2d_backward[_grid(g.size)](_flat_input(g), dx.buf, n * c, h, wd, *g.shape[2:])
+        pool.adaptive_avg_pool2d_backward[_grid(g.size)](_flat_input(g), dx.buf, n * c, h, wd, *g.shape[2:])
     return dx
 
 
@@ -572,7 +576,7 @@ def cross_entropy(x, target, ignore_index):
     losses = empty((n,), x.dtype)
     t = contiguous(astype(target, np.int64) if target.dtype != np.int64 else target)
     if n:
-        core.cross_entropy_forward[_grid(n)](_flat_input(x), t.buf[t.offset:], ignore_index, losses.buf, n, c,
+        loss.cross_entropy_forward[_grid(n)](_flat_input(x), t.buf[t.offset:], ignore_index, losses.buf, n, c,
                                              device_errors())
     return losses, None
 
@@ -582,8 +586,8 @@ def cross_entropy_backward(x, target, ignore_index, scale):
     grad = empty((n, c), x.dtype)
     t = contiguous(astype(target, np.int64) if target.dtype != np.int64 else target)
     if n:
-        core.cross_entropy_backward[_grid(n)](_flat_input(x), t.buf[t.offset:], ignore_index, _flat_input(scale),
-                                              grad.buf, n, c)
+        loss.cross_entropy_backward[_grid(n)](_flat_input(x), t.buf[t.offset:], ignore_index, _flat_input(scale),
+                                              grad.buf, n, c, device_errors())
     return grad
 
 
@@ -594,7 +598,7 @@ def layer_norm(x, w, b, eps):
     mean, rstd = empty((rows,), np.float64), empty((rows,), np.float64)
     flat_x = _flat_input(x)
     if rows:
-        core.layer_norm_forward[_grid(rows)](flat_x, flat_x if w is None else _flat_input(w),
+        norm.layer_norm_forward[_grid(rows)](flat_x, flat_x if w is None else _flat_input(w),
                                              flat_x if b is None else _flat_input(b), w is not None, b is not None,
                                              float(eps), out.buf, mean.buf, rstd.buf, rows, c)
     return out, mean, rstd
@@ -605,11 +609,14 @@ def layer_norm_backward(g, x, w, mean, rstd):
     dx, dw, db = empty((rows, c), x.dtype), empty((c,), x.dtype), empty((c,), x.dtype)
     flat_g, flat_x = _flat_input(g), _flat_input(x)
     if rows:
-        core.layer_norm_input_grad[_grid(rows)](flat_g, flat_x, flat_x if w is None else _flat_input(w), w is not None,
+        norm.layer_norm_input_grad[_grid(rows)](flat_g, flat_x, flat_x if w is None else _flat_input(w), w is not None,
                                                 mean.buf, rstd.buf, dx.buf, rows, c)
     if c:
-        core.layer_norm_param_grads[_grid(c)](flat_g, flat_x, mean.buf, rstd.buf, dw.buf, db.buf, rows, c)
+        norm.layer_norm_param_grads[_grid(c)](flat_g, flat_x, mean.buf, rstd.buf, dw.buf, db.buf, rows, c)
     return dx, dw, db
+
+
+OPTIMIZER_STEPS = frozenset(OPTIMIZERS)  # the fused updates optimizer_step runs
 
 
 def optimizer_step(name, arrays, *scalars):
@@ -619,14 +626,11 @@ def optimizer_step(name, arrays, *scalars):
         raise NotImplementedError(f"fused {name} update needs contiguous CUDA tensors")
     n = arrays[0].size
     if n:
-        getattr(core, name)[_grid(n)](*flats, n, *scalars)
-
-
-# ----------------------------------------------------------------- random: drawn on the host, copied once
+        getattr(optim, name)[_grid(n)](*flats, n, *scalars)
 
 
 # ----------------------------------------------------------------- random numbers
-# Drawn on the device (kernels.cuda.core: counter-based SplitMix64); each draw takes one
+# Drawn on the device (kernels.cuda.random: counter-based SplitMix64); each draw takes one
 # 64-bit key from the host generator, so manual_seed makes CUDA draws reproducible and
 # nothing is copied to the GPU. The streams differ from the CPU's, as in PyTorch.
 
@@ -634,7 +638,7 @@ def optimizer_step(name, arrays, *scalars):
 def _random_bits(gen, n):
     bits = empty((n,), np.uint64)
     if n:
-        core.random_bits[_grid(n)](bits.buf, n, np.uint64(gen.integers(0, 1 << 64, dtype=np.uint64)))
+        rnd.random_bits[_grid(n)](bits.buf, n, np.uint64(gen.integers(0, 1 << 64, dtype=np.uint64)))
     return bits
 
 
@@ -647,23 +651,23 @@ def _mantissa(dtype):
 def rand(gen, shape, dtype):
     out = empty(shape, dtype)
     if out.size:
-        core.bits_to_uniform[_grid(out.size)](_random_bits(gen, out.size).buf, out.buf, out.size, *_mantissa(dtype))
+        rnd.bits_to_uniform[_grid(out.size)](_random_bits(gen, out.size).buf, out.buf, out.size, *_mantissa(dtype))
     return out
 
 
 def randn(gen, shape, dtype):
     out = empty(shape, dtype)
     if out.size:
-        core.bits_to_normal[_grid(out.size)](_random_bits(gen, 2 * out.size).buf, out.buf, out.size,
-                                             *_mantissa(np.float64))
+        rnd.bits_to_normal[_grid(out.size)](_random_bits(gen, 2 * out.size).buf, out.buf, out.size,
+                                            *_mantissa(np.float64))
     return out
 
 
 def randint(gen, low, high, shape, dtype):
     out = empty(shape, dtype)
     if out.size:
-        core.bits_to_integers[_grid(out.size)](_random_bits(gen, out.size).buf, out.buf, out.size, np.int64(low),
-                                               np.uint64(high - low))
+        rnd.bits_to_integers[_grid(out.size)](_random_bits(gen, out.size).buf, out.buf, out.size, np.int64(low),
+                                              np.uint64(high - low))
     return out
 
 
@@ -673,19 +677,9 @@ def randperm(gen, n, dtype):
 
 
 def synchronize():
+    """Wait for the device; raises an index error a kernel found since the last check."""
     cuda.synchronize()
     raise_device_errors()
-
-
-def __getattr__(op):
-    """Ops of the CPU backend that have no CUDA kernel yet fail clearly, naming the op."""
-    from framework.backends import cpu
-    if hasattr(cpu, op):
-        def missing(*args, **kwargs):
-            raise NotImplementedError(f"'{op}' is not implemented on CUDA yet; move the tensors to the CPU "
-                                      f"(.cpu()) for this op")
-        return missing
-    raise AttributeError(op)
 
 
 from framework.backends.cuda_indexing import (gather, getitem, index_add, index_put_add, index_select,  # noqa: E402

@@ -13,7 +13,7 @@ import numpy as np
 from framework.backends.cuda import (CudaArray, _device_ints, _grid, arange, astype, broadcast_to, contiguous, copy, copy_,
                                      device_errors, empty, full, read_count, reshape, zeros)
 from framework.backends.layout import AdvancedKey
-from kernels.cuda import core
+from kernels.cuda import index as ix
 
 
 def _basic_view(a, key):
@@ -89,7 +89,7 @@ def _offsets(a, key):
         meta = _device_ints((n, nb, len(columns), len(rest), view.offset, math.prod(view.shape[d] for d in after),
                              *(view.shape[d] for d in dims), *(view.strides[d] for d in dims), *dims,
                              *(view.shape[d] for d in rest), *(view.strides[d] for d in rest)))
-        core.index_offsets[_grid(n)](stacked.buf, offsets.buf, meta, device_errors())
+        ix.index_offsets[_grid(n)](stacked.buf, offsets.buf, meta, device_errors())
     return offsets, shape
 
 
@@ -99,7 +99,7 @@ def getitem(a, key):
     offsets, shape = _offsets(a, key)
     out = empty(shape, a.dtype)
     if out.size:
-        core.take[_grid(out.size)](a.buf, offsets.buf, out.buf, out.size)
+        ix.take[_grid(out.size)](a.buf, offsets.buf, out.buf, out.size)
     return out
 
 
@@ -117,7 +117,7 @@ def setitem(a, key, value):
         return
     offsets, shape = _offsets(a, key)
     if offsets.size:
-        core.put[_grid(offsets.size)](a.buf, offsets.buf, _values(value, shape, a.dtype), offsets.size)
+        ix.put[_grid(offsets.size)](a.buf, offsets.buf, _values(value, shape, a.dtype), offsets.size)
 
 
 def index_put_add(shape, key, values, dtype):
@@ -125,7 +125,7 @@ def index_put_add(shape, key, values, dtype):
     out = zeros(shape, dtype)
     offsets, picked = _offsets(out, key)
     if offsets.size:
-        core.put_accumulate[_grid(offsets.size)](out.buf, offsets.buf, _values(values, picked, dtype), offsets.size)
+        ix.put_accumulate[_grid(offsets.size)](out.buf, offsets.buf, _values(values, picked, dtype), offsets.size)
     return out
 
 
@@ -149,12 +149,12 @@ def inclusive_scan(x):
     if not n:
         return out
     blocks, width = _grid(n)
-    width = min(width, core.BLOCK)
+    width = min(width, ix.BLOCK)
     chunks = -(-n // width)
     sums = empty((chunks,), np.int64)
-    core.scan_blocks[min(chunks, 65535), width](x.buf[x.offset:], out.buf, sums.buf, n)
+    ix.scan_blocks[min(chunks, 65535), width](x.buf[x.offset:], out.buf, sums.buf, n)
     if chunks > 1:
-        core.add_chunk_offsets[_grid(n)](out.buf, inclusive_scan(sums).buf, n, width)
+        ix.add_chunk_offsets[_grid(n)](out.buf, inclusive_scan(sums).buf, n, width)
     return out
 
 
@@ -166,7 +166,7 @@ def nonzero(a):
     count = read_count(scan, n - 1) if n else 0
     out = empty((count, a.ndim), np.int64)
     if count and a.ndim:
-        core.nonzero_coords[_grid(n)](scan.buf, out.buf, _device_ints(a.shape), a.ndim, n)
+        ix.nonzero_coords[_grid(n)](scan.buf, out.buf, _device_ints(a.shape), a.ndim, n)
     return out
 
 
@@ -190,8 +190,8 @@ def gather(a, dim, index):
     outer, size, inner = _split3(src.shape, dim)
     n = out.size
     if n:
-        core.gather_mid[_grid(n)](src.buf[src.offset:], idx.buf[idx.offset:], out.buf, outer, size,
-                                  index.shape[dim], inner, device_errors(), dim)
+        ix.gather_mid[_grid(n)](src.buf[src.offset:], idx.buf[idx.offset:], out.buf, outer, size,
+                                index.shape[dim], inner, device_errors(), dim)
     return out
 
 
@@ -208,8 +208,8 @@ def scatter(a, dim, index, src, accumulate):
     outer, size, inner = _split3(work.shape, dim)
     n = idx.size
     if n:
-        core.scatter_mid[_grid(n)](work.buf[work.offset:], idx.buf[idx.offset:], src.buf[src.offset:], outer, size,
-                                   index.shape[dim], inner, bool(accumulate), device_errors(), dim)
+        ix.scatter_mid[_grid(n)](work.buf[work.offset:], idx.buf[idx.offset:], src.buf[src.offset:], outer, size,
+                                 index.shape[dim], inner, bool(accumulate), device_errors(), dim)
     if work is not region:
         copy_(region, work)
     return out
@@ -223,8 +223,8 @@ def index_select(a, dim, index):
     out = empty(shape, a.dtype)
     outer, size, inner = _split3(src.shape, dim)
     if out.size:
-        core.index_select_mid[_grid(out.size)](src.buf[src.offset:], idx.buf[idx.offset:], out.buf, outer, size,
-                                               index.shape[0], inner, device_errors(), dim)
+        ix.index_select_mid[_grid(out.size)](src.buf[src.offset:], idx.buf[idx.offset:], out.buf, outer, size,
+                                             index.shape[0], inner, device_errors(), dim)
     return out
 
 
@@ -234,6 +234,6 @@ def index_add(shape, dim, index, src):
     idx = contiguous(index)
     outer, size, inner = _split3(tuple(shape), dim)
     if s.size:
-        core.index_add_mid[_grid(s.size)](out.buf, idx.buf[idx.offset:], s.buf[s.offset:], outer, size,
-                                          index.shape[0], inner, device_errors(), dim)
+        ix.index_add_mid[_grid(s.size)](out.buf, idx.buf[idx.offset:], s.buf[s.offset:], outer, size,
+                                        index.shape[0], inner, device_errors(), dim)
     return out

@@ -146,8 +146,34 @@ class Div(_Binary):
                 -g * a / (b * b) if ctx.needs_input_grad[1] else None)
 
 
+def _square(bk, d):
+    return bk.binary("mul", d, d, out_shape=d.shape)
+
+
+# x ** c for these constants, as PyTorch computes them: products and roots instead of a
+# libm pow per element (d ** 2 on 4096x1024 float32 took 15 ms this way vs 0.34 ms).
+_POW_BY = {
+    2: _square,
+    3: lambda bk, d: bk.binary("mul", _square(bk, d), d, out_shape=d.shape),
+    0.5: lambda bk, d: bk.unary("sqrt", d),
+    -0.5: lambda bk, d: bk.unary("rsqrt", d),
+    -1: lambda bk, d: bk.unary("reciprocal", d),
+    -2: lambda bk, d: bk.unary("reciprocal", _square(bk, d)),
+}
+
+
 class Pow(_Binary):
     op = "pow"
+
+    @classmethod
+    def untracked(cls, a, b):
+        if type(a) is Tensor and (type(b) is int or type(b) is float) and a.dtype.is_floating_point:
+            special = _POW_BY.get(b)
+            if special is not None:
+                return Tensor._make(special(a.device.backend, a._data), a.dtype, a.device)
+        xa, xb, dt, device, shape = _prepare(a, b)
+        out = device.backend.binary("pow" if dt.is_floating_point else "ipow", xa, xb, out_shape=shape)
+        return wrap(out, dt, device)
 
     @staticmethod
     def backward(ctx, g):
@@ -157,7 +183,7 @@ class Pow(_Binary):
             if isinstance(b, Tensor):
                 ga = g * b * a ** (b - 1)
             else:
-                ga = g * b * a ** (b - 1) if b != 0 else g * 0
+                ga = g * b * a ** (b - 1) if b != 0 else _zeros_like(g)
         if ctx.needs_input_grad[1]:
             out = a ** b
             la = a.log() if isinstance(a, Tensor) else _scalar_log(a)
@@ -279,9 +305,13 @@ def div(input, other, rounding_mode=None):
     if rounding_mode == "floor":
         return FloorDivide.apply(input, other)
     if rounding_mode == "trunc":
-        q = Div.apply(input, other).trunc()
-        dt = _dt.result_type(input, other)
-        return q if dt.is_floating_point else q.to(dt)
+        if _dt.result_type(input, other).is_floating_point:
+            return Div.apply(input, other).trunc()
+        # integers (exact, unlike a float quotient): the floor quotient, plus one where the division
+        # was inexact and the operands' signs differ
+        q = FloorDivide.apply(input, other)
+        inexact_negative = (Remainder.apply(input, other) != 0) & ((input < 0) != (other < 0))
+        return q + inexact_negative.to(q.dtype)
     raise RuntimeError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found '{rounding_mode}'")
 
 
@@ -307,6 +337,9 @@ def pow(input, exponent):
     if not isinstance(input, Tensor):  # pow(2, tensor)
         return Pow.apply(input, exponent)
     check_operand(exponent, "pow")
+    if isinstance(exponent, int) and not isinstance(exponent, bool) and exponent < 0 \
+            and not input.dtype.is_floating_point:
+        raise RuntimeError("Integers to negative integer powers are not allowed.")
     return Pow.apply(input, exponent)
 
 
@@ -462,7 +495,12 @@ Relu = _unary("relu", lambda ctx, g: ReluBackward.apply(_first(ctx), g), saves="
 
 
 def _zero_grad(ctx, g):
-    return g * 0
+    return _zeros_like(g)  # (not g * 0: an inf or nan upstream gradient still gives 0)
+
+
+def _zeros_like(t):
+    from framework.ops.creation import zeros_like
+    return zeros_like(t)
 
 
 Sign = _unary("sign", _zero_grad, saves=None, to_float=False)

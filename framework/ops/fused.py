@@ -1,9 +1,15 @@
 """Fused in-place optimizer updates, the tensor-level face of kernels/*/optim.py.
 
 Like torch's `_fused_*` ops these are public but low level: `framework.optim`
-calls them under no_grad with tensors that share one device and dtype."""
+calls them under no_grad with tensors that share one device and dtype, where
+`has_fused_step` says the device's backend has the update."""
 from framework.ops._util import same_device
 from framework.tensor import Tensor
+
+
+def has_fused_step(name, device):
+    """Whether `device`'s backend runs the update `name` as one fused kernel."""
+    return name in getattr(device.backend, "OPTIMIZER_STEPS", ())
 
 
 def optimizer_step_(name, tensors, *scalars):

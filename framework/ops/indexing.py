@@ -176,7 +176,7 @@ def setitem(self, key, value):
             value = value.to(self.dtype)
     elif not isinstance(value, (numbers.Number, np.generic)):
         value = Tensor._make(self.device.backend.asarray(np.asarray(value), self.dtype.np), self.dtype, self.device)
-    recording = grad_mode.enabled and (self._requires_grad or (isinstance(value, Tensor) and value._requires_grad))
+    recording = grad_mode.state.enabled and (self._requires_grad or (isinstance(value, Tensor) and value._requires_grad))
     if not recording:
         self.device.backend.setitem(self._data, bkey, value._data if isinstance(value, Tensor) else value)
         self._version_box[0] += 1
@@ -253,14 +253,30 @@ def scatter(input, dim, index, src=None, value=None, reduce=None):
         src = value
     if reduce not in (None, "add"):
         raise RuntimeError(f"reduce argument must be either add or multiply, got {reduce}")
-    if isinstance(src, Tensor) and src.dtype is not input.dtype:
-        raise RuntimeError(f"scatter(): Expected self.dtype to be equal to src.dtype ({input.dtype} vs {src.dtype})")
+    if isinstance(src, Tensor):
+        _check_src(input, dim, index, src, "scatter")
     return Scatter.apply(input, dim, index, src, reduce == "add")
+
+
+def _check_src(input, dim, index, src, name):
+    """The kernels read src at every position of index: src must cover it."""
+    same_device(input, src)
+    if src.dtype is not input.dtype:
+        raise RuntimeError(f"{name}(): Expected self.dtype to be equal to src.dtype ({input.dtype} vs {src.dtype})")
+    if src.ndim != index.ndim and not (index.ndim <= 1 and src.ndim <= 1):
+        raise RuntimeError("Index tensor must have the same number of dimensions as src tensor "
+                           f"(index {list(index.shape)}, src {list(src.shape)})")
+    if any(i > n for i, n in zip(index.shape, src.shape)):
+        raise RuntimeError(f"Expected index {list(index.shape)} to be no larger than self {list(input.shape)} "
+                           f"apart from dimension {dim} and to be no larger size than src {list(src.shape)}")
 
 
 def scatter_add(input, dim, index, src):
     dim = wrap_dim(dim, input.ndim)
     _check_index(index, input, dim, "scatter_add")
+    if not isinstance(src, Tensor):
+        raise TypeError(f"scatter_add(): argument 'src' must be Tensor, not {type(src).__name__}")
+    _check_src(input, dim, index, src, "scatter_add")
     index = index.long()
     return Scatter.apply(input, dim, index, src, True)
 

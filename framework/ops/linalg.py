@@ -44,7 +44,7 @@ def matmul(input, other):
     if isinstance(a, Tensor) and isinstance(b, Tensor) and a.dtype is b.dtype and a.device is b.device:
         sa, sb = a._data.shape, b._data.shape
         if len(sa) == 2 and len(sb) == 2 and sa[1] == sb[0]:  # the common 2-D case, checked cheaply
-            if not (grad_mode.enabled and (a._requires_grad or b._requires_grad)):
+            if not (grad_mode.state.enabled and (a._requires_grad or b._requires_grad)):
                 return wrap(a.device.backend.matmul(a._data, b._data, ()), a.dtype, a.device)
             return Matmul.apply(a, b)
     _check(a, b, "matmul")

@@ -35,7 +35,7 @@ class CrossEntropy(Function):
     def backward(ctx, g):
         x, target = ctx.saved_tensors
         n = x.shape[0]
-        if grad_mode.enabled:  # create_graph: differentiable in x and in g
+        if grad_mode.state.enabled:  # create_graph: differentiable in x and in g
             from framework.ops.creation import arange
             from framework.ops.reduction import softmax
             if ctx.reduction == "mean":

@@ -20,7 +20,7 @@ class LayerNormRows(Function):
     @staticmethod
     def backward(ctx, g):
         x, w = ctx.saved_tensors
-        if grad_mode.enabled:
+        if grad_mode.state.enabled:
             mean = x.mean(-1, keepdim=True)
             rstd = (x.var(-1, keepdim=True, correction=0) + ctx.eps).rsqrt()
             xhat = (x - mean) * rstd

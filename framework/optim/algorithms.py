@@ -1,8 +1,18 @@
-"""SGD, Adam, AdamW, RMSprop, Adagrad: each update one fused kernel per parameter."""
+"""SGD, Adam, AdamW, RMSprop, Adagrad: each update one fused kernel per parameter where the
+device's backend has it, else the same update in plain tensor ops."""
 from framework.ops.creation import tensor, zeros_like
-from framework.ops.fused import optimizer_step_
+from framework.ops.fused import has_fused_step, optimizer_step_
+from framework.optim import _plain
 from framework.optim.optimizer import Optimizer
 from framework import float32
+
+
+def _step(name, tensors, *scalars):
+    """Update `tensors` (param, grad, states...) in place with the update `name`."""
+    if has_fused_step(name, tensors[0].device):
+        optimizer_step_(name, tensors, *scalars)
+    else:
+        getattr(_plain, name)(*tensors, *scalars)
 
 
 def _check(name, value, low=0.0):
@@ -31,8 +41,8 @@ class SGD(Optimizer):
                 first = True
         else:
             buf = p  # unused by the kernel when momentum == 0
-        optimizer_step_("sgd", (p, g, buf), float(group["lr"]), momentum, float(group["dampening"]),
-                        float(group["weight_decay"]), bool(group["nesterov"]), bool(group["maximize"]), first)
+        _step("sgd", (p, g, buf), float(group["lr"]), momentum, float(group["dampening"]),
+              float(group["weight_decay"]), bool(group["nesterov"]), bool(group["maximize"]), first)
 
 
 class Adam(Optimizer):
@@ -59,9 +69,10 @@ class Adam(Optimizer):
         state["step"] += 1
         vmax = state.get("max_exp_avg_sq", state["exp_avg_sq"])
         beta1, beta2 = group["betas"]
-        optimizer_step_("adam", (p, g, state["exp_avg"], state["exp_avg_sq"], vmax), float(group["lr"]),
-                        float(beta1), float(beta2), float(group["eps"]), float(group["weight_decay"]),
-                        bool(group["decoupled_weight_decay"]), bool(group["amsgrad"]), bool(group["maximize"]), float(state["step"].item()))
+        _step("adam", (p, g, state["exp_avg"], state["exp_avg_sq"], vmax), float(group["lr"]),
+              float(beta1), float(beta2), float(group["eps"]), float(group["weight_decay"]),
+              bool(group["decoupled_weight_decay"]), bool(group["amsgrad"]), bool(group["maximize"]),
+              float(state["step"].item()))
 
 
 class AdamW(Adam):
@@ -93,9 +104,9 @@ class RMSprop(Optimizer):
                 state["grad_avg"] = zeros_like(p)
         state["step"] += 1
         sq = state["square_avg"]
-        optimizer_step_("rmsprop", (p, g, sq, state.get("grad_avg", sq), state.get("momentum_buffer", sq)),
-                        float(group["lr"]), float(group["alpha"]), float(group["eps"]), float(group["weight_decay"]),
-                        float(group["momentum"]), bool(group["centered"]), bool(group["maximize"]))
+        _step("rmsprop", (p, g, sq, state.get("grad_avg", sq), state.get("momentum_buffer", sq)),
+              float(group["lr"]), float(group["alpha"]), float(group["eps"]), float(group["weight_decay"]),
+              float(group["momentum"]), bool(group["centered"]), bool(group["maximize"]))
 
 
 class Adagrad(Optimizer):
@@ -115,5 +126,5 @@ class Adagrad(Optimizer):
     def _update(self, p, g, state, group):
         state["step"] += 1
         clr = group["lr"] / (1 + (state["step"].item() - 1) * group["lr_decay"])
-        optimizer_step_("adagrad", (p, g, state["sum"]), float(clr), float(group["eps"]),
-                        float(group["weight_decay"]), bool(group["maximize"]))
+        _step("adagrad", (p, g, state["sum"]), float(clr), float(group["eps"]), float(group["weight_decay"]),
+              bool(group["maximize"]))

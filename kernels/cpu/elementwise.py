@@ -6,7 +6,7 @@ import numpy as np
 from numba import prange
 
 from kernels.cpu._jit import kernel
-from kernels.cpu.vmath import exp, tanh
+from kernels.cpu.vmath import exp, log, tanh
 
 
 @kernel
@@ -105,14 +105,14 @@ def exp_strided(a, out):
 def log_flat(a, out):
     for i in range(out.shape[0]):
         x = a[i]
-        out[i] = math.log(x)
+        out[i] = log(x)
 
 
 @kernel(parallel=True)
 def log_flat_parallel(a, out):
     for i in prange(out.shape[0]):
         x = a[i]
-        out[i] = math.log(x)
+        out[i] = log(x)
 
 
 @kernel
@@ -121,7 +121,7 @@ def log_strided(a, out):
         for j in range(out.shape[1]):
             for k in range(out.shape[2]):
                 x = a[i, j, k]
-                out[i, j, k] = math.log(x)
+                out[i, j, k] = log(x)
 
 
 @kernel
@@ -335,14 +335,14 @@ def sigmoid_strided(a, out):
 def relu_flat(a, out):
     for i in range(out.shape[0]):
         x = a[i]
-        out[i] = x if x > 0 else x * 0
+        out[i] = x if not x <= 0 else 0
 
 
 @kernel(parallel=True)
 def relu_flat_parallel(a, out):
     for i in prange(out.shape[0]):
         x = a[i]
-        out[i] = x if x > 0 else x * 0
+        out[i] = x if not x <= 0 else 0
 
 
 @kernel
@@ -351,7 +351,7 @@ def relu_strided(a, out):
         for j in range(out.shape[1]):
             for k in range(out.shape[2]):
                 x = a[i, j, k]
-                out[i, j, k] = x if x > 0 else x * 0
+                out[i, j, k] = x if not x <= 0 else 0
 
 
 @kernel
@@ -933,6 +933,66 @@ def pow_strided(a, b, out):
                 for k in range(out.shape[2]):
                     x = a[ia, ja, k]
                     out[i, j, k] = x ** y
+
+
+@kernel
+def ipow_flat(a, b, out):
+    for i in range(out.shape[0]):
+        x = a[i]
+        y = b[i]
+        out[i] = x ** y if y >= 0 else (1 if x == 1 else ((1 if y % 2 == 0 else -1) if x == -1 else 0))
+
+
+@kernel(parallel=True)
+def ipow_flat_parallel(a, b, out):
+    for i in prange(out.shape[0]):
+        x = a[i]
+        y = b[i]
+        out[i] = x ** y if y >= 0 else (1 if x == 1 else ((1 if y % 2 == 0 else -1) if x == -1 else 0))
+
+
+@kernel
+def ipow_scalar(a, y, out):
+    for i in range(out.shape[0]):
+        x = a[i]
+        out[i] = x ** y if y >= 0 else (1 if x == 1 else ((1 if y % 2 == 0 else -1) if x == -1 else 0))
+
+
+@kernel(parallel=True)
+def ipow_scalar_parallel(a, y, out):
+    for i in prange(out.shape[0]):
+        x = a[i]
+        out[i] = x ** y if y >= 0 else (1 if x == 1 else ((1 if y % 2 == 0 else -1) if x == -1 else 0))
+
+
+@kernel
+def ipow_rscalar(x, b, out):
+    for i in range(out.shape[0]):
+        y = b[i]
+        out[i] = x ** y if y >= 0 else (1 if x == 1 else ((1 if y % 2 == 0 else -1) if x == -1 else 0))
+
+
+@kernel
+def ipow_strided(a, b, out):
+    for i in range(out.shape[0]):
+        ia, ib = (i if a.shape[0] != 1 else 0), (i if b.shape[0] != 1 else 0)
+        for j in range(out.shape[1]):
+            ja, jb = (j if a.shape[1] != 1 else 0), (j if b.shape[1] != 1 else 0)
+            if a.shape[2] == b.shape[2]:
+                for k in range(out.shape[2]):
+                    x = a[ia, ja, k]
+                    y = b[ib, jb, k]
+                    out[i, j, k] = x ** y if y >= 0 else (1 if x == 1 else ((1 if y % 2 == 0 else -1) if x == -1 else 0))
+            elif a.shape[2] == 1:
+                x = a[ia, ja, 0]
+                for k in range(out.shape[2]):
+                    y = b[ib, jb, k]
+                    out[i, j, k] = x ** y if y >= 0 else (1 if x == 1 else ((1 if y % 2 == 0 else -1) if x == -1 else 0))
+            else:
+                y = b[ib, jb, 0]
+                for k in range(out.shape[2]):
+                    x = a[ia, ja, k]
+                    out[i, j, k] = x ** y if y >= 0 else (1 if x == 1 else ((1 if y % 2 == 0 else -1) if x == -1 else 0))
 
 
 @kernel
@@ -1780,7 +1840,7 @@ def relu_backward_flat(a, b, out):
     for i in range(out.shape[0]):
         x = a[i]
         y = b[i]
-        out[i] = y if x > 0 else y * 0
+        out[i] = y if x > 0 else 0
 
 
 @kernel(parallel=True)
@@ -1788,28 +1848,28 @@ def relu_backward_flat_parallel(a, b, out):
     for i in prange(out.shape[0]):
         x = a[i]
         y = b[i]
-        out[i] = y if x > 0 else y * 0
+        out[i] = y if x > 0 else 0
 
 
 @kernel
 def relu_backward_scalar(a, y, out):
     for i in range(out.shape[0]):
         x = a[i]
-        out[i] = y if x > 0 else y * 0
+        out[i] = y if x > 0 else 0
 
 
 @kernel(parallel=True)
 def relu_backward_scalar_parallel(a, y, out):
     for i in prange(out.shape[0]):
         x = a[i]
-        out[i] = y if x > 0 else y * 0
+        out[i] = y if x > 0 else 0
 
 
 @kernel
 def relu_backward_rscalar(x, b, out):
     for i in range(out.shape[0]):
         y = b[i]
-        out[i] = y if x > 0 else y * 0
+        out[i] = y if x > 0 else 0
 
 
 @kernel
@@ -1822,17 +1882,17 @@ def relu_backward_strided(a, b, out):
                 for k in range(out.shape[2]):
                     x = a[ia, ja, k]
                     y = b[ib, jb, k]
-                    out[i, j, k] = y if x > 0 else y * 0
+                    out[i, j, k] = y if x > 0 else 0
             elif a.shape[2] == 1:
                 x = a[ia, ja, 0]
                 for k in range(out.shape[2]):
                     y = b[ib, jb, k]
-                    out[i, j, k] = y if x > 0 else y * 0
+                    out[i, j, k] = y if x > 0 else 0
             else:
                 y = b[ib, jb, 0]
                 for k in range(out.shape[2]):
                     x = a[ia, ja, k]
-                    out[i, j, k] = y if x > 0 else y * 0
+                    out[i, j, k] = y if x > 0 else 0
 
 
 @kernel

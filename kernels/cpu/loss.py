@@ -26,7 +26,9 @@ def cross_entropy_forward(x, target, ignore_index, losses):
 
 @kernel
 def cross_entropy_backward(x, target, ignore_index, scale, grad):
-    """grad[i] = (softmax(x[i]) - onehot(target[i])) * scale[i] (0 for ignored rows)."""
+    """grad[i] = (softmax(x[i]) - onehot(target[i])) * scale[i] (0 for ignored rows).
+    Checks the targets again (they may have changed since the forward): returns (whether
+    a class was out of range, that class)."""
     n, c = x.shape
     for i in range(n):
         t = target[i]
@@ -34,7 +36,10 @@ def cross_entropy_backward(x, target, ignore_index, scale, grad):
             for j in range(c):
                 grad[i, j] = 0
             continue
+        if t < 0 or t >= c:
+            return True, t
         m, s = max_and_exp_sum(x, i)
         for j in range(c):
             grad[i, j] = math.exp(x[i, j] - m) / s * scale[i]
         grad[i, t] -= scale[i]
+    return False, 0

@@ -1,9 +1,10 @@
-"""`exp` and `tanh` for CPU kernels that LLVM can vectorise.
+"""`exp`, `log` and `tanh` for CPU kernels that LLVM can vectorise.
 
-Numba calls libm's expf/tanhf one element at a time (no SVML here), a third of
-NumPy's speed. For float32 these are Cephes' expf/tanhf polynomials instead, with
-2**k built from its exponent bits, so a loop over them compiles to SIMD code; about
-1 ulp from the correctly rounded result. float64 keeps libm's exp and tanh.
+Numba calls libm's expf/logf/tanhf one element at a time (no SVML here), a third of
+NumPy's speed. For float32 these are Cephes' expf/logf/tanhf polynomials instead, with
+2**k built from (and the exponent read out of) the float's bits, so a loop over them
+compiles to SIMD code; about 1 ulp from the correctly rounded result. float64 keeps
+libm's.
 """
 import math
 
@@ -23,6 +24,13 @@ _EXP_LO, _EXP_HI = np.float32(-104.0), np.float32(89.0)  # exp is 0 / inf beyond
 _ONE, _TWO, _HALF, _TANH_SMALL = np.float32(1.0), np.float32(2.0), np.float32(0.5), np.float32(0.625)
 _BIAS = np.int32(127)
 _MANTISSA_BITS = np.int32(23)
+_LOG_P = tuple(np.float32(c) for c in (7.0376836292e-2, -1.1514610310e-1, 1.1676998740e-1, -1.2420140846e-1,
+                                       1.4249322787e-1, -1.6668057665e-1, 2.0000714765e-1, -2.4999993993e-1,
+                                       3.3333331174e-1))
+_SQRT_HALF = np.float32(0.707106781186547524)
+_SMALLEST_NORMAL, _TWO_23 = np.float32(1.17549435e-38), np.float32(8388608.0)
+_INF = np.float32(np.inf)
+_MANTISSA_MASK, _HALF_EXPONENT = np.int32(0x007FFFFF), np.int32(0x3F000000)  # 0x3F000000: the bits of 0.5
 
 
 @intrinsic
@@ -38,6 +46,17 @@ def _float32_from_bits(typingctx, bits):
     return types.float32(bits), codegen
 
 
+@intrinsic
+def _bits_from_float32(typingctx, x):
+    """The IEEE bits of the float32 `x` as an int32 (a bitcast, no conversion)."""
+    if x != types.float32:
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.IntType(32))
+    return types.int32(x), codegen
+
+
 def exp(x):
     """exp(x); inside Numba kernels, the vectorisable version below."""
     return math.exp(x)
@@ -46,6 +65,11 @@ def exp(x):
 def tanh(x):
     """tanh(x); inside Numba kernels, the vectorisable version below."""
     return math.tanh(x)
+
+
+def log(x):
+    """log(x); inside Numba kernels, the vectorisable version below."""
+    return math.log(x)
 
 
 @overload(exp, inline="always")
@@ -91,3 +115,33 @@ def _tanh(x):
         small = p * z * x + x
         return small if ax < _TANH_SMALL else big
     return tanh_float32
+
+
+@overload(log, inline="always")
+def _log(x):
+    if x != types.float32:
+        return lambda x: math.log(x)
+
+    def log_float32(x):
+        tiny = x < _SMALLEST_NORMAL  # denormals: scale into the normal range first
+        xs = x * _TWO_23 if tiny else x
+        bits = _bits_from_float32(xs)
+        e = ((bits >> _MANTISSA_BITS) & np.int32(0xFF)) - np.int32(126)
+        e = e - np.int32(23) if tiny else e
+        m = _float32_from_bits((bits & _MANTISSA_MASK) | _HALF_EXPONENT)  # xs = m * 2**e, m in [0.5, 1)
+        low = m < _SQRT_HALF
+        e = e - np.int32(1) if low else e
+        m = (m + m - _ONE) if low else (m - _ONE)
+        fe = np.float32(e)
+        z = m * m
+        p = _LOG_P[0]
+        for c in _LOG_P[1:]:
+            p = p * m + c
+        y = p * m * z + fe * _LN2_LO - _HALF * z
+        y = m + y + fe * _LN2_HI
+        if x > 0 and x < _INF:
+            return y
+        if x == 0:
+            return -_INF
+        return x if x == _INF else (x - x) / (x - x)  # nan for x < 0 and for nan
+    return log_float32

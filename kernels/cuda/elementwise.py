@@ -6,7 +6,7 @@ broadcast view of a flat storage buffer, through `meta` (int64, on the device):
 [ndim, n, shape..., offset_a, strides_a..., offset_b, strides_b...] in elements.
 """
 import math
-from math import exp, tanh
+from math import exp, log, tanh
 
 from numba import cuda
 
@@ -120,7 +120,7 @@ def log_flat(a, out, n):
     i = cuda.grid(1)
     while i < n:
         x = a[i]
-        out[i] = math.log(x)
+        out[i] = log(x)
         i += cuda.gridsize(1)
 
 
@@ -137,7 +137,7 @@ def log_strided(a, out, meta):
             rest //= meta[2 + d]
             ia += c * meta[3 + ndim + d]
         x = a[ia]
-        out[i] = math.log(x)
+        out[i] = log(x)
         i += cuda.gridsize(1)
 
 
@@ -380,7 +380,7 @@ def relu_flat(a, out, n):
     i = cuda.grid(1)
     while i < n:
         x = a[i]
-        out[i] = x if x > 0 else x * 0
+        out[i] = x if not x <= 0 else 0
         i += cuda.gridsize(1)
 
 
@@ -397,7 +397,7 @@ def relu_strided(a, out, meta):
             rest //= meta[2 + d]
             ia += c * meta[3 + ndim + d]
         x = a[ia]
-        out[i] = x if x > 0 else x * 0
+        out[i] = x if not x <= 0 else 0
         i += cuda.gridsize(1)
 
 
@@ -406,7 +406,7 @@ def floor_flat(a, out, n):
     i = cuda.grid(1)
     while i < n:
         x = a[i]
-        out[i] = math.floor(x) * 1.0
+        out[i] = (x if not (abs(x) < 4503599627370496.0) or x == 0 else math.floor(x) * 1.0)
         i += cuda.gridsize(1)
 
 
@@ -423,7 +423,7 @@ def floor_strided(a, out, meta):
             rest //= meta[2 + d]
             ia += c * meta[3 + ndim + d]
         x = a[ia]
-        out[i] = math.floor(x) * 1.0
+        out[i] = (x if not (abs(x) < 4503599627370496.0) or x == 0 else math.floor(x) * 1.0)
         i += cuda.gridsize(1)
 
 
@@ -432,7 +432,7 @@ def ceil_flat(a, out, n):
     i = cuda.grid(1)
     while i < n:
         x = a[i]
-        out[i] = math.ceil(x) * 1.0
+        out[i] = (x if not (abs(x) < 4503599627370496.0) or x == 0 else math.ceil(x) * 1.0)
         i += cuda.gridsize(1)
 
 
@@ -449,7 +449,7 @@ def ceil_strided(a, out, meta):
             rest //= meta[2 + d]
             ia += c * meta[3 + ndim + d]
         x = a[ia]
-        out[i] = math.ceil(x) * 1.0
+        out[i] = (x if not (abs(x) < 4503599627370496.0) or x == 0 else math.ceil(x) * 1.0)
         i += cuda.gridsize(1)
 
 
@@ -458,7 +458,7 @@ def round_flat(a, out, n):
     i = cuda.grid(1)
     while i < n:
         x = a[i]
-        out[i] = (math.floor(x + 0.5) - (1.0 if (math.floor(x + 0.5) - x == 0.5 and math.floor(x + 0.5) % 2 != 0) else 0.0))
+        out[i] = (x if not (abs(x) < 4503599627370496.0) or x == 0 else (math.floor(x + 0.5) - (1.0 if (math.floor(x + 0.5) - x == 0.5 and math.floor(x + 0.5) % 2 != 0) else 0.0)))
         i += cuda.gridsize(1)
 
 
@@ -475,7 +475,7 @@ def round_strided(a, out, meta):
             rest //= meta[2 + d]
             ia += c * meta[3 + ndim + d]
         x = a[ia]
-        out[i] = (math.floor(x + 0.5) - (1.0 if (math.floor(x + 0.5) - x == 0.5 and math.floor(x + 0.5) % 2 != 0) else 0.0))
+        out[i] = (x if not (abs(x) < 4503599627370496.0) or x == 0 else (math.floor(x + 0.5) - (1.0 if (math.floor(x + 0.5) - x == 0.5 and math.floor(x + 0.5) % 2 != 0) else 0.0)))
         i += cuda.gridsize(1)
 
 
@@ -484,7 +484,7 @@ def trunc_flat(a, out, n):
     i = cuda.grid(1)
     while i < n:
         x = a[i]
-        out[i] = math.trunc(x) * 1.0
+        out[i] = (x if not (abs(x) < 4503599627370496.0) or x == 0 else (math.floor(x) if x > 0 else math.ceil(x)) * 1.0)
         i += cuda.gridsize(1)
 
 
@@ -501,7 +501,7 @@ def trunc_strided(a, out, meta):
             rest //= meta[2 + d]
             ia += c * meta[3 + ndim + d]
         x = a[ia]
-        out[i] = math.trunc(x) * 1.0
+        out[i] = (x if not (abs(x) < 4503599627370496.0) or x == 0 else (math.floor(x) if x > 0 else math.ceil(x)) * 1.0)
         i += cuda.gridsize(1)
 
 
@@ -916,6 +916,54 @@ def pow_strided(a, b, out, meta):
         x = a[ia]
         y = b[ib]
         out[i] = x ** y
+        i += cuda.gridsize(1)
+
+
+@cuda.jit
+def ipow_flat(a, b, out, n):
+    i = cuda.grid(1)
+    while i < n:
+        x = a[i]
+        y = b[i]
+        out[i] = x ** y if y >= 0 else (1 if x == 1 else ((1 if y % 2 == 0 else -1) if x == -1 else 0))
+        i += cuda.gridsize(1)
+
+
+@cuda.jit
+def ipow_scalar(a, y, out, n):
+    i = cuda.grid(1)
+    while i < n:
+        x = a[i]
+        out[i] = x ** y if y >= 0 else (1 if x == 1 else ((1 if y % 2 == 0 else -1) if x == -1 else 0))
+        i += cuda.gridsize(1)
+
+
+@cuda.jit
+def ipow_rscalar(x, b, out, n):
+    i = cuda.grid(1)
+    while i < n:
+        y = b[i]
+        out[i] = x ** y if y >= 0 else (1 if x == 1 else ((1 if y % 2 == 0 else -1) if x == -1 else 0))
+        i += cuda.gridsize(1)
+
+
+@cuda.jit
+def ipow_strided(a, b, out, meta):
+    ndim = meta[0]
+    n = meta[1]
+    i = cuda.grid(1)
+    while i < n:
+        rest = i
+        ia = meta[2 + ndim]
+        ib = meta[3 + 2 * ndim]
+        for d in range(ndim - 1, -1, -1):
+            c = rest % meta[2 + d]
+            rest //= meta[2 + d]
+            ia += c * meta[3 + ndim + d]
+            ib += c * meta[4 + 2 * ndim + d]
+        x = a[ia]
+        y = b[ib]
+        out[i] = x ** y if y >= 0 else (1 if x == 1 else ((1 if y % 2 == 0 else -1) if x == -1 else 0))
         i += cuda.gridsize(1)
 
 
@@ -1597,7 +1645,7 @@ def relu_backward_flat(a, b, out, n):
     while i < n:
         x = a[i]
         y = b[i]
-        out[i] = y if x > 0 else y * 0
+        out[i] = y if x > 0 else 0
         i += cuda.gridsize(1)
 
 
@@ -1606,7 +1654,7 @@ def relu_backward_scalar(a, y, out, n):
     i = cuda.grid(1)
     while i < n:
         x = a[i]
-        out[i] = y if x > 0 else y * 0
+        out[i] = y if x > 0 else 0
         i += cuda.gridsize(1)
 
 
@@ -1615,7 +1663,7 @@ def relu_backward_rscalar(x, b, out, n):
     i = cuda.grid(1)
     while i < n:
         y = b[i]
-        out[i] = y if x > 0 else y * 0
+        out[i] = y if x > 0 else 0
         i += cuda.gridsize(1)
 
 
@@ -1635,7 +1683,7 @@ def relu_backward_strided(a, b, out, meta):
             ib += c * meta[4 + 2 * ndim + d]
         x = a[ia]
         y = b[ib]
-        out[i] = y if x > 0 else y * 0
+        out[i] = y if x > 0 else 0
         i += cuda.gridsize(1)
 
 

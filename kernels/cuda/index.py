@@ -1,0 +1,194 @@
+"""Gather/scatter, index_select/add, advanced indexing and nonzero on the GPU.
+Out-of-range indices are recorded through kernels.cuda.errors, never read or written."""
+from numba import cuda, int64
+
+from kernels.cuda.errors import GATHER_ERROR, INDEX_ERROR, record_error
+from kernels.cuda.reduce import BLOCK
+
+# ----------------------------------------------------------------- gather / scatter on (outer, axis, inner)
+# Negative indices are out of range, as in PyTorch (only x[idx] wraps them).
+
+
+@cuda.jit
+def gather_mid(a, index, out, outer, size, e, inner, errors, dim):
+    o = cuda.grid(1)
+    while o < outer * e * inner:
+        i = o // (e * inner)
+        k = o % inner
+        t = index[o]
+        if t < 0 or t >= size:
+            record_error(errors, GATHER_ERROR, index[o], size, dim)
+            out[o] = 0
+        else:
+            out[o] = a[(i * size + t) * inner + k]
+        o += cuda.gridsize(1)
+
+
+@cuda.jit
+def scatter_mid(out, index, src, outer, size, e, inner, accumulate, errors, dim):
+    o = cuda.grid(1)
+    while o < outer * e * inner:
+        i = o // (e * inner)
+        k = o % inner
+        t = index[o]
+        if t < 0 or t >= size:
+            record_error(errors, GATHER_ERROR, index[o], size, dim)
+        elif accumulate:
+            cuda.atomic.add(out, (i * size + t) * inner + k, src[o])
+        else:
+            out[(i * size + t) * inner + k] = src[o]
+        o += cuda.gridsize(1)
+
+
+@cuda.jit
+def index_select_mid(a, index, out, outer, size, e, inner, errors, dim):
+    o = cuda.grid(1)
+    while o < outer * e * inner:
+        i = o // (e * inner)
+        j = (o // inner) % e
+        k = o % inner
+        t = index[j]
+        if t < 0 or t >= size:
+            record_error(errors, INDEX_ERROR, index[j], size, dim)
+            out[o] = 0
+        else:
+            out[o] = a[(i * size + t) * inner + k]
+        o += cuda.gridsize(1)
+
+
+@cuda.jit
+def index_add_mid(out, index, src, outer, size, e, inner, errors, dim):
+    o = cuda.grid(1)
+    while o < outer * e * inner:
+        i = o // (e * inner)
+        j = (o // inner) % e
+        k = o % inner
+        t = index[j]
+        if t < 0 or t >= size:
+            record_error(errors, INDEX_ERROR, index[j], size, dim)
+        else:
+            cuda.atomic.add(out, (i * size + t) * inner + k, src[o])
+        o += cuda.gridsize(1)
+
+
+# ----------------------------------------------------------------- advanced indexing
+# x[i0, :, i1] reads the element at one buffer position per result element: index_offsets
+# computes those positions once, then take/put/accumulate move the data (so getitem,
+# setitem and the backward of getitem share the index arithmetic).
+
+
+@cuda.jit
+def index_offsets(idx, offsets, meta, errors):
+    """offsets[i] = buffer position of result element i, or -1 where an index is out of range.
+    The result is (rest dims before, broadcast index shape, rest dims after); idx holds the k
+    broadcast index arrays as k rows of nb. meta: [n, nb, k, nrest, base, q, sizes(k),
+    strides(k), dims(k), rest_shape(nrest), rest_strides(nrest)], q = size of the rest dims after."""
+    n = meta[0]
+    nb = meta[1]
+    k = meta[2]
+    nrest = meta[3]
+    q = meta[5]
+    i = cuda.grid(1)
+    while i < n:
+        b = (i // q) % nb
+        r = (i // (nb * q)) * q + i % q
+        pos = meta[4]
+        for d in range(nrest - 1, -1, -1):
+            size = meta[6 + 3 * k + d]
+            pos += (r % size) * meta[6 + 3 * k + nrest + d]
+            r //= size
+        for j in range(k):
+            size = meta[6 + j]
+            t = idx[j * nb + b]
+            if t < 0:
+                t += size
+            if t < 0 or t >= size:
+                record_error(errors, INDEX_ERROR, idx[j * nb + b], size, meta[6 + 2 * k + j])
+                pos = -1
+                break
+            pos += t * meta[6 + k + j]
+        offsets[i] = pos
+        i += cuda.gridsize(1)
+
+
+@cuda.jit
+def take(src, offsets, out, n):
+    i = cuda.grid(1)
+    while i < n:
+        p = offsets[i]
+        out[i] = src[p] if p >= 0 else 0
+        i += cuda.gridsize(1)
+
+
+@cuda.jit
+def put(dst, offsets, values, n):
+    i = cuda.grid(1)
+    while i < n:
+        p = offsets[i]
+        if p >= 0:
+            dst[p] = values[i]
+        i += cuda.gridsize(1)
+
+
+@cuda.jit
+def put_accumulate(dst, offsets, values, n):
+    i = cuda.grid(1)
+    while i < n:
+        p = offsets[i]
+        if p >= 0:
+            cuda.atomic.add(dst, p, values[i])
+        i += cuda.gridsize(1)
+
+
+# ----------------------------------------------------------------- prefix sums and nonzero
+
+
+@cuda.jit
+def scan_blocks(x, out, block_sums, n):
+    """Inclusive prefix sums of int64 `x` within chunks of blockDim.x elements (Hillis-Steele in
+    shared memory); chunk b's total goes to block_sums[b]. Chunk offsets are added afterwards."""
+    part = cuda.shared.array(BLOCK, dtype=int64)
+    t = cuda.threadIdx.x
+    width = cuda.blockDim.x
+    b = cuda.blockIdx.x
+    while b * width < n:  # the same for every thread of the block, so the barriers match
+        i = b * width + t
+        part[t] = x[i] if i < n else 0
+        cuda.syncthreads()
+        s = 1
+        while s < width:
+            v = part[t - s] if t >= s else 0
+            cuda.syncthreads()
+            part[t] += v
+            cuda.syncthreads()
+            s *= 2
+        if i < n:
+            out[i] = part[t]
+        if t == width - 1:
+            block_sums[b] = part[t]
+        cuda.syncthreads()
+        b += cuda.gridDim.x
+
+
+@cuda.jit
+def add_chunk_offsets(out, scanned_sums, n, width):
+    i = cuda.grid(1)
+    while i < n:
+        b = i // width
+        if b > 0:
+            out[i] += scanned_sums[b - 1]
+        i += cuda.gridsize(1)
+
+
+@cuda.jit
+def nonzero_coords(scan, out, shape, ndim, n):
+    """Row scan[i]-1 of `out` (count x ndim) gets the coordinates of element i where it is nonzero."""
+    i = cuda.grid(1)
+    while i < n:
+        before = scan[i - 1] if i > 0 else 0
+        if scan[i] != before:
+            rest = i
+            for d in range(ndim - 1, -1, -1):
+                out[before * ndim + d] = rest % shape[d]
+                rest //= shape[d]
+        i += cuda.gridsize(1)

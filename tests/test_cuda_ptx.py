@@ -1,0 +1,128 @@
+"""Every CUDA kernel compiles to PTX for the H100 (sm_90), without a GPU.
+
+The test process may run with NUMBA_ENABLE_CUDASIM=1 (the simulator replaces
+numba.cuda in-process), and PTX needs the real CUDA target, so the compilation runs
+in a child process without that variable: `python tests/test_cuda_ptx.py` prints one
+JSON line with what it found."""
+import importlib
+import json
+import os
+import pathlib
+import pkgutil
+import subprocess
+import sys
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+
+
+def _signatures():
+    """{(module, kernel name): argument types} for every CUDA kernel, in the dtypes the backend launches."""
+    from numba import boolean, float32, float64, int64, uint64
+    from kernels.scalar import BINARY, BOOL_OUT, UNARY
+    f, i, d, u = float32[::1], int64[::1], float64[::1], uint64[::1]
+    sigs = {}
+    for op in UNARY:
+        dt = boolean if op == "logical_not" else int64 if op == "bitwise_not" else float32
+        sigs["elementwise", op + "_flat"] = (dt[::1], dt[::1], int64)
+        sigs["elementwise", op + "_strided"] = (dt[::1], dt[::1], i)
+    for op in BINARY:
+        dt = int64 if op.startswith("bitwise") else float32
+        out = boolean if op in BOOL_OUT else dt
+        sigs["elementwise", op + "_flat"] = (dt[::1], dt[::1], out[::1], int64)
+        sigs["elementwise", op + "_scalar"] = (dt[::1], dt, out[::1], int64)
+        sigs["elementwise", op + "_rscalar"] = (dt, dt[::1], out[::1], int64)
+        sigs["elementwise", op + "_strided"] = (dt[::1], dt[::1], out[::1], i)
+    mid = (int64, int64, int64)  # outer, reduced, inner
+    axis = (int64, int64, int64, int64)  # outer, size, e, inner
+    conv = (int64,) * 16  # shapes, stride, padding, dilation, groups
+    pool = (int64,) * 13  # planes, h, w, oh, ow, kernel, stride, padding, dilation
+    table = {
+        "memory": {"copy_strided": (f, d, i), "scatter_strided": (f, f, i), "fill": (f, float32, int64),
+                   "arange": (f, float32, float32, int64)},
+        "select": {"where_strided": (boolean[::1], f, f, f, i)},
+        "reduce": {"sum_mid": (f, f) + mid, "sum_mid_exact": (i, i) + mid, "prod_mid": (f, f) + mid,
+                   "all_any_mid": (f, boolean[::1]) + mid + (boolean,),
+                   "extreme_mid": (f, f, i) + mid + (boolean,), "softmax_rows": (f, f, int64, int64, boolean)},
+        "linalg": {"matmul_simple": (d, d, d, int64, int64, int64, int64),
+                   "matmul_tiled": (f, f, f, int64, int64, int64, int64)},
+        "index": {"gather_mid": (f, i, f) + axis + (i, int64),
+                  "scatter_mid": (f, i, f) + axis + (boolean, i, int64),
+                  "index_select_mid": (f, i, f) + axis + (i, int64), "index_add_mid": (f, i, f) + axis + (i, int64),
+                  "index_offsets": (i, i, i, i), "take": (f, i, f, int64), "put": (f, i, f, int64),
+                  "put_accumulate": (f, i, f, int64), "scan_blocks": (i, i, i, int64),
+                  "add_chunk_offsets": (i, i, int64, int64), "nonzero_coords": (i, i, i, int64, int64)},
+        "conv": {"conv2d_forward": (f, f, f, boolean, f) + conv, "conv2d_grad_input": (f, f, f) + conv,
+                 "conv2d_grad_weight": (f, f, f) + conv},
+        "pool": {"max_pool2d": (f, f, i) + pool, "avg_pool2d": (f, f) + pool[:11] + (boolean, int64),
+                 "avg_pool2d_backward": (f, f) + pool[:11] + (boolean, int64),
+                 "adaptive_avg_pool2d": (f, f) + pool[:5], "adaptive_avg_pool2d_backward": (f, f) + pool[:5]},
+        "loss": {"cross_entropy_forward": (f, i, int64, f, int64, int64, i),
+                 "cross_entropy_backward": (f, i, int64, f, f, int64, int64, i)},
+        "norm": {"layer_norm_forward": (f, f, f, boolean, boolean, float64, f, d, d, int64, int64),
+                 "layer_norm_input_grad": (f, f, f, boolean, d, d, f, int64, int64),
+                 "layer_norm_param_grads": (f, f, d, d, f, f, int64, int64)},
+        "random": {"random_bits": (u, int64, uint64), "bits_to_uniform": (u, f, int64, uint64, float64),
+                   "bits_to_normal": (u, f, int64, uint64, float64),
+                   "bits_to_integers": (u, i, int64, int64, uint64)},
+        "optim": {"sgd": (f, f, f, int64) + (float64,) * 4 + (boolean,) * 3,
+                  "adam": (f,) * 5 + (int64,) + (float64,) * 5 + (boolean,) * 3 + (float64,),
+                  "rmsprop": (f,) * 5 + (int64,) + (float64,) * 5 + (boolean,) * 2,
+                  "adagrad": (f, f, f, int64) + (float64,) * 3 + (boolean,)},
+    }
+    sigs.update({(module, name): sig for module, kernels in table.items() for name, sig in kernels.items()})
+    return sigs
+
+
+def _kernels():
+    """{(module, name): kernel} for every kernel (not device function) defined in kernels.cuda."""
+    import kernels.cuda
+    found = {}
+    for info in pkgutil.iter_modules(kernels.cuda.__path__):
+        module = importlib.import_module(f"kernels.cuda.{info.name}")
+        for name, obj in vars(module).items():
+            if hasattr(obj, "py_func") and obj.py_func.__module__ == module.__name__ \
+                    and not obj.targetoptions.get("device"):  # (device functions are inlined into kernels)
+                found[info.name, name] = obj
+    return found
+
+
+def main():
+    """Compile every kernel; print {"skip": reason} or {"compiled", "missing", "failures"} as one JSON line."""
+    from numba import cuda
+    try:
+        cuda.compile_ptx(lambda: None, (), cc=(9, 0))
+    except Exception as exc:  # no NVVM: install the 'cuda' extra (numba-cuda[cu13])
+        print(json.dumps({"skip": f"NVVM unavailable: {exc}"}))
+        return
+    kernels, signatures = _kernels(), _signatures()
+    failures = []
+    for key, kern in sorted(kernels.items()):
+        if key in signatures:
+            try:
+                ptx, _ = cuda.compile_ptx(kern.py_func, signatures[key], cc=(9, 0))
+                assert ".target sm_90" in ptx, "PTX is not for sm_90"
+            except Exception as exc:
+                failures.append(f"{'.'.join(key)}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}")
+    print(json.dumps({"compiled": sum(k in signatures for k in kernels), "failures": failures,
+                      "missing": sorted(".".join(k) for k in kernels.keys() - signatures.keys()),
+                      "stale": sorted(".".join(k) for k in signatures.keys() - kernels.keys())}))
+
+
+def test_every_cuda_kernel_compiles_to_ptx_for_the_h100():
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_ENABLE_CUDASIM"}
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT)] + [p for p in [env.get("PYTHONPATH")] if p])
+    out = subprocess.run([sys.executable, __file__], cwd=ROOT, env=env, capture_output=True, text=True, timeout=1800)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-6000:]
+    report = json.loads(out.stdout.strip().splitlines()[-1])
+    if "skip" in report:
+        pytest.skip(report["skip"])
+    assert not report["missing"], f"CUDA kernels without a PTX signature here: {report['missing']}"
+    assert not report["stale"], f"PTX signatures for kernels that no longer exist: {report['stale']}"
+    assert not report["failures"], "\n".join(report["failures"])
+    assert report["compiled"] > 0
+
+
+if __name__ == "__main__":
+    main()
