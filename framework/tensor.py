@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 
 class Tensor:
-    __slots__ = ("_data", "dtype", "device", "_requires_grad", "grad", "grad_fn", "_output_nr",
+    __slots__ = ("_data", "dtype", "device", "_requires_grad", "_grad", "grad_fn", "_output_nr",
                  "_version_box", "_base", "_accumulator", "_retains_grad", "__weakref__", "__dict__")
     __array_priority__ = 1000  # NumPy defers `ndarray + tensor` to our __radd__
     # The slots' types, for framework/tensor.pyi (annotations only: no class attributes).
@@ -33,7 +33,7 @@ class Tensor:
     dtype: _dt.dtype
     device: _device
     _requires_grad: bool
-    grad: Tensor | None
+    _grad: Tensor | None
     grad_fn: Any  # a framework.autograd.function.Node, or None for a leaf
     _output_nr: int
     _version_box: list[int]
@@ -61,7 +61,7 @@ class Tensor:
         self.dtype = dtype
         self.device = device
         self._requires_grad = False
-        self.grad = None
+        self._grad = None
         self.grad_fn = None
         self._output_nr = 0
         self._version_box = version_box if version_box is not None else [0]
@@ -77,7 +77,7 @@ class Tensor:
         t.dtype = dtype
         t.device = device
         t._requires_grad = False
-        t.grad = None
+        t._grad = None
         t.grad_fn = None
         t._output_nr = 0
         t._version_box = base._version_box if base is not None else [0]
@@ -100,6 +100,32 @@ class Tensor:
         if value and not self.dtype.is_floating_point:
             raise RuntimeError("only Tensors of floating point dtype can require gradients")
         self._requires_grad = bool(value)
+
+    @property
+    def grad(self) -> Tensor | None:
+        """The gradient accumulated by backward (None until one is)."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, value) -> None:
+        """Assigning a gradient checks it as PyTorch does: a Tensor (or None) of this tensor's
+        shape, dtype and device; an optimizer would otherwise read past or misread it."""
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError(f"assigned grad expected to be a Tensor or None but got grad of type "
+                                f"{type(value).__name__}")
+            if value._data.shape != self._data.shape:
+                raise RuntimeError(f"attempting to assign a gradient of size '{list(value.shape)}' to a tensor of "
+                                   f"size '{list(self.shape)}'. Please ensure that the gradient and the tensor are "
+                                   f"the same size")
+            if value.dtype is not self.dtype:
+                raise RuntimeError(f"attempting to assign a gradient with dtype '{value.dtype}' to a tensor with "
+                                   f"dtype '{self.dtype}'. The gradient must match the tensor's dtype")
+            if value.device != self.device:
+                raise RuntimeError(f"attempting to assign a gradient with device '{value.device}' to a tensor with "
+                                   f"device '{self.device}'. Please ensure that the gradient and the tensor are on "
+                                   f"the same device")
+        self._grad = value
 
     def requires_grad_(self, requires_grad=True) -> Tensor:
         self.requires_grad = requires_grad

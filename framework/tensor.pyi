@@ -17,7 +17,7 @@ class Tensor:
     dtype: _dt.dtype
     device: _device
     _requires_grad: builtins.bool
-    grad: Tensor | None
+    _grad: Tensor | None
     grad_fn: Any
     _output_nr: builtins.int
     _version_box: builtins.list[builtins.int]
@@ -33,6 +33,10 @@ class Tensor:
     def data(self) -> Tensor: ...
     @data.setter
     def data(self, value) -> None: ...
+    @property
+    def grad(self) -> Tensor | None: ...
+    @grad.setter
+    def grad(self, value) -> None: ...
     @property
     def is_cuda(self) -> builtins.bool: ...
     @property

@@ -121,3 +121,15 @@ def test_embedding_padding_idx_must_be_a_row():
                        np.array([0, 2]), RNG.standard_normal((3, 2)).astype(np.float32))
     with pytest.raises(AssertionError, match="Padding_idx must be within num_embeddings"):
         framework.nn.Embedding(3, 2, padding_idx=3)
+
+
+def test_assigning_a_gradient_checks_it_as_pytorch_does():
+    for T in (framework, torch):
+        t = T.randn(2, requires_grad=True)
+        for bad, exc in ((T.randn(3), RuntimeError), (T.randn(1, 2), RuntimeError),
+                         (T.randn(2, dtype=T.float64), RuntimeError), (3, TypeError)):
+            with pytest.raises(exc):
+                t.grad = bad
+        t.grad = T.ones(2)
+        t.grad = None
+        assert t.grad is None
