@@ -14,9 +14,15 @@ class device:
             return spec
         if not isinstance(spec, str):
             raise TypeError(f"device() expects a string like 'cpu' or 'cuda:0', got {spec!r}")
-        kind, _, idx = spec.partition(":")
-        if idx:
+        if not spec:
+            raise RuntimeError("Device string must not be empty")
+        kind, colon, idx = spec.partition(":")
+        if colon:
+            if not (idx.isascii() and idx.isdigit()):
+                raise RuntimeError(f"Invalid device string: '{spec}'")
             index = int(idx)
+        elif index is not None and (not isinstance(index, int) or isinstance(index, bool) or index < 0):
+            raise RuntimeError(f"Device index must not be negative, got {index!r}")
         entry = _backends.entry(kind)
         if entry is None:
             raise RuntimeError(f"Expected one of {', '.join(_backends.registered())} device type at start of "

@@ -5,6 +5,7 @@
 Both iterate one epoch of 60,000 samples of 1x28x28 float32 images with int64
 labels, batch 64, shuffled, in this process (num_workers=0). Medians of 5 epochs.
 """
+import argparse
 import statistics
 import time
 
@@ -30,8 +31,11 @@ def epoch_seconds(loader, repeats=5):
     return statistics.median(times)
 
 
-def main():
-    n = 60_000
+def main(argv=None):
+    p = argparse.ArgumentParser(prog="python -m perf.dataloader", description=__doc__.splitlines()[0],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--samples", type=int, default=60_000, help="samples per epoch")
+    n = p.parse_args(argv).samples
     rng = np.random.default_rng(0)
     x = rng.standard_normal((n, 1, 28, 28)).astype(np.float32)
     y = rng.integers(0, 10, n)

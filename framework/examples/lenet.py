@@ -6,6 +6,11 @@ reload into a fresh network, and check that the reloaded network predicts the sa
 
 Digits images are 8x8; they are resized to the tutorial's 1x32x32 input. MNIST and
 Fashion-MNIST (28x28) are zero-padded to 32x32; CIFAR-10 is converted to grayscale.
+
+The checkpoint goes to `--out` (default: lenet_checkpoint.fwt in the examples folder,
+$FRAMEWORK_OUTPUT or ~/.cache/framework/examples, whatever folder you run from). Bad
+flags are one line on stderr before any work: exit status 2 for usage, 1 otherwise;
+`--debug` shows tracebacks.
 """
 import argparse
 import os
@@ -89,21 +94,114 @@ def evaluate(net, loader, device):
     return correct / total, torch.cat(predictions)
 
 
+DATASET_SOURCES = {
+    "mnist": "MNIST: the four IDX files train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte and "
+             "t10k-labels-idx1-ubyte (optionally .gz) from the MNIST database (yann.lecun.com/exdb/mnist, or the "
+             "copies torchvision downloads)",
+    "fashion-mnist": "Fashion-MNIST: the same four IDX file names, from github.com/zalandoresearch/fashion-mnist",
+    "cifar10": "CIFAR-10: the 'CIFAR-10 python version' archive (cs.toronto.edu/~kriz/cifar.html), unpacked so "
+               "that cifar-10-batches-py/ is in the folder",
+}
+
+
+def output_folder():
+    """Where the examples write their files unless told otherwise: $FRAMEWORK_OUTPUT, else
+    ~/.cache/framework/examples (created on first use)."""
+    return os.environ.get("FRAMEWORK_OUTPUT") or os.path.join(os.path.expanduser("~"), ".cache", "framework",
+                                                               "examples")
+
+
+def _positive(kind, name):
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {'an integer' if kind is int else 'a number'}, got {text!r}")
+        if not value > 0:
+            raise argparse.ArgumentTypeError(f"{name} must be positive, got {text}")
+        return value
+    return parse
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a usage error as one line (`--help` has the rest)."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def parse_args(argv):
+    p = _Parser(prog="python -m framework.examples.lenet",
+                                description="Train the tutorial LeNet, save it, reload it, check it.",
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--epochs", type=_positive(int, "--epochs"), default=10, help="passes over the training set")
+    p.add_argument("--batch-size", type=_positive(int, "--batch-size"), default=32, help="images per step")
+    p.add_argument("--lr", type=_positive(float, "--lr"), default=0.01, help="SGD learning rate (momentum 0.9)")
+    p.add_argument("--device", default="cpu", help="where to train: cpu, cuda or cuda:N")
+    p.add_argument("--dataset", choices=["digits", "mnist", "fashion-mnist", "cifar10"], default="digits",
+                   help="digits ships with scikit-learn; the others are read from --root (never downloaded)")
+    p.add_argument("--root", default="./data", help="folder holding the MNIST/Fashion-MNIST/CIFAR-10 files")
+    p.add_argument("--out", default=os.path.join(output_folder(), "lenet_checkpoint.fwt"),
+                   help="checkpoint path (the folder must exist; the default one is created)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (weights, shuffling)")
+    p.add_argument("--debug", action="store_true", help="show Python tracebacks on errors")
+    return p.parse_args(argv)
+
+
+class UserError(Exception):
+    """A problem with the user's flags or files: one line on stderr, exit status 1."""
+
+
+def check_args(args):
+    """Every check that can fail, before any work (loading data, compiling, training)."""
+    try:
+        device = torch.device(args.device)
+    except (RuntimeError, ValueError, TypeError) as exc:
+        raise UserError(f"--device {args.device}: {str(exc).splitlines()[0]}") from None
+    from framework import backends
+    if not backends.is_available(device.type):
+        raise UserError(f"--device {args.device}: {device.type.upper() if device.type == 'cuda' else device.type} "
+                        f"is not available on this machine (framework.cuda.is_available() is False); use --device cpu")
+    if os.path.dirname(os.path.abspath(args.out)) == os.path.abspath(output_folder()):
+        os.makedirs(output_folder(), exist_ok=True)
+    folder = os.path.dirname(os.path.abspath(args.out))
+    if os.path.isdir(args.out):
+        raise UserError(f"--out {args.out}: is a folder; give a file path such as {os.path.join(args.out, 'lenet.fwt')}")
+    if not os.path.isdir(folder):
+        raise UserError(f"--out {args.out}: the folder {folder} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise UserError(f"--out {args.out}: the folder {folder} is not writable")
+    if args.dataset != "digits":
+        try:
+            load_data(args.dataset, args.root, False)
+        except datasets.DatasetNotFoundError as exc:
+            raise UserError(f"--dataset {args.dataset}: {exc}. Put {DATASET_SOURCES[args.dataset]} under "
+                            f"{os.path.abspath(args.root)} (or point --root at them)") from None
+    return device
+
+
 def main(argv=None):
-    p = argparse.ArgumentParser(description="Train the tutorial LeNet, save it, reload it, check it.")
-    p.add_argument("--epochs", type=int, default=10)
-    p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--lr", type=float, default=0.01)
-    p.add_argument("--device", default="cpu")
-    p.add_argument("--dataset", choices=["digits", "mnist", "fashion-mnist", "cifar10"], default="digits")
-    p.add_argument("--root", default="./data", help="folder holding MNIST/FashionMNIST/CIFAR10 files")
-    p.add_argument("--out", default="lenet_checkpoint.fwt", help="where to save the checkpoint")
-    p.add_argument("--seed", type=int, default=0)
-    args = p.parse_args(argv)
+    args = parse_args(argv)
+    try:
+        return run(args)
+    except UserError as exc:
+        if args.debug:
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(1)
+    except Exception as exc:  # an unexpected failure: one line unless --debug
+        if args.debug:
+            raise
+        print(f"error: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''} "
+              f"(run with --debug for the traceback)", file=sys.stderr)
+        raise SystemExit(1)
+
+
+def run(args):
+    device = check_args(args)
     from tqdm import tqdm
 
     torch.manual_seed(args.seed)
-    device = torch.device(args.device)
     train_set, test_set = load_data(args.dataset, args.root, True), load_data(args.dataset, args.root, False)
     train_loader = DataLoader(train_set, batch_size=args.batch_size, shuffle=True)
     test_loader = DataLoader(test_set, batch_size=256)
@@ -143,7 +241,7 @@ def main(argv=None):
     print(f"saved to {os.path.abspath(args.out)}; reloaded into a fresh LeNet: accuracy {reloaded_accuracy:.2%}, "
           f"predictions identical: {same}")
     if not same:
-        raise SystemExit("the reloaded network predicts differently")
+        raise UserError("the reloaded network predicts differently")
     return accuracy
 
 

@@ -1,16 +1,13 @@
 """Reductions (sum, mean, prod, max, min, var, std, norm, logsumexp, all, any)
 and the softmax family."""
-import collections
 import math
 
 from framework import dtypes as _dt
+from framework import return_types
 from framework.autograd.function import Function
 from framework.ops._util import normalize_dims, reduced_shape, wrap, wrap_dim
 from framework.ops.elementwise import where
 from framework.tensor import Tensor
-
-values_indices = collections.namedtuple("values_indices", ["values", "indices"])
-
 
 def _expand_back(g, shape, dims, keepdim):
     """Broadcast a reduced gradient back over the reduced dims."""
@@ -160,7 +157,7 @@ def _extreme(op, input, dim, keepdim, other):
     if dim is None:
         return Extreme.apply(input, op, tuple(range(input.ndim)), False)
     values, indices = ExtremeDim.apply(input, op, wrap_dim(dim, input.ndim), keepdim)
-    return values_indices(values, indices)
+    return getattr(return_types, op)(values, indices)
 
 
 def max(input, dim=None, keepdim=False, other=None):
