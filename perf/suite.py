@@ -121,8 +121,11 @@ def bench_conv(rows, quick):
 
 
 def bench_training(rows, quick):
-    """Training steps (perf/train_step.py's workloads), then each one's peak memory."""
+    """Training steps (perf/train_step.py's workloads), then each one's peak memory; --quick
+    keeps the small models and skips the memory runs (a process each)."""
     loads = train_step.workloads()
+    if quick:
+        loads = {name: load for name, load in loads.items() if load[3] >= 1.0}
     libs = [("framework", framework)] + ([("pytorch", torch)] if torch else [])
     cases = train_step.cases_for(loads, libs)
     compile_s = {name: first_call_seconds(cases[(name, "framework")]) for name in loads}
@@ -132,7 +135,7 @@ def bench_training(rows, quick):
     for name in loads:
         rows.append(_row(name, "ms", result[(name, "framework")], result.get((name, "pytorch")), None,
                          compile_s[name]))
-    for name in loads:  # peak resident memory of a fresh process: the library's import plus the model's steps
+    for name in loads if not quick else ():  # peak memory of a fresh process: the library's import + the steps
         ours = sum(train_step.peak_memory_mb(name, "framework"))
         theirs = sum(train_step.peak_memory_mb(name, "torch")) if torch else None
         rows.append(_row(f"peak memory: {name}", "MB", ours, theirs))
