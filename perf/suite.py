@@ -61,6 +61,20 @@ def bench_overhead(rows):
         c = first_call_seconds(f)
         rows.append(_row(f"overhead {name}", "us", median_seconds(f) * 1e6,
                          median_seconds(t) * 1e6 if torch else None, median_seconds(n) * 1e6 if n else None, c))
+    # Ops that record a graph (a training step's forward), and the backward call itself.
+    fw, tw = framework.from_numpy(a).requires_grad_(), torch.from_numpy(a).requires_grad_() if torch else None
+
+    def backward(lib, w, other):
+        (w * other).sum().backward()
+        w.grad = None
+    for name, f, t in [("add 4x4, records", lambda: fw + fb, lambda: tw + tb),
+                       ("mul 4x4, records", lambda: fw * fb, lambda: tw * tb),
+                       ("linear 4x4, records", lambda: lib_f.linear(fa, fw, fbias), lambda: lib_t.linear(ta, tw, tbias)),
+                       ("(w*b).sum().backward()", lambda: backward(framework, fw, fb),
+                        lambda: backward(torch, tw, tb))]:
+        c = first_call_seconds(f)
+        rows.append(_row(f"overhead {name}", "us", median_seconds(f) * 1e6, median_seconds(t) * 1e6 if torch else None,
+                         None, c))
 
 
 def bench_elementwise(rows, n):

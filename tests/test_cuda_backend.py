@@ -208,6 +208,12 @@ def test_checkpoints_of_cuda_tensors(tmp_path):
 def test_gpu_benchmark_script_runs_end_to_end(tmp_path):
     """perf/gpu_check.sh's benchmarks at tiny sizes, so the script works when a GPU is lent."""
     from perf import gpu
-    gpu.main(["--quick", "--out", str(tmp_path)])
+    gpu.main(["--quick", "--out", str(tmp_path), "--markdown", str(tmp_path / "RESULTS-gpu.md"),
+              "--only", "float32"])
+    gpu.main(["--quick", "--out", str(tmp_path / "lenet"), "--only", "LeNet"])
     results = json.loads((tmp_path / "gpu_bench.json").read_text())
-    assert results["framework"]["lenet_step_ms"] > 0 and results["framework"]["matmul_gflops"] > 0
+    rows = results["rows"]
+    assert rows and all(isinstance(row["framework"], float) and row["framework"] > 0 for row in rows.values()), rows
+    assert "| matmul 16 float32 | GFLOP/s |" in (tmp_path / "RESULTS-gpu.md").read_text()
+    lenet = json.loads((tmp_path / "lenet" / "gpu_bench.json").read_text())["rows"]
+    assert list(lenet) == ["LeNet step, batch 2"] and lenet["LeNet step, batch 2"]["framework"] > 0
