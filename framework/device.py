@@ -42,7 +42,16 @@ class device:
     def backend(self):
         """The backend module that owns this device's arrays and kernels."""
         if self._backend is None:
-            self._backend = _backends.load(self.type)
+            backend = _backends.load(self.type)
+            if self.index:  # (a tensor on device 1 must not silently run on device 0)
+                e = _backends.entry(self.type)
+                count = e.device_count() if e.device_count is not None else 1
+                if self.index >= count:
+                    raise RuntimeError(f"{self.type.upper() if self.type == 'cuda' else self.type} error: invalid "
+                                       f"device ordinal ({self}: this machine has {count})")
+                raise NotImplementedError(f"{self}: only {self.type}:0 is supported so far; use {self.type}:0 "
+                                          f"(or set CUDA_VISIBLE_DEVICES to pick the GPU)")
+            self._backend = backend
         return self._backend
 
     def __repr__(self):

@@ -10,29 +10,31 @@ import importlib
 
 
 class _Entry:
-    __slots__ = ("module_name", "is_available", "indexed", "unavailable")
+    __slots__ = ("module_name", "is_available", "indexed", "unavailable", "device_count")
 
-    def __init__(self, module_name, is_available, indexed, unavailable):
+    def __init__(self, module_name, is_available, indexed, unavailable, device_count):
         self.module_name = module_name
         self.is_available = is_available
         self.indexed = indexed
         self.unavailable = unavailable
+        self.device_count = device_count
 
 
 _registry = {}
 
 
-def register(type_name, module_name, is_available=None, *, indexed=False, unavailable=None):
+def register(type_name, module_name, is_available=None, *, indexed=False, unavailable=None, device_count=None):
     """Make `type_name` a device type whose backend is the module `module_name`.
 
     The module is imported on first use, so registering costs nothing. `is_available()`
     says whether the hardware is there (default: always); using an unavailable device
     raises RuntimeError(`unavailable`). An `indexed` device keeps its index ("cuda:1";
-    a bare "cuda" is index 0); other devices drop it, as "cpu:0" is "cpu"."""
+    a bare "cuda" is index 0); other devices drop it, as "cpu:0" is "cpu". `device_count()`
+    says how many there are (default 1)."""
     if not type_name.isidentifier():
         raise ValueError(f"device type must be an identifier, got {type_name!r}")
     _registry[type_name] = _Entry(module_name, is_available, indexed,
-                                  unavailable or f"{type_name} is not available on this machine")
+                                  unavailable or f"{type_name} is not available on this machine", device_count)
 
 
 def unregister(type_name):
@@ -75,6 +77,11 @@ def cuda_available():
 
 
 register("cpu", "framework.backends.cpu")
+def _cuda_device_count():
+    from framework.cuda import device_count
+    return device_count()
+
+
 register("cuda", "framework.backends.cuda", cuda_available, indexed=True,
          unavailable="CUDA is not available: no NVIDIA GPU and driver were found "
-                     "(framework.cuda.is_available() is False)")
+                     "(framework.cuda.is_available() is False)", device_count=_cuda_device_count)

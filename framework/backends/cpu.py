@@ -423,9 +423,8 @@ def scatter(a, dim, index, src, accumulate):
     src = np.ascontiguousarray(np.broadcast_to(src, src.shape if np.ndim(src) else index.shape)[corner])
     target = out[tuple(slice(0, n) if d != dim else slice(None) for d, n in enumerate(index.shape))]
     t3 = _view3(target, dim)
-    kern = ix.scatter_add if accumulate else ix.scatter
-    _check(kern(t3, _view3(np.ascontiguousarray(index), dim), _view3(src.astype(a.dtype, copy=False), dim)),
-           dim, a.shape[dim])
+    _check(ix.scatter(t3, _view3(np.ascontiguousarray(index), dim), _view3(src.astype(a.dtype, copy=False), dim),
+                      bool(accumulate)), dim, a.shape[dim])
     if not np.shares_memory(t3, out):
         target[...] = t3.reshape(target.shape)
     return out

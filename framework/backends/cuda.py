@@ -342,8 +342,9 @@ def _reduce_run(op, a, first, last, out_dtype):
         # and tests/test_cuda_backend.py runs the block kernel directly)
         if np.dtype(out_dtype) == np.float32 and a.dtype == np.float32 and not SIMULATOR:
             out = empty((n,), out_dtype)
-            rd.sum_mid[min(n, 1024) if not SIMULATOR else 1, rd.BLOCK if not SIMULATOR else 16](
-                a.buf[a.offset:], out.buf, outer, red, inner)
+            if n:  # (a launch of zero blocks is an error on a GPU)
+                rd.sum_mid[min(n, 1024) if not SIMULATOR else 1, rd.BLOCK if not SIMULATOR else 16](
+                    a.buf[a.offset:], out.buf, outer, red, inner)
         else:
             # float32 (the simulator's path) accumulates in float64, as the CPU does: a sequential float32
             # sum of 10^5 elements is off in the 4th digit

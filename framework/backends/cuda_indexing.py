@@ -122,11 +122,11 @@ def setitem(a, key, value):
 
 def index_put_add(shape, key, values, dtype):
     """zeros(shape)[key] += values, accumulating repeated indices (the backward of a[key])."""
-    out = zeros(shape, dtype)
+    out = _atomic(zeros(shape, dtype))
     offsets, picked = _offsets(out, key)
     if offsets.size:
-        ix.put_accumulate[_grid(offsets.size)](out.buf, offsets.buf, _values(values, picked, dtype), offsets.size)
-    return out
+        ix.put_accumulate[_grid(offsets.size)](out.buf, offsets.buf, _values(values, picked, out.dtype), offsets.size)
+    return out if out.dtype == np.dtype(dtype) else astype(out, dtype)
 
 
 def view_positions(view, root):
@@ -208,11 +208,27 @@ def scatter(a, dim, index, src, accumulate):
     outer, size, inner = _split3(work.shape, dim)
     n = idx.size
     if n:
-        ix.scatter_mid[_grid(n)](work.buf[work.offset:], idx.buf[idx.offset:], src.buf[src.offset:], outer, size,
-                                 index.shape[dim], inner, bool(accumulate), device_errors(), dim)
+        kern = ix.scatter_add_mid if accumulate else ix.scatter_mid
+        target, values = (_atomic(work), _atomic(src)) if accumulate else (work, src)
+        kern[_grid(n)](target.buf[target.offset:], idx.buf[idx.offset:], values.buf[values.offset:], outer, size,
+                       index.shape[dim], inner, device_errors(), dim)
+        if target is not work:
+            copy_(work, target)
     if work is not region:
         copy_(region, work)
     return out
+
+
+# The dtypes cuda.atomic.add takes; accumulating kernels run on a widened copy of anything
+# narrower (bool, uint8, int8, int16), which a kernel with atomic.add on them fails to compile for.
+_ATOMIC_DTYPES = frozenset(np.dtype(t) for t in (np.int32, np.int64, np.uint32, np.uint64, np.float32, np.float64))
+
+
+def _atomic(a):
+    """`a` itself, or a contiguous copy widened to a dtype atomic.add takes."""
+    if a.dtype in _ATOMIC_DTYPES:
+        return a
+    return astype(a, np.float32 if a.dtype.kind == "f" else np.int32)
 
 
 def index_select(a, dim, index):
@@ -229,11 +245,11 @@ def index_select(a, dim, index):
 
 
 def index_add(shape, dim, index, src):
-    out = zeros(shape, src.dtype)
-    s = contiguous(src)
+    out = _atomic(zeros(shape, src.dtype))
+    s = _atomic(contiguous(src))
     idx = contiguous(index)
     outer, size, inner = _split3(tuple(shape), dim)
     if s.size:
         ix.index_add_mid[_grid(s.size)](out.buf, idx.buf[idx.offset:], s.buf[s.offset:], outer, size,
                                         index.shape[0], inner, device_errors(), dim)
-    return out
+    return out if out.dtype == src.dtype else astype(out, src.dtype)

@@ -24,8 +24,8 @@ def gather(a, index, out):
 
 
 @kernel
-def scatter(out, index, src):
-    """out[i, index[i,j,k], k] = src[i, j, k] (last write wins)."""
+def scatter(out, index, src, accumulate):
+    """out[i, index[i,j,k], k] = src[i, j, k] (last write wins), or += with `accumulate`."""
     size = out.shape[1]
     for i in range(index.shape[0]):
         for j in range(index.shape[1]):
@@ -33,21 +33,10 @@ def scatter(out, index, src):
                 t = index[i, j, k]
                 if t < 0 or t >= size:
                     return True, index[i, j, k]
-                out[i, t, k] = src[i, j, k]
-    return False, 0
-
-
-@kernel
-def scatter_add(out, index, src):
-    """out[i, index[i,j,k], k] += src[i, j, k]."""
-    size = out.shape[1]
-    for i in range(index.shape[0]):
-        for j in range(index.shape[1]):
-            for k in range(index.shape[2]):
-                t = index[i, j, k]
-                if t < 0 or t >= size:
-                    return True, index[i, j, k]
-                out[i, t, k] += src[i, j, k]
+                if accumulate:
+                    out[i, t, k] += src[i, j, k]
+                else:
+                    out[i, t, k] = src[i, j, k]
     return False, 0
 
 

@@ -24,19 +24,36 @@ def gather_mid(a, index, out, outer, size, e, inner, errors, dim):
         o += cuda.gridsize(1)
 
 
+@cuda.jit(device=True, inline=True)
+def _scatter_position(o, index, outer, size, e, inner, errors, dim):
+    """Where element o of an (outer, e, inner) index/src pair lands in the (outer, size, inner)
+    output; -1 (recorded as an error) for an index out of range."""
+    t = index[o]
+    if t < 0 or t >= size:
+        record_error(errors, GATHER_ERROR, t, size, dim)
+        return -1
+    return ((o // (e * inner)) * size + t) * inner + o % inner
+
+
 @cuda.jit
-def scatter_mid(out, index, src, outer, size, e, inner, accumulate, errors, dim):
+def scatter_mid(out, index, src, outer, size, e, inner, errors, dim):
     o = cuda.grid(1)
     while o < outer * e * inner:
-        i = o // (e * inner)
-        k = o % inner
-        t = index[o]
-        if t < 0 or t >= size:
-            record_error(errors, GATHER_ERROR, index[o], size, dim)
-        elif accumulate:
-            cuda.atomic.add(out, (i * size + t) * inner + k, src[o])
-        else:
-            out[(i * size + t) * inner + k] = src[o]
+        p = _scatter_position(o, index, outer, size, e, inner, errors, dim)
+        if p >= 0:
+            out[p] = src[o]
+        o += cuda.gridsize(1)
+
+
+@cuda.jit
+def scatter_add_mid(out, index, src, outer, size, e, inner, errors, dim):
+    """scatter_mid, adding (atomically: indices repeat). `out` must be a dtype atomic.add takes
+    (32/64-bit ints and floats): the backend widens narrower ones first."""
+    o = cuda.grid(1)
+    while o < outer * e * inner:
+        p = _scatter_position(o, index, outer, size, e, inner, errors, dim)
+        if p >= 0:
+            cuda.atomic.add(out, p, src[o])
         o += cuda.gridsize(1)
 
 

@@ -34,12 +34,12 @@ def matmul_tiled(a, b, out, batch, n, k, m):
         rem = blk % (tiles_n * tiles_m)
         row = (rem // tiles_m) * TILE + ty
         col = (rem % tiles_m) * TILE + tx
-        acc = 0.0
+        acc = float32(0)  # (0.0 would make every product-sum float64: a few TFLOP/s at most)
         for t in range((k + TILE - 1) // TILE):
             ka = t * TILE + tx
             kb = t * TILE + ty
-            sa[ty, tx] = a[(p * n + row) * k + ka] if row < n and ka < k else 0.0
-            sb[ty, tx] = b[(p * k + kb) * m + col] if kb < k and col < m else 0.0
+            sa[ty, tx] = a[(p * n + row) * k + ka] if row < n and ka < k else float32(0)
+            sb[ty, tx] = b[(p * k + kb) * m + col] if kb < k and col < m else float32(0)
             cuda.syncthreads()
             for q in range(TILE):
                 acc += sa[ty, q] * sb[q, tx]
