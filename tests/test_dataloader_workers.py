@@ -62,25 +62,25 @@ def _first_error(loader):
 def test_a_worker_killed_mid_batch_raises_in_the_main_process():
     err, took = _first_error(DataLoader(Killed(), batch_size=2, num_workers=2))
     assert isinstance(err, RuntimeError) and "exited unexpectedly" in str(err), err
-    assert took < 20
+    assert took < 60  # (a hang guard, not a speed test: the old loader waited for ever)
 
 
 def test_an_exception_that_cannot_be_rebuilt_becomes_a_runtime_error():
     err, took = _first_error(DataLoader(RaisesTwoArg(), batch_size=2, num_workers=2))
     assert isinstance(err, RuntimeError) and "TwoArgError" in str(err) and "disk on fire" in str(err), err
-    assert took < 20
+    assert took < 60  # (a hang guard, not a speed test: the old loader waited for ever)
 
 
 def test_a_batch_that_cannot_be_pickled_is_an_error_not_a_hang():
     err, took = _first_error(DataLoader(Unpicklable(), batch_size=None, num_workers=1))
     assert "pickle" in str(err).lower() or "Can't" in str(err), err
-    assert took < 20
+    assert took < 60  # (a hang guard, not a speed test: the old loader waited for ever)
 
 
 def test_timeout_is_honoured():
     err, took = _first_error(DataLoader(Slow(), batch_size=1, num_workers=1, timeout=1))
     assert isinstance(err, RuntimeError) and "timed out after 1 seconds" in str(err)
-    assert took < 10
+    assert took < 60
 
 
 def test_worker_errors_keep_their_type_and_say_where():

@@ -31,6 +31,10 @@ from framework.io.torch_compat import UnpicklingRefused
 # ----------------------------------------------------------------- helpers shared with test_io_fuzz.py
 PREAMBLE = struct.Struct("<8sIIQ")
 
+# Not a speed test (speed lives in perf/): these inputs ran for ever or exhausted memory before; a
+# bound this loose only tells a finished load from a hang, even on a loaded CI machine.
+HANG_GUARD_S = 60
+
 
 def saved(obj):
     buf = io.BytesIO()
@@ -139,7 +143,7 @@ def test_memo_bomb_loads_fast_with_sharing_intact():
     assert len(data) < 2000
     start = time.perf_counter()
     back = load_bytes(data)["bomb"]
-    assert time.perf_counter() - start < 0.5
+    assert time.perf_counter() - start < HANG_GUARD_S
     level = back
     for _ in range(30):
         assert len(level) == 10 and all(x is level[0] for x in level)
@@ -155,7 +159,7 @@ def test_memo_bomb_around_a_tensor_builds_it_once():
     data = torch_zip(leaf, [("0", np.arange(3, dtype=np.float32).tobytes())])
     start = time.perf_counter()
     back = load_bytes(data)
-    assert time.perf_counter() - start < 0.5
+    assert time.perf_counter() - start < HANG_GUARD_S
     first = last = back
     for _ in range(25):
         assert len(first) == 10
@@ -202,7 +206,7 @@ def test_hashing_a_tuple_built_from_shared_tuples_is_refused_not_a_hang(pkl):
     start = time.perf_counter()
     with pytest.raises(CheckpointError, match="memo bomb"):
         load_bytes(torch_zip(None, pkl=pkl))
-    assert time.perf_counter() - start < 0.5
+    assert time.perf_counter() - start < HANG_GUARD_S
     assert load_bytes(torch_zip({(1, (2, 3)): frozenset({(4, 5)})})) == {(1, (2, 3)): frozenset({(4, 5)})}
 
 
@@ -217,7 +221,7 @@ def test_saving_shared_and_cyclic_objects_is_bounded():
     start = time.perf_counter()
     with pytest.raises(TypeError, match="never end"):
         saved(bomb)
-    assert time.perf_counter() - start < 5
+    assert time.perf_counter() - start < HANG_GUARD_S
     cyclic = {"a": 1}
     cyclic["self"] = [cyclic]
     with pytest.raises(TypeError, match="contains itself"):
@@ -265,7 +269,7 @@ def test_dev_zero_fails_at_once():
         framework.load("/dev/zero")
     with pytest.raises(CheckpointError):
         framework.io.load_safetensors("/dev/zero")
-    assert time.perf_counter() - start < 0.5
+    assert time.perf_counter() - start < HANG_GUARD_S
 
 
 def test_endless_streams_fail_at_once():
