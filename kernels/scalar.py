@@ -156,4 +156,125 @@ state_sum[i] += grad * grad
 p[i] -= clr * grad / (math.sqrt(state_sum[i]) + eps)
 """,
     },
+    "adadelta": {
+        "arrays": ("p", "g", "square_avg", "acc_delta"),
+        "scalars": ("lr", "rho", "eps", "weight_decay", "maximize"),
+        "prelude": "",
+        "body": """
+grad = -g[i] if maximize else g[i]
+if weight_decay != 0:
+    grad = grad + weight_decay * p[i]
+square_avg[i] = square_avg[i] * rho + (1 - rho) * grad * grad
+delta = math.sqrt(acc_delta[i] + eps) / math.sqrt(square_avg[i] + eps) * grad
+acc_delta[i] = acc_delta[i] * rho + (1 - rho) * delta * delta
+p[i] -= lr * delta
+""",
+    },
+    "adamax": {  # exp_inf: the decayed infinity norm of the gradients (nan propagates, as torch.maximum)
+        "arrays": ("p", "g", "exp_avg", "exp_inf"),
+        "scalars": ("lr", "beta1", "beta2", "eps", "weight_decay", "maximize", "step"),
+        "prelude": """
+clr = lr / (1 - beta1 ** step)
+""",
+        "body": """
+grad = -g[i] if maximize else g[i]
+if weight_decay != 0:
+    grad = grad + weight_decay * p[i]
+exp_avg[i] = exp_avg[i] + (1 - beta1) * (grad - exp_avg[i])
+decayed = exp_inf[i] * beta2
+norm = math.fabs(grad) + eps
+exp_inf[i] = decayed if decayed > norm or decayed != decayed else norm
+p[i] -= clr * exp_avg[i] / exp_inf[i]
+""",
+    },
+    "nadam": {  # grad_coef, avg_coef: the momentum schedule's factors for this step (framework/optim/nadam.py)
+        "arrays": ("p", "g", "exp_avg", "exp_avg_sq"),
+        "scalars": ("lr", "beta1", "beta2", "eps", "weight_decay", "decoupled", "maximize", "bias_correction2",
+                    "grad_coef", "avg_coef"),
+        "prelude": "",
+        "body": """
+grad = -g[i] if maximize else g[i]
+if weight_decay != 0:
+    if decoupled:
+        p[i] = p[i] * (1 - lr * weight_decay)
+    else:
+        grad = grad + weight_decay * p[i]
+exp_avg[i] = exp_avg[i] + (1 - beta1) * (grad - exp_avg[i])
+exp_avg_sq[i] = exp_avg_sq[i] * beta2 + (1 - beta2) * grad * grad
+denom = math.sqrt(exp_avg_sq[i] / bias_correction2) + eps
+p[i] = p[i] + grad_coef * grad / denom
+p[i] = p[i] + avg_coef * exp_avg[i] / denom
+""",
+    },
+    "radam": {  # the adaptive step only once the second moment's variance is tractable (rho_t > 5)
+        "arrays": ("p", "g", "exp_avg", "exp_avg_sq"),
+        "scalars": ("lr", "beta1", "beta2", "eps", "weight_decay", "decoupled", "maximize", "step"),
+        "prelude": """
+bias_correction1 = 1 - beta1 ** step
+bias_correction2 = 1 - beta2 ** step
+rho_inf = 2 / (1 - beta2) - 1
+rho_t = rho_inf - 2 * step * (beta2 ** step) / bias_correction2
+rectified = rho_t > 5.0
+rect = 0.0
+if rectified:
+    rect = math.sqrt((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t))
+""",
+        "body": """
+grad = -g[i] if maximize else g[i]
+if weight_decay != 0:
+    if decoupled:
+        p[i] = p[i] * (1 - lr * weight_decay)
+    else:
+        grad = grad + weight_decay * p[i]
+exp_avg[i] = exp_avg[i] + (1 - beta1) * (grad - exp_avg[i])
+exp_avg_sq[i] = exp_avg_sq[i] * beta2 + (1 - beta2) * grad * grad
+if rectified:
+    p[i] -= exp_avg[i] / bias_correction1 * lr * (math.sqrt(bias_correction2) / (math.sqrt(exp_avg_sq[i]) + eps)) * rect
+else:
+    p[i] -= exp_avg[i] / bias_correction1 * lr
+""",
+    },
+    "asgd": {  # eta, mu: the step's learning rate and averaging weight (framework/optim/asgd.py)
+        "arrays": ("p", "g", "ax"),
+        "scalars": ("eta", "lambd", "weight_decay", "mu", "maximize"),
+        "prelude": "",
+        "body": """
+grad = -g[i] if maximize else g[i]
+if weight_decay != 0:
+    grad = grad + weight_decay * p[i]
+p[i] = p[i] * (1 - lambd * eta)
+p[i] = p[i] - eta * grad
+if mu != 1:
+    ax[i] = ax[i] + (p[i] - ax[i]) * mu
+else:
+    ax[i] = p[i]
+""",
+    },
+    "rprop": {  # the sign test multiplies in the arrays' dtype, as PyTorch's grad.mul(prev).sign()
+        "arrays": ("p", "g", "prev", "step_size"),
+        "scalars": ("etaminus", "etaplus", "step_size_min", "step_size_max", "maximize"),
+        "prelude": "",
+        "body": """
+grad = -g[i] if maximize else g[i]
+same = grad * prev[i]
+factor = 1.0
+if same > 0:
+    factor = etaplus
+elif same < 0:
+    factor = etaminus
+size = step_size[i] * factor
+if size < step_size_min:
+    size = step_size_min
+if size > step_size_max:
+    size = step_size_max
+step_size[i] = size
+if same < 0:
+    grad = grad * 0
+if grad > 0:
+    p[i] -= step_size[i]
+elif grad < 0:
+    p[i] += step_size[i]
+prev[i] = grad
+""",
+    },
 }

@@ -69,7 +69,13 @@ def _signatures():
         "optim": {"sgd": (f, f, f, int64) + (float64,) * 4 + (boolean,) * 3,
                   "adam": (f,) * 5 + (int64,) + (float64,) * 5 + (boolean,) * 3 + (float64,),
                   "rmsprop": (f,) * 5 + (int64,) + (float64,) * 5 + (boolean,) * 2,
-                  "adagrad": (f, f, f, int64) + (float64,) * 3 + (boolean,)},
+                  "adagrad": (f, f, f, int64) + (float64,) * 3 + (boolean,),
+                  "adadelta": (f,) * 4 + (int64,) + (float64,) * 4 + (boolean,),
+                  "adamax": (f,) * 4 + (int64,) + (float64,) * 5 + (boolean, float64),
+                  "nadam": (f,) * 4 + (int64,) + (float64,) * 5 + (boolean,) * 2 + (float64,) * 3,
+                  "radam": (f,) * 4 + (int64,) + (float64,) * 5 + (boolean,) * 2 + (float64,),
+                  "asgd": (f,) * 3 + (int64,) + (float64,) * 4 + (boolean,),
+                  "rprop": (f,) * 4 + (int64,) + (float64,) * 4 + (boolean,)},
     }
     sigs.update({(module, name): sig for module, kernels in table.items() for name, sig in kernels.items()})
     return sigs

@@ -99,6 +99,20 @@ PLAIN_CONFIGS = dict(CONFIGS, **{
     "rmsprop_centered": ("RMSprop", dict(lr=0.01, centered=True)),
     "rmsprop_maximize_wd": ("RMSprop", dict(lr=0.01, maximize=True, weight_decay=0.1)),
     "adagrad_maximize": ("Adagrad", dict(lr=0.1, maximize=True)),
+    "adadelta": ("Adadelta", dict(lr=1.0)),
+    "adadelta_wd_maximize": ("Adadelta", dict(lr=0.5, rho=0.8, weight_decay=0.1, maximize=True)),
+    "adamax": ("Adamax", dict(lr=0.01)),
+    "adamax_wd_maximize": ("Adamax", dict(lr=0.01, weight_decay=0.1, maximize=True)),
+    "nadam": ("NAdam", dict(lr=0.01)),
+    "nadam_wd": ("NAdam", dict(lr=0.01, weight_decay=0.1, maximize=True)),
+    "nadam_decoupled": ("NAdam", dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True)),
+    "radam": ("RAdam", dict(lr=0.01)),
+    "radam_wd_maximize": ("RAdam", dict(lr=0.01, weight_decay=0.1, maximize=True)),
+    "radam_decoupled": ("RAdam", dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True, betas=(0.9, 0.9))),
+    "asgd": ("ASGD", dict(lr=0.05)),
+    "asgd_averaging_wd_maximize": ("ASGD", dict(lr=0.05, t0=3, weight_decay=0.1, maximize=True)),
+    "rprop": ("Rprop", dict(lr=0.01)),
+    "rprop_maximize": ("Rprop", dict(lr=0.01, etas=(0.3, 1.5), step_sizes=(1e-3, 0.02), maximize=True)),
 })
 
 

@@ -1,78 +1,113 @@
-"""SGD, Adam, AdamW, RMSprop, Adagrad: each update one fused kernel per parameter where the
-device's backend has it, else the same update in plain tensor ops."""
-from framework.ops.creation import tensor, zeros_like
-from framework.ops.fused import has_fused_step, optimizer_step_
-from framework.optim import _plain
-from framework.optim.optimizer import Optimizer
-from framework import float32
+"""SGD, Adam, AdamW, RMSprop, Adagrad with every option PyTorch's have: each update one fused
+kernel per parameter where the device's backend has it, else the same update in plain tensor
+ops. `foreach` is accepted and changes nothing (there is one implementation per device);
+`fused` and `capturable` decide where the 'step' state lives, as in PyTorch."""
+from framework.ops.creation import full_like, zeros_like
+from framework.optim._elementwise import (ElementwiseOptimizer, advance, apply_update, check_betas, check_capturable,
+                                          check_fused_flags, check_fused_param, check_lr, check_nonnegative, lr_of,
+                                          scalar_state)
+from framework.optim.optimizer import _to_scalar, _value
+from framework.tensor import Tensor
 
 
-def _step(name, tensors, *scalars):
-    """Update `tensors` (param, grad, states...) in place with the update `name`."""
-    if has_fused_step(name, tensors[0].device):
-        optimizer_step_(name, tensors, *scalars)
-    else:
-        getattr(_plain, name)(*tensors, *scalars)
-
-
-def _check(name, value, low=0.0):
-    if value < low:
-        raise ValueError(f"Invalid {name} value: {value}")
-
-
-class SGD(Optimizer):
+class SGD(ElementwiseOptimizer):
     def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False, *, maximize=False,
                  foreach=None, differentiable=False, fused=None):
-        _check("momentum", momentum)
-        _check("weight_decay", weight_decay)
+        if isinstance(lr, Tensor) and lr.numel() != 1:
+            raise ValueError("Tensor lr must be 1-element")
+        if lr < 0.0:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if momentum < 0.0:
+            raise ValueError(f"Invalid momentum value: {momentum}")
+        if weight_decay < 0.0:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        defaults = dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay, nesterov=nesterov,
+                        maximize=maximize, foreach=foreach, differentiable=differentiable, fused=fused)
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError("Nesterov momentum requires a momentum and zero dampening")
-        super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
-                                      nesterov=nesterov, maximize=maximize, foreach=foreach,
-                                      differentiable=differentiable, fused=fused))
+        super().__init__(params, defaults)
+        check_fused_flags(self.defaults)
 
-    def _update(self, p, g, state, group):
-        momentum = float(group["momentum"])
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        for group in self.param_groups:
+            for key, default in (("nesterov", False), ("maximize", False), ("foreach", None),
+                                 ("differentiable", False), ("fused", False)):
+                group.setdefault(key, default)
+
+    def _update(self, p, g, group):
+        momentum = float(_value(group["momentum"]))
         first = False
+        buf = p  # unused by the update when momentum == 0 (and no state is kept, as in PyTorch)
         if momentum != 0:
+            state = self.state[p]
             buf = state.get("momentum_buffer")
             if buf is None:
                 buf = state["momentum_buffer"] = zeros_like(p)
                 first = True
-        else:
-            buf = p  # unused by the kernel when momentum == 0
-        _step("sgd", (p, g, buf), float(group["lr"]), momentum, float(group["dampening"]),
-              float(group["weight_decay"]), bool(group["nesterov"]), bool(group["maximize"]), first)
+        apply_update("sgd", group, (p, g, buf), lr_of(group), momentum, float(_value(group["dampening"])),
+                     float(_value(group["weight_decay"])), bool(group["nesterov"]), bool(group["maximize"]), first)
 
 
-class Adam(Optimizer):
+class Adam(ElementwiseOptimizer):
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False, *,
                  foreach=None, maximize=False, capturable=False, differentiable=False, fused=None,
                  decoupled_weight_decay=False):
-        _check("epsilon", eps)
-        _check("weight_decay", weight_decay)
-        for i, b in enumerate(betas):
-            if not 0.0 <= b < 1.0:
-                raise ValueError(f"Invalid beta parameter at index {i}: {b}")
-        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
-                                      amsgrad=amsgrad, maximize=maximize, foreach=foreach, capturable=capturable,
+        if isinstance(lr, Tensor):
+            if foreach and not capturable:
+                raise ValueError("lr as a Tensor is not supported for capturable=False and foreach=True")
+            if lr.numel() != 1:
+                raise ValueError("Tensor lr must be 1-element")
+        check_lr(lr)
+        check_nonnegative("epsilon", eps)
+        check_betas(betas)
+        check_nonnegative("weight_decay", weight_decay)
+        if not ((isinstance(betas[0], float) and isinstance(betas[1], float))
+                or (isinstance(betas[0], Tensor) and isinstance(betas[1], Tensor))):
+            raise ValueError("betas must be either both floats or both Tensors")
+        for i in range(2):
+            if isinstance(betas[i], Tensor):
+                if not capturable and foreach:
+                    raise ValueError(f"betas[{i}] as a Tensor is not supported for capturable=False and foreach=True")
+                if betas[i].numel() != 1:
+                    raise ValueError(f"Tensor betas[{i}] must be 1-element")
+        betas = tuple(map(_to_scalar, betas))
+        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
+                                      maximize=maximize, foreach=foreach, capturable=capturable,
                                       differentiable=differentiable, fused=fused,
                                       decoupled_weight_decay=decoupled_weight_decay))
+        check_fused_flags(self.defaults)
 
-    def _update(self, p, g, state, group):
-        if not state:
-            state["step"] = tensor(0.0, dtype=float32)
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        for group in self.param_groups:
+            for key, default in (("amsgrad", False), ("maximize", False), ("foreach", None), ("capturable", False),
+                                 ("differentiable", False), ("decoupled_weight_decay", False), ("fused", None)):
+                group.setdefault(key, default)
+
+    def _update(self, p, g, group):
+        self._sparse_check(g)
+        state = self.state[p]
+        if len(state) == 0:
+            if group["fused"]:
+                check_fused_param(p)
+            state["step"] = scalar_state(p, group)
             state["exp_avg"] = zeros_like(p)
             state["exp_avg_sq"] = zeros_like(p)
             if group["amsgrad"]:
                 state["max_exp_avg_sq"] = zeros_like(p)
-        state["step"] += 1
-        vmax = state.get("max_exp_avg_sq", state["exp_avg_sq"])
-        beta1, beta2 = group["betas"]
-        _step("adam", (p, g, state["exp_avg"], state["exp_avg_sq"], vmax), float(group["lr"]),
-              float(beta1), float(beta2), float(group["eps"]), float(group["weight_decay"]),
-              bool(group["decoupled_weight_decay"]), bool(group["amsgrad"]), bool(group["maximize"]),
-              float(state["step"].item()))
+        if group["capturable"]:
+            check_capturable(p, state["step"])
+        step = advance(state["step"])
+        vmax = state["max_exp_avg_sq"] if group["amsgrad"] else state["exp_avg_sq"]
+        beta1, beta2 = (float(_value(b)) for b in group["betas"])
+        apply_update("adam", group, (p, g, state["exp_avg"], state["exp_avg_sq"], vmax), lr_of(group), beta1, beta2,
+                     float(group["eps"]), float(_value(group["weight_decay"])), bool(group["decoupled_weight_decay"]),
+                     bool(group["amsgrad"]), bool(group["maximize"]), step)
+
+    def _sparse_check(self, grad):
+        if getattr(grad, "is_sparse", False):
+            raise RuntimeError("Adam does not support sparse gradients, please consider SparseAdam instead")
 
 
 class AdamW(Adam):
@@ -80,51 +115,86 @@ class AdamW(Adam):
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, amsgrad=False, *,
                  maximize=False, foreach=None, capturable=False, differentiable=False, fused=None):
-        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize, foreach=foreach,
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, foreach=foreach, maximize=maximize,
                          capturable=capturable, differentiable=differentiable, fused=fused,
                          decoupled_weight_decay=True)
 
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        for group in self.param_groups:
+            group["decoupled_weight_decay"] = True
 
-class RMSprop(Optimizer):
+
+class RMSprop(ElementwiseOptimizer):
     def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0, centered=False,
                  capturable=False, foreach=None, maximize=False, differentiable=False):
-        for name, v in (("epsilon", eps), ("momentum", momentum), ("weight_decay", weight_decay), ("alpha", alpha)):
-            _check(name, v)
-        super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum,
-                                      centered=centered, capturable=capturable, foreach=foreach, maximize=maximize,
-                                      differentiable=differentiable))
+        check_lr(lr)
+        check_nonnegative("epsilon", eps)
+        check_nonnegative("momentum", momentum)
+        check_nonnegative("weight_decay", weight_decay)
+        check_nonnegative("alpha", alpha)
+        super().__init__(params, dict(lr=lr, momentum=momentum, alpha=alpha, eps=eps, centered=centered,
+                                      weight_decay=weight_decay, capturable=capturable, foreach=foreach,
+                                      maximize=maximize, differentiable=differentiable))
 
-    def _update(self, p, g, state, group):
-        if not state:
-            state["step"] = tensor(0.0, dtype=float32)
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        for group in self.param_groups:
+            for key, default in (("momentum", 0), ("centered", False), ("foreach", None), ("maximize", False),
+                                 ("differentiable", False), ("capturable", False)):
+                group.setdefault(key, default)
+
+    def _update(self, p, g, group):
+        self._sparse_check(g)
+        state = self.state[p]
+        if len(state) == 0:
+            state["step"] = scalar_state(p, group)
             state["square_avg"] = zeros_like(p)
             if group["momentum"] > 0:
                 state["momentum_buffer"] = zeros_like(p)
             if group["centered"]:
                 state["grad_avg"] = zeros_like(p)
-        state["step"] += 1
+        if group["capturable"]:
+            check_capturable(p, state["step"])
+        advance(state["step"])
         sq = state["square_avg"]
-        _step("rmsprop", (p, g, sq, state.get("grad_avg", sq), state.get("momentum_buffer", sq)),
-              float(group["lr"]), float(group["alpha"]), float(group["eps"]), float(group["weight_decay"]),
-              float(group["momentum"]), bool(group["centered"]), bool(group["maximize"]))
+        apply_update("rmsprop", group, (p, g, sq, state.get("grad_avg", sq), state.get("momentum_buffer", sq)),
+                     lr_of(group), float(group["alpha"]), float(group["eps"]), float(group["weight_decay"]),
+                     float(group["momentum"]), bool(group["centered"]), bool(group["maximize"]))
 
 
-class Adagrad(Optimizer):
+class Adagrad(ElementwiseOptimizer):
     def __init__(self, params, lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0, eps=1e-10,
                  foreach=None, *, maximize=False, differentiable=False, fused=None):
-        for name, v in (("lr_decay", lr_decay), ("weight_decay", weight_decay),
-                        ("initial_accumulator_value", initial_accumulator_value), ("epsilon", eps)):
-            _check(name, v)
+        check_lr(lr)
+        check_nonnegative("lr_decay", lr_decay)
+        check_nonnegative("weight_decay", weight_decay)
+        check_nonnegative("initial_accumulator_value", initial_accumulator_value)
+        check_nonnegative("epsilon", eps)
         super().__init__(params, dict(lr=lr, lr_decay=lr_decay, eps=eps, weight_decay=weight_decay,
                                       initial_accumulator_value=initial_accumulator_value, foreach=foreach,
                                       maximize=maximize, differentiable=differentiable, fused=fused))
+        check_fused_flags(self.defaults)
         for group in self.param_groups:  # PyTorch creates Adagrad's state eagerly
             for p in group["params"]:
-                self.state[p]["step"] = tensor(0.0, dtype=float32)
-                self.state[p]["sum"] = zeros_like(p) + group["initial_accumulator_value"]
+                state = self.state[p]
+                state["step"] = scalar_state(p, group, on_device=bool(group["fused"]))
+                state["sum"] = full_like(p, initial_accumulator_value)
 
-    def _update(self, p, g, state, group):
-        state["step"] += 1
-        clr = group["lr"] / (1 + (state["step"].item() - 1) * group["lr_decay"])
-        _step("adagrad", (p, g, state["sum"]), float(clr), float(group["eps"]), float(group["weight_decay"]),
-              bool(group["maximize"]))
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        for group in self.param_groups:
+            for key, default in (("foreach", None), ("maximize", False), ("differentiable", False), ("fused", None)):
+                group.setdefault(key, default)
+
+    def _update(self, p, g, group):
+        state = self.state[p]
+        if len(state) == 0:  # a parameter added with add_param_group: PyTorch uses the defaults' value
+            if group["fused"]:
+                check_fused_param(p)
+            state["step"] = scalar_state(p, group, on_device=bool(group["fused"]))
+            state["sum"] = full_like(p, self.defaults["initial_accumulator_value"])
+        step = advance(state["step"])
+        clr = lr_of(group) / (1 + (step - 1) * group["lr_decay"])
+        apply_update("adagrad", group, (p, g, state["sum"]), float(clr), float(group["eps"]),
+                     float(group["weight_decay"]), bool(group["maximize"]))

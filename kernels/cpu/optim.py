@@ -68,3 +68,109 @@ def adagrad(p, g, state_sum, clr, eps, weight_decay, maximize):
             grad = grad + weight_decay * p[i]
         state_sum[i] += grad * grad
         p[i] -= clr * grad / (math.sqrt(state_sum[i]) + eps)
+
+
+@kernel
+def adadelta(p, g, square_avg, acc_delta, lr, rho, eps, weight_decay, maximize):
+    for i in range(p.shape[0]):
+        grad = -g[i] if maximize else g[i]
+        if weight_decay != 0:
+            grad = grad + weight_decay * p[i]
+        square_avg[i] = square_avg[i] * rho + (1 - rho) * grad * grad
+        delta = math.sqrt(acc_delta[i] + eps) / math.sqrt(square_avg[i] + eps) * grad
+        acc_delta[i] = acc_delta[i] * rho + (1 - rho) * delta * delta
+        p[i] -= lr * delta
+
+
+@kernel
+def adamax(p, g, exp_avg, exp_inf, lr, beta1, beta2, eps, weight_decay, maximize, step):
+    clr = lr / (1 - beta1 ** step)
+    for i in range(p.shape[0]):
+        grad = -g[i] if maximize else g[i]
+        if weight_decay != 0:
+            grad = grad + weight_decay * p[i]
+        exp_avg[i] = exp_avg[i] + (1 - beta1) * (grad - exp_avg[i])
+        decayed = exp_inf[i] * beta2
+        norm = math.fabs(grad) + eps
+        exp_inf[i] = decayed if decayed > norm or decayed != decayed else norm
+        p[i] -= clr * exp_avg[i] / exp_inf[i]
+
+
+@kernel
+def nadam(p, g, exp_avg, exp_avg_sq, lr, beta1, beta2, eps, weight_decay, decoupled, maximize, bias_correction2, grad_coef, avg_coef):
+    for i in range(p.shape[0]):
+        grad = -g[i] if maximize else g[i]
+        if weight_decay != 0:
+            if decoupled:
+                p[i] = p[i] * (1 - lr * weight_decay)
+            else:
+                grad = grad + weight_decay * p[i]
+        exp_avg[i] = exp_avg[i] + (1 - beta1) * (grad - exp_avg[i])
+        exp_avg_sq[i] = exp_avg_sq[i] * beta2 + (1 - beta2) * grad * grad
+        denom = math.sqrt(exp_avg_sq[i] / bias_correction2) + eps
+        p[i] = p[i] + grad_coef * grad / denom
+        p[i] = p[i] + avg_coef * exp_avg[i] / denom
+
+
+@kernel
+def radam(p, g, exp_avg, exp_avg_sq, lr, beta1, beta2, eps, weight_decay, decoupled, maximize, step):
+    bias_correction1 = 1 - beta1 ** step
+    bias_correction2 = 1 - beta2 ** step
+    rho_inf = 2 / (1 - beta2) - 1
+    rho_t = rho_inf - 2 * step * (beta2 ** step) / bias_correction2
+    rectified = rho_t > 5.0
+    rect = 0.0
+    if rectified:
+        rect = math.sqrt((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t))
+    for i in range(p.shape[0]):
+        grad = -g[i] if maximize else g[i]
+        if weight_decay != 0:
+            if decoupled:
+                p[i] = p[i] * (1 - lr * weight_decay)
+            else:
+                grad = grad + weight_decay * p[i]
+        exp_avg[i] = exp_avg[i] + (1 - beta1) * (grad - exp_avg[i])
+        exp_avg_sq[i] = exp_avg_sq[i] * beta2 + (1 - beta2) * grad * grad
+        if rectified:
+            p[i] -= exp_avg[i] / bias_correction1 * lr * (math.sqrt(bias_correction2) / (math.sqrt(exp_avg_sq[i]) + eps)) * rect
+        else:
+            p[i] -= exp_avg[i] / bias_correction1 * lr
+
+
+@kernel
+def asgd(p, g, ax, eta, lambd, weight_decay, mu, maximize):
+    for i in range(p.shape[0]):
+        grad = -g[i] if maximize else g[i]
+        if weight_decay != 0:
+            grad = grad + weight_decay * p[i]
+        p[i] = p[i] * (1 - lambd * eta)
+        p[i] = p[i] - eta * grad
+        if mu != 1:
+            ax[i] = ax[i] + (p[i] - ax[i]) * mu
+        else:
+            ax[i] = p[i]
+
+
+@kernel
+def rprop(p, g, prev, step_size, etaminus, etaplus, step_size_min, step_size_max, maximize):
+    for i in range(p.shape[0]):
+        grad = -g[i] if maximize else g[i]
+        same = grad * prev[i]
+        factor = 1.0
+        if same > 0:
+            factor = etaplus
+        elif same < 0:
+            factor = etaminus
+        size = step_size[i] * factor
+        if size < step_size_min:
+            size = step_size_min
+        if size > step_size_max:
+            size = step_size_max
+        step_size[i] = size
+        if same < 0:
+            grad = grad * 0
+        if grad > 0:
+            p[i] -= step_size[i]
+        elif grad < 0:
+            p[i] += step_size[i]
+        prev[i] = grad
