@@ -8,6 +8,7 @@ Every helper takes `device` (the `device` fixture of conftest.py): framework run
 PyTorch always on its CPU. A function that makes tensors of its own makes them on its
 inputs' device (`T.arange(3.0, device=x.device)`), which is the CPU for PyTorch."""
 import numpy as np
+import pytest
 import torch
 
 import framework
@@ -203,3 +204,20 @@ def gradcheck(fn, *inputs, double=False, device="cpu", **kw):
                  for o in _float_outputs(on_cpu, ft)]
         _compare_jacobians(_first_derivative(on_device, len(ft), idx), _first_derivative(on_cpu, len(ft), idx),
                            ft + grads, **kw)
+
+
+def assert_nested_close(ours, theirs, rel=1e-12, abs=1e-15, where=""):
+    """`pytest.approx` for nested lists/tuples/dicts (pytest >= 9.1 refuses nesting):
+    numbers compare within tolerance, everything else exactly, structure must match."""
+    if isinstance(theirs, dict):
+        assert isinstance(ours, dict) and ours.keys() == theirs.keys(), f"{where}: keys {ours} vs {theirs}"
+        for k in theirs:
+            assert_nested_close(ours[k], theirs[k], rel, abs, f"{where}[{k!r}]")
+    elif isinstance(theirs, (list, tuple)):
+        assert isinstance(ours, (list, tuple)) and len(ours) == len(theirs), f"{where}: {ours} vs {theirs}"
+        for i, (a, b) in enumerate(zip(ours, theirs)):
+            assert_nested_close(a, b, rel, abs, f"{where}[{i}]")
+    elif isinstance(theirs, (int, float)) and not isinstance(theirs, bool):
+        assert ours == pytest.approx(theirs, rel=rel, abs=abs), f"{where}: {ours} vs {theirs}"
+    else:
+        assert ours == theirs, f"{where}: {ours} vs {theirs}"

@@ -5,7 +5,7 @@ decision; where both accept, the results must agree."""
 import numpy as np
 import pytest
 import torch
-from hypothesis import given, settings, strategies as st
+from hypothesis import example, given, settings, strategies as st
 
 import framework
 
@@ -52,6 +52,7 @@ def test_conv2d_accepts_and_rejects_what_pytorch_does(n, groups, cpg, opg, size,
        kernel=st.tuples(st.integers(1, 3), st.integers(1, 3)), stride=st.one_of(small, st.tuples(small, small)),
        padding=st.one_of(small, st.tuples(small, small)), output_padding=st.one_of(small, st.tuples(small, small)),
        dilation=st.one_of(small, st.tuples(small, small)), bias=st.sampled_from([None, 0, 1]))
+@example(groups=1, size=(1, 1), kernel=(1, 1), stride=2, padding=1, output_padding=1, dilation=1, bias=None)  # 0x0 output
 def test_conv_transpose2d_accepts_and_rejects_what_pytorch_does(groups, size, kernel, stride, padding, output_padding,
                                                                 dilation, bias):
     g = max(groups, 1)

@@ -10,6 +10,7 @@ import pytest
 import torch
 
 import framework
+from helpers import assert_nested_close
 
 STEPS = 100
 
@@ -84,7 +85,7 @@ def _sequence(lib, make, steps=STEPS, kind="sgd", step=None):
 def _assert_same_sequences(ours, theirs):
     assert len(ours) == len(theirs)
     for i, (a, b) in enumerate(zip(ours, theirs)):
-        assert a == pytest.approx(b, rel=1e-12, abs=1e-15), f"step {i}"
+        assert_nested_close(a, b, rel=1e-12, abs=1e-15, where=f"step {i}")
 
 
 @pytest.mark.parametrize("name, kind", [(n, "sgd") for n in sorted(SCHEDULERS)]
@@ -215,8 +216,8 @@ def test_state_dict_matches_torch_and_resumes(name):
             for o, s in ((opt, sched), (fresh_opt, fresh)):
                 o.step()
                 s.step()
-            assert fresh.get_last_lr() == pytest.approx(sched.get_last_lr(), rel=1e-12)
-            assert _snapshot(fresh_opt) == pytest.approx(_snapshot(opt), rel=1e-12)
+            assert_nested_close(fresh.get_last_lr(), sched.get_last_lr(), rel=1e-12)
+            assert_nested_close(_snapshot(fresh_opt), _snapshot(opt), rel=1e-12)
 
 
 def test_composed_state_dicts_hold_their_schedulers():

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 import framework
+from helpers import assert_nested_close
 
 RNG = np.random.default_rng(0)
 
@@ -129,7 +130,7 @@ def test_swalr_matches_torch(name):
         assert "anneal_func" not in state and state["_anneal_strategy"] == SWALR_CONFIGS[name].get(
             "anneal_strategy", "cos")
     for i, (a, b) in enumerate(zip(*seqs)):
-        assert a == pytest.approx(b, rel=1e-12), i
+        assert_nested_close(a, b, rel=1e-12, abs=1e-15, where=str(i))
 
 
 def test_swalr_errors_and_state_dict():

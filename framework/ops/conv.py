@@ -210,7 +210,7 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
     out_c = weight.shape[1] * groups
     out_hw = [(size - 1) * s - 2 * p + d * (k - 1) + op + 1
               for size, s, p, d, k, op in zip((h, w), stride, padding, dilation, weight.shape[2:], output_padding)]
-    if min(out_hw) < 0:
+    if min(out_hw) < 1:
         raise RuntimeError(f"Given input size per channel: ({h} x {w}). Calculated output size per channel: "
                            f"({out_hw[0]} x {out_hw[1]}). Output size is too small")
     out = ConvGradInput.apply(input, weight, (n, out_c, *out_hw), stride, padding, dilation, groups)
