@@ -19,6 +19,8 @@ int64 = long = _dtypes.int64
 int32 = int = _dtypes.int32
 uint8 = _dtypes.uint8
 bool = _dtypes.bool_
+complex64 = cfloat = _dtypes.complex64
+complex128 = cdouble = _dtypes.complex128
 
 __version__ = "0.1.0"
 
@@ -48,8 +50,27 @@ def can_cast(from_, to):
     return _can_cast(from_, to)
 
 
-from framework.ops.conv import (adaptive_avg_pool2d, avg_pool2d, conv1d, conv2d, conv_transpose2d,  # noqa: E402
-                                max_pool2d)
+from framework.ops.conv import (conv1d, conv2d, conv3d, conv_transpose1d, conv_transpose2d,  # noqa: E402
+                                conv_transpose3d)
+from framework.ops.pooling import (adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_max_pool1d,  # noqa: E402
+                                   avg_pool1d, avg_pool2d, max_pool1d, max_pool1d_with_indices, max_pool2d,
+                                   max_pool3d)
+from framework.ops.resample import (channel_shuffle, channel_shuffle as native_channel_shuffle,  # noqa: E402
+                                    pixel_shuffle, pixel_unshuffle)
 from framework import nn, optim  # noqa: E402  (torch.nn and torch.optim are attributes too)
+from framework.nn._torch_level import *  # noqa: E402,F401,F403  (torch.batch_norm, torch.dropout, ...)
 from framework import cuda, io, utils  # noqa: E402
 from framework.io import load, save  # noqa: E402
+# ---- math breadth: torch.fft, torch.linalg, torch.special (replacing the same-named ops submodules that
+# `from framework.ops import *` exposed), complex tensors, and the top-level linear-algebra names
+import importlib as _importlib  # noqa: E402
+fft, linalg, special = (_importlib.import_module(f"framework.{_name}") for _name in ("fft", "linalg", "special"))
+from framework.ops.complex import (abs, absolute, angle, complex, conj, conj_physical, imag, is_complex,  # noqa: E402
+                                   is_conj, polar, real, resolve_conj, sgn, view_as_complex, view_as_real)
+from framework.linalg import det, inverse, logdet, pinverse, slogdet  # noqa: E402
+from framework.linalg import matrix_exp, matrix_power  # noqa: E402
+from framework.ops.linalg_compat import (addbmm, addmm, addmv, addr, baddbmm, chain_matmul, cholesky,  # noqa: E402
+                                         cholesky_inverse, cholesky_solve, frobenius_norm, inner, lu_unpack,
+                                         nuclear_norm, qr, svd, triangular_solve, vdot)
+from framework import distributions  # noqa: E402  (torch.distributions)
+from framework.nn._distance import cosine_similarity, pairwise_distance  # noqa: E402,F401  (torch.*)

@@ -38,6 +38,8 @@ for _name in ("float", "double", "long", "int", "bool", "byte", "half", "cpu", "
     setattr(Tensor, _name, getattr(conversion, _name))
 
 Tensor.where = lambda self, condition, other: ew.where(condition, self, other)
+Tensor.hardshrink = ops.hardshrink  # (activations: framework/ops/activation.py)
+Tensor.prelu = ops.prelu
 Tensor.sum_to_size = reduction.sum_to_size
 Tensor.expand_as = shape.expand_as
 Tensor.view_as = shape.view_as
@@ -194,3 +196,49 @@ Tensor.fill_ = fill_
 Tensor.copy_ = copy_
 Tensor.uniform_ = uniform_
 Tensor.normal_ = normal_
+
+
+# ----------------------------------------------------------------- math breadth: pointwise math, scans, sorts,
+# structure, linear algebra and complex numbers (framework/ops/math.py, scan.py, sort.py, structure.py, complex.py,
+# linalg_compat.py; framework/linalg.py)
+def _bind_math_breadth():
+    import importlib
+    from framework.ops import complex as cx, linalg_compat, math as pointwise
+    linalg = importlib.import_module("framework.linalg")
+    for name in ("tan", "asin", "arcsin", "acos", "arccos", "atan", "arctan", "atan2", "arctan2", "sinh", "cosh",
+                 "asinh", "arcsinh", "acosh", "arccosh", "atanh", "arctanh", "exp2", "log2", "log10", "erfc",
+                 "erfinv", "lgamma", "digamma", "i0", "sinc", "logit", "xlogy", "hypot", "copysign", "nextafter",
+                 "frac", "deg2rad", "rad2deg", "heaviside", "nan_to_num", "float_power", "fmax", "fmin", "addcmul",
+                 "addcdiv", "logaddexp", "logaddexp2", "signbit", "isposinf", "isneginf", "isreal", "nansum",
+                 "nanmean", "count_nonzero", "aminmax", "diff", "cross", "mvlgamma",
+                 "cumsum", "cumprod", "cummax", "cummin", "logcumsumexp",
+                 "sort", "argsort", "msort", "topk", "kthvalue", "median", "nanmedian", "mode", "quantile",
+                 "nanquantile", "unique", "unique_consecutive", "bincount", "histc",
+                 "diagonal", "diag_embed", "diag", "diagflat", "trace", "tril", "triu", "roll", "rot90",
+                 "take_along_dim", "kron", "fix", "positive", "ldexp", "frexp", "dist", "cov", "corrcoef",
+                 "histogram", "diagonal_scatter"):
+        setattr(Tensor, name, getattr(ops, name))
+    Tensor.polygamma = lambda self, n: pointwise.polygamma(n, self)
+    for name in ("det", "logdet", "slogdet", "inverse", "pinverse", "matrix_exp", "matrix_power"):
+        setattr(Tensor, name, getattr(linalg, name))
+    Tensor.cholesky = lambda self, upper=False: linalg.cholesky(self, upper=upper)
+    for name in ("cholesky_solve", "cholesky_inverse", "qr", "svd", "triangular_solve", "inner", "vdot", "addmm",
+                 "addbmm", "baddbmm", "addmv", "addr"):
+        setattr(Tensor, name, getattr(linalg_compat, name))
+    for name in ("conj", "conj_physical", "resolve_conj", "is_conj", "angle", "sgn", "is_complex", "abs",
+                 "absolute"):
+        setattr(Tensor, name, getattr(cx, name))
+    Tensor.__abs__ = cx.abs
+    Tensor.real = property(cx.real)
+    Tensor.imag = property(cx.imag)
+    for name in ("tan", "asin", "arcsin", "acos", "arccos", "atan", "arctan", "atan2", "arctan2", "sinh", "cosh",
+                 "asinh", "arcsinh", "acosh", "arccosh", "atanh", "arctanh", "exp2", "log2", "log10", "erfc",
+                 "erfinv", "lgamma", "digamma", "i0", "sinc", "logit", "xlogy", "hypot", "copysign", "nextafter",
+                 "frac", "deg2rad", "rad2deg", "heaviside", "nan_to_num", "addcmul", "addcdiv", "mvlgamma",
+                 "cumsum", "cumprod", "tril", "triu", "addmm", "addbmm", "baddbmm", "addmv", "addr", "sgn", "fix",
+                 "ldexp"):
+        setattr(Tensor, name + "_", _inplace_method(getattr(Tensor, name)))
+    Tensor.polygamma_ = _inplace_method(Tensor.polygamma)
+
+
+_bind_math_breadth()

@@ -25,7 +25,7 @@ class dtype:
 
     @property
     def is_complex(self):
-        return False
+        return self._category == 3
 
     def __repr__(self):
         return f"torch.{self.name}"
@@ -40,11 +40,14 @@ int32 = dtype("int32", np.int32, 2, 1)
 int64 = dtype("int64", np.int64, 3, 1)
 float32 = dtype("float32", np.float32, 4, 2)
 float64 = dtype("float64", np.float64, 5, 2)
+# complex: category 3; ranks above every real type (their promotion is special-cased below)
+complex64 = dtype("complex64", np.complex64, 20, 3)
+complex128 = dtype("complex128", np.complex128, 21, 3)
 
-ALL = (bool_, uint8, int32, int64, float32, float64)
+ALL = (bool_, uint8, int32, int64, float32, float64, complex64, complex128)
 _FROM_NP = {d.np: d for d in ALL}
 _NAMES = {d.name: d for d in ALL}
-_NAMES.update(float=float32, double=float64, long=int64, int=int32)
+_NAMES.update(float=float32, double=float64, long=int64, int=int32, cfloat=complex64, cdouble=complex128)
 
 _default_float = float32
 
@@ -70,7 +73,7 @@ def from_numpy(np_dtype):
         return _FROM_NP[np.dtype(np_dtype)]
     except KeyError:
         raise TypeError(f"can't convert np.ndarray of type {np.dtype(np_dtype)}. The only supported types are: "
-                        "float64, float32, int64, int32, uint8, and bool.") from None
+                        "float64, float32, int64, int32, uint8, bool, complex64 and complex128.") from None
 
 
 def as_dtype(d):
@@ -83,6 +86,8 @@ def as_dtype(d):
         return int64
     if d is builtins.bool:
         return bool_
+    if d is builtins.complex:
+        return complex_of(_default_float)
     if isinstance(d, str) and d in _NAMES:
         return _NAMES[d]
     try:
@@ -91,7 +96,20 @@ def as_dtype(d):
         raise TypeError(f"expected a dtype, got {d!r}") from None
 
 
+def complex_of(d):
+    """The complex dtype whose parts are the floating dtype d (complex64 for float32)."""
+    return complex128 if d is float64 or d is complex128 else complex64
+
+
+def real_of(d):
+    """The floating dtype of a complex dtype's parts (float32 for complex64); d itself otherwise."""
+    return float64 if d is complex128 else float32 if d is complex64 else d
+
+
 def promote_types(a, b):
+    if a._category == 3 or b._category == 3:  # complex wide enough for both (complex64 + float64 -> complex128)
+        wide = a is complex128 or b is complex128 or a is float64 or b is float64
+        return complex128 if wide else complex64
     return a if a._rank >= b._rank else b
 
 
@@ -101,13 +119,19 @@ def scalar_dtype(value):
         return bool_
     if isinstance(value, builtins.int):
         return int64
+    if isinstance(value, builtins.complex):
+        return complex_of(_default_float)
     return _default_float
 
 
 def _combine(higher, lower):
     if higher is None:
         return lower
-    if lower is None or higher.is_floating_point:
+    if lower is None or higher._category == 3:
+        return higher
+    if lower._category == 3:  # a complex scalar keeps a floating tensor's precision (PyTorch's rule)
+        return complex_of(higher) if higher.is_floating_point else lower
+    if higher.is_floating_point:
         return higher
     if higher is bool_ or lower._category > higher._category:
         return promote_types(higher, lower)

@@ -1,5 +1,4 @@
 """Image transforms with torchvision's names and defaults, on NumPy images and tensors."""
-import math
 import numbers
 
 import numpy as np
@@ -65,53 +64,52 @@ def _as_tensor(img):
     return img if isinstance(img, Tensor) else ToTensor()(img)
 
 
-def _interpolation_matrix(out_size, in_size):
-    """Rows of weights for 1-D linear interpolation, align_corners=False (separable bilinear)."""
-    m = np.zeros((out_size, in_size), np.float64)
-    scale = in_size / out_size
-    for i in range(out_size):
-        src = max((i + 0.5) * scale - 0.5, 0.0)
-        lo = min(int(math.floor(src)), in_size - 1)
-        hi = min(lo + 1, in_size - 1)
-        frac = src - lo
-        m[i, lo] += 1 - frac
-        m[i, hi] += frac
-    return m
-
-
 class Resize:
-    """Bilinear resize of a CxHxW tensor (int size: the smaller edge, keeping the aspect ratio).
+    """Resize a (..., H, W) tensor with F.interpolate (int size: the smaller edge, keeping the
+    aspect ratio), as torchvision's tensor Resize. `antialias` as torchvision's: True smooths
+    when shrinking (bilinear and bicubic); the default None does not, the historical
+    behaviour of tensor transforms."""
 
-    Without antialiasing, so it equals torchvision's Resize(antialias=False), and its
-    antialiased default when enlarging."""
+    _MODES = ("nearest", "nearest-exact", "bilinear", "bicubic")
 
-    def __init__(self, size, interpolation="bilinear", max_size=None, antialias=True):
+    def __init__(self, size, interpolation="bilinear", max_size=None, antialias=None):
         if isinstance(size, numbers.Integral):
             self.size = int(size)
+        elif len(size) == 1:
+            self.size = int(size[0])
         else:
             self.size = tuple(size)
-        if interpolation not in ("bilinear", "nearest"):
-            raise ValueError(f"interpolation {interpolation!r} is not supported (bilinear or nearest)")
-        self.interpolation = interpolation
+        interpolation = getattr(interpolation, "value", interpolation)  # (an InterpolationMode-like enum)
+        if interpolation not in self._MODES:
+            raise ValueError(f"interpolation {interpolation!r} is not supported (one of {', '.join(self._MODES)})")
+        if max_size is not None and not isinstance(self.size, int):
+            raise ValueError("max_size should only be passed if size specifies the length of the smaller edge, i.e. "
+                             "size should be an int or a sequence of length 1 in torchscript mode.")
+        self.interpolation, self.max_size, self.antialias = interpolation, max_size, antialias
 
     def _target(self, h, w):
-        if isinstance(self.size, int):
-            if h <= w:
-                return self.size, int(self.size * w / h)
-            return int(self.size * h / w), self.size
-        return self.size
+        if not isinstance(self.size, int):
+            return self.size
+        short, long = (w, h) if w <= h else (h, w)
+        new_short, new_long = self.size, int(self.size * long / short)
+        if self.max_size is not None:
+            if self.max_size <= self.size:
+                raise ValueError(f"max_size = {self.max_size} must be strictly greater than the requested size for "
+                                 f"the smaller edge size = {self.size}")
+            if new_long > self.max_size:
+                new_short, new_long = int(self.max_size * new_short / new_long), self.max_size
+        return (new_long, new_short) if w <= h else (new_short, new_long)
 
     def __call__(self, img):
         x = _as_tensor(img)
-        h, w = x.shape[-2:]
-        oh, ow = self._target(h, w)
-        if self.interpolation == "nearest":
-            rows = np.minimum((np.arange(oh) * (h / oh)).astype(np.int64), h - 1)
-            cols = np.minimum((np.arange(ow) * (w / ow)).astype(np.int64), w - 1)
-            return x.index_select(-2, framework.from_numpy(rows)).index_select(-1, framework.from_numpy(cols))
-        ry = framework.tensor(_interpolation_matrix(oh, h), dtype=x.dtype)
-        rx = framework.tensor(_interpolation_matrix(ow, w).T.copy(), dtype=x.dtype)
-        return ry @ x @ rx
+        oh, ow = self._target(*x.shape[-2:])
+        lead = x.shape[:-2]
+        batch = x.reshape(-1, 1, *x.shape[-2:])
+        smooth = bool(self.antialias) and self.interpolation in ("bilinear", "bicubic")
+        kw = {} if self.interpolation.startswith("nearest") else {"align_corners": False}
+        out = framework.nn.functional.interpolate(batch, size=(oh, ow), mode=self.interpolation, antialias=smooth,
+                                                  **kw)
+        return out.reshape(*lead, oh, ow)
 
     def __repr__(self):
         return f"Resize(size={self.size}, interpolation={self.interpolation})"

@@ -13,12 +13,29 @@ Numba can cache each of them to disk:
 - `<op>_scalar(x, s, out)` and `<op>_rscalar(s, y, out)`: binary op with a scalar;
 - `<optimizer>(arrays..., scalars...)`: one fused update (CUDA: `n` after the arrays).
 """
+import ast
 import pathlib
 import textwrap
 
 from kernels.scalar import BINARY, OPTIMIZERS, UNARY
 
 HERE = pathlib.Path(__file__).parent
+
+
+def _special(decorator):
+    """kernels/special.py's constants and functions, each function under `decorator`: the
+    scalar helpers the expressions call, copied into each target's module (see its docstring)."""
+    text = (HERE / "special.py").read_text()
+    lines = text.splitlines()
+    parts = ["\n\n# ----------------------------------------------------------------- "
+             "special functions, copied from kernels/special.py\n"]
+    for node in ast.parse(text).body:
+        segment = "\n".join(lines[node.lineno - 1:node.end_lineno])
+        if isinstance(node, ast.FunctionDef):
+            parts.append(f"\n\n{decorator}\n{segment}\n")
+        elif isinstance(node, ast.Assign):
+            parts.append(f"{segment}\n")
+    return "".join(parts)
 
 # ----------------------------------------------------------------- CPU elementwise
 
@@ -103,7 +120,7 @@ def {name}_strided(a, b, out):
 
 
 def source():
-    parts = [HEADER]
+    parts = [HEADER, _special("@kernel")]
     parts += [_unary(n, e) for n, e in UNARY.items()]
     parts += [_binary(n, e) for n, e in BINARY.items()]
     return "".join(parts)
@@ -210,7 +227,7 @@ def {name}_strided(a, b, out, meta):
 
 
 def cuda_source():
-    parts = [CUDA_HEADER]
+    parts = [CUDA_HEADER, _special("@cuda.jit(device=True, inline=True)")]
     parts += [_cuda_unary(n, e) for n, e in UNARY.items()]
     parts += [_cuda_binary(n, e) for n, e in BINARY.items()]
     return "".join(parts)

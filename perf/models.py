@@ -41,3 +41,30 @@ def resnet18(lib, num_classes=10):
             return self.fc(out)
 
     return ResNet18()
+
+
+def transformer_encoder(lib, vocab=1000, d_model=256, nhead=4, num_layers=2, dim_feedforward=1024, seq_len=64):
+    """A small causal Transformer-encoder language model: token and position embeddings
+    (nn.Embedding), two batch_first nn.TransformerEncoderLayers (4 heads, feed-forward 1024,
+    PyTorch's default dropout and ReLU) under a causal mask, and a linear head over the
+    vocabulary. Input (batch, seq_len) int64 tokens; output (batch * seq_len, vocab) logits,
+    for CrossEntropyLoss against the (batch * seq_len,) next tokens."""
+    nn = lib.nn
+
+    class TransformerLM(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.tokens = nn.Embedding(vocab, d_model)
+            self.positions = nn.Embedding(seq_len, d_model)
+            layer = nn.TransformerEncoderLayer(d_model, nhead, dim_feedforward, batch_first=True)
+            self.encoder = nn.TransformerEncoder(layer, num_layers, enable_nested_tensor=False)
+            self.head = nn.Linear(d_model, vocab)
+            self.register_buffer("mask", nn.Transformer.generate_square_subsequent_mask(seq_len), persistent=False)
+
+        def forward(self, ids):
+            t = ids.shape[1]
+            x = self.tokens(ids) + self.positions(lib.arange(t, device=ids.device))
+            x = self.encoder(x, mask=self.mask[:t, :t], is_causal=True)
+            return self.head(x).reshape(-1, vocab)
+
+    return TransformerLM()

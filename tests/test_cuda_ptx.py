@@ -36,8 +36,9 @@ def _signatures():
         sigs["elementwise", op + "_strided"] = (dt[::1], dt[::1], out[::1], i)
     mid = (int64, int64, int64)  # outer, reduced, inner
     axis = (int64, int64, int64, int64)  # outer, size, e, inner
-    conv = (int64,) * 16  # shapes, stride, padding, dilation, groups
-    pool = (int64,) * 13  # planes, h, w, oh, ow, kernel, stride, padding, dilation
+    conv = (int64,) * 22  # N, C, D, H, W, OC, kernel, output, stride, padding, dilation (triples), groups
+    unfold = (int64,) * 20  # N, C, D, H, W, kernel, output, stride, padding, dilation (triples)
+    pool = (int64,) * 19  # planes, D, H, W, output, kernel, stride, padding, dilation (triples)
     table = {
         "memory": {"copy_strided": (f, d, i), "scatter_strided": (f, f, i), "fill": (f, float32, int64),
                    "arange": (f, float32, float32, int64)},
@@ -53,16 +54,43 @@ def _signatures():
                   "index_offsets": (i, i, i, i), "take": (f, i, f, int64), "put": (f, i, f, int64),
                   "put_accumulate": (f, i, f, int64), "scan_blocks": (i, i, i, int64),
                   "add_chunk_offsets": (i, i, int64, int64), "nonzero_coords": (i, i, i, int64, int64)},
-        "conv": {"conv2d_forward": (f, f, f, boolean, f) + conv, "conv2d_grad_input": (f, f, f) + conv,
-                 "conv2d_grad_weight": (f, f, f) + conv},
-        "pool": {"max_pool2d": (f, f, i) + pool, "avg_pool2d": (f, f) + pool[:11] + (boolean, int64),
-                 "avg_pool2d_backward": (f, f) + pool[:11] + (boolean, int64),
-                 "adaptive_avg_pool2d": (f, f) + pool[:5], "adaptive_avg_pool2d_backward": (f, f) + pool[:5]},
-        "loss": {"cross_entropy_forward": (f, i, int64, f, int64, int64, i),
-                 "cross_entropy_backward": (f, i, int64, f, f, int64, int64, i)},
+        "conv": {"conv_forward": (f, f, f, boolean, f) + conv, "conv_grad_input": (f, f, f) + conv,
+                 "conv_grad_weight": (f, f, f) + conv, "im2col": (f, f) + unfold, "col2im": (f, f) + unfold},
+        "pool": {"max_pool": (f, f, i) + pool + (float64,), "avg_pool": (f, f) + pool[:16] + (boolean, int64),
+                 "avg_pool_backward": (f, f) + pool[:16] + (boolean, int64),
+                 "adaptive_avg_pool": (f, f) + pool[:7], "adaptive_avg_pool_backward": (f, f) + pool[:7],
+                 "adaptive_max_pool": (f, f, i) + pool[:7]},
+        "loss": {"cross_entropy_forward": (f, i, f, boolean, int64, float64, f, f, int64, int64, i),
+                 "cross_entropy_backward": (f, i, f, boolean, int64, float64, f, f, int64, int64, i),
+                 "nll_forward": (f, i, f, boolean, int64, f, f, int64, int64, i),
+                 "nll_backward": (i, f, boolean, int64, f, f, int64, int64, i),
+                 "ctc_loss_forward": (f, i, i, i, i, int64, d, f) + (int64,) * 5 + (i,),
+                 "ctc_loss_beta": (f, i, i, i, i, int64, boolean, f, d, d, f) + (int64,) * 5 + (i,),
+                 "ctc_loss_grad": (f, f, i, boolean, f, f, int64, int64, int64)},
+        "embedding": {"embedding_bag_forward": (f, i, i, int64, int64, f, boolean, int64, int64, f, i, i, i)
+                      + (int64,) * 3 + (i,)},
+        "attention": {"attention_softmax_forward": (f, f) + (int64,) * 6 + (boolean, float32, boolean, boolean, f)
+                      + (int64,) * 3,
+                      "attention_softmax_backward": (f, f, float32, f, int64, int64)},
         "norm": {"layer_norm_forward": (f, f, f, boolean, boolean, float64, f, d, d, int64, int64),
                  "layer_norm_input_grad": (f, f, f, boolean, d, d, f, int64, int64),
-                 "layer_norm_param_grads": (f, f, d, d, f, f, int64, int64)},
+                 "layer_norm_param_grads": (f, f, d, d, f, f, int64, int64),
+                 "batch_norm_partial_stats": (f, int64, int64, int64, int64, d),
+                 "batch_norm_finish_stats": (d, int64, int64, boolean, f, f, boolean, boolean, float64, d, d, d, d, d),
+                 "batch_norm_apply": (f, d, d, int64, int64, int64, f),
+                 "batch_norm_partial_grads": (f, f, d, int64, int64, int64, int64, d),
+                 "batch_norm_finish_grads": (d, int64, int64, int64, boolean, f, boolean, d, d, f, f, d, d, d),
+                 "batch_norm_input_grad": (f, f, d, d, d, boolean, int64, int64, int64, f)},
+        "rnn": {"lstm_cell_forward": (f,) * 6 + (float32, int64, int64),
+                "lstm_cell_backward": (f,) * 6 + (float32, int64, int64),
+                "gru_cell_forward": (f, f, f, boolean, f, f, f, float32, int64, int64),
+                "gru_cell_backward": (f,) * 6 + (float32, int64, int64),
+                "rnn_cell_forward": (f, f, boolean, f, int64), "rnn_cell_backward": (f, f, boolean, f, float32, int64)},
+        "resample": {"axis_map": (f, i, i, f, f) + (int64,) * 4,
+                     "grid_sample_2d": (f, f, f) + (int64,) * 8 + (boolean,),
+                     "grid_sample_2d_backward": (f,) * 5 + (int64,) * 8 + (boolean, boolean),
+                     "grid_sample_3d": (f, f, f) + (int64,) * 10 + (boolean,),
+                     "grid_sample_3d_backward": (f,) * 5 + (int64,) * 10 + (boolean, boolean)},
         "random": {"random_bits": (u, int64, uint64), "bits_to_uniform": (u, f, int64, uint64, float64),
                    "bits_to_normal": (u, f, int64, uint64, float64),
                    "bits_to_integers": (u, i, int64, int64, uint64)},
@@ -76,6 +104,12 @@ def _signatures():
                   "radam": (f,) * 4 + (int64,) + (float64,) * 5 + (boolean,) * 2 + (float64,),
                   "asgd": (f,) * 3 + (int64,) + (float64,) * 4 + (boolean,),
                   "rprop": (f,) * 4 + (int64,) + (float64,) * 4 + (boolean,)},
+        # math breadth: scans and sorts (one thread per line or row)
+        "scan": {"cumsum_mid": (f, f) + mid + (float32,), "cumprod_mid": (f, f) + mid + (float32,),
+                 "logcumsumexp_mid": (f, f) + mid + (float32,), "cumextreme_mid": (f, f, i) + mid + (boolean,)},
+        "sort": {"sort_rows": (f, f, i, i, int64, int64, boolean),
+                 "searchsorted_rows": (f, f, i, int64, int64, int64, int64, boolean),
+                 "mode_sorted_rows": (f, i, f, i, int64, int64)},
     }
     sigs.update({(module, name): sig for module, kernels in table.items() for name, sig in kernels.items()})
     return sigs
@@ -100,7 +134,8 @@ def _kernels():
 # not been checked yet (elementwise expressions with float literals: a known gap).
 NO_FLOAT64 = {("reduce", "sum_mid"), ("reduce", "softmax_rows"), ("linalg", "matmul_tiled"),
               ("elementwise", "add_flat"), ("elementwise", "mul_flat"), ("elementwise", "sub_flat"),
-              ("elementwise", "relu_flat"), ("elementwise", "relu_backward_flat"), ("elementwise", "exp_flat")}
+              ("elementwise", "relu_flat"), ("elementwise", "relu_backward_flat"), ("elementwise", "exp_flat"),
+              ("scan", "cumsum_mid"), ("scan", "cumprod_mid"), ("scan", "logcumsumexp_mid")}
 _FLOAT64_ARITHMETIC = r"\b(add|sub|mul|fma\.rn|div\.rn|sqrt\.rn)\.f64\b"
 
 

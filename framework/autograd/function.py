@@ -206,7 +206,7 @@ def _connect(ctx, args, outputs):
     skip = ctx._non_differentiable
     aliased = None
     for i, o in enumerate(outs):
-        if o.dtype.is_floating_point and (skip is None or id(o) not in skip):
+        if (o.dtype.is_floating_point or o.dtype.is_complex) and (skip is None or id(o) not in skip):
             for a in args:  # (a plain loop: this is every recorded op's path)
                 if a is o:
                     if ctx._dirty is None or not any(o is d for d in ctx._dirty):

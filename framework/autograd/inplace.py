@@ -2,7 +2,11 @@
 tensor's storage, and move the tensor to the result's place in the graph. An in-place
 op through a view also rebases its root base's history (PyTorch's CopySlices).
 
-Every in-place Tensor method (`add_`, `copy_`, `x[i] = v`, ...) goes through `inplace`."""
+Every in-place Tensor method (`add_`, `copy_`, `x[i] = v`, ...) goes through `inplace`, and so
+must every in-place variant of an out-of-place function f (F.elu(x, inplace=True), F.dropout_,
+...): `inplace(x, f)`, never `x.copy_(f(x))`. The latter computes f on x itself, so f's backward
+saves x (or a view of it), which the copy then overwrites: backward fails with "modified by an
+inplace operation" (as it would in PyTorch for that code), where `inplace` gives f a snapshot."""
 from framework import dtypes as _dt
 from framework.autograd import grad_mode
 from framework.autograd.function import Function

@@ -11,6 +11,7 @@ import math
 import numba
 import numpy as np
 
+from framework.backends import conv_geometry as geo
 from framework.backends.host_memory import tune_malloc
 from framework.backends.layout import AdvancedKey, c_strides, reduction_runs
 from kernels.cpu import elementwise as ew
@@ -72,6 +73,7 @@ def synchronize():
 
 
 def astype(a, dtype):
+    refuse_complex_to_real(a.dtype, dtype)  # (framework/backends/cpu_math.py)
     return a.astype(dtype)
 
 
@@ -191,8 +193,6 @@ def binary(op, a, b, out=None, out_shape=None):
     `out_shape` is the broadcast shape, computed (and checked) by the caller. Inputs of
     equal shape take the flat kernel whatever their strides (reshape copies the rare
     non-contiguous one); `out`, when given, is written in place."""
-    if op in _INTEGER_DIVISION:
-        _check_integer_divisor(b)
     a_arr, b_arr = type(a) is _ndarray, type(b) is _ndarray
     if out is None:
         if a_arr and b_arr:
@@ -238,13 +238,20 @@ def binary(op, a, b, out=None, out_shape=None):
     return out
 
 
-_INTEGER_DIVISION = frozenset({"floor_divide", "remainder"})
+def _divisor_checked(kern):
+    """`kern` (an integer-division kernel) behind a check that the divisor has no zero: the
+    CPU raises as PyTorch does, where the kernel would give 0. Only floor_divide and
+    remainder pay for it."""
+    def run(a, b, out):
+        if np.dtype(b.dtype).kind in "iub" and not np.all(b):
+            raise RuntimeError("ZeroDivisionError")
+        return kern(a, b, out)
+    return run
 
 
-def _check_integer_divisor(b):
-    """An integer division by zero raises on the CPU, as in PyTorch (the kernels would give 0)."""
-    if np.dtype(b.dtype).kind in "iub" and not np.all(b):
-        raise RuntimeError("ZeroDivisionError")
+for _table in (_FLAT, _FLAT_PARALLEL, _SCALAR, _SCALAR_PARALLEL, _RSCALAR, _STRIDED):
+    for _op in ("floor_divide", "remainder"):
+        _table[_op] = _divisor_checked(_table[_op])
 
 
 def _strided_3d(kern, a, b, out):
@@ -392,6 +399,13 @@ def matmul(a, b, batch_shape):
 
 def _blas_operand(a):
     return a if a.flags.c_contiguous or a.flags.f_contiguous else np.ascontiguousarray(a)
+
+
+# ----------------------------------------------------------------- math breadth (scans, sorts, linalg, fft)
+from framework.backends.cpu_math import (cholesky, diagonal, eig, eigh, fft_c2c, fft_c2r, fft_r2c, lstsq,  # noqa: E402
+                                         refuse_complex_to_real,
+                                         lu_factor, lu_solve, qr, scan, scan_extreme, searchsorted,
+                                         solve_triangular, sort, sorted_mode, svd, view_as_complex, view_as_real)
 
 
 # ----------------------------------------------------------------- indexing
@@ -559,10 +573,13 @@ def randperm(gen, n, dtype):
 
 
 # ----------------------------------------------------------------- convolution and pooling
+# (N, C, *spatial) arrays with 1 to 3 spatial dims reach the kernels as (N, C, D, H, W) views,
+# their per-dim arguments as (D, H, W) triples (framework/backends/conv_geometry.py).
 
 
-def _conv_out(size, k, s, p, d):
-    return (size + 2 * p - d * (k - 1) - 1) // s + 1
+def _as5d(a):
+    """a (N, C, *spatial), contiguous, viewed as (N, C, D, H, W)."""
+    return np.ascontiguousarray(a).reshape(geo.shape5(a.shape))
 
 
 def _group_slices(total, groups):
@@ -570,129 +587,196 @@ def _group_slices(total, groups):
     return [slice(g * step, (g + 1) * step) for g in range(groups)]
 
 
-def _flat_params(params):
-    (sh, sw), (ph, pw), (dh, dw) = params
-    return sh, sw, ph, pw, dh, dw
+def _wide_plane(x5_shape, s, p):
+    """(HP, WP), the padded plane the "wide" columns of kernels/cpu/conv.py run over (stride 1,
+    where im2col copies whole runs of the padded image), or None: narrow columns."""
+    return (x5_shape[3] + 2 * p[1], x5_shape[4] + 2 * p[2]) if s == (1, 1, 1) else None
 
 
-def _im2col_width(x_width, stride, padding):
-    """The row length of the im2col columns: the padded input width for stride 1 (the "wide"
-    kernels of kernels/cpu/conv.py, whose im2col copies whole runs), else the output width."""
-    return x_width + 2 * padding[1] if tuple(stride) == (1, 1) else None
+# Columns beyond this many bytes are made a slice of the batch at a time and not kept for the
+# weight gradient, which makes them again: a 3-D convolution's columns are its input times the
+# kernel's volume (32 channels of 64^3 with a 3^3 kernel: 0.9 GB per image).
+_KEPT_COLUMNS_BYTES = 1 << 28
 
 
-def _conv_columns(xg, w2, b, has_bias, kh, kw, stride, padding, dilation, out):
-    """out (N, OC, OH*OW) = the convolution of xg with w2 (OC, C*KH*KW); returns the columns."""
+def _columns_bytes(x5_shape, cg, k, s, p, o, itemsize):
+    """Bytes of one image's im2col columns (wide or narrow, as _conv_columns makes them)."""
+    wide = _wide_plane(x5_shape, s, p)
+    length = ((o[0] - 1) * wide[0] + o[1]) * wide[1] if wide else o[0] * o[1] * o[2]
+    return cg * k[0] * k[1] * k[2] * length * itemsize
+
+
+def _batch_slices(n, per_image):
+    """The batch in slices whose columns fit _KEPT_COLUMNS_BYTES (one slice when it all fits)."""
+    step = max(1, _KEPT_COLUMNS_BYTES // max(per_image, 1))
+    return [slice(i, min(n, i + step)) for i in range(0, n, step)] or [slice(0, 0)]
+
+
+def _conv_columns(xg, w2, b, has_bias, k, s, p, d, o, out):
+    """out (N, OC, OD*OH*OW) = the convolution of xg (N, C, D, H, W) with w2 (OC, C*KD*KH*KW);
+    returns the columns."""
     n, cg = xg.shape[:2]
-    oh_ow = out.shape[2]
-    wide = _im2col_width(xg.shape[3], stride, padding)
+    wide = _wide_plane(xg.shape, s, p)
     if wide is not None:
-        oh = oh_ow // (wide - dilation[1] * (kw - 1))
-        cols = np.empty((n, cg * kh * kw, oh * wide), xg.dtype)
-        conv.conv2d_forward_wide(xg, w2, b, has_bias, kh, kw, padding[0], padding[1], dilation[0], dilation[1],
-                                 cols, out)
+        hp, wp = wide
+        cols = np.empty((n, cg * k[0] * k[1] * k[2], ((o[0] - 1) * hp + o[1]) * wp), xg.dtype)
+        conv.conv_forward_wide(xg, w2, b, has_bias, k, p, d, o, cols, out)
     else:
-        cols = np.empty((n, cg * kh * kw, oh_ow), xg.dtype)
-        conv.conv2d_forward(xg, w2, b, has_bias, kh, kw, *_flat_params((stride, padding, dilation)), cols, out)
+        cols = np.empty((n, cg * k[0] * k[1] * k[2], o[0] * o[1] * o[2]), xg.dtype)
+        conv.conv_forward(xg, w2, b, has_bias, k, s, p, d, o, cols, out)
     return cols
 
 
-def conv2d(x, w, bias, stride, padding, dilation, groups):
-    """Returns (out, cols): cols (one im2col array per group) serve the weight gradient."""
-    n, c, h, wd = x.shape
-    oc, cg, kh, kw = w.shape
-    oh = _conv_out(h, kh, stride[0], padding[0], dilation[0])
-    ow = _conv_out(wd, kw, stride[1], padding[1], dilation[1])
-    out = np.empty((n, oc, oh * ow), x.dtype)
+def convolution(x, w, bias, stride, padding, dilation, groups):
+    """Returns (out, cols): cols (one im2col array per group) serve the weight gradient; None
+    when they were too large to keep."""
+    n, c = x.shape[:2]
+    oc = w.shape[0]
+    k, s, p, d = geo.geometry(w.shape[2:], stride, padding, dilation)
+    x5 = _as5d(x)
+    o = tuple(geo.conv_out(size, *args) for size, args in zip(x5.shape[2:], zip(k, s, p, d)))
+    out = np.empty((n, oc, o[0] * o[1] * o[2]), x.dtype)
+    batches = _batch_slices(n, _columns_bytes(x5.shape, c // groups, k, s, p, o, x.dtype.itemsize))
     all_cols = []
     for cs, os in zip(_group_slices(c, groups), _group_slices(oc, groups)):
-        xg = np.ascontiguousarray(x[:, cs] if groups > 1 else x)
+        xg = np.ascontiguousarray(x5[:, cs]) if groups > 1 else x5
         w2 = np.ascontiguousarray(w[os].reshape(os.stop - os.start, -1))
-        b = bias[os] if bias is not None else w2[:, 0]
-        target = out if groups == 1 else np.empty((n, os.stop - os.start, oh * ow), x.dtype)
-        all_cols.append(_conv_columns(xg, w2, np.ascontiguousarray(b), bias is not None, kh, kw, stride, padding,
-                                      dilation, target))
+        b = np.ascontiguousarray(bias[os] if bias is not None else w2[:, 0])
+        target = out if groups == 1 else np.empty((n, os.stop - os.start, out.shape[2]), x.dtype)
+        for part in batches:
+            cols = _conv_columns(xg[part], w2, b, bias is not None, k, s, p, d, o, target[part])
+        all_cols.append(cols)
         if groups > 1:
             out[:, os] = target
-    return out.reshape(n, oc, oh, ow), all_cols
+    return out.reshape((n, oc) + o[3 - (x.ndim - 2):]), all_cols if len(batches) == 1 else None
 
 
-def conv2d_grad_input(g, w, x_shape, stride, padding, dilation, groups):
-    """dL/dx of conv2d (also the forward of conv_transpose2d)."""
-    n, c, h, wd = x_shape
-    oc, cg, kh, kw = w.shape
-    oh, ow = g.shape[2:]
-    params = _flat_params((stride, padding, dilation))
-    g3 = np.ascontiguousarray(g).reshape(n, oc, oh * ow)
-    dx = np.empty(x_shape, g.dtype)
+def convolution_grad_input(g, w, x_shape, stride, padding, dilation, groups):
+    """dL/dx of convolution (also the forward of the transposed convolution)."""
+    n, c = x_shape[:2]
+    oc = w.shape[0]
+    k, s, p, d = geo.geometry(w.shape[2:], stride, padding, dilation)
+    g5 = _as5d(g)
+    o = g5.shape[2:]
+    g3 = g5.reshape(n, oc, math.prod(o))
+    dx = np.empty(geo.shape5(x_shape), g.dtype)
     for cs, os in zip(_group_slices(c, groups), _group_slices(oc, groups)):
         w2t = np.ascontiguousarray(w[os].reshape(os.stop - os.start, -1).T)
         gg = g3 if groups == 1 else np.ascontiguousarray(g3[:, os])
-        part = dx if groups == 1 else np.empty((n, cs.stop - cs.start, h, wd), g.dtype)
-        conv.conv2d_grad_input(w2t, gg, kh, kw, *params, oh, ow, part)
+        part = dx if groups == 1 else np.empty((n, cs.stop - cs.start) + dx.shape[2:], g.dtype)
+        conv.conv_grad_input(w2t, gg, k, s, p, d, o, part)
         if groups > 1:
             dx[:, cs] = part
-    return dx
+    return dx.reshape(x_shape)
 
 
-def conv2d_grad_weight(x, g, w_shape, stride, padding, dilation, groups, cols=None):
-    oc, cg, kh, kw = w_shape
+def convolution_grad_weight(x, g, w_shape, stride, padding, dilation, groups, cols=None):
+    oc, cg = w_shape[:2]
     n = g.shape[0]
-    oh, ow = g.shape[2:]
-    g3 = np.ascontiguousarray(g).reshape(n, oc, oh * ow)
-    dw = np.empty((oc, cg * kh * kw), g.dtype)
-    wide = _im2col_width(x.shape[3], stride, padding)
+    k, s, p, d = geo.geometry(w_shape[2:], stride, padding, dilation)
+    g5 = _as5d(g)
+    o = g5.shape[2:]
+    g3 = g5.reshape(n, oc, math.prod(o))
+    dw = np.empty((oc, cg * k[0] * k[1] * k[2]), g.dtype)
+    x5 = _as5d(x)
+    wide = _wide_plane(x5.shape, s, p)
+    batches = [slice(0, n)] if cols is not None else _batch_slices(
+        n, _columns_bytes(x5.shape, cg, k, s, p, o, g.dtype.itemsize))
     for i, (cs, os) in enumerate(zip(_group_slices(x.shape[1], groups), _group_slices(oc, groups))):
-        group_cols = cols[i] if cols is not None else None
-        if group_cols is None:  # recompute the columns (double backward, or a retained graph)
-            xg = np.ascontiguousarray(x[:, cs] if groups > 1 else x)
-            group_cols = _conv_columns(xg, np.zeros((os.stop - os.start, cg * kh * kw), g.dtype),
-                                       np.zeros(os.stop - os.start, g.dtype), False, kh, kw, stride, padding,
-                                       dilation, np.empty((n, os.stop - os.start, oh * ow), g.dtype))
+        xg = np.ascontiguousarray(x5[:, cs]) if groups > 1 else x5
         gg = g3 if groups == 1 else np.ascontiguousarray(g3[:, os])
-        if wide is not None:
-            conv.conv2d_grad_weight_wide(group_cols, gg, ow, wide, dw[os], numba.get_num_threads())
-        else:
-            conv.conv2d_grad_weight(group_cols, gg, dw[os], numba.get_num_threads())
+        dw_group = dw[os]
+        for j, part in enumerate(batches):
+            if cols is not None:
+                group_cols = cols[i]
+            else:  # recompute the columns (double backward, a retained graph, or columns too large to keep)
+                group_cols = _conv_columns(xg[part], np.zeros((os.stop - os.start, dw.shape[1]), g.dtype),
+                                           np.zeros(os.stop - os.start, g.dtype), False, k, s, p, d, o,
+                                           np.empty((part.stop - part.start, os.stop - os.start, g3.shape[2]),
+                                                    g.dtype))
+            target = dw_group if j == 0 else np.empty_like(dw_group)
+            if wide is not None:
+                conv.conv_grad_weight_wide(group_cols, gg[part], o, wide[0], wide[1], target,
+                                           numba.get_num_threads())
+            else:
+                conv.conv_grad_weight(group_cols, gg[part], target, numba.get_num_threads())
+            if j:
+                dw_group += target
     return dw.reshape(w_shape)
 
 
-def max_pool2d(x, kernel_size, stride, padding, dilation, out_hw):
-    n, c = x.shape[:2]
-    out = np.empty((n, c) + out_hw, x.dtype)
-    indices = np.empty((n, c) + out_hw, np.int64)
-    if tuple(kernel_size) == tuple(stride) == (2, 2) and tuple(padding) == (0, 0) and tuple(dilation) == (1, 1):
-        pool.max_pool2d_2x2(np.ascontiguousarray(x), out, indices)
+def im2col(x, kernel_size, stride, padding, dilation, out_size):
+    k, s, p, d = geo.geometry(kernel_size, stride, padding, dilation)
+    x5 = _as5d(x)
+    o = geo.triple(out_size, 1)
+    cols = np.empty((x.shape[0], x.shape[1] * k[0] * k[1] * k[2], o[0] * o[1] * o[2]), x.dtype)
+    conv.im2col(x5, k, s, p, d, o, cols)
+    return cols
+
+
+def col2im(cols, x_shape, kernel_size, stride, padding, dilation, out_size):
+    k, s, p, d = geo.geometry(kernel_size, stride, padding, dilation)
+    img = np.empty(geo.shape5(x_shape), cols.dtype)
+    conv.col2im(np.ascontiguousarray(cols), k, s, p, d, geo.triple(out_size, 1), img)
+    return img.reshape(x_shape)
+
+
+def _lowest(dtype):
+    """The value a max over no element gives: -inf, or the integer type's minimum."""
+    return dtype.type(-np.inf) if dtype.kind == "f" else dtype.type(np.iinfo(dtype).min)
+
+
+def max_pool(x, kernel_size, stride, padding, dilation, out_size):
+    k, s, p, d = geo.geometry(kernel_size, stride, padding, dilation)
+    x5 = _as5d(x)
+    o = geo.triple(out_size, 1)
+    out = np.empty(x5.shape[:2] + o, x.dtype)
+    indices = np.empty(x5.shape[:2] + o, np.int64)
+    if (k == s == (1, 2, 2) and p == (0, 0, 0) and d == (1, 1, 1)
+            and 2 * o[1] <= x5.shape[3] and 2 * o[2] <= x5.shape[4]):  # (not ceil mode's partial windows)
+        pool.max_pool_2x2(x5, out, indices)
     else:
-        pool.max_pool2d(np.ascontiguousarray(x), *kernel_size, *stride, *padding, *dilation, out, indices)
-    return out, indices
+        pool.max_pool(x5, k, s, p, d, _lowest(x.dtype), out, indices)
+    shape = tuple(x.shape[:2]) + tuple(out_size)
+    return out.reshape(shape), indices.reshape(shape)
 
 
-def avg_pool2d(x, kernel_size, stride, padding, out_hw, count_include_pad, divisor_override):
-    n, c = x.shape[:2]
-    out = np.empty((n, c) + out_hw, x.dtype)
-    pool.avg_pool2d(np.ascontiguousarray(x), *kernel_size, *stride, *padding, count_include_pad,
-                    divisor_override or 0, out)
-    return out
+def avg_pool(x, kernel_size, stride, padding, out_size, count_include_pad, divisor_override):
+    k, s, p, _ = geo.geometry(kernel_size, stride, padding, ())
+    x5 = _as5d(x)
+    out = np.empty(x5.shape[:2] + geo.triple(out_size, 1), x.dtype)
+    pool.avg_pool(x5, k, s, p, bool(count_include_pad), int(divisor_override or 0), out)
+    return out.reshape(tuple(x.shape[:2]) + tuple(out_size))
 
 
-def avg_pool2d_backward(g, x_shape, kernel_size, stride, padding, count_include_pad, divisor_override):
-    dx = np.empty(x_shape, g.dtype)
-    pool.avg_pool2d_backward(np.ascontiguousarray(g), *kernel_size, *stride, *padding, count_include_pad,
-                             divisor_override or 0, dx)
-    return dx
+def avg_pool_backward(g, x_shape, kernel_size, stride, padding, count_include_pad, divisor_override):
+    k, s, p, _ = geo.geometry(kernel_size, stride, padding, ())
+    dx = np.empty(geo.shape5(x_shape), g.dtype)
+    pool.avg_pool_backward(_as5d(g), k, s, p, bool(count_include_pad), int(divisor_override or 0), dx)
+    return dx.reshape(x_shape)
 
 
-def adaptive_avg_pool2d(x, out_hw):
-    out = np.empty(x.shape[:2] + tuple(out_hw), x.dtype)
-    pool.adaptive_avg_pool2d(np.ascontiguousarray(x), out)
-    return out
+def adaptive_avg_pool(x, out_size):
+    x5 = _as5d(x)
+    out = np.empty(x5.shape[:2] + geo.triple(out_size, 1), x.dtype)
+    pool.adaptive_avg_pool(x5, out)
+    return out.reshape(tuple(x.shape[:2]) + tuple(out_size))
 
 
-def adaptive_avg_pool2d_backward(g, x_shape):
-    dx = np.empty(x_shape, g.dtype)
-    pool.adaptive_avg_pool2d_backward(np.ascontiguousarray(g), dx)
-    return dx
+def adaptive_avg_pool_backward(g, x_shape):
+    dx = np.empty(geo.shape5(x_shape), g.dtype)
+    pool.adaptive_avg_pool_backward(_as5d(g), dx)
+    return dx.reshape(x_shape)
+
+
+def adaptive_max_pool(x, out_size):
+    x5 = _as5d(x)
+    o = geo.triple(out_size, 1)
+    out = np.empty(x5.shape[:2] + o, x.dtype)
+    indices = np.empty(x5.shape[:2] + o, np.int64)
+    pool.adaptive_max_pool(x5, out, indices)
+    shape = tuple(x.shape[:2]) + tuple(out_size)
+    return out.reshape(shape), indices.reshape(shape)
 
 
 # ----------------------------------------------------------------- layer norm
@@ -719,6 +803,36 @@ def layer_norm_backward(g, x, w, mean, rstd):
     return dx, dw, db
 
 
+# ----------------------------------------------------------------- batch norm
+
+
+def batch_norm(x, w, b, mean, var, training, eps):
+    """(out, mean, var, invstd) per channel of the (N, C, S) `x`; one thread per channel."""
+    x = np.ascontiguousarray(x)
+    c = x.shape[1]
+    out = np.empty_like(x)
+    if training:
+        mean, var = np.empty(c), np.empty(c)
+    else:
+        mean, var = np.array(mean, np.float64), np.array(var, np.float64)
+    invstd = np.empty(c)
+    absent = np.empty(0, x.dtype)  # (never read: has_w / has_b say so)
+    norm.batch_norm_forward(x, absent if w is None else np.ascontiguousarray(w),
+                            absent if b is None else np.ascontiguousarray(b), w is not None, b is not None, float(eps),
+                            bool(training), mean, var, invstd, out)
+    return out, mean, var, invstd
+
+
+def batch_norm_backward(g, x, w, mean, invstd, training):
+    """(dx, dw, db) of batch_norm."""
+    g, x = np.ascontiguousarray(g), np.ascontiguousarray(x)
+    dx = np.empty_like(x)
+    dw, db = np.empty(x.shape[1], x.dtype), np.empty(x.shape[1], x.dtype)
+    norm.batch_norm_backward(g, x, np.empty(0, x.dtype) if w is None else np.ascontiguousarray(w), w is not None,
+                             mean, invstd, bool(training), dx, dw, db)
+    return dx, dw, db
+
+
 # ----------------------------------------------------------------- fused optimizer updates
 
 
@@ -734,23 +848,260 @@ def optimizer_step(name, arrays, *scalars):
             a[...] = f.reshape(a.shape)
 
 
+# ----------------------------------------------------------------- attention
+from kernels.cpu import attention as attn_kernels  # noqa: E402
+
+
+def _mask_view(mask, shape):
+    """`mask` broadcast to `shape` (batch..., L, S) as a 4-D view (B1, B2, L, S), B1 * B2 the
+    batch: the batch dims merge where their strides allow (a stride-0 run stays stride 0), and
+    a mask whose batch dims do not merge into two is copied."""
+    m = np.broadcast_to(mask, shape)
+    merged = []  # [size, stride] runs of batch dims
+    for n, st in zip(shape[:-2], m.strides[:-2]):
+        if n == 1:
+            continue
+        if merged and merged[-1][1] == st * n:
+            merged[-1] = [merged[-1][0] * n, st]
+        else:
+            merged.append([n, st])
+    if len(merged) > 2:
+        m = np.ascontiguousarray(m)
+        merged = [[math.prod(shape[:-2]), m.strides[-3]]]
+    merged = [[1, 0]] * (2 - len(merged)) + merged
+    return np.lib.stride_tricks.as_strided(m, (merged[0][0], merged[1][0]) + shape[-2:],
+                                           (merged[0][1], merged[1][1]) + m.strides[-2:], writeable=False)
+
+
+def attention_softmax(scores, mask, scale, causal, safe):
+    """softmax(scores * scale + mask) over the last dim of (..., L, S) scores."""
+    shape = scores.shape
+    nb = math.prod(shape[:-2])
+    s3 = np.ascontiguousarray(scores).reshape(nb, *shape[-2:])
+    out = np.empty(s3.shape, scores.dtype)
+    m4 = np.empty((1, 1, 0, 0), scores.dtype) if mask is None else _mask_view(mask, shape)
+    if not attn_kernels.attention_softmax_forward(s3, m4, mask is not None, scores.dtype.type(scale), bool(causal),
+                                                  bool(safe), out):
+        raise RuntimeError(f"attention_softmax: mask of shape {list(mask.shape)} does not fit scores of shape "
+                           f"{list(shape)}")
+    return out.reshape(shape)
+
+
+def attention_softmax_backward(g, p, scale):
+    """scale * p * (g - sum(g * p, -1)) for the probabilities p of attention_softmax."""
+    if g.shape != p.shape:
+        raise RuntimeError(f"attention_softmax_backward: gradient of shape {list(g.shape)} for probabilities of "
+                           f"shape {list(p.shape)}")
+    rows, cols = math.prod(p.shape[:-1]), p.shape[-1]
+    g2 = np.ascontiguousarray(g).reshape(rows, cols)
+    p2 = np.ascontiguousarray(p).reshape(rows, cols)
+    dx = np.empty(p2.shape, p.dtype)
+    attn_kernels.attention_softmax_backward(g2, p2, p.dtype.type(scale), dx)
+    return dx.reshape(p.shape)
+
+
+# ----------------------------------------------------------------- recurrent cells
+from kernels.cpu import rnn as rnn_kernels  # noqa: E402
+
+_c = np.ascontiguousarray  # (returns a C-contiguous array itself)
+
+
+def lstm_cell(xg, hg, c_prev):
+    c_prev = _c(c_prev)
+    h, c, act = np.empty_like(c_prev), np.empty_like(c_prev), np.empty(xg.shape, xg.dtype)
+    rnn_kernels.lstm_cell_forward(_c(xg), _c(hg), c_prev, h, c, act, xg.dtype.type(1))
+    return h, c, act
+
+
+def lstm_cell_backward(dh, dc, act, c_prev):
+    c_prev = _c(c_prev)
+    dgates, dc_prev = np.empty(act.shape, act.dtype), np.empty_like(c_prev)
+    rnn_kernels.lstm_cell_backward(_c(dh), np.zeros_like(c_prev) if dc is None else _c(dc), act, c_prev, dgates,
+                                   dc_prev, act.dtype.type(1))
+    return dgates, dc_prev
+
+
+def gru_cell(xg, hg, hb, h_prev):
+    h_prev = _c(h_prev)
+    h, act = np.empty_like(h_prev), np.empty((h_prev.shape[0], 4 * h_prev.shape[1]), h_prev.dtype)
+    rnn_kernels.gru_cell_forward(_c(xg), _c(hg), np.empty(0, xg.dtype) if hb is None else _c(hb), hb is not None,
+                                 h_prev, h, act, xg.dtype.type(1))
+    return h, act
+
+
+def gru_cell_backward(dh, act, h_prev):
+    h_prev = _c(h_prev)
+    shape = (h_prev.shape[0], 3 * h_prev.shape[1])
+    dxg, dhg, dh_prev = np.empty(shape, h_prev.dtype), np.empty(shape, h_prev.dtype), np.empty_like(h_prev)
+    rnn_kernels.gru_cell_backward(_c(dh), act, h_prev, dxg, dhg, dh_prev, act.dtype.type(1))
+    return dxg, dhg, dh_prev
+
+
+def rnn_cell(xg, hg, relu):
+    h = np.empty(xg.shape, xg.dtype)
+    rnn_kernels.rnn_cell_forward(_c(xg), _c(hg), bool(relu), h)
+    return h
+
+
+def rnn_cell_backward(dh, h, relu):
+    dpre = np.empty(h.shape, h.dtype)
+    rnn_kernels.rnn_cell_backward(_c(dh), _c(h), bool(relu), dpre, h.dtype.type(1))
+    return dpre
+
+
+# ----------------------------------------------------------------- resampling
+from kernels.cpu import resample as resample_kernels  # noqa: E402
+
+_GRID_MODES = {"bilinear": 0, "nearest": 1, "bicubic": 2}
+_GRID_PADDINGS = {"zeros": 0, "border": 1, "reflection": 2}
+
+
+def axis_map(x, dim, indptr, cols, weights, size):
+    """CSR map along `dim` (see the contract); rows split over the threads when large."""
+    outer, n_in, inner = _split3(x.shape, dim, dim)
+    out = np.empty(x.shape[:dim] + (size,) + x.shape[dim + 1:], x.dtype)
+    if not out.size:
+        return out
+    x3 = np.ascontiguousarray(x).reshape(outer, n_in, inner)
+    out3 = out.reshape(outer, size, inner)
+    if out.size >= PARALLEL_MIN and outer > 1:
+        chunks = min(outer, 8 * numba.get_num_threads())
+        resample_kernels.axis_map_parallel(x3, indptr, cols, weights, out3, chunks)
+    else:
+        resample_kernels.axis_map(x3, indptr, cols, weights, out3)
+    return out
+
+
+def grid_sample(x, grid, mode, padding_mode, align_corners):
+    out = np.empty(x.shape[:2] + grid.shape[1:-1], x.dtype)
+    if out.size:
+        kern = resample_kernels.grid_sample_2d if x.ndim == 4 else resample_kernels.grid_sample_3d
+        kern(np.ascontiguousarray(x), np.ascontiguousarray(grid), _GRID_MODES[mode], _GRID_PADDINGS[padding_mode],
+             bool(align_corners), out)
+    return out
+
+
+def grid_sample_backward(g, x, grid, mode, padding_mode, align_corners, input_grad):
+    dx = np.zeros(x.shape, x.dtype)
+    dgrid = np.zeros(grid.shape, grid.dtype)
+    if g.size:
+        kern = resample_kernels.grid_sample_2d_backward if x.ndim == 4 else resample_kernels.grid_sample_3d_backward
+        kern(np.ascontiguousarray(g), np.ascontiguousarray(x), np.ascontiguousarray(grid), _GRID_MODES[mode],
+             _GRID_PADDINGS[padding_mode], bool(align_corners), bool(input_grad), dx, dgrid)
+    return (dx if input_grad else None), dgrid
+
+
 # ----------------------------------------------------------------- fused losses
 
 
-def cross_entropy(x, target, ignore_index):
-    """(per-row losses, rows counted) for (N, C) logits; IndexError for a class out of range."""
+def _class_weights(weight, x):
+    """(weights, present) for the kernels: an empty array stands for no weights."""
+    if weight is None:
+        return np.empty(0, x.dtype), False
+    return np.ascontiguousarray(weight, x.dtype), True
+
+
+def _target_error(cls, c):
+    return IndexError(f"Target {cls} is out of bounds (expected class indices in [0, {c - 1}])")
+
+
+def cross_entropy(x, target, weight, ignore_index, label_smoothing):
+    """(per-row losses, total weight of the rows counted) for (N, C) logits; IndexError for a
+    class out of range."""
     losses = np.empty(x.shape[0], x.dtype)
-    count, bad, cls = loss.cross_entropy_forward(np.ascontiguousarray(x), np.ascontiguousarray(target, np.int64),
-                                                 ignore_index, losses)
+    w, has_w = _class_weights(weight, x)
+    total, bad, cls = loss.cross_entropy_forward(np.ascontiguousarray(x), np.ascontiguousarray(target, np.int64),
+                                                 w, has_w, ignore_index, float(label_smoothing), losses)
     if bad:
-        raise IndexError(f"Target {cls} is out of bounds (expected class indices in [0, {x.shape[1] - 1}])")
-    return losses, count
+        raise _target_error(cls, x.shape[1])
+    return losses, total
 
 
-def cross_entropy_backward(x, target, ignore_index, scale):
+def cross_entropy_backward(x, target, weight, ignore_index, label_smoothing, scale):
     grad = np.empty(x.shape, x.dtype)
-    bad, cls = loss.cross_entropy_backward(np.ascontiguousarray(x), np.ascontiguousarray(target, np.int64),
-                                           ignore_index, np.ascontiguousarray(scale, x.dtype), grad)
+    w, has_w = _class_weights(weight, x)
+    bad, cls = loss.cross_entropy_backward(np.ascontiguousarray(x), np.ascontiguousarray(target, np.int64), w, has_w,
+                                           ignore_index, float(label_smoothing),
+                                           np.ascontiguousarray(scale, x.dtype), grad)
     if bad:  # (the targets changed since the forward)
-        raise IndexError(f"Target {cls} is out of bounds (expected class indices in [0, {x.shape[1] - 1}])")
+        raise _target_error(cls, x.shape[1])
     return grad
+
+
+def nll_loss(x, target, weight, ignore_index):
+    """(per-row losses, total weight of the rows counted) for (N, C) log-probabilities."""
+    losses = np.empty(x.shape[0], x.dtype)
+    w, has_w = _class_weights(weight, x)
+    total, bad, cls = loss.nll_forward(np.ascontiguousarray(x), np.ascontiguousarray(target, np.int64), w, has_w,
+                                       ignore_index, losses)
+    if bad:
+        raise _target_error(cls, x.shape[1])
+    return losses, total
+
+
+def nll_loss_backward(target, weight, ignore_index, scale, num_classes):
+    grad = np.zeros((target.shape[0], num_classes), scale.dtype)
+    w, has_w = _class_weights(weight, grad)
+    bad, cls = loss.nll_backward(np.ascontiguousarray(target, np.int64), w, has_w, ignore_index,
+                                 np.ascontiguousarray(scale), grad)
+    if bad:
+        raise _target_error(cls, num_classes)
+    return grad
+
+
+def _ctc_raise(code, value, num_classes):
+    if code == loss.CTC_BAD_TARGET:
+        raise _target_error(value, num_classes)
+    if code == loss.CTC_BAD_LENGTH:
+        raise RuntimeError(f"ctc_loss: the lengths of batch element {value} do not fit its inputs")
+
+
+def ctc_loss(log_probs, targets, offsets, target_lengths, input_lengths, blank, max_target_length):
+    """(neg_log_likelihood (N,), log_alpha) for log_probs (T, N, C)."""
+    t, n, c = log_probs.shape
+    nll = np.empty(n, log_probs.dtype)
+    log_alpha = np.empty((n, t, 2 * max_target_length + 1))
+    code, value = loss.ctc_loss_forward(np.ascontiguousarray(log_probs), np.ascontiguousarray(targets, np.int64),
+                                        *(np.ascontiguousarray(a, np.int64) for a in
+                                          (offsets, target_lengths, input_lengths)), int(blank), log_alpha, nll)
+    _ctc_raise(code, value, c)
+    return nll, log_alpha
+
+
+def ctc_loss_backward(grad_out, log_probs, targets, offsets, target_lengths, input_lengths, blank, zero_infinity,
+                      nll, log_alpha):
+    grad = np.empty(log_probs.shape, log_probs.dtype)
+    log_beta = np.empty(log_alpha.shape)
+    code, value = loss.ctc_loss_backward(np.ascontiguousarray(grad_out, log_probs.dtype),
+                                         np.ascontiguousarray(log_probs), np.ascontiguousarray(targets, np.int64),
+                                         *(np.ascontiguousarray(a, np.int64) for a in
+                                           (offsets, target_lengths, input_lengths)), int(blank), bool(zero_infinity),
+                                         np.ascontiguousarray(nll), log_alpha, log_beta, grad)
+    _ctc_raise(code, value, log_probs.shape[2])
+    return grad
+
+
+# ----------------------------------------------------------------- embedding bags
+from kernels.cpu import embedding as bag_kernels  # noqa: E402
+
+
+def embedding_bag(weight, indices, offsets, num_bags, per_sample_weights, mode, padding_idx):
+    n, (v, d) = indices.shape[0], weight.shape
+    out, max_indices = np.empty((num_bags, d), weight.dtype), np.empty((num_bags, d), np.int64)
+    bag_of, bag_size = np.empty(n, np.int64), np.zeros(num_bags, np.int64)
+    psw = np.empty(0, weight.dtype) if per_sample_weights is None else \
+        np.ascontiguousarray(per_sample_weights, weight.dtype)
+    code, value, where = bag_kernels.embedding_bag_forward(
+        np.ascontiguousarray(weight), np.ascontiguousarray(indices, np.int64), np.ascontiguousarray(offsets, np.int64),
+        int(num_bags), psw, per_sample_weights is not None, int(mode), int(padding_idx), out, bag_of, bag_size,
+        max_indices)
+    if code == bag_kernels.BAG_BAD_INDEX:
+        raise RuntimeError(f"Index {where} of input takes value {value} which is not in the valid range [0, {v})")
+    if code == bag_kernels.BAG_FIRST_OFFSET:
+        raise RuntimeError("offsets[0] has to be 0, i.e., the first sequence in the mini-batch has to start from "
+                           f"position 0. However, got {value}")
+    if code == bag_kernels.BAG_LAST_OFFSET:
+        raise RuntimeError(f"offsets[-1] can not be greater than input's length {where} but got offsets[-1] of {value}")
+    if code == bag_kernels.BAG_BAD_OFFSET:
+        raise RuntimeError(f"embedding_bag: offsets must not decrease (bag {where} starts at {value})")
+    return out, bag_of, bag_size, max_indices

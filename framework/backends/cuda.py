@@ -22,8 +22,10 @@ import warnings
 import numpy as np
 from numba import cuda
 
+from framework.backends import conv_geometry as geo
 from framework.backends.layout import c_strides, reduction_runs
 from kernels.cuda import conv, errors, linalg, loss, memory, norm, optim, pool, select
+from kernels.cuda import embedding
 from kernels.cuda import elementwise as ew
 from kernels.cuda import random as rnd
 from kernels.cuda import reduce as rd
@@ -205,9 +207,16 @@ def raise_device_errors():
     memory.fill[1, 1](_errors, np.int64(0), 4)
     if code == errors.TARGET_ERROR:
         message = f"Target {value} is out of bounds (expected class indices in [0, {size - 1}])"
+    elif code == loss.LENGTH_ERROR:
+        message = f"ctc_loss: the lengths of batch element {value} do not fit its inputs"
+    elif code == embedding.OFFSET_ERROR:
+        message = f"embedding_bag: offsets of bag {dim} do not fit an input of length {size} (offset {value})"
+    elif code == embedding.BAG_INDEX_ERROR:
+        message = f"Index {dim} of input takes value {value} which is not in the valid range [0, {size})"
     else:
         message = f"index {value} is out of bounds for dimension {dim} with size {size}"
-    raise (RuntimeError if code == errors.GATHER_ERROR else IndexError)(
+    runtime = (errors.GATHER_ERROR, loss.LENGTH_ERROR, embedding.OFFSET_ERROR, embedding.BAG_INDEX_ERROR)
+    raise (RuntimeError if code in runtime else IndexError)(
         message + " (found on the device by a kernel launched earlier; CUDA reports such errors at the next "
                   "synchronisation)")
 
@@ -221,6 +230,7 @@ def _copy_into_new(a, dtype):
 
 
 def astype(a, dtype):
+    refuse_complex_to_real(a.dtype, dtype)  # (framework/backends/cpu_math.py)
     return _copy_into_new(a, dtype)
 
 
@@ -477,6 +487,13 @@ def cat(arrays, dim):
     return out
 
 
+# ----------------------------------------------------------------- math breadth (scans, sorts, linalg, fft)
+from framework.backends.cpu_math import refuse_complex_to_real  # noqa: E402
+from framework.backends.cuda_math import (cholesky, diagonal, eig, eigh, fft_c2c, fft_c2r, fft_r2c, lstsq,  # noqa: E402
+                                          lu_factor, lu_solve, qr, scan, scan_extreme, searchsorted,
+                                          solve_triangular, sort, sorted_mode, svd, view_as_complex, view_as_real)
+
+
 # ----------------------------------------------------------------- convolution, pooling
 
 
@@ -485,110 +502,219 @@ def _flat_input(a):
     return c.buf[c.offset:]
 
 
-def _conv_out(size, k, s, p, d):
-    return (size + 2 * p - d * (k - 1) - 1) // s + 1
+def _conv_launch(x_shape, w_shape, stride, padding, dilation, out_spatial):
+    """The geometry arguments the kernels of kernels/cuda/conv.py share: N, C, D, H, W, OC,
+    the kernel, output, stride, padding and dilation triples."""
+    k, s, p, d = geo.geometry(w_shape[2:], stride, padding, dilation)
+    return (x_shape[0], x_shape[1]) + geo.spatial3(x_shape) + (w_shape[0],) + k + geo.triple(out_spatial, 1) + s + p + d
 
 
-def conv2d(x, w, bias, stride, padding, dilation, groups):
+def convolution(x, w, bias, stride, padding, dilation, groups):
     """Direct convolution, one thread per output; returns (out, None): the weight gradient
     recomputes what it needs, there are no im2col columns to keep."""
-    n, c, h, wd = x.shape
-    oc, cg, kh, kw = w.shape
-    oh = _conv_out(h, kh, stride[0], padding[0], dilation[0])
-    ow = _conv_out(wd, kw, stride[1], padding[1], dilation[1])
-    out = empty((n, oc, oh, ow), x.dtype)
+    k, s, p, d = geo.geometry(w.shape[2:], stride, padding, dilation)
+    o = tuple(geo.conv_out(size, *args) for size, args in zip(geo.spatial3(x.shape), zip(k, s, p, d)))
+    out = empty((x.shape[0], w.shape[0]) + o[3 - (x.ndim - 2):], x.dtype)
     b = _flat_input(bias) if bias is not None else _flat_input(w)
     if out.size:
-        conv.conv2d_forward[_grid(out.size)](_flat_input(x), _flat_input(w), b, bias is not None, out.buf, n, c, h,
-                                             wd, oc, kh, kw, oh, ow, *stride, *padding, *dilation, groups)
+        conv.conv_forward[_grid(out.size)](_flat_input(x), _flat_input(w), b, bias is not None, out.buf,
+                                           *_conv_launch(x.shape, w.shape, stride, padding, dilation, o), groups)
     return out, None
 
 
-def conv2d_grad_input(g, w, x_shape, stride, padding, dilation, groups):
-    n, c, h, wd = x_shape
-    oc, cg, kh, kw = w.shape
-    oh, ow = g.shape[2:]
+def convolution_grad_input(g, w, x_shape, stride, padding, dilation, groups):
     dx = empty(x_shape, g.dtype)
     if dx.size:
-        conv.conv2d_grad_input[_grid(dx.size)](_flat_input(g), _flat_input(w), dx.buf, n, c, h, wd, oc, kh, kw, oh,
-                                               ow, *stride, *padding, *dilation, groups)
+        conv.conv_grad_input[_grid(dx.size)](_flat_input(g), _flat_input(w), dx.buf,
+                                             *_conv_launch(x_shape, w.shape, stride, padding, dilation, g.shape[2:]),
+                                             groups)
     return dx
 
 
-def conv2d_grad_weight(x, g, w_shape, stride, padding, dilation, groups, cols=None):
-    n, c, h, wd = x.shape
-    oc, cg, kh, kw = w_shape
-    oh, ow = g.shape[2:]
+def convolution_grad_weight(x, g, w_shape, stride, padding, dilation, groups, cols=None):
     dw = empty(w_shape, g.dtype)
     if dw.size:
-        conv.conv2d_grad_weight[_grid(dw.size)](_flat_input(x), _flat_input(g), dw.buf, n, c, h, wd, oc, kh, kw, oh,
-                                                ow, *stride, *padding, *dilation, groups)
+        conv.conv_grad_weight[_grid(dw.size)](_flat_input(x), _flat_input(g), dw.buf,
+                                              *_conv_launch(x.shape, w_shape, stride, padding, dilation, g.shape[2:]),
+                                              groups)
     return dw
 
 
-def max_pool2d(x, kernel_size, stride, padding, dilation, out_hw):
-    n, c, h, wd = x.shape
-    out = empty((n, c) + tuple(out_hw), x.dtype)
-    indices = empty((n, c) + tuple(out_hw), np.int64)
+def _unfold_launch(x_shape, kernel_size, stride, padding, dilation, out_size):
+    """N, C, D, H, W, then the kernel, output, stride, padding and dilation triples."""
+    k, s, p, d = geo.geometry(kernel_size, stride, padding, dilation)
+    return tuple(x_shape[:2]) + geo.spatial3(x_shape) + k + geo.triple(out_size, 1) + s + p + d
+
+
+def im2col(x, kernel_size, stride, padding, dilation, out_size):
+    k = geo.triple(kernel_size, 1)
+    o = geo.triple(out_size, 1)
+    cols = empty((x.shape[0], x.shape[1] * k[0] * k[1] * k[2], o[0] * o[1] * o[2]), x.dtype)
+    if cols.size:
+        conv.im2col[_grid(cols.size)](_flat_input(x), cols.buf,
+                                      *_unfold_launch(x.shape, kernel_size, stride, padding, dilation, out_size))
+    return cols
+
+
+def col2im(cols, x_shape, kernel_size, stride, padding, dilation, out_size):
+    img = empty(x_shape, cols.dtype)
+    if img.size:
+        conv.col2im[_grid(img.size)](_flat_input(cols), img.buf,
+                                     *_unfold_launch(x_shape, kernel_size, stride, padding, dilation, out_size))
+    return img
+
+
+def _pool_launch(x_shape, out_size, kernel_size, stride, padding):
+    """planes, D, H, W, then the output, kernel, stride and padding triples."""
+    k, s, p, _ = geo.geometry(kernel_size, stride, padding, ())
+    return (x_shape[0] * x_shape[1],) + geo.spatial3(x_shape) + geo.triple(out_size, 1) + k + s + p
+
+
+def _lowest(dtype):
+    """The value a max over no element gives: -inf, or the integer type's minimum."""
+    dtype = np.dtype(dtype)
+    return float("-inf") if dtype.kind == "f" else int(np.iinfo(dtype).min)
+
+
+def max_pool(x, kernel_size, stride, padding, dilation, out_size):
+    shape = tuple(x.shape[:2]) + tuple(out_size)
+    out = empty(shape, x.dtype)
+    indices = empty(shape, np.int64)
     if out.size:
-        pool.max_pool2d[_grid(out.size)](_flat_input(x), out.buf, indices.buf, n * c, h, wd, *out_hw, *kernel_size,
-                                         *stride, *padding, *dilation)
+        pool.max_pool[_grid(out.size)](_flat_input(x), out.buf, indices.buf,
+                                       *_pool_launch(x.shape, out_size, kernel_size, stride, padding),
+                                       *geo.triple(dilation, 1), _lowest(x.dtype))
     return out, indices
 
 
-def avg_pool2d(x, kernel_size, stride, padding, out_hw, count_include_pad, divisor_override):
-    n, c, h, wd = x.shape
-    out = empty((n, c) + tuple(out_hw), x.dtype)
+def avg_pool(x, kernel_size, stride, padding, out_size, count_include_pad, divisor_override):
+    out = empty(tuple(x.shape[:2]) + tuple(out_size), x.dtype)
     if out.size:
-        pool.avg_pool2d[_grid(out.size)](_flat_input(x), out.buf, n * c, h, wd, *out_hw, *kernel_size, *stride,
-                                         *padding, bool(count_include_pad), divisor_override or 0)
+        pool.avg_pool[_grid(out.size)](_flat_input(x), out.buf,
+                                       *_pool_launch(x.shape, out_size, kernel_size, stride, padding),
+                                       bool(count_include_pad), int(divisor_override or 0))
     return out
 
 
-def avg_pool2d_backward(g, x_shape, kernel_size, stride, padding, count_include_pad, divisor_override):
-    n, c, h, wd = x_shape
+def avg_pool_backward(g, x_shape, kernel_size, stride, padding, count_include_pad, divisor_override):
     dx = zeros(x_shape, g.dtype)
     if g.size:
-        pool.avg_pool2d_backward[_grid(g.size)](_flat_input(g), dx.buf, n * c, h, wd, *g.shape[2:], *kernel_size,
-                                                *stride, *padding, bool(count_include_pad), divisor_override or 0)
+        pool.avg_pool_backward[_grid(g.size)](_flat_input(g), dx.buf,
+                                              *_pool_launch(x_shape, g.shape[2:], kernel_size, stride, padding),
+                                              bool(count_include_pad), int(divisor_override or 0))
     return dx
 
 
-def adaptive_avg_pool2d(x, out_hw):
-    n, c, h, wd = x.shape
-    out = empty((n, c) + tuple(out_hw), x.dtype)
+def _adaptive_launch(x_shape, out_size):
+    return (x_shape[0] * x_shape[1],) + geo.spatial3(x_shape) + geo.triple(out_size, 1)
+
+
+def adaptive_avg_pool(x, out_size):
+    out = empty(tuple(x.shape[:2]) + tuple(out_size), x.dtype)
     if out.size:
-        pool.adaptive_avg_pool2d[_grid(out.size)](_flat_input(x), out.buf, n * c, h, wd, *out_hw)
+        pool.adaptive_avg_pool[_grid(out.size)](_flat_input(x), out.buf, *_adaptive_launch(x.shape, out_size))
     return out
 
 
-def adaptive_avg_pool2d_backward(g, x_shape):
-    n, c, h, wd = x_shape
+def adaptive_avg_pool_backward(g, x_shape):
     dx = zeros(x_shape, g.dtype)
     if g.size:
-        pool.adaptive_avg_pool2d_backward[_grid(g.size)](_flat_input(g), dx.buf, n * c, h, wd, *g.shape[2:])
+        pool.adaptive_avg_pool_backward[_grid(g.size)](_flat_input(g), dx.buf, *_adaptive_launch(x_shape, g.shape[2:]))
     return dx
 
 
-def cross_entropy(x, target, ignore_index):
-    """(per-row losses, None). A class index outside [0, C) is reported through
-    device_errors, without waiting for the device."""
+def adaptive_max_pool(x, out_size):
+    shape = tuple(x.shape[:2]) + tuple(out_size)
+    out = empty(shape, x.dtype)
+    indices = empty(shape, np.int64)
+    if out.size:
+        pool.adaptive_max_pool[_grid(out.size)](_flat_input(x), out.buf, indices.buf,
+                                                *_adaptive_launch(x.shape, out_size))
+    return out, indices
+
+
+def _int64_flat(a):
+    t = contiguous(astype(a, np.int64) if a.dtype != np.int64 else a)
+    return t.buf[t.offset:]
+
+
+def _class_weights(weight, x):
+    """(flat weights, present) for the kernels; x's buffer stands in (unread) when absent."""
+    if weight is None:
+        return _flat_input(x), False
+    return _flat_input(weight if weight.dtype == x.dtype else astype(weight, x.dtype)), True
+
+
+def cross_entropy(x, target, weight, ignore_index, label_smoothing):
+    """(per-row losses, total weight as a 0-d device array). A class index outside [0, C) is
+    reported through device_errors, without waiting for the device."""
     n, c = x.shape
-    losses = empty((n,), x.dtype)
-    t = contiguous(astype(target, np.int64) if target.dtype != np.int64 else target)
+    losses, row_weights = empty((n,), x.dtype), empty((n,), x.dtype)
+    w, has_w = _class_weights(weight, x)
     if n:
-        loss.cross_entropy_forward[_grid(n)](_flat_input(x), t.buf[t.offset:], ignore_index, losses.buf, n, c,
+        loss.cross_entropy_forward[_grid(n)](_flat_input(x), _int64_flat(target), w, has_w, ignore_index,
+                                             float(label_smoothing), losses.buf, row_weights.buf, n, c,
                                              device_errors())
-    return losses, None
+    return losses, reduce("sum", row_weights, (0,), x.dtype)
 
 
-def cross_entropy_backward(x, target, ignore_index, scale):
+def cross_entropy_backward(x, target, weight, ignore_index, label_smoothing, scale):
     n, c = x.shape
     grad = empty((n, c), x.dtype)
-    t = contiguous(astype(target, np.int64) if target.dtype != np.int64 else target)
+    w, has_w = _class_weights(weight, x)
     if n:
-        loss.cross_entropy_backward[_grid(n)](_flat_input(x), t.buf[t.offset:], ignore_index, _flat_input(scale),
-                                              grad.buf, n, c, device_errors())
+        loss.cross_entropy_backward[_grid(n)](_flat_input(x), _int64_flat(target), w, has_w, ignore_index,
+                                              float(label_smoothing), _flat_input(scale), grad.buf, n, c,
+                                              device_errors())
+    return grad
+
+
+def nll_loss(x, target, weight, ignore_index):
+    n, c = x.shape
+    losses, row_weights = empty((n,), x.dtype), empty((n,), x.dtype)
+    w, has_w = _class_weights(weight, x)
+    if n:
+        loss.nll_forward[_grid(n)](_flat_input(x), _int64_flat(target), w, has_w, ignore_index, losses.buf,
+                                   row_weights.buf, n, c, device_errors())
+    return losses, reduce("sum", row_weights, (0,), x.dtype)
+
+
+def nll_loss_backward(target, weight, ignore_index, scale, num_classes):
+    n = target.shape[0]
+    grad = empty((n, num_classes), scale.dtype)
+    w, has_w = _class_weights(weight, grad)
+    if n:
+        loss.nll_backward[_grid(n)](_int64_flat(target), w, has_w, ignore_index, _flat_input(scale), grad.buf, n,
+                                    num_classes, device_errors())
+    return grad
+
+
+def ctc_loss(log_probs, targets, offsets, target_lengths, input_lengths, blank, max_target_length):
+    """(neg_log_likelihood (N,), log_alpha): one thread per batch element."""
+    t, n, c = log_probs.shape
+    s_max = 2 * max_target_length + 1
+    nll, log_alpha = empty((n,), log_probs.dtype), empty((n, t, s_max), np.float64)
+    if n:
+        loss.ctc_loss_forward[_grid(n)](_flat_input(log_probs), _int64_flat(targets), _int64_flat(offsets),
+                                        _int64_flat(target_lengths), _int64_flat(input_lengths), int(blank),
+                                        log_alpha.buf, nll.buf, t, n, c, s_max, targets.size, device_errors())
+    return nll, log_alpha
+
+
+def ctc_loss_backward(grad_out, log_probs, targets, offsets, target_lengths, input_lengths, blank, zero_infinity,
+                      nll, log_alpha):
+    t, n, c = log_probs.shape
+    s_max = log_alpha.shape[2]
+    grad, log_beta = empty((t, n, c), log_probs.dtype), empty(log_alpha.shape, np.float64)
+    flat_lp, lengths = _flat_input(log_probs), _int64_flat(input_lengths)
+    if n:
+        loss.ctc_loss_beta[_grid(n)](flat_lp, _int64_flat(targets), _int64_flat(offsets), _int64_flat(target_lengths),
+                                     lengths, int(blank), bool(zero_infinity), _flat_input(nll), log_alpha.buf,
+                                     log_beta.buf, grad.buf, t, n, c, s_max, targets.size, device_errors())
+    if grad.size:
+        g = grad_out if grad_out.dtype == log_probs.dtype else astype(grad_out, log_probs.dtype)
+        loss.ctc_loss_grad[_grid(grad.size)](_flat_input(g), flat_lp, lengths, bool(zero_infinity),
+                                             _flat_input(nll), grad.buf, t, n, c)
     return grad
 
 
@@ -617,6 +743,61 @@ def layer_norm_backward(g, x, w, mean, rstd):
     return dx, dw, db
 
 
+# ----------------------------------------------------------------- batch norm
+# Statistics in two launches (kernels/cuda/norm.py): BN_PARTS threads per channel reduce
+# interleaved shares, one thread per channel merges them; the output is one thread per element.
+
+BN_PARTS = 4 if SIMULATOR else 128
+
+
+def _bn_parts(m):
+    return max(1, min(BN_PARTS, m))
+
+
+def batch_norm(x, w, b, mean, var, training, eps):
+    """(out, mean, var, invstd) per channel of the (N, C, S) `x`."""
+    n, c, s = x.shape
+    flat_x = _flat_input(x)
+    out = empty(x.shape, x.dtype)
+    if training:
+        mean, var = empty((c,), np.float64), empty((c,), np.float64)
+    else:
+        mean, var = astype(mean, np.float64), astype(var, np.float64)
+    invstd, scale, shift = (empty((c,), np.float64) for _ in range(3))
+    parts = _bn_parts(n * s)
+    partial = empty((c * parts * 3,), np.float64)
+    if not c:
+        return out, mean, var, invstd
+    if training:
+        norm.batch_norm_partial_stats[_grid(c * parts)](flat_x, n, c, s, parts, partial.buf)
+    norm.batch_norm_finish_stats[_grid(c)](partial.buf, parts, c, bool(training), flat_x if w is None else _flat_input(w),
+                                           flat_x if b is None else _flat_input(b), w is not None, b is not None,
+                                           float(eps), mean.buf, var.buf, invstd.buf, scale.buf, shift.buf)
+    if out.size:
+        norm.batch_norm_apply[_grid(out.size)](flat_x, scale.buf, shift.buf, out.size, c, s, out.buf)
+    return out, mean, var, invstd
+
+
+def batch_norm_backward(g, x, w, mean, invstd, training):
+    """(dx, dw, db) of batch_norm."""
+    n, c, s = x.shape
+    flat_g, flat_x = _flat_input(g), _flat_input(x)
+    dx, dw, db = empty(x.shape, x.dtype), empty((c,), x.dtype), empty((c,), x.dtype)
+    if not c:
+        return dx, dw, db
+    parts = _bn_parts(n * s)
+    partial = empty((c * parts * 2,), np.float64)
+    coef_g, coef_x, coef_k = (empty((c,), np.float64) for _ in range(3))
+    norm.batch_norm_partial_grads[_grid(c * parts)](flat_g, flat_x, mean.buf, n, c, s, parts, partial.buf)
+    norm.batch_norm_finish_grads[_grid(c)](partial.buf, parts, c, n * s, bool(training),
+                                           flat_x if w is None else _flat_input(w), w is not None, mean.buf,
+                                           invstd.buf, dw.buf, db.buf, coef_g.buf, coef_x.buf, coef_k.buf)
+    if dx.size:
+        norm.batch_norm_input_grad[_grid(dx.size)](flat_g, flat_x, coef_g.buf, coef_x.buf, coef_k.buf,
+                                                   bool(training), dx.size, c, s, dx.buf)
+    return dx, dw, db
+
+
 OPTIMIZER_STEPS = frozenset(OPTIMIZERS)  # the fused updates optimizer_step runs
 
 
@@ -628,6 +809,173 @@ def optimizer_step(name, arrays, *scalars):
     n = arrays[0].size
     if n:
         getattr(optim, name)[_grid(n)](*flats, n, *scalars)
+
+
+# ----------------------------------------------------------------- recurrent cells
+# One thread per (row, hidden unit); every operand is made contiguous and passed flat.
+from kernels.cuda import rnn as rnn_kernels  # noqa: E402
+
+
+def _rnn_launch(kernel, rows, hid, *args):
+    if rows * hid:
+        kernel[_grid(rows * hid)](*args, rows, hid)
+
+
+def lstm_cell(xg, hg, c_prev):
+    rows, hid = c_prev.shape
+    h, c, act = empty((rows, hid), xg.dtype), empty((rows, hid), xg.dtype), empty((rows, 4 * hid), xg.dtype)
+    _rnn_launch(rnn_kernels.lstm_cell_forward, rows, hid, _flat_input(xg), _flat_input(hg), _flat_input(c_prev),
+                h.buf, c.buf, act.buf, xg.dtype.type(1))
+    return h, c, act
+
+
+def lstm_cell_backward(dh, dc, act, c_prev):
+    rows, hid = c_prev.shape
+    dgates, dc_prev = empty((rows, 4 * hid), act.dtype), empty((rows, hid), act.dtype)
+    _rnn_launch(rnn_kernels.lstm_cell_backward, rows, hid, _flat_input(dh),
+                _flat_input(zeros((rows, hid), act.dtype) if dc is None else dc), _flat_input(act),
+                _flat_input(c_prev), dgates.buf, dc_prev.buf, act.dtype.type(1))
+    return dgates, dc_prev
+
+
+def gru_cell(xg, hg, hb, h_prev):
+    rows, hid = h_prev.shape
+    h, act = empty((rows, hid), xg.dtype), empty((rows, 4 * hid), xg.dtype)
+    flat_hg = _flat_input(hg)
+    _rnn_launch(rnn_kernels.gru_cell_forward, rows, hid, _flat_input(xg), flat_hg,
+                flat_hg if hb is None else _flat_input(hb), hb is not None, _flat_input(h_prev), h.buf, act.buf,
+                xg.dtype.type(1))
+    return h, act
+
+
+def gru_cell_backward(dh, act, h_prev):
+    rows, hid = h_prev.shape
+    dxg, dhg = empty((rows, 3 * hid), act.dtype), empty((rows, 3 * hid), act.dtype)
+    dh_prev = empty((rows, hid), act.dtype)
+    _rnn_launch(rnn_kernels.gru_cell_backward, rows, hid, _flat_input(dh), _flat_input(act), _flat_input(h_prev),
+                dxg.buf, dhg.buf, dh_prev.buf, act.dtype.type(1))
+    return dxg, dhg, dh_prev
+
+
+def rnn_cell(xg, hg, relu):
+    h = empty(xg.shape, xg.dtype)
+    if h.size:
+        rnn_kernels.rnn_cell_forward[_grid(h.size)](_flat_input(xg), _flat_input(hg), bool(relu), h.buf, h.size)
+    return h
+
+
+def rnn_cell_backward(dh, h, relu):
+    dpre = empty(h.shape, h.dtype)
+    if h.size:
+        rnn_kernels.rnn_cell_backward[_grid(h.size)](_flat_input(dh), _flat_input(h), bool(relu), dpre.buf,
+                                                     h.dtype.type(1), h.size)
+    return dpre
+
+
+# ----------------------------------------------------------------- resampling
+# One thread per output element (axis_map) or sampled point (grid sampling); the grid
+# sampler's input gradient is added atomically.
+from kernels.cuda import resample as resample_kernels  # noqa: E402
+
+_GRID_MODES = {"bilinear": 0, "nearest": 1, "bicubic": 2}
+_GRID_PADDINGS = {"zeros": 0, "border": 1, "reflection": 2}
+
+
+def axis_map(x, dim, indptr, cols, weights, size):
+    outer = math.prod(x.shape[:dim])
+    inner = math.prod(x.shape[dim + 1:])
+    out = empty(x.shape[:dim] + (size,) + x.shape[dim + 1:], x.dtype)
+    if out.size:
+        resample_kernels.axis_map[_grid(out.size)](_flat_input(x), _flat_input(indptr), _flat_input(cols),
+                                                    _flat_input(weights), out.buf, outer, x.shape[dim], size, inner)
+    return out
+
+
+def grid_sample(x, grid, mode, padding_mode, align_corners):
+    out = empty(x.shape[:2] + grid.shape[1:-1], x.dtype)
+    points = math.prod(grid.shape[:-1])
+    if out.size:
+        args = (_flat_input(x), _flat_input(grid), out.buf, *x.shape, *grid.shape[1:-1], _GRID_MODES[mode],
+                _GRID_PADDINGS[padding_mode], bool(align_corners))
+        kern = resample_kernels.grid_sample_2d if x.ndim == 4 else resample_kernels.grid_sample_3d
+        kern[_grid(points)](*args)
+    return out
+
+
+def grid_sample_backward(g, x, grid, mode, padding_mode, align_corners, input_grad):
+    dx = zeros(x.shape, x.dtype)
+    dgrid = zeros(grid.shape, grid.dtype)
+    points = math.prod(grid.shape[:-1])
+    if g.size:
+        args = (_flat_input(g), _flat_input(x), _flat_input(grid), dx.buf, dgrid.buf, *x.shape, *grid.shape[1:-1],
+                _GRID_MODES[mode], _GRID_PADDINGS[padding_mode], bool(align_corners), bool(input_grad))
+        kern = resample_kernels.grid_sample_2d_backward if x.ndim == 4 else resample_kernels.grid_sample_3d_backward
+        kern[_grid(points)](*args)
+    return (dx if input_grad else None), dgrid
+
+
+# ----------------------------------------------------------------- attention
+# One thread per row of the scores; the mask is read through its broadcast view in place.
+from kernels.cuda import attention as attn_kernels  # noqa: E402
+
+
+def _attention_mask_view(mask, shape):
+    """(array, offset, four strides, inner): `mask` broadcast to `shape` (batch..., L, S) as a
+    (B1, B2, L, S) view, B1 * B2 the batch, B2 = inner; copied when its batch dims do not
+    merge into two. The view is checked against the buffer before any kernel reads it."""
+    m = broadcast_to(mask, shape)
+    merged = []  # [size, stride] runs of batch dims
+    for n, st in zip(shape[:-2], m.strides[:-2]):
+        if n == 1:
+            continue
+        if merged and merged[-1][1] == st * n:
+            merged[-1] = [merged[-1][0] * n, st]
+        else:
+            merged.append([n, st])
+    if len(merged) > 2:
+        m = contiguous(m)
+        merged = [[math.prod(shape[:-2]), shape[-2] * shape[-1]]]
+    merged = [[1, 0]] * (2 - len(merged)) + merged
+    sizes = (merged[0][0], merged[1][0]) + tuple(shape[-2:])
+    strides = (merged[0][1], merged[1][1]) + tuple(m.strides[-2:])
+    reach = [(n - 1) * st for n, st in zip(sizes, strides) if n > 0]
+    if math.prod(sizes) and (m.offset + sum(r for r in reach if r < 0) < 0
+                             or m.offset + sum(r for r in reach if r > 0) >= m.buf.size):
+        raise RuntimeError(f"attention_softmax: mask view {sizes} {strides} at {m.offset} outside its buffer")
+    return m, m.offset, strides, max(sizes[1], 1)
+
+
+def attention_softmax(scores, mask, scale, causal, safe):
+    """softmax(scores * scale + mask) over the last dim of (..., L, S) scores; one thread per row."""
+    shape = scores.shape
+    rows, cols = shape[-2:]
+    nb = math.prod(shape[:-2])
+    flat = _flat_input(scores)
+    out = empty(shape, scores.dtype)
+    if mask is None:
+        m, offset, strides, inner = flat, 0, (0, 0, 0, 0), 1
+    else:
+        view, offset, strides, inner = _attention_mask_view(mask, shape)
+        m = view.buf
+    if nb * rows:
+        attn_kernels.attention_softmax_forward[_grid(nb * rows)](
+            flat, m, offset, *strides, inner, mask is not None, scores.dtype.type(scale), bool(causal), bool(safe),
+            out.buf, nb, rows, cols)
+    return out
+
+
+def attention_softmax_backward(g, p, scale):
+    """scale * p * (g - sum(g * p, -1)); one thread per row."""
+    if g.shape != p.shape:
+        raise RuntimeError(f"attention_softmax_backward: gradient of shape {list(g.shape)} for probabilities of "
+                           f"shape {list(p.shape)}")
+    cols = p.shape[-1] if p.ndim else 1
+    rows = p.size // max(cols, 1)
+    dx = empty(p.shape, p.dtype)
+    if rows * cols:
+        attn_kernels.attention_softmax_backward[_grid(rows)](_flat_input(g), _flat_input(p), p.dtype.type(scale),
+                                                             dx.buf, rows, cols)
+    return dx
 
 
 # ----------------------------------------------------------------- random numbers
@@ -685,3 +1033,22 @@ def synchronize():
 
 from framework.backends.cuda_indexing import (gather, getitem, index_add, index_put_add, index_select,  # noqa: E402
                                               nonzero, scatter, setitem, view_positions)
+
+
+# ----------------------------------------------------------------- embedding bags
+
+
+def embedding_bag(weight, indices, offsets, num_bags, per_sample_weights, mode, padding_idx):
+    """One thread per bag; bad offsets and indices are reported through device_errors."""
+    n, (v, d) = indices.shape[0], weight.shape
+    out, max_indices = empty((num_bags, d), weight.dtype), empty((num_bags, d), np.int64)
+    bag_of, bag_size = full((n,), -1, np.int64), empty((num_bags,), np.int64)
+    flat_w = _flat_input(weight)
+    psw = flat_w if per_sample_weights is None else _flat_input(
+        per_sample_weights if per_sample_weights.dtype == weight.dtype else astype(per_sample_weights, weight.dtype))
+    if num_bags:
+        embedding.embedding_bag_forward[_grid(num_bags)](
+            flat_w, _int64_flat(indices), _int64_flat(offsets), offsets.shape[0], num_bags, psw,
+            per_sample_weights is not None, int(mode), int(padding_idx), out.buf, bag_of.buf, bag_size.buf,
+            max_indices.buf, n, v, d, device_errors())
+    return out, bag_of, bag_size, max_indices

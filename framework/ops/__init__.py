@@ -21,3 +21,22 @@ from framework.ops.shape import (broadcast_tensors, broadcast_to, cat, chunk, cl
                                  contiguous, expand, flatten, flip, fliplr, flipud, hstack, movedim, narrow, permute,
                                  repeat, reshape, select, split, squeeze, stack, swapaxes, swapdims, t, tensor_split,
                                  transpose, unbind, unflatten, unsqueeze, view, vstack)
+# ---- math breadth: pointwise math, scans, sorts, structure, contractions
+from framework.ops.math import (acos, acosh, addcdiv, addcmul, aminmax, arccos, arccosh, arcsin, arcsinh, arctan,
+                                arctan2, arctanh, asin, asinh, atan, atan2, atanh, copysign, cosh, count_nonzero, cross,
+                                deg2rad, diff, digamma, erfc, erfinv, exp2, float_power, fmax, fmin, frac, heaviside,
+                                hypot, i0, isneginf, isposinf, isreal, lgamma, log2, log10, logaddexp, logaddexp2,
+                                logit, mvlgamma, nan_to_num, nanmean, nansum, nextafter, polygamma, rad2deg, signbit,
+                                sinc, sinh, tan, trapezoid, trapz, xlogy)
+from framework.ops.scan import cummax, cummin, cumprod, cumsum, cumulative_trapezoid, logcumsumexp
+from framework.ops.sort import (argsort, bincount, bucketize, histc, isin, kthvalue, median, mode, msort, nanmedian,
+                                nanquantile, quantile, searchsorted, sort, topk, unique, unique_consecutive)
+from framework.ops.structure import (atleast_1d, atleast_2d, atleast_3d, block_diag, cartesian_prod, combinations,
+                                     diag, diag_embed, diagflat, diagonal, meshgrid, roll, rot90, take_along_dim,
+                                     trace, tril, tril_indices, triu, triu_indices)
+from framework.ops.linalg import cdist, einsum, kron, tensordot
+from framework.ops.math import corrcoef, cov, dist, fix, frexp, histogram, ldexp, positive, vander
+from framework.ops.structure import diagonal_scatter, pdist
+from framework.ops.activation import (celu, celu_, hardshrink, prelu, relu_, rrelu, rrelu_, selu, selu_,  # noqa: E501
+                                    threshold, threshold_)
+from framework.ops.rnn import gru_cell, lstm_cell, rnn_relu_cell, rnn_tanh_cell

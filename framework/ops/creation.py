@@ -47,6 +47,8 @@ def _infer_dtype(data):
         return _dt.int64
     if isinstance(data, numbers.Real):
         return _dt.get_default_dtype()
+    if isinstance(data, numbers.Complex):
+        return _dt.complex_of(_dt.get_default_dtype())
     if isinstance(data, (list, tuple)):
         kinds = [_infer_dtype(x) for x in data]
         result = None
@@ -76,7 +78,9 @@ def _array_from_data(data, dtype, device):
         host = np.asarray(data)
     else:
         raise TypeError(f"tensor(): could not convert data of type {type(data).__name__}")
-    if host.dtype.kind not in "biuf":
+    if host.dtype.kind == "c" and not dtype.is_complex:
+        raise TypeError("must be real number, not complex")
+    if host.dtype.kind not in "biufc":
         raise TypeError(f"can't convert data of dtype {host.dtype} to a tensor")
     return device.backend.asarray(host, dtype.np)
 

@@ -125,14 +125,23 @@ class Sub(_Binary):
         return g, (-g if ctx.needs_input_grad[1] else None)
 
 
+def _conj(x):
+    """The conjugate of a complex operand, anything else as it is: PyTorch's gradients of a
+    product carry the other factor's conjugate (for a real loss L and z = x + iy the gradient
+    is dL/dx + i dL/dy)."""
+    if isinstance(x, Tensor):
+        return x.conj() if x.dtype.is_complex else x
+    return x.conjugate() if type(x) is complex else x
+
+
 class Mul(_Binary):
     op = "mul"
 
     @staticmethod
     def backward(ctx, g):
         a, b = _saved_operands(ctx)
-        return (g * b if ctx.needs_input_grad[0] else None,
-                g * a if ctx.needs_input_grad[1] else None)
+        return (g * _conj(b) if ctx.needs_input_grad[0] else None,
+                g * _conj(a) if ctx.needs_input_grad[1] else None)
 
 
 class Div(_Binary):
@@ -172,7 +181,8 @@ class Pow(_Binary):
             if special is not None:
                 return Tensor._make(special(a.device.backend, a._data), a.dtype, a.device)
         xa, xb, dt, device, shape = _prepare(a, b)
-        out = device.backend.binary("pow" if dt.is_floating_point else "ipow", xa, xb, out_shape=shape)
+        real_int = not (dt.is_floating_point or dt.is_complex)  # ipow: PyTorch's integer rule
+        out = device.backend.binary("ipow" if real_int else "pow", xa, xb, out_shape=shape)
         return wrap(out, dt, device)
 
     @staticmethod
@@ -181,13 +191,13 @@ class Pow(_Binary):
         ga = gb = None
         if ctx.needs_input_grad[0]:
             if isinstance(b, Tensor):
-                ga = g * b * a ** (b - 1)
+                ga = g * _conj(b * a ** (b - 1))
             else:
-                ga = g * b * a ** (b - 1) if b != 0 else _zeros_like(g)
+                ga = g * _conj(b * a ** (b - 1)) if b != 0 else _zeros_like(g)
         if ctx.needs_input_grad[1]:
             out = a ** b
             la = a.log() if isinstance(a, Tensor) else _scalar_log(a)
-            gb = where((out == 0) & (b >= 0), 0.0, g * out * la)
+            gb = where((out == 0) & (b >= 0), 0.0, g * _conj(out * la))
         return ga, gb
 
 

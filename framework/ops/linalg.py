@@ -24,6 +24,9 @@ class Matmul(Function):
     @staticmethod
     def backward(ctx, g):
         a, b = ctx.saved_tensors
+        if a.dtype.is_complex:  # (PyTorch's convention for complex: the conjugate transposes)
+            from framework.ops.complex import conj
+            a, b = conj(a), conj(b)
         return (Matmul.apply(g, b.mT) if ctx.needs_input_grad[0] else None,
                 Matmul.apply(a.mT, g) if ctx.needs_input_grad[1] else None)
 
@@ -158,3 +161,79 @@ def linear(input, weight, bias=None):
         raise RuntimeError(f"The size of tensor a ({w_shape[0]}) must match the size of tensor b ({b_shape[0]}) at "
                            f"non-singleton dimension 1")
     return Linear.apply(input, weight, bias)
+
+
+# ----------------------------------------------------------------- tensor contractions (einsum, tensordot, kron, cdist)
+
+
+def tensordot(a, b, dims=2):
+    """Contract the last `dims` dims of a with the first of b, or the listed pairs of dims."""
+    if isinstance(dims, Tensor):
+        dims = dims.tolist()
+    if isinstance(dims, int):
+        if dims < 0:
+            raise RuntimeError(f"tensordot expects dims >= 0, but got dims={dims}")
+        if dims > min(a.ndim, b.ndim):
+            raise RuntimeError(f"tensordot expects dims < ndim_a or ndim_b, but got dims={dims}")
+        dims_a, dims_b = list(range(a.ndim - dims, a.ndim)), list(range(dims))
+    else:
+        dims_a, dims_b = ([d] if isinstance(d, int) else list(d) for d in dims)
+    if len(dims_a) != len(dims_b):
+        raise RuntimeError("both dimension lists should have same length")
+    dims_a = [d % a.ndim if a.ndim else d for d in dims_a]
+    dims_b = [d % b.ndim if b.ndim else d for d in dims_b]
+    for da, db in zip(dims_a, dims_b):
+        if a.shape[da] != b.shape[db]:
+            raise RuntimeError(f"contracted dimensions need to match, but first has size {a.shape[da]} in dim {da} "
+                               f"and second has size {b.shape[db]} in dim {db}")
+    free_a = [d for d in range(a.ndim) if d not in dims_a]
+    free_b = [d for d in range(b.ndim) if d not in dims_b]
+    k = math.prod(a.shape[d] for d in dims_a)
+    left = a.permute(*free_a, *dims_a).reshape(-1, k)
+    right = b.permute(*dims_b, *free_b).reshape(k, -1)
+    return matmul(left, right).reshape(tuple(a.shape[d] for d in free_a) + tuple(b.shape[d] for d in free_b))
+
+
+def kron(input, other):
+    n = max(input.ndim, other.ndim)
+    a = input.reshape((1,) * (n - input.ndim) + tuple(input.shape))
+    b = other.reshape((1,) * (n - other.ndim) + tuple(other.shape))
+    inter_a, inter_b = [], []
+    for sa, sb in zip(a.shape, b.shape):
+        inter_a += [sa, 1]
+        inter_b += [1, sb]
+    return (a.reshape(inter_a) * b.reshape(inter_b)).reshape(tuple(sa * sb for sa, sb in zip(a.shape, b.shape)))
+
+
+def cdist(x1, x2, p=2.0, compute_mode="use_mm_for_euclid_dist_if_necessary"):
+    """Pairwise p-norm distances between the rows of x1 (..., P, M) and x2 (..., R, M)."""
+    if x1.ndim < 2 or x2.ndim < 2:
+        bad = x1 if x1.ndim < 2 else x2
+        raise RuntimeError(f"cdist only supports at least 2D tensors, X{1 if bad is x1 else 2} got: {bad.ndim}D")
+    if x1.shape[-1] != x2.shape[-1]:
+        raise RuntimeError(f"X1 and X2 must have the same number of columns. X1: {x1.shape[-1]} X2: "
+                           f"{x2.shape[-1]}")
+    if p < 0:
+        raise RuntimeError("cdist only supports non-negative p values")
+    if not x1.dtype.is_floating_point:
+        raise RuntimeError(f"cdist only supports floating-point dtypes, X1 got: {x1.dtype}")
+    if compute_mode not in ("use_mm_for_euclid_dist_if_necessary", "use_mm_for_euclid_dist",
+                            "donot_use_mm_for_euclid_dist"):
+        raise ValueError(f"{compute_mode} is not a valid value for compute_mode")
+    rows, cols = x1.shape[-2], x2.shape[-2]
+    use_mm = p == 2 and (compute_mode == "use_mm_for_euclid_dist" or
+                         (compute_mode == "use_mm_for_euclid_dist_if_necessary" and (rows > 25 or cols > 25)))
+    if use_mm:  # |a|^2 + |b|^2 - 2 a.b, as PyTorch's _euclidean_dist
+        sq1 = (x1 * x1).sum(-1, keepdim=True)
+        sq2 = (x2 * x2).sum(-1, keepdim=True)
+        return (sq1 - 2 * matmul(x1, x2.mT) + sq2.mT).clamp(min=1e-30).sqrt()
+    diff = x1.unsqueeze(-2) - x2.unsqueeze(-3)
+    from framework.ops.reduction import norm
+    return norm(diff, p, -1)
+
+
+def einsum(equation, *operands):
+    """Einstein summation with PyTorch's notation: explicit or implicit output, ellipsis,
+    repeated labels (diagonals); contracted pairwise, left to right, through matmul."""
+    from framework.ops.contraction import einsum as _einsum
+    return _einsum(equation, *operands)

@@ -318,8 +318,42 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
     if p == 1:
         return sum(input.abs(), dims, keepdim)
     if p == 0:
-        return sum((input != 0).to(input.dtype), dims, keepdim)
-    return sum(input.abs() ** p, dims, keepdim) ** (1.0 / p)
+        return NonzeroCount.apply(input, dims, keepdim)
+    return PNorm.apply(input, float(p), dims, keepdim)
+
+
+class NonzeroCount(Function):
+    """The 0-"norm": how many entries are not 0, in the input's dtype, with PyTorch's zero
+    gradient (a bool count alone would cut the graph)."""
+
+    @staticmethod
+    def forward(ctx, x, dims, keepdim):
+        ctx.shape = x.shape
+        return sum((x != 0).to(x.dtype), dims, keepdim)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g.new_zeros(ctx.shape), None, None
+
+
+class PNorm(Function):
+    """(sum |x|^p)^(1/p) for any other p. Composed, its gradient is 0 * inf = nan at a zero
+    vector; PyTorch's is sign(x) |x|^(p-1) / norm^(p-1), and 0 where x or the norm is 0."""
+
+    @staticmethod
+    def forward(ctx, x, p, dims, keepdim):
+        out = sum(x.abs() ** p, dims, True) ** (1.0 / p)
+        ctx.p, ctx.dims, ctx.keepdim = p, dims, keepdim
+        ctx.save_for_backward(x, out)
+        return out if keepdim else out.reshape(reduced_shape(x.shape, dims, False))
+
+    @staticmethod
+    def backward(ctx, g):
+        x, out = ctx.saved_tensors
+        g = _expand_back(g, x.shape, ctx.dims, ctx.keepdim)
+        a = x.abs()
+        ratio = where(a == 0, 1.0, a) / where(out == 0, 1.0, out)
+        return where((a == 0) | (out == 0), 0.0, x.sign() * ratio ** (ctx.p - 1) * g), None, None, None
 
 
 # ----------------------------------------------------------------- softmax family

@@ -1,5 +1,6 @@
 """Layer normalisation over the last axis of a (rows, C) array, forward and backward in
-one pass each (per row), statistics accumulated in float64."""
+one pass each (per row), and batch normalisation per channel of an (N, C, S) array;
+statistics accumulated in float64."""
 import math
 
 import numpy as np
@@ -66,3 +67,119 @@ def layer_norm_param_grads(g, x, mean, rstd, dw, db, chunks):
     for j in range(c):
         dw[j] = part_w[:, j].sum()
         db[j] = part_b[:, j].sum()
+
+
+# ----------------------------------------------------------------- batch normalisation
+# x is (N, C, S): statistics per channel c over its N * S elements, accumulated in float64;
+# one thread per channel (prange), each walking its N contiguous rows x[i, c] of S. The sums
+# keep four accumulators (a single one is a chain of dependent adds: 3x slower) and the rows
+# are read as 1-D slices (3-D indexing in the inner loop cost 5x).
+
+
+@kernel(inline="always")
+def _row_sum(x, ch, shift):
+    """sum over the channel's rows of (x - shift), in float64."""
+    s0 = s1 = s2 = s3 = 0.0
+    for i in range(x.shape[0]):
+        row = x[i, ch]
+        k = row.shape[0] // 4 * 4
+        for j in range(0, k, 4):
+            s0 += row[j] - shift
+            s1 += row[j + 1] - shift
+            s2 += row[j + 2] - shift
+            s3 += row[j + 3] - shift
+        for j in range(k, row.shape[0]):
+            s0 += row[j] - shift
+    return (s0 + s1) + (s2 + s3)
+
+
+@kernel(inline="always")
+def _row_sq_dev(x, ch, m):
+    """sum over the channel's rows of (x - m)^2, in float64."""
+    s0 = s1 = s2 = s3 = 0.0
+    for i in range(x.shape[0]):
+        row = x[i, ch]
+        k = row.shape[0] // 4 * 4
+        for j in range(0, k, 4):
+            d0, d1, d2, d3 = row[j] - m, row[j + 1] - m, row[j + 2] - m, row[j + 3] - m
+            s0 += d0 * d0
+            s1 += d1 * d1
+            s2 += d2 * d2
+            s3 += d3 * d3
+        for j in range(k, row.shape[0]):
+            d = row[j] - m
+            s0 += d * d
+    return (s0 + s1) + (s2 + s3)
+
+
+@kernel(inline="always")
+def _row_grad_sums(g, x, ch, m):
+    """(sum g, sum g * (x - m)) over the channel's rows, in float64."""
+    a0 = a1 = a2 = a3 = 0.0
+    b0 = b1 = b2 = b3 = 0.0
+    for i in range(x.shape[0]):
+        grow, xrow = g[i, ch], x[i, ch]
+        k = xrow.shape[0] // 4 * 4
+        for j in range(0, k, 4):
+            a0 += grow[j]
+            a1 += grow[j + 1]
+            a2 += grow[j + 2]
+            a3 += grow[j + 3]
+            b0 += grow[j] * (xrow[j] - m)
+            b1 += grow[j + 1] * (xrow[j + 1] - m)
+            b2 += grow[j + 2] * (xrow[j + 2] - m)
+            b3 += grow[j + 3] * (xrow[j + 3] - m)
+        for j in range(k, xrow.shape[0]):
+            a0 += grow[j]
+            b0 += grow[j] * (xrow[j] - m)
+    return (a0 + a1) + (a2 + a3), (b0 + b1) + (b2 + b3)
+
+
+@kernel(parallel=True)
+def batch_norm_forward(x, w, b, has_w, has_b, eps, train, mean, var, invstd, out):
+    """out = x * scale + shift per channel, scale = w * invstd, shift = b - mean * scale.
+    train: mean and (biased) var computed from x, two passes; else read from mean and var."""
+    n, c, s = x.shape
+    count = n * s
+    for ch in prange(c):
+        if train:
+            m = _row_sum(x, ch, 0.0) / count if count else np.nan
+            mean[ch] = m
+            var[ch] = _row_sq_dev(x, ch, m) / count if count else np.nan
+        r = 1.0 / math.sqrt(var[ch] + eps)
+        invstd[ch] = r
+        scale = r * w[ch] if has_w else r
+        shift = -mean[ch] * scale
+        if has_b:
+            shift += b[ch]
+        for i in range(n):
+            row, orow = x[i, ch], out[i, ch]
+            for j in range(s):
+                orow[j] = row[j] * scale + shift
+
+
+@kernel(parallel=True)
+def batch_norm_backward(g, x, w, has_w, mean, invstd, train, dx, dw, db):
+    """Per channel: db = sum g, dw = sum g * xhat; dx = w * invstd * (g - db / M - xhat * dw / M)
+    with batch statistics (M = N * S), or w * invstd * g with fixed ones."""
+    n, c, s = x.shape
+    count = n * s
+    for ch in prange(c):
+        m, r = mean[ch], invstd[ch]
+        sum_g, sum_gx = _row_grad_sums(g, x, ch, m)
+        db[ch] = sum_g
+        dw[ch] = sum_gx * r
+        k = r * w[ch] if has_w else r
+        if train and count:
+            # dx = k * (g - mean_g - (x - m) * proj) = g * k + x * kx + k0
+            kx = -k * sum_gx * r * r / count
+            k0 = -k * sum_g / count - m * kx
+            for i in range(n):
+                grow, xrow, drow = g[i, ch], x[i, ch], dx[i, ch]
+                for j in range(s):
+                    drow[j] = grow[j] * k + xrow[j] * kx + k0
+        else:
+            for i in range(n):
+                grow, drow = g[i, ch], dx[i, ch]
+                for j in range(s):
+                    drow[j] = grow[j] * k

@@ -1,5 +1,7 @@
-"""2-D pooling over (N, C, H, W) arrays, images (or planes) in parallel. Window bounds are
-clipped to the image once per output, so inner loops carry no padding checks."""
+"""N-d pooling over (N, C, D, H, W) arrays (1-D and 2-D pooling are views with size-1
+leading dims), images (or planes) in parallel. k, s, p, d are the (D, H, W) triples of
+kernel size, stride, padding and dilation. Window bounds are clipped to the image once per
+output, so inner loops carry no padding checks. Indices are flat positions in D*H*W."""
 from numba import prange
 
 from kernels.cpu._jit import kernel
@@ -7,9 +9,11 @@ from kernels.cpu._jit import kernel
 
 @kernel(inline="always")
 def _window(start, step, k, size):
-    """Taps t in [lo, hi) of a window start + t*step (t < k) that fall inside [0, size)."""
+    """Taps t in [lo, hi) of a window start + t*step (t < k) that fall inside [0, size); lo is
+    the first tap at or after 0 even when it lies past the end (an empty window: lo >= hi)."""
     if step == 1:
-        return max(0, -start), min(k, size - start)
+        lo = max(0, -start)
+        return lo, max(lo, min(k, size - start))
     lo = 0
     while lo < k and start + lo * step < 0:
         lo += 1
@@ -20,112 +24,130 @@ def _window(start, step, k, size):
 
 
 @kernel(parallel=True)
-def max_pool2d(x, kh, kw, sh, sw, ph, pw, dh, dw, out, indices):
-    """Max over each window (padding never wins); indices are flat y*W + x in the plane,
-    the first maximum on ties, and NaN propagates, as in PyTorch."""
-    n_img, channels, height, width = x.shape
-    oh, ow = out.shape[2], out.shape[3]
+def max_pool(x, k, s, p, d, lowest, out, indices):
+    """Max over each window (padding never wins). As PyTorch: the first maximum on ties, the
+    last NaN wins, and a window with no tap inside the image (dilated windows can miss it)
+    gives `lowest` with the index of its first tap at or after 0."""
+    n_img, channels, depth, height, width = x.shape
+    od, oh, ow = out.shape[2], out.shape[3], out.shape[4]
     for n in prange(n_img):
         for c in range(channels):
-            for i in range(oh):
-                y0 = i * sh - ph
-                a_lo, a_hi = _window(y0, dh, kh, height)
-                for j in range(ow):
-                    x0 = j * sw - pw
-                    b_lo, b_hi = _window(x0, dw, kw, width)
-                    y = y0 + a_lo * dh
-                    xx = x0 + b_lo * dw
-                    best = x[n, c, y, xx]
-                    arg = y * width + xx
-                    for a in range(a_lo, a_hi):
-                        yy = y0 + a * dh
-                        for b in range(b_lo, b_hi):
-                            v = x[n, c, yy, x0 + b * dw]
-                            # selects, not branches: random data would mispredict every other compare
-                            take = (v > best) | ((v != v) & (best == best))
-                            best = v if take else best
-                            arg = yy * width + x0 + b * dw if take else arg
-                    out[n, c, i, j] = best
-                    indices[n, c, i, j] = arg
+            for t in range(od):
+                z0 = t * s[0] - p[0]
+                e_lo, e_hi = _window(z0, d[0], k[0], depth)
+                for i in range(oh):
+                    y0 = i * s[1] - p[1]
+                    a_lo, a_hi = _window(y0, d[1], k[1], height)
+                    for j in range(ow):
+                        x0 = j * s[2] - p[2]
+                        b_lo, b_hi = _window(x0, d[2], k[2], width)
+                        arg = ((z0 + e_lo * d[0]) * height + y0 + a_lo * d[1]) * width + x0 + b_lo * d[2]
+                        if e_lo >= e_hi or a_lo >= a_hi or b_lo >= b_hi:
+                            out[n, c, t, i, j] = lowest
+                            indices[n, c, t, i, j] = arg
+                            continue
+                        best = x[n, c, z0 + e_lo * d[0], y0 + a_lo * d[1], x0 + b_lo * d[2]]
+                        for e in range(e_lo, e_hi):
+                            z = z0 + e * d[0]
+                            for a in range(a_lo, a_hi):
+                                y = y0 + a * d[1]
+                                for b in range(b_lo, b_hi):
+                                    xx = x0 + b * d[2]
+                                    v = x[n, c, z, y, xx]
+                                    # selects, not branches: random data would mispredict every other compare
+                                    take = (v > best) | (v != v)
+                                    best = v if take else best
+                                    arg = (z * height + y) * width + xx if take else arg
+                        out[n, c, t, i, j] = best
+                        indices[n, c, t, i, j] = arg
 
 
 @kernel(parallel=True)
-def max_pool2d_2x2(x, out, indices):
-    """The common 2x2, stride-2, unpadded case with constant trip counts, which LLVM unrolls
-    into branch-free code (about 5x the general kernel); same results and NaN rule."""
-    n_img, channels, height, width = x.shape
-    oh, ow = out.shape[2], out.shape[3]
+def max_pool_2x2(x, out, indices):
+    """The common 2x2, stride-2, unpadded, floor-mode case (kernel 1 and stride 1 in D) with
+    constant trip counts, which LLVM unrolls into branch-free code (about 5x the general
+    kernel); same results and NaN rule."""
+    n_img, channels, depth, height, width = x.shape
+    oh, ow = out.shape[3], out.shape[4]
     for n in prange(n_img):
         for c in range(channels):
-            for i in range(oh):
-                for j in range(ow):
-                    y, xx = 2 * i, 2 * j
-                    best = x[n, c, y, xx]
-                    arg = y * width + xx
-                    for a in range(2):
-                        for b in range(2):
-                            v = x[n, c, y + a, xx + b]
-                            take = (v > best) | ((v != v) & (best == best))
-                            best = v if take else best
-                            arg = (y + a) * width + xx + b if take else arg
-                    out[n, c, i, j] = best
-                    indices[n, c, i, j] = arg
+            for t in range(depth):
+                for i in range(oh):
+                    for j in range(ow):
+                        y, xx = 2 * i, 2 * j
+                        best = x[n, c, t, y, xx]
+                        arg = (t * height + y) * width + xx
+                        for a in range(2):
+                            for b in range(2):
+                                v = x[n, c, t, y + a, xx + b]
+                                take = (v > best) | (v != v)
+                                best = v if take else best
+                                arg = ((t * height + y + a) * width + xx + b) if take else arg
+                        out[n, c, t, i, j] = best
+                        indices[n, c, t, i, j] = arg
 
 
 @kernel(inline="always")
-def _avg_window(i, j, kh, kw, sh, sw, ph, pw, height, width, count_include_pad, divisor_override):
-    """The window of output (i, j) clipped to the image, and its divisor (PyTorch's rule:
-    the window clipped to the padded image counts when count_include_pad)."""
-    y0 = i * sh - ph
-    x0 = j * sw - pw
-    y1 = min(y0 + kh, height + ph)
-    x1 = min(x0 + kw, width + pw)
-    pool = (y1 - y0) * (x1 - x0)
-    y0, x0 = max(y0, 0), max(x0, 0)
-    y1, x1 = min(y1, height), min(x1, width)
-    if divisor_override > 0:
-        div = divisor_override
-    elif count_include_pad:
-        div = pool
-    else:
-        div = (y1 - y0) * (x1 - x0)
-    return y0, y1, x0, x1, div
+def _avg_span(i, k, s, p, size):
+    """[lo, hi) of output i's window clipped to the input, and its length clipped to the
+    padded input (what count_include_pad divides by)."""
+    lo = i * s - p
+    hi = min(lo + k, size + p)
+    pool = hi - lo
+    return max(lo, 0), min(hi, size), pool
+
+
+@kernel(inline="always")
+def _divisor(pool, count, count_include_pad, divisor_override):
+    if divisor_override != 0:  # (0 is refused before: it means none)
+        return divisor_override
+    return pool if count_include_pad else count
 
 
 @kernel(parallel=True)
-def avg_pool2d(x, kh, kw, sh, sw, ph, pw, count_include_pad, divisor_override, out):
-    n_img, channels, height, width = x.shape
-    oh, ow = out.shape[2], out.shape[3]
-    for p in prange(n_img * channels):
-        n = p // channels
-        c = p % channels
-        for i in range(oh):
-            for j in range(ow):
-                y0, y1, x0, x1, div = _avg_window(i, j, kh, kw, sh, sw, ph, pw, height, width, count_include_pad,
-                                                  divisor_override)
-                acc = 0.0
-                for y in range(y0, y1):
-                    for xx in range(x0, x1):
-                        acc += x[n, c, y, xx]
-                out[n, c, i, j] = acc / div
+def avg_pool(x, k, s, p, count_include_pad, divisor_override, out):
+    n_img, channels, depth, height, width = x.shape
+    od, oh, ow = out.shape[2], out.shape[3], out.shape[4]
+    for q in prange(n_img * channels):
+        n = q // channels
+        c = q % channels
+        for t in range(od):
+            z0, z1, pz = _avg_span(t, k[0], s[0], p[0], depth)
+            for i in range(oh):
+                y0, y1, py = _avg_span(i, k[1], s[1], p[1], height)
+                for j in range(ow):
+                    x0, x1, px = _avg_span(j, k[2], s[2], p[2], width)
+                    div = _divisor(pz * py * px, (z1 - z0) * (y1 - y0) * (x1 - x0), count_include_pad,
+                                   divisor_override)
+                    acc = 0.0
+                    for z in range(z0, z1):
+                        for y in range(y0, y1):
+                            for xx in range(x0, x1):
+                                acc += x[n, c, z, y, xx]
+                    out[n, c, t, i, j] = acc / div
 
 
 @kernel(parallel=True)
-def avg_pool2d_backward(g, kh, kw, sh, sw, ph, pw, count_include_pad, divisor_override, dx):
-    n_img, channels, height, width = dx.shape
-    oh, ow = g.shape[2], g.shape[3]
+def avg_pool_backward(g, k, s, p, count_include_pad, divisor_override, dx):
+    n_img, channels, depth, height, width = dx.shape
+    od, oh, ow = g.shape[2], g.shape[3], g.shape[4]
     dx[:] = 0
-    for p in prange(n_img * channels):
-        n = p // channels
-        c = p % channels
-        for i in range(oh):
-            for j in range(ow):
-                y0, y1, x0, x1, div = _avg_window(i, j, kh, kw, sh, sw, ph, pw, height, width, count_include_pad,
-                                                  divisor_override)
-                share = g[n, c, i, j] / div
-                for y in range(y0, y1):
-                    for xx in range(x0, x1):
-                        dx[n, c, y, xx] += share
+    for q in prange(n_img * channels):
+        n = q // channels
+        c = q % channels
+        for t in range(od):
+            z0, z1, pz = _avg_span(t, k[0], s[0], p[0], depth)
+            for i in range(oh):
+                y0, y1, py = _avg_span(i, k[1], s[1], p[1], height)
+                for j in range(ow):
+                    x0, x1, px = _avg_span(j, k[2], s[2], p[2], width)
+                    div = _divisor(pz * py * px, (z1 - z0) * (y1 - y0) * (x1 - x0), count_include_pad,
+                                   divisor_override)
+                    share = g[n, c, t, i, j] / div
+                    for z in range(z0, z1):
+                        for y in range(y0, y1):
+                            for xx in range(x0, x1):
+                                dx[n, c, z, y, xx] += share
 
 
 @kernel(inline="always")
@@ -135,36 +157,70 @@ def _adaptive_range(i, size, out_size):
 
 
 @kernel(parallel=True)
-def adaptive_avg_pool2d(x, out):
-    n_img, channels, height, width = x.shape
-    oh, ow = out.shape[2], out.shape[3]
-    for p in prange(n_img * channels):
-        n = p // channels
-        c = p % channels
-        for i in range(oh):
-            y0, y1 = _adaptive_range(i, height, oh)
-            for j in range(ow):
-                x0, x1 = _adaptive_range(j, width, ow)
-                acc = 0.0
-                for y in range(y0, y1):
-                    for xx in range(x0, x1):
-                        acc += x[n, c, y, xx]
-                out[n, c, i, j] = acc / ((y1 - y0) * (x1 - x0))
+def adaptive_avg_pool(x, out):
+    n_img, channels, depth, height, width = x.shape
+    od, oh, ow = out.shape[2], out.shape[3], out.shape[4]
+    for q in prange(n_img * channels):
+        n = q // channels
+        c = q % channels
+        for t in range(od):
+            z0, z1 = _adaptive_range(t, depth, od)
+            for i in range(oh):
+                y0, y1 = _adaptive_range(i, height, oh)
+                for j in range(ow):
+                    x0, x1 = _adaptive_range(j, width, ow)
+                    acc = 0.0
+                    for z in range(z0, z1):
+                        for y in range(y0, y1):
+                            for xx in range(x0, x1):
+                                acc += x[n, c, z, y, xx]
+                    out[n, c, t, i, j] = acc / ((z1 - z0) * (y1 - y0) * (x1 - x0))
 
 
 @kernel(parallel=True)
-def adaptive_avg_pool2d_backward(g, dx):
-    n_img, channels, height, width = dx.shape
-    oh, ow = g.shape[2], g.shape[3]
+def adaptive_avg_pool_backward(g, dx):
+    n_img, channels, depth, height, width = dx.shape
+    od, oh, ow = g.shape[2], g.shape[3], g.shape[4]
     dx[:] = 0
-    for p in prange(n_img * channels):
-        n = p // channels
-        c = p % channels
-        for i in range(oh):
-            y0, y1 = _adaptive_range(i, height, oh)
-            for j in range(ow):
-                x0, x1 = _adaptive_range(j, width, ow)
-                share = g[n, c, i, j] / ((y1 - y0) * (x1 - x0))
-                for y in range(y0, y1):
-                    for xx in range(x0, x1):
-                        dx[n, c, y, xx] += share
+    for q in prange(n_img * channels):
+        n = q // channels
+        c = q % channels
+        for t in range(od):
+            z0, z1 = _adaptive_range(t, depth, od)
+            for i in range(oh):
+                y0, y1 = _adaptive_range(i, height, oh)
+                for j in range(ow):
+                    x0, x1 = _adaptive_range(j, width, ow)
+                    share = g[n, c, t, i, j] / ((z1 - z0) * (y1 - y0) * (x1 - x0))
+                    for z in range(z0, z1):
+                        for y in range(y0, y1):
+                            for xx in range(x0, x1):
+                                dx[n, c, z, y, xx] += share
+
+
+@kernel(parallel=True)
+def adaptive_max_pool(x, out, indices):
+    """Max over PyTorch's adaptive windows (never empty: the input has no empty spatial dim);
+    the first maximum on ties and the last NaN, as PyTorch."""
+    n_img, channels, depth, height, width = x.shape
+    od, oh, ow = out.shape[2], out.shape[3], out.shape[4]
+    for q in prange(n_img * channels):
+        n = q // channels
+        c = q % channels
+        for t in range(od):
+            z0, z1 = _adaptive_range(t, depth, od)
+            for i in range(oh):
+                y0, y1 = _adaptive_range(i, height, oh)
+                for j in range(ow):
+                    x0, x1 = _adaptive_range(j, width, ow)
+                    best = x[n, c, z0, y0, x0]
+                    arg = (z0 * height + y0) * width + x0
+                    for z in range(z0, z1):
+                        for y in range(y0, y1):
+                            for xx in range(x0, x1):
+                                v = x[n, c, z, y, xx]
+                                take = (v > best) | (v != v)
+                                best = v if take else best
+                                arg = (z * height + y) * width + xx if take else arg
+                    out[n, c, t, i, j] = best
+                    indices[n, c, t, i, j] = arg

@@ -1,92 +1,175 @@
-"""Direct 2-D convolution on contiguous NCHW input and OIHW weights: one thread per output,
-input or weight element (correct and simple; tensor-core GEMMs are the next step)."""
+"""Direct N-d convolution on contiguous (N, C, D, H, W) input and (OC, C/groups, KD, KH, KW)
+weights (1-D and 2-D are views with size-1 leading dims): one thread per output, input or
+weight element (correct and simple; tensor-core GEMMs are the next step). im2col/col2im
+are F.unfold/F.fold. Accumulators have the arrays' own type (float32 stays float32)."""
 from numba import cuda
 
 
 @cuda.jit
-def conv2d_forward(x, w, bias, has_bias, out, n_img, c_in, h, wd, c_out, kh, kw, oh, ow, sh, sw, ph, pw, dh, dw,
-                   groups):
-    """out[n, o, i, j] = bias[o] + sum over the group's channels and taps. Contiguous NCHW / OIHW."""
+def conv_forward(x, w, bias, has_bias, out, n_img, c_in, d, h, wd, c_out, kd, kh, kw, od, oh, ow, sd, sh, sw, pd,
+                 ph, pw, dd, dh, dw, groups):
+    """out[n, o, t, i, j] = bias[o] + sum over the group's channels and taps."""
     cg = c_in // groups
     og = c_out // groups
-    total = n_img * c_out * oh * ow
+    total = n_img * c_out * od * oh * ow
     t = cuda.grid(1)
     while t < total:
         j = t % ow
         i = (t // ow) % oh
-        o = (t // (ow * oh)) % c_out
-        n = t // (ow * oh * c_out)
+        r = (t // (ow * oh)) % od
+        o = (t // (ow * oh * od)) % c_out
+        n = t // (ow * oh * od * c_out)
         g = o // og
-        acc = bias[o] if has_bias else 0.0
+        acc = bias[o] if has_bias else out.dtype.type(0)
         for c in range(cg):
-            for a in range(kh):
-                y = i * sh - ph + a * dh
-                if y < 0 or y >= h:
+            for e in range(kd):
+                z = r * sd - pd + e * dd
+                if z < 0 or z >= d:
                     continue
-                for b in range(kw):
-                    xx = j * sw - pw + b * dw
-                    if 0 <= xx < wd:
-                        acc += x[((n * c_in + g * cg + c) * h + y) * wd + xx] * w[((o * cg + c) * kh + a) * kw + b]
+                for a in range(kh):
+                    y = i * sh - ph + a * dh
+                    if y < 0 or y >= h:
+                        continue
+                    row = (((n * c_in + g * cg + c) * d + z) * h + y) * wd
+                    taps = (((o * cg + c) * kd + e) * kh + a) * kw
+                    for b in range(kw):
+                        xx = j * sw - pw + b * dw
+                        if 0 <= xx < wd:
+                            acc += x[row + xx] * w[taps + b]
         out[t] = acc
         t += cuda.gridsize(1)
 
 
+@cuda.jit(device=True, inline=True)
+def _source(pos, pad, k, dil, stride, out_size):
+    """The output position whose tap k reads input position pos, or -1 when there is none."""
+    num = pos + pad - k * dil
+    if num < 0 or num % stride != 0:
+        return -1
+    q = num // stride
+    return q if q < out_size else -1
+
+
 @cuda.jit
-def conv2d_grad_input(g, w, dx, n_img, c_in, h, wd, c_out, kh, kw, oh, ow, sh, sw, ph, pw, dh, dw, groups):
-    """dx[n, c, y, x] = sum of g[n, o, i, j] * w[o, c', a, b] over the outputs that read (y, x)."""
+def conv_grad_input(g, w, dx, n_img, c_in, d, h, wd, c_out, kd, kh, kw, od, oh, ow, sd, sh, sw, pd, ph, pw, dd, dh,
+                    dw, groups):
+    """dx[n, c, z, y, x] = sum of g[n, o, t, i, j] * w[o, c', e, a, b] over the outputs that read it."""
     cg = c_in // groups
     og = c_out // groups
-    total = n_img * c_in * h * wd
+    total = n_img * c_in * d * h * wd
     t = cuda.grid(1)
     while t < total:
         xx = t % wd
         y = (t // wd) % h
-        c = (t // (wd * h)) % c_in
-        n = t // (wd * h * c_in)
+        z = (t // (wd * h)) % d
+        c = (t // (wd * h * d)) % c_in
+        n = t // (wd * h * d * c_in)
         grp = c // cg
-        acc = 0.0
+        acc = dx.dtype.type(0)
         for oo in range(og):
             o = grp * og + oo
-            for a in range(kh):
-                num_i = y + ph - a * dh
-                if num_i < 0 or num_i % sh != 0:
+            for e in range(kd):
+                r = _source(z, pd, e, dd, sd, od)
+                if r < 0:
                     continue
-                i = num_i // sh
-                if i >= oh:
-                    continue
-                for b in range(kw):
-                    num_j = xx + pw - b * dw
-                    if num_j < 0 or num_j % sw != 0:
+                for a in range(kh):
+                    i = _source(y, ph, a, dh, sh, oh)
+                    if i < 0:
                         continue
-                    j = num_j // sw
-                    if j < ow:
-                        acc += g[((n * c_out + o) * oh + i) * ow + j] * w[((o * cg + c - grp * cg) * kh + a) * kw + b]
+                    for b in range(kw):
+                        j = _source(xx, pw, b, dw, sw, ow)
+                        if j >= 0:
+                            acc += (g[(((n * c_out + o) * od + r) * oh + i) * ow + j]
+                                    * w[(((o * cg + c - grp * cg) * kd + e) * kh + a) * kw + b])
         dx[t] = acc
         t += cuda.gridsize(1)
 
 
 @cuda.jit
-def conv2d_grad_weight(x, g, dw_out, n_img, c_in, h, wd, c_out, kh, kw, oh, ow, sh, sw, ph, pw, dh, dw, groups):
-    """dw[o, c, a, b] = sum over images and output positions of g * the input it read."""
+def conv_grad_weight(x, g, dw_out, n_img, c_in, d, h, wd, c_out, kd, kh, kw, od, oh, ow, sd, sh, sw, pd, ph, pw, dd,
+                     dh, dw, groups):
+    """dw[o, c, e, a, b] = sum over images and output positions of g * the input it read."""
     cg = c_in // groups
     og = c_out // groups
-    total = c_out * cg * kh * kw
+    total = c_out * cg * kd * kh * kw
     t = cuda.grid(1)
     while t < total:
         b = t % kw
         a = (t // kw) % kh
-        c = (t // (kw * kh)) % cg
-        o = t // (kw * kh * cg)
+        e = (t // (kw * kh)) % kd
+        c = (t // (kw * kh * kd)) % cg
+        o = t // (kw * kh * kd * cg)
         ch = (o // og) * cg + c
-        acc = 0.0
+        acc = dw_out.dtype.type(0)
         for n in range(n_img):
-            for i in range(oh):
-                y = i * sh - ph + a * dh
-                if y < 0 or y >= h:
+            for r in range(od):
+                z = r * sd - pd + e * dd
+                if z < 0 or z >= d:
                     continue
-                for j in range(ow):
-                    xx = j * sw - pw + b * dw
-                    if 0 <= xx < wd:
-                        acc += g[((n * c_out + o) * oh + i) * ow + j] * x[((n * c_in + ch) * h + y) * wd + xx]
+                for i in range(oh):
+                    y = i * sh - ph + a * dh
+                    if y < 0 or y >= h:
+                        continue
+                    for j in range(ow):
+                        xx = j * sw - pw + b * dw
+                        if 0 <= xx < wd:
+                            acc += (g[(((n * c_out + o) * od + r) * oh + i) * ow + j]
+                                    * x[(((n * c_in + ch) * d + z) * h + y) * wd + xx])
         dw_out[t] = acc
+        t += cuda.gridsize(1)
+
+
+@cuda.jit
+def im2col(x, cols, n_img, c_in, d, h, wd, kd, kh, kw, od, oh, ow, sd, sh, sw, pd, ph, pw, dd, dh, dw):
+    """cols[n, (c, e, a, b), (t, i, j)] = x[n, c, t*sd - pd + e*dd, ...] or 0 in the padding (F.unfold)."""
+    positions = od * oh * ow
+    total = n_img * c_in * kd * kh * kw * positions
+    t = cuda.grid(1)
+    while t < total:
+        j = t % ow
+        i = (t // ow) % oh
+        r = (t // (ow * oh)) % od
+        row = t // positions
+        b = row % kw
+        a = (row // kw) % kh
+        e = (row // (kw * kh)) % kd
+        c = (row // (kw * kh * kd)) % c_in
+        n = row // (kw * kh * kd * c_in)
+        z = r * sd - pd + e * dd
+        y = i * sh - ph + a * dh
+        xx = j * sw - pw + b * dw
+        if 0 <= z < d and 0 <= y < h and 0 <= xx < wd:
+            cols[t] = x[(((n * c_in + c) * d + z) * h + y) * wd + xx]
+        else:
+            cols[t] = 0
+        t += cuda.gridsize(1)
+
+
+@cuda.jit
+def col2im(cols, img, n_img, c_in, d, h, wd, kd, kh, kw, od, oh, ow, sd, sh, sw, pd, ph, pw, dd, dh, dw):
+    """img[n, c, z, y, x] = the sum of the columns that read it (F.fold); one thread per pixel."""
+    positions = od * oh * ow
+    total = n_img * c_in * d * h * wd
+    t = cuda.grid(1)
+    while t < total:
+        xx = t % wd
+        y = (t // wd) % h
+        z = (t // (wd * h)) % d
+        c = (t // (wd * h * d)) % c_in
+        n = t // (wd * h * d * c_in)
+        acc = img.dtype.type(0)
+        for e in range(kd):
+            r = _source(z, pd, e, dd, sd, od)
+            if r < 0:
+                continue
+            for a in range(kh):
+                i = _source(y, ph, a, dh, sh, oh)
+                if i < 0:
+                    continue
+                for b in range(kw):
+                    j = _source(xx, pw, b, dw, sw, ow)
+                    if j >= 0:
+                        row = (((n * c_in + c) * kd + e) * kh + a) * kw + b
+                        acc += cols[row * positions + (r * oh + i) * ow + j]
+        img[t] = acc
         t += cuda.gridsize(1)

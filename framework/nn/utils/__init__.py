@@ -1,53 +1,14 @@
-"""nn.utils: gradient clipping and flat-vector views of parameters."""
-import math
-
-import framework
-from framework import Tensor
-
-
-def _grads(parameters):
-    if isinstance(parameters, Tensor):
-        parameters = [parameters]
-    return [p.grad for p in parameters if p.grad is not None]
-
-
-def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False, foreach=None):
-    """Scale all gradients together so that their joint norm is at most max_norm; returns the norm."""
-    grads = _grads(parameters)
-    if not grads:
-        return framework.tensor(0.0)
-    norm_type = float(norm_type)
-    with framework.no_grad():
-        if norm_type == math.inf:
-            total = framework.stack([g.abs().max().to(grads[0].dtype) for g in grads]).max()
-        else:
-            total = framework.stack([g.norm(norm_type) for g in grads]).norm(norm_type)
-        if error_if_nonfinite and not bool(framework.isfinite(total)):
-            raise RuntimeError(f"The total norm of order {norm_type} for gradients from `parameters` is non-finite, "
-                               "so it cannot be clipped. To disable this error and scale the gradients by the "
-                               "non-finite norm anyway, set `error_if_nonfinite=False`")
-        coef = (max_norm / (total + 1e-6)).clamp(max=1.0)
-        for g in grads:
-            g.mul_(coef.to(g.dtype))
-    return total
+"""torch.nn.utils: gradient clipping, flat-vector views of parameters, parametrizations, pruning,
+weight and spectral normalisation, conv/linear-batchnorm fusion and functional_call."""
+from framework.nn.utils import parametrizations, parametrize, prune, stateless  # noqa: F401
+from framework.nn.utils.clip_grad import (clip_grad_norm, clip_grad_norm_, clip_grad_value_,  # noqa: F401
+                                          clip_grads_with_norm_, get_total_norm)
+from framework.nn.utils.convert_parameters import parameters_to_vector, vector_to_parameters  # noqa: F401
+from framework.nn.utils.fusion import (fuse_conv_bn_eval, fuse_conv_bn_weights, fuse_linear_bn_eval,  # noqa: F401
+                                       fuse_linear_bn_weights)
+from framework.nn.utils.init import skip_init  # noqa: F401
+from framework.nn.utils.spectral_norm import remove_spectral_norm, spectral_norm  # noqa: F401
+from framework.nn.utils.weight_norm import remove_weight_norm, weight_norm  # noqa: F401
 
 
-def clip_grad_value_(parameters, clip_value, foreach=None):
-    with framework.no_grad():
-        for g in _grads(parameters):
-            g.clamp_(-clip_value, clip_value)
-
-
-def parameters_to_vector(parameters):
-    return framework.cat([p.reshape(-1) for p in parameters])
-
-
-def vector_to_parameters(vec, parameters):
-    if not isinstance(vec, Tensor):
-        raise TypeError(f"expected torch.Tensor, but got: {type(vec).__name__}")
-    offset = 0
-    with framework.no_grad():
-        for p in parameters:
-            n = p.numel()
-            p.copy_(vec[offset:offset + n].view_as(p))
-            offset += n
+from framework.nn.utils import rnn  # noqa: E402,F401  (torch.nn.utils.rnn)

@@ -1,0 +1,127 @@
+"""torch's top-level linear-algebra names beyond matmul: the fused products (addmm, addmv,
+addr, baddbmm, addbmm), inner and vdot, and the older decomposition APIs (svd with `some`,
+qr, triangular_solve, cholesky_solve, cholesky_inverse, lu_unpack), each composed from
+framework.linalg and matmul, so their gradients come with them."""
+from framework import return_types
+from framework.ops.linalg import bmm, matmul, mm, mv, outer
+
+
+def _scaled(x, s):
+    return x if s == 1 else x * s
+
+
+def _fused(input, product, beta, alpha):
+    """beta * input + alpha * product; beta == 0 ignores input (nan and inf too), as PyTorch."""
+    if beta == 0:
+        return _scaled(product, alpha)
+    return _scaled(input, beta) + _scaled(product, alpha)
+
+
+def addmm(input, mat1, mat2, beta=1, alpha=1):
+    return _fused(input, mm(mat1, mat2), beta, alpha)
+
+
+def addmv(input, mat, vec, beta=1, alpha=1):
+    return _fused(input, mv(mat, vec), beta, alpha)
+
+
+def addr(input, vec1, vec2, beta=1, alpha=1):
+    return _fused(input, outer(vec1, vec2), beta, alpha)
+
+
+def baddbmm(input, batch1, batch2, beta=1, alpha=1):
+    return _fused(input, bmm(batch1, batch2), beta, alpha)
+
+
+def addbmm(input, batch1, batch2, beta=1, alpha=1):
+    return _fused(input, bmm(batch1, batch2).sum(0), beta, alpha)
+
+
+def chain_matmul(*matrices):
+    from framework.linalg import multi_dot
+    if len(matrices) == 1:
+        return matrices[0].clone()
+    return multi_dot(matrices)
+
+
+def inner(input, other):
+    if input.ndim == 0 or other.ndim == 0:
+        return input * other
+    if input.shape[-1] != other.shape[-1]:
+        raise RuntimeError(f"inner() the last dimension must match on both input tensors but got shapes "
+                           f"{list(input.shape)} and {list(other.shape)}")
+    from framework.ops.linalg import tensordot
+    return tensordot(input, other, ([-1], [-1]))
+
+
+def vdot(input, other):
+    if input.ndim != 1 or other.ndim != 1:
+        raise RuntimeError(f"1D tensors expected, but got {input.ndim}D and {other.ndim}D tensors")
+    from framework.ops.complex import conj
+    return matmul(conj(input), other)
+
+
+def svd(input, some=True, compute_uv=True):
+    """The older torch.svd: (U, S, V) with V, not V^H; without compute_uv, U and V are zeros."""
+    from framework import linalg
+    if not compute_uv:
+        from framework.ops.creation import zeros
+        m, n = input.shape[-2:]
+        s = linalg.svdvals(input)
+        batch = tuple(input.shape[:-2])
+        return return_types.svd(zeros(batch + (m, m), dtype=input.dtype, device=input.device), s,
+                                zeros(batch + (n, n), dtype=input.dtype, device=input.device))
+    U, S, Vh = linalg.svd(input, full_matrices=not some)
+    return return_types.svd(U, S, Vh.mT)
+
+
+def qr(input, some=True):
+    from framework import linalg
+    Q, R = linalg.qr(input, "reduced" if some else "complete")
+    return return_types.qr(Q, R)
+
+
+def triangular_solve(b, A, upper=True, transpose=False, unitriangular=False):
+    """The older API: (X with op(A) X = b, a copy of A), op(A) = A or A^T."""
+    from framework import linalg
+    coefficient = A.mT if transpose else A
+    X = linalg.solve_triangular(coefficient, b, upper=upper != transpose, unitriangular=unitriangular)
+    return return_types.triangular_solve(X, A.clone())
+
+
+def cholesky_solve(B, L, upper=False):
+    """X with A X = B for A = L L^H (or U^H U with `upper`), by two triangular solves."""
+    from framework import linalg
+    if upper:
+        Y = linalg.solve_triangular(L.mT, B, upper=False)
+        return linalg.solve_triangular(L, Y, upper=True)
+    Y = linalg.solve_triangular(L, B, upper=False)
+    return linalg.solve_triangular(L.mT, Y, upper=True)
+
+
+def cholesky_inverse(L, upper=False):
+    from framework.ops.creation import eye
+    n = L.shape[-1]
+    return cholesky_solve(eye(n, dtype=L.dtype, device=L.device).expand(tuple(L.shape)), L, upper)
+
+
+def lu_unpack(LU_data, LU_pivots, unpack_data=True, unpack_pivots=True):
+    from framework.linalg import _unpack
+    P, L, U = _unpack(LU_data, LU_pivots)
+    return return_types.lu_unpack(P if unpack_pivots else None, L if unpack_data else None,
+                                  U if unpack_data else None)
+
+
+def cholesky(input, upper=False):
+    from framework import linalg
+    return linalg.cholesky(input, upper=upper)
+
+
+def nuclear_norm(input, dim=None, keepdim=False):
+    from framework import linalg
+    return linalg.matrix_norm(input, "nuc", (-2, -1) if dim is None else dim, keepdim)
+
+
+def frobenius_norm(input, dim, keepdim=False):
+    from framework import linalg
+    return linalg.vector_norm(input, 2, dim, keepdim)

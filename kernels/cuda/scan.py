@@ -1,0 +1,82 @@
+"""Running reductions along the middle axis of a contiguous (outer, n, inner) buffer: one
+thread per (outer, inner) line, sequential along n. The accumulator starts from `init`, a
+scalar of the output's dtype, so float32 scans accumulate in float32 registers."""
+import math
+
+from numba import cuda
+
+
+@cuda.jit(device=True, inline=True)
+def _log_add_exp(a, b):
+    """log(exp(a) + exp(b)), exact at infinities (PyTorch's _log_add_exp_helper)."""
+    lo = a if a < b else b
+    hi = a if a >= b else b
+    if lo == hi and math.isinf(lo):
+        return lo
+    return hi + math.log1p(math.exp(lo - hi))
+
+
+@cuda.jit
+def cumsum_mid(a, out, outer, n, inner, init):
+    line = cuda.grid(1)
+    while line < outer * inner:
+        o, k = line // inner, line % inner
+        acc = init
+        for j in range(n):
+            p = (o * n + j) * inner + k
+            acc += a[p]
+            out[p] = acc
+        line += cuda.gridsize(1)
+
+
+@cuda.jit
+def cumprod_mid(a, out, outer, n, inner, init):
+    line = cuda.grid(1)
+    while line < outer * inner:
+        o, k = line // inner, line % inner
+        acc = init
+        for j in range(n):
+            p = (o * n + j) * inner + k
+            acc *= a[p]
+            out[p] = acc
+        line += cuda.gridsize(1)
+
+
+@cuda.jit
+def logcumsumexp_mid(a, out, outer, n, inner, init):
+    line = cuda.grid(1)
+    while line < outer * inner:
+        o, k = line // inner, line % inner
+        acc = init
+        for j in range(n):
+            p = (o * n + j) * inner + k
+            acc = _log_add_exp(acc, a[p])
+            out[p] = acc
+        line += cuda.gridsize(1)
+
+
+@cuda.jit
+def cumextreme_mid(a, values, indices, outer, n, inner, is_max):
+    """Running max (is_max) or min and its index, with PyTorch's ties and nans (see the CPU kernel)."""
+    line = cuda.grid(1)
+    while line < outer * inner:
+        o, k = line // inner, line % inner
+        best_index = 0
+        for j in range(n):
+            p = (o * n + j) * inner + k
+            x = a[p]
+            if j == 0:
+                take = True
+            else:
+                best = values[p - inner]
+                if is_max:
+                    take = x != x or (best == best and x >= best)
+                else:
+                    take = x != x or (best == best and x <= best)
+            if take:
+                values[p] = x
+                best_index = j
+            else:
+                values[p] = values[p - inner]
+            indices[p] = best_index
+        line += cuda.gridsize(1)
