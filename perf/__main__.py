@@ -6,7 +6,8 @@ import os
 
 import perf
 from perf.suite import (bench_cold_start, bench_conv, bench_dataloader, bench_elementwise, bench_matmul,
-                        bench_overhead, bench_reductions, bench_training, format_table, torch)
+                        bench_overhead, bench_reductions, bench_sequence_models, bench_training, format_table,
+                        torch)
 
 
 def main(argv=None):
@@ -25,6 +26,7 @@ def main(argv=None):
     bench_matmul(rows, (64, 128) if args.quick else (256, 1024))
     bench_conv(rows, args.quick)
     bench_training(rows, args.quick)
+    bench_sequence_models(rows, args.quick)
     bench_dataloader(rows, args.quick)
     if not args.skip_cold:
         bench_cold_start(rows)

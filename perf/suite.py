@@ -13,7 +13,7 @@ import tempfile
 import numpy as np
 
 import framework
-from perf import dataloader as dl_bench, train_step
+from perf import attention_bench, dataloader as dl_bench, rnn_bench, train_step
 from perf._timing import first_call_seconds, median_seconds
 
 try:
@@ -153,6 +153,28 @@ def bench_training(rows, quick):
         ours = sum(train_step.peak_memory_mb(name, "framework"))
         theirs = sum(train_step.peak_memory_mb(name, "torch")) if torch else None
         rows.append(_row(f"peak memory: {name}", "MB", ours, theirs))
+
+
+def bench_sequence_models(rows, quick):
+    """Recurrent and attention layers, forward + backward (perf/rnn_bench.py and
+    perf/attention_bench.py: an LSTM 2x256 over 64 steps of batch 32, and MultiheadAttention
+    embed 256, 4 heads, sequence 64, batch 16), the libraries taking turns."""
+    libs = [("framework", framework)] + ([("pytorch", torch)] if torch else [])
+    cases, compile_s = {}, {}
+    for name, spec in rnn_bench.workloads(quick).items():
+        for lib_name, lib in libs:
+            cases[name, lib_name] = rnn_bench.make_step(lib, *spec)
+    for name, build in attention_bench.WORKLOADS.items():
+        if quick and "need_weights=True" in name:
+            continue
+        for lib_name, lib in libs:
+            cases[name, lib_name] = build(lib)
+    names = list(dict.fromkeys(name for name, _ in cases))
+    for name in names:
+        compile_s[name] = first_call_seconds(cases[name, "framework"])
+    result = train_step.measure(cases, 3 if quick else 5, 3 if quick else 8)
+    for name in names:
+        rows.append(_row(name, "ms", result[name, "framework"], result.get((name, "pytorch")), None, compile_s[name]))
 
 
 def bench_dataloader(rows, quick):

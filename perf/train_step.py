@@ -22,7 +22,7 @@ import numpy as np
 import framework
 import perf
 from framework.examples.lenet import tutorial_net
-from perf.models import resnet18
+from perf.models import resnet18, transformer_encoder
 
 try:
     import torch
@@ -49,6 +49,8 @@ def workloads():
                                                rng.integers(0, 10, 128), 1.0),
         "ResNet-18 step, batch 32x3x32x32": (resnet18, rng.standard_normal((32, 3, 32, 32)).astype(np.float32),
                                              rng.integers(0, 10, 32), 0.1),
+        "Transformer LM step (2 layers, d 256, seq 64, batch 16)": (
+            transformer_encoder, rng.integers(0, 1000, (16, 64)), rng.integers(0, 1000, 16 * 64), 0.25),
     }
 
 
