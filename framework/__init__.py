@@ -4,7 +4,7 @@
 """
 from framework import dtypes as _dtypes
 from framework.dtypes import get_default_dtype, set_default_dtype
-from framework.device import device
+from framework.device import device, get_default_device, set_default_device
 from framework.tensor import Size, Tensor
 from framework import _methods  # noqa: F401  (binds ops as Tensor methods)
 from framework.ops import *  # noqa: F401,F403
@@ -59,7 +59,7 @@ from framework.ops.resample import (channel_shuffle, channel_shuffle as native_c
                                     pixel_shuffle, pixel_unshuffle)
 from framework import nn, optim  # noqa: E402  (torch.nn and torch.optim are attributes too)
 from framework.nn._torch_level import *  # noqa: E402,F401,F403  (torch.batch_norm, torch.dropout, ...)
-from framework import cuda, io, utils  # noqa: E402
+from framework import accelerator, backends, cuda, io, utils  # noqa: E402
 from framework.io import load, save  # noqa: E402
 # ---- math breadth: torch.fft, torch.linalg, torch.special (replacing the same-named ops submodules that
 # `from framework.ops import *` exposed), complex tensors, and the top-level linear-algebra names

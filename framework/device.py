@@ -71,9 +71,29 @@ class device:
     def __reduce__(self):
         return (device, (str(self),))
 
+    def __enter__(self):
+        """`with framework.device("cuda"):` makes it the default device for the block, as PyTorch."""
+        _default.append(self)
+        return self
+
+    def __exit__(self, *exc):
+        _default.pop()
+
 
 cpu = device("cpu")
+_default = [cpu]  # a stack: `with framework.device("cuda"):` pushes, set_default_device replaces the top
 
 
 def as_device(d):
-    return cpu if d is None else device(d)
+    """`d` as a device; None is the default device (cpu unless set_default_device said otherwise)."""
+    return _default[-1] if d is None else device(d)
+
+
+def set_default_device(d):
+    """Where factory functions (tensor, zeros, randn, arange, ...) put tensors given no device."""
+    _default[-1] = cpu if d is None else device(d)
+
+
+def get_default_device():
+    return _default[-1]
+

@@ -37,7 +37,7 @@ def _training_path():
 
 
 def _all_elementwise():
-    from framework.backends import cpu
+    from framework.backends import cpu_backend as cpu
     UNARY, BINARY = cpu.UNARY_OPS, cpu.BINARY_OPS
     for np_dtype in (np.float32, np.float64, np.int64):
         a = np.arange(1, 7, dtype=np_dtype).reshape(2, 3)

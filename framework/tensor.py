@@ -256,6 +256,22 @@ class Tensor:
     def is_cuda(self) -> bool:
         return self.device.type == "cuda"
 
+    @property
+    def is_cpu(self) -> bool:
+        return self.device.type == "cpu"
+
+    @property
+    def is_mps(self) -> bool:  # (device probes in PyTorch code; no such device here)
+        return False
+
+    @property
+    def is_xpu(self) -> bool:
+        return False
+
+    @property
+    def is_meta(self) -> bool:
+        return False
+
     def is_floating_point(self) -> bool:
         return self.dtype.is_floating_point
 

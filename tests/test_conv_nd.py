@@ -278,7 +278,7 @@ def test_integer_and_bool_inputs_as_torch(device):
 def test_columns_too_large_to_keep_are_made_a_slice_of_the_batch_at_a_time(device, monkeypatch):
     """(CPU) Beyond a memory budget the im2col columns are made a few images at a time and
     recomputed for the weight gradient; the results do not change."""
-    from framework.backends import cpu
+    from framework.backends import cpu_backend as cpu
     monkeypatch.setattr(cpu, "_KEPT_COLUMNS_BYTES", 300)
     for stride in (1, 2):
         check(lambda T, x, w, b: _f(T, "conv3d")(x, w, b, stride=stride, padding=1, groups=2),

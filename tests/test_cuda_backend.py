@@ -20,13 +20,13 @@ CUDA = "cuda"
 def test_the_simulator_runs_unless_a_real_gpu_is_asked_for():
     """conftest.py enables the simulator before numba is imported (FRAMEWORK_CUDA_TESTS=1: the real GPU)."""
     from numba.core import config
-    from framework.backends import cuda as backend
+    from framework.backends import cuda_backend as backend
     simulated = os.environ.get("FRAMEWORK_CUDA_TESTS") != "1"
     assert bool(config.ENABLE_CUDASIM) == simulated and backend.SIMULATOR == simulated
 
 
 def test_creation_and_moves_count_copies():
-    from framework.backends import cuda as backend
+    from framework.backends import cuda_backend as backend
     before = dict(backend.transfers)
     a = framework.ones(2, 3, device=CUDA)
     b = framework.arange(6, device=CUDA).reshape(2, 3)
@@ -54,7 +54,7 @@ def test_mixing_devices_is_an_error():
 
 
 def test_masks_read_one_count_and_index_tensors_read_nothing():
-    from framework.backends import cuda as backend
+    from framework.backends import cuda_backend as backend
     x = framework.randn(3, 4, device=CUDA)
     idx = framework.tensor([2, 0], device=CUDA)
     before = dict(backend.transfers)
@@ -69,7 +69,7 @@ def test_masks_read_one_count_and_index_tensors_read_nothing():
 def test_prefix_sums_over_several_chunks():
     """The scan behind nonzero: enough elements for chunk totals to need a scan of their own."""
     from framework.backends import cuda_indexing
-    from framework.backends.cuda import to_host
+    from framework.backends.cuda_backend import to_host
     values = np.random.default_rng(0).integers(0, 5, 300)
     scanned = cuda_indexing.inclusive_scan(framework.tensor(values, device=CUDA)._data)
     np.testing.assert_array_equal(to_host(scanned), np.cumsum(values))
@@ -105,7 +105,7 @@ def test_bad_indices_are_reported_at_the_next_synchronisation():
 
 
 def test_random_numbers_are_drawn_on_the_device():
-    from framework.backends import cuda as backend
+    from framework.backends import cuda_backend as backend
     before = dict(backend.transfers)
     framework.manual_seed(0)
     u = framework.rand(2000, device=CUDA)

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.cuda
 
 @pytest.fixture
 def real_launch(monkeypatch):
-    from framework.backends import cuda as backend
+    from framework.backends import cuda_backend as backend
     from kernels.cuda import reduce
     if not backend.SIMULATOR:
         pytest.skip("on a GPU every launch is a real one")

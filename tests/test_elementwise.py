@@ -319,7 +319,7 @@ def test_elementwise_on_strided_and_broadcast_views(device, operands, op):
 
 @pytest.mark.parametrize("expr", ["x + y", "x * 0.5", "x.exp()", "T.relu(x)", "x > y"])
 def test_large_arrays_take_the_parallel_kernels(device, expr):
-    from framework.backends.cpu import PARALLEL_MIN
+    from framework.backends.cpu_backend import PARALLEL_MIN
     # An odd size: the threads' chunks do not divide it evenly. The size is the point, so it
     # depends on the device: above the CPU's parallel threshold; on cuda (16 threads per
     # launch in the simulator, grid-stride loops) a few strides and a ragged tail.

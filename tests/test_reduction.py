@@ -155,7 +155,7 @@ def test_sum_large_is_accurate(device):
 
 @pytest.mark.parametrize("expr", ["x.sum()", "x.sum(1)", "x.max(1)", "x.min(1)", "x.amax(1)", "x.argmax(1)"])
 def test_large_reductions_take_the_parallel_kernels(device, expr):
-    from framework.backends.cpu import PARALLEL_MIN
+    from framework.backends.cpu_backend import PARALLEL_MIN
     # Above the threshold of the CPU's parallel kernels, rows and the tail uneven. The size is
     # the point, so it depends on the device: on cuda (16 threads per launch in the simulator,
     # grid-stride loops) a few strides of rows.

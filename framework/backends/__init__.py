@@ -76,12 +76,22 @@ def cuda_available():
         return False
 
 
-register("cpu", "framework.backends.cpu")
+register("cpu", "framework.backends.cpu_backend")
+
+
 def _cuda_device_count():
     from framework.cuda import device_count
     return device_count()
 
 
-register("cuda", "framework.backends.cuda", cuda_available, indexed=True,
+register("cuda", "framework.backends.cuda_backend", cuda_available, indexed=True,
          unavailable="CUDA is not available: no NVIDIA GPU and driver were found "
                      "(framework.cuda.is_available() is False)", device_count=_cuda_device_count)
+
+
+def __getattr__(name):
+    """`framework.backends.cudnn`, `.mps`, `.cpu` and `.cuda` as attributes, as torch.backends has
+    them: PyTorch's flag modules, not the device backends (cpu_backend.py, cuda_backend.py)."""
+    if name in ("cudnn", "mps", "cpu", "cuda"):
+        return importlib.import_module(f"framework.backends.{name}")
+    raise AttributeError(f"module 'framework.backends' has no attribute {name!r}")

@@ -2,7 +2,7 @@
 kernels/cpu/scan.py and sort.py), diagonal views, and the decompositions and FFTs that
 call LAPACK and pocketfft through NumPy/SciPy on the host.
 
-Part of framework.backends.cpu, which re-exports these names (the contract lists them).
+Part of framework.backends.cpu_backend, which re-exports these names (the contract lists them).
 """
 import math
 

@@ -1,6 +1,6 @@
 """Indexing on the CUDA backend: views for basic keys, index kernels for the rest.
 
-Part of framework.backends.cuda (which re-exports these names); split out because
+Part of framework.backends.cuda_backend (which re-exports these names); split out because
 indexing is the one area with its own key arithmetic. Index values are checked on the
 device (see `device_errors` in cuda.py): a bad index is reported at the next
 synchronisation, never read out of range. Masks and nonzero have a data-dependent size,
@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from framework.backends.cuda import (CudaArray, _device_ints, _grid, arange, astype, broadcast_to, contiguous, copy, copy_,
+from framework.backends.cuda_backend import (CudaArray, _device_ints, _grid, arange, astype, broadcast_to, contiguous, copy, copy_,
                                      device_errors, empty, full, read_count, reshape, zeros)
 from framework.backends.layout import AdvancedKey
 from kernels.cuda import index as ix

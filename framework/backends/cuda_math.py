@@ -3,13 +3,13 @@ kernels/cuda/scan.py and sort.py, one thread per line or row), diagonal views (m
 and decompositions and FFTs by a round trip through the host (NumPy/SciPy, as the CPU
 backend), counted in `transfers` until cuSOLVER/cuFFT bindings replace them.
 
-Part of framework.backends.cuda, which re-exports these names (the contract lists them).
+Part of framework.backends.cuda_backend, which re-exports these names (the contract lists them).
 """
 import math
 
 import numpy as np
 
-from framework.backends.cuda import CudaArray, _grid, astype, contiguous, empty, permute
+from framework.backends.cuda_backend import CudaArray, _grid, astype, contiguous, empty, permute
 from kernels.cuda import scan as sk
 from kernels.cuda import sort as so
 
@@ -129,7 +129,7 @@ def view_as_complex(a):
 
 def _round_trip(fn):
     from framework.backends import cpu_math as host
-    from framework.backends.cuda import asarray, to_host
+    from framework.backends.cuda_backend import asarray, to_host
     cpu_fn = getattr(host, fn.__name__)
 
     def run(*args):

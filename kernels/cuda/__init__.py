@@ -1,7 +1,7 @@
 """Numba @cuda.jit kernels, with the same op names and meanings as kernels.cpu, one
 module per family as there.
 
-Imported only by framework.backends.cuda, so a machine without CUDA never loads
+Imported only by framework.backends.cuda_backend, so a machine without CUDA never loads
 numba.cuda. Arrays are flat device buffers; views are (offset, strides) read
 through small int64 `meta` arrays that stay on the device. Launch shapes are the
 caller's: every kernel loops (grid-stride or block-stride) so that any grid covers
