@@ -59,7 +59,8 @@ from framework.ops.resample import (channel_shuffle, channel_shuffle as native_c
                                     pixel_shuffle, pixel_unshuffle)
 from framework import nn, optim  # noqa: E402  (torch.nn and torch.optim are attributes too)
 from framework.nn._torch_level import *  # noqa: E402,F401,F403  (torch.batch_norm, torch.dropout, ...)
-from framework import accelerator, backends, cuda, io, utils  # noqa: E402
+from framework import accelerator, backends, cuda, io, profiler, utils  # noqa: E402
+import framework.autograd.profiler  # noqa: E402,F401  (torch.autograd.profiler)
 from framework.io import load, save  # noqa: E402
 # ---- math breadth: torch.fft, torch.linalg, torch.special (replacing the same-named ops submodules that
 # `from framework.ops import *` exposed), complex tensors, and the top-level linear-algebra names
