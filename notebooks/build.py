@@ -14,7 +14,8 @@ import nbformat
 from nbclient import NotebookClient
 
 HERE = pathlib.Path(__file__).resolve().parent
-NOTEBOOKS = {"01_quickstart.ipynb": "make_quickstart.py", "02_performance.ipynb": "make_performance.py"}
+NOTEBOOKS = {"01_quickstart.ipynb": "make_quickstart.py", "02_performance.ipynb": "make_performance.py",
+             "03_char_lm.ipynb": "make_char_lm.py"}
 
 
 def execute(path, timeout=1800):
