@@ -115,3 +115,12 @@ def test_cuda_ops_are_timed_with_their_kernels():
                              framework.profiler.ProfilerActivity.CUDA]) as prof:
         (x * 2).sum().backward()
     assert {"Mul", "Sum", "MulBackward0"} <= {r.key for r in prof.key_averages()}
+
+
+def test_optimizer_steps_are_rows_named_as_pytorch():
+    x, w1, w2 = _inputs()
+    opt = framework.optim.SGD([w1, w2], lr=0.1)
+    with profile() as prof:
+        _mlp_step(x, w1, w2)
+        opt.step()
+    assert "Optimizer.step#SGD.step" in {r.key for r in prof.key_averages()}
