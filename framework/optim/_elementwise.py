@@ -113,6 +113,31 @@ class ElementwiseOptimizer(Optimizer):
     def _update(self, p, grad, group):
         raise NotImplementedError
 
+    # Options an optimizer pickled by an older version may lack, with their defaults
+    _option_defaults = (("foreach", None), ("maximize", False), ("differentiable", False), ("capturable", False))
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        for group in self.param_groups:
+            for key, default in self._option_defaults:
+                group.setdefault(key, default)
+
+    def _begin(self, p, grad, group, init):
+        """The common start of an update: refuse sparse gradients, make the parameter's state
+        on its first step ('step', then the tensors `init()` returns, as PyTorch orders them; a
+        'step' of init's own replaces the default), check capturable devices, advance 'step'.
+        Returns (state, the new step count)."""
+        self._sparse_check(grad)
+        state = self.state[p]
+        if len(state) == 0:
+            made = init()
+            if "step" not in made:
+                state["step"] = scalar_state(p, group)
+            state.update(made)
+        if group["capturable"]:
+            check_capturable(p, *(v for v in state.values() if v.ndim == 0))
+        return state, advance(state["step"])
+
     def _sparse_check(self, grad):
         if getattr(grad, "is_sparse", False):
             raise RuntimeError(f"{type(self).__name__} does not support sparse gradients")

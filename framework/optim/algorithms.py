@@ -28,12 +28,8 @@ class SGD(ElementwiseOptimizer):
         super().__init__(params, defaults)
         check_fused_flags(self.defaults)
 
-    def __setstate__(self, state):
-        super().__setstate__(state)
-        for group in self.param_groups:
-            for key, default in (("nesterov", False), ("maximize", False), ("foreach", None),
-                                 ("differentiable", False), ("fused", False)):
-                group.setdefault(key, default)
+    _option_defaults = (("nesterov", False), ("maximize", False), ("foreach", None), ("differentiable", False),
+                        ("fused", False))
 
     def _update(self, p, g, group):
         momentum = float(_value(group["momentum"]))
@@ -78,12 +74,8 @@ class Adam(ElementwiseOptimizer):
                                       decoupled_weight_decay=decoupled_weight_decay))
         check_fused_flags(self.defaults)
 
-    def __setstate__(self, state):
-        super().__setstate__(state)
-        for group in self.param_groups:
-            for key, default in (("amsgrad", False), ("maximize", False), ("foreach", None), ("capturable", False),
-                                 ("differentiable", False), ("decoupled_weight_decay", False), ("fused", None)):
-                group.setdefault(key, default)
+    _option_defaults = (("amsgrad", False), ("maximize", False), ("foreach", None), ("capturable", False),
+                        ("differentiable", False), ("decoupled_weight_decay", False), ("fused", None))
 
     def _update(self, p, g, group):
         self._sparse_check(g)
@@ -137,12 +129,8 @@ class RMSprop(ElementwiseOptimizer):
                                       weight_decay=weight_decay, capturable=capturable, foreach=foreach,
                                       maximize=maximize, differentiable=differentiable))
 
-    def __setstate__(self, state):
-        super().__setstate__(state)
-        for group in self.param_groups:
-            for key, default in (("momentum", 0), ("centered", False), ("foreach", None), ("maximize", False),
-                                 ("differentiable", False), ("capturable", False)):
-                group.setdefault(key, default)
+    _option_defaults = (("momentum", 0), ("centered", False), ("foreach", None), ("maximize", False),
+                        ("differentiable", False), ("capturable", False))
 
     def _update(self, p, g, group):
         self._sparse_check(g)
@@ -181,11 +169,7 @@ class Adagrad(ElementwiseOptimizer):
                 state["step"] = scalar_state(p, group, on_device=bool(group["fused"]))
                 state["sum"] = full_like(p, initial_accumulator_value)
 
-    def __setstate__(self, state):
-        super().__setstate__(state)
-        for group in self.param_groups:
-            for key, default in (("foreach", None), ("maximize", False), ("differentiable", False), ("fused", None)):
-                group.setdefault(key, default)
+    _option_defaults = (("foreach", None), ("maximize", False), ("differentiable", False), ("fused", None))
 
     def _update(self, p, g, group):
         state = self.state[p]

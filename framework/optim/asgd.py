@@ -1,8 +1,8 @@
 """Averaged SGD (Polyak and Juditsky, 1992): SGD with a decaying learning rate eta, and a
 running average `ax` of the iterates that starts at step t0."""
 from framework.ops.creation import zeros_like
-from framework.optim._elementwise import (ElementwiseOptimizer, advance, apply_update, check_capturable, check_lr,
-                                          lr_of, scalar_state)
+from framework.optim._elementwise import (ElementwiseOptimizer, apply_update, check_lr, check_nonnegative, lr_of,
+                                          scalar_state)
 from framework.optim.optimizer import _value
 
 
@@ -10,30 +10,15 @@ class ASGD(ElementwiseOptimizer):
     def __init__(self, params, lr=1e-2, lambd=1e-4, alpha=0.75, t0=1e6, weight_decay=0, foreach=None,
                  maximize=False, differentiable=False, capturable=False):
         check_lr(lr)
-        if not 0.0 <= weight_decay:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        check_nonnegative("weight_decay", weight_decay)
         super().__init__(params, dict(lr=lr, lambd=lambd, alpha=alpha, t0=t0, weight_decay=weight_decay,
                                       foreach=foreach, maximize=maximize, differentiable=differentiable,
                                       capturable=capturable))
 
-    def __setstate__(self, state):
-        super().__setstate__(state)
-        for group in self.param_groups:
-            for key, default in (("foreach", None), ("maximize", False), ("differentiable", False),
-                                 ("capturable", False)):
-                group.setdefault(key, default)
-
     def _update(self, p, g, group):
-        self._sparse_check(g)
-        state = self.state[p]
-        if len(state) == 0:  # PyTorch keeps step, eta and mu on the parameter's device
-            state["step"] = scalar_state(p, group, on_device=True)
-            state["eta"] = scalar_state(p, group, lr_of(group), on_device=True)
-            state["mu"] = scalar_state(p, group, 1.0, on_device=True)
-            state["ax"] = zeros_like(p)
-        if group["capturable"]:
-            check_capturable(p, state["step"], state["eta"], state["mu"])
-        step = advance(state["step"])
+        state, step = self._begin(p, g, group, lambda: {  # PyTorch keeps step, eta and mu on the parameter's device
+            "step": scalar_state(p, group, on_device=True), "eta": scalar_state(p, group, lr_of(group), on_device=True),
+            "mu": scalar_state(p, group, 1.0, on_device=True), "ax": zeros_like(p)})
         eta, mu = float(_value(state["eta"])), float(_value(state["mu"]))
         apply_update("asgd", group, (p, g, state["ax"]), eta, float(group["lambd"]), float(group["weight_decay"]),
                      mu, bool(group["maximize"]))

@@ -3,8 +3,8 @@
 import numpy as np
 
 from framework.ops.creation import zeros_like
-from framework.optim._elementwise import (ElementwiseOptimizer, advance, apply_update, check_betas, check_capturable,
-                                          check_lr, lr_of, scalar_state)
+from framework.optim._elementwise import (ElementwiseOptimizer, apply_update, check_betas, check_lr,
+                                          check_nonnegative, lr_of, scalar_state)
 from framework.optim.optimizer import _value
 
 
@@ -17,40 +17,24 @@ def scale_scalar_state_(t, factor):
 
 
 class NAdam(ElementwiseOptimizer):
+    _option_defaults = ElementwiseOptimizer._option_defaults + (("decoupled_weight_decay", False),)
+
     def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, momentum_decay=4e-3,
                  decoupled_weight_decay=False, *, foreach=None, maximize=False, capturable=False,
                  differentiable=False):
         check_lr(lr)
-        if not 0.0 <= eps:
-            raise ValueError(f"Invalid epsilon value: {eps}")
+        check_nonnegative("epsilon", eps)
         check_betas(betas)
-        if not 0.0 <= weight_decay:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
-        if not 0.0 <= momentum_decay:
-            raise ValueError(f"Invalid momentum_decay value: {momentum_decay}")
+        check_nonnegative("weight_decay", weight_decay)
+        check_nonnegative("momentum_decay", momentum_decay)
         super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
                                       momentum_decay=momentum_decay, decoupled_weight_decay=decoupled_weight_decay,
                                       maximize=maximize, foreach=foreach, capturable=capturable,
                                       differentiable=differentiable))
 
-    def __setstate__(self, state):
-        super().__setstate__(state)
-        for group in self.param_groups:
-            for key, default in (("maximize", False), ("foreach", None), ("capturable", False),
-                                 ("differentiable", False), ("decoupled_weight_decay", False)):
-                group.setdefault(key, default)
-
     def _update(self, p, g, group):
-        self._sparse_check(g)
-        state = self.state[p]
-        if len(state) == 0:
-            state["step"] = scalar_state(p, group)
-            state["mu_product"] = scalar_state(p, group, 1.0)
-            state["exp_avg"] = zeros_like(p)
-            state["exp_avg_sq"] = zeros_like(p)
-        if group["capturable"]:
-            check_capturable(p, state["step"], state["mu_product"])
-        step = advance(state["step"])
+        state, step = self._begin(p, g, group, lambda: {
+            "mu_product": scalar_state(p, group, 1.0), "exp_avg": zeros_like(p), "exp_avg_sq": zeros_like(p)})
         lr = lr_of(group)
         beta1, beta2 = (float(b) for b in group["betas"])
         momentum_decay = group["momentum_decay"]

@@ -1,8 +1,7 @@
 """Rprop (Riedmiller and Braun, 1993): per-element step sizes that grow while the gradient keeps
 its sign and shrink when it flips; only the gradient's sign moves the parameter."""
 from framework.ops.creation import full_like, zeros_like
-from framework.optim._elementwise import (ElementwiseOptimizer, advance, apply_update, check_capturable, check_lr,
-                                          lr_of, scalar_state)
+from framework.optim._elementwise import ElementwiseOptimizer, apply_update, check_lr, lr_of
 
 
 class Rprop(ElementwiseOptimizer):
@@ -14,23 +13,8 @@ class Rprop(ElementwiseOptimizer):
         super().__init__(params, dict(lr=lr, etas=etas, step_sizes=step_sizes, foreach=foreach, maximize=maximize,
                                       differentiable=differentiable, capturable=capturable))
 
-    def __setstate__(self, state):
-        super().__setstate__(state)
-        for group in self.param_groups:
-            for key, default in (("foreach", None), ("maximize", False), ("differentiable", False),
-                                 ("capturable", False)):
-                group.setdefault(key, default)
-
     def _update(self, p, g, group):
-        self._sparse_check(g)
-        state = self.state[p]
-        if len(state) == 0:
-            state["step"] = scalar_state(p, group)
-            state["prev"] = zeros_like(p)
-            state["step_size"] = full_like(g, lr_of(group))
-        if group["capturable"]:
-            check_capturable(p, state["step"])
-        advance(state["step"])
+        state, _ = self._begin(p, g, group, lambda: {"prev": zeros_like(p), "step_size": full_like(g, lr_of(group))})
         etaminus, etaplus = group["etas"]
         step_size_min, step_size_max = group["step_sizes"]
         apply_update("rprop", group, (p, g, state["prev"], state["step_size"]), float(etaminus), float(etaplus),
