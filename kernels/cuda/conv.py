@@ -4,6 +4,8 @@ weight element (correct and simple; tensor-core GEMMs are the next step). im2col
 are F.unfold/F.fold. Accumulators have the arrays' own type (float32 stays float32)."""
 from numba import cuda
 
+from kernels.cuda.grid import unravel4, unravel5
+
 
 @cuda.jit
 def conv_forward(x, w, bias, has_bias, out, n_img, c_in, d, h, wd, c_out, kd, kh, kw, od, oh, ow, sd, sh, sw, pd,
@@ -14,11 +16,7 @@ def conv_forward(x, w, bias, has_bias, out, n_img, c_in, d, h, wd, c_out, kd, kh
     total = n_img * c_out * od * oh * ow
     t = cuda.grid(1)
     while t < total:
-        j = t % ow
-        i = (t // ow) % oh
-        r = (t // (ow * oh)) % od
-        o = (t // (ow * oh * od)) % c_out
-        n = t // (ow * oh * od * c_out)
+        n, o, r, i, j = unravel5(t, c_out, od, oh, ow)
         g = o // og
         acc = bias[o] if has_bias else out.dtype.type(0)
         for c in range(cg):
@@ -59,11 +57,7 @@ def conv_grad_input(g, w, dx, n_img, c_in, d, h, wd, c_out, kd, kh, kw, od, oh, 
     total = n_img * c_in * d * h * wd
     t = cuda.grid(1)
     while t < total:
-        xx = t % wd
-        y = (t // wd) % h
-        z = (t // (wd * h)) % d
-        c = (t // (wd * h * d)) % c_in
-        n = t // (wd * h * d * c_in)
+        n, c, z, y, xx = unravel5(t, c_in, d, h, wd)
         grp = c // cg
         acc = dx.dtype.type(0)
         for oo in range(og):
@@ -94,11 +88,7 @@ def conv_grad_weight(x, g, dw_out, n_img, c_in, d, h, wd, c_out, kd, kh, kw, od,
     total = c_out * cg * kd * kh * kw
     t = cuda.grid(1)
     while t < total:
-        b = t % kw
-        a = (t // kw) % kh
-        e = (t // (kw * kh)) % kd
-        c = (t // (kw * kh * kd)) % cg
-        o = t // (kw * kh * kd * cg)
+        o, c, e, a, b = unravel5(t, cg, kd, kh, kw)
         ch = (o // og) * cg + c
         acc = dw_out.dtype.type(0)
         for n in range(n_img):
@@ -126,15 +116,8 @@ def im2col(x, cols, n_img, c_in, d, h, wd, kd, kh, kw, od, oh, ow, sd, sh, sw, p
     total = n_img * c_in * kd * kh * kw * positions
     t = cuda.grid(1)
     while t < total:
-        j = t % ow
-        i = (t // ow) % oh
-        r = (t // (ow * oh)) % od
-        row = t // positions
-        b = row % kw
-        a = (row // kw) % kh
-        e = (row // (kw * kh)) % kd
-        c = (row // (kw * kh * kd)) % c_in
-        n = row // (kw * kh * kd * c_in)
+        row, r, i, j = unravel4(t, od, oh, ow)
+        n, c, e, a, b = unravel5(row, c_in, kd, kh, kw)
         z = r * sd - pd + e * dd
         y = i * sh - ph + a * dh
         xx = j * sw - pw + b * dw
@@ -152,11 +135,7 @@ def col2im(cols, img, n_img, c_in, d, h, wd, kd, kh, kw, od, oh, ow, sd, sh, sw,
     total = n_img * c_in * d * h * wd
     t = cuda.grid(1)
     while t < total:
-        xx = t % wd
-        y = (t // wd) % h
-        z = (t // (wd * h)) % d
-        c = (t // (wd * h * d)) % c_in
-        n = t // (wd * h * d * c_in)
+        n, c, z, y, xx = unravel5(t, c_in, d, h, wd)
         acc = img.dtype.type(0)
         for e in range(kd):
             r = _source(z, pd, e, dd, sd, od)

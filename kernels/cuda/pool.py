@@ -5,11 +5,7 @@ kernels/cpu/pool.py: the first maximum on ties, the last NaN, `lowest` for a win
 misses the input."""
 from numba import cuda
 
-
-@cuda.jit(device=True, inline=True)
-def _unravel(t, od, oh, ow):
-    """(plane, t, i, j) of flat output position t."""
-    return t // (ow * oh * od), (t // (ow * oh)) % od, (t // ow) % oh, t % ow
+from kernels.cuda.grid import unravel4
 
 
 @cuda.jit(device=True, inline=True)
@@ -23,7 +19,7 @@ def max_pool(x, out, indices, planes, d, h, wd, od, oh, ow, kd, kh, kw, sd, sh, 
     total = planes * od * oh * ow
     t = cuda.grid(1)
     while t < total:
-        p, r, i, j = _unravel(t, od, oh, ow)
+        p, r, i, j = unravel4(t, od, oh, ow)
         z0, y0, x0 = r * sd - pd, i * sh - ph, j * sw - pw
         best = out.dtype.type(lowest)
         arg = (_first_tap(z0, dd) * h + _first_tap(y0, dh)) * wd + _first_tap(x0, dw)
@@ -61,7 +57,7 @@ def _avg_span(i, k, s, p, size):
 def _avg_window(t, d, h, wd, od, oh, ow, kd, kh, kw, sd, sh, sw, pd, ph, pw, include_pad, divisor):
     """(plane, z0, z1, y0, y1, x0, x1, divisor) of output t: the window clipped to the input,
     and PyTorch's divisor (the window clipped to the padded input when include_pad)."""
-    p, r, i, j = _unravel(t, od, oh, ow)
+    p, r, i, j = unravel4(t, od, oh, ow)
     z0, z1, pz = _avg_span(r, kd, sd, pd, d)
     y0, y1, py = _avg_span(i, kh, sh, ph, h)
     x0, x1, px = _avg_span(j, kw, sw, pw, wd)
@@ -110,7 +106,7 @@ def _adaptive_range(i, size, out_size):
 
 @cuda.jit(device=True, inline=True)
 def _adaptive_window(t, d, h, wd, od, oh, ow):
-    p, r, i, j = _unravel(t, od, oh, ow)
+    p, r, i, j = unravel4(t, od, oh, ow)
     z0, z1 = _adaptive_range(r, d, od)
     y0, y1 = _adaptive_range(i, h, oh)
     x0, x1 = _adaptive_range(j, wd, ow)
