@@ -3,12 +3,15 @@
 Every kernel is a grid-stride loop over the n elements of a contiguous output.
 `_flat` kernels read contiguous operands; `_strided` kernels read any strided,
 broadcast view of a flat storage buffer, through `meta` (int64, on the device):
-[ndim, n, shape..., offset_a, strides_a..., offset_b, strides_b...] in elements.
+[ndim, n, shape..., offset_a, strides_a..., offset_b, strides_b...] in elements
+(decoded by kernels/cuda/grid.py).
 """
 import math
 from math import exp, log, tanh
 
 from numba import cuda
+
+from kernels.cuda.grid import view_offset, view_offset_pair
 
 
 # ----------------------------------------------------------------- special functions, copied from kernels/special.py
@@ -643,17 +646,10 @@ def neg_flat(a, out, n):
 
 @cuda.jit
 def neg_strided(a, out, meta):
-    ndim = meta[0]
     n = meta[1]
     i = cuda.grid(1)
     while i < n:
-        rest = i
-        ia = meta[2 + ndim]
-        for d in range(ndim - 1, -1, -1):
-            c = rest % meta[2 + d]
-            rest //= meta[2 + d]
-            ia += c * meta[3 + ndim + d]
-        x = a[ia]
+        x = a[view_offset(i, meta)]
         out[i] = -x
         i += cuda.gridsize(1)
 
@@ -669,17 +665,10 @@ def abs_flat(a, out, n):
 
 @cuda.jit
 def abs_strided(a, out, meta):
-    ndim = meta[0]
     n = meta[1]
     i = cuda.grid(1)
     while i < n:
-        rest = i
-        ia = meta[2 + ndim]
-        for d in range(ndim - 1, -1, -1):
-            c = rest % meta[2 + d]
-            rest //= meta[2 + d]
-            ia += c * meta[3 + ndim + d]
-        x = a[ia]
+        x = a[view_offset(i, meta)]
         out[i] = abs(x)
         i += cuda.gridsize(1)
 
@@ -695,17 +684,10 @@ def sign_flat(a, out, n):
 
 @cuda.jit
 def sign_strided(a, out, meta):
-    ndim = meta[0]
     n = meta[1]
     i = cuda.grid(1)
     while i < n:
-        rest = i
-        ia = meta[2 + ndim]
-        for d in range(ndim - 1, -1, -1):
-            c = rest % meta[2 + d]
-            rest //= meta[2 + d]
-            ia += c * meta[3 + ndim + d]
-        x = a[ia]
+        x = a[view_offset(i, meta)]
         out[i] = 1 * (x > 0) - 1 * (x < 0)
         i += cuda.gridsize(1)
 
@@ -721,17 +703,10 @@ def exp_flat(a, out, n):
 
 @cuda.jit
 def exp_strided(a, out, meta):
-    ndim = meta[0]
     n = meta[1]
     i = cuda.grid(1)
     while i < n:
-        rest = i
-        ia = meta[2 + ndim]
-        for d in range(ndim - 1, -1, -1):
-            c = rest % meta[2 + d]
-            rest //= meta[2 + d]
-            ia += c * meta[3 + ndim + d]
-        x = a[ia]
+        x = a[view_offset(i, meta)]
         out[i] = exp(x)
         i += cuda.gridsize(1)
 
@@ -747,17 +722,10 @@ def log_flat(a, out, n):
 
 @cuda.jit
 def log_strided(a, out, meta):
-    ndim = meta[0]
     n = meta[1]
     i = cuda.grid(1)
     while i < n:
-        rest = i
-        ia = meta[2 + ndim]
-        for d in range(ndim - 1, -1, -1):
-            c = rest % meta[2 + d]
-            rest //= meta[2 + d]
-            ia += c * meta[3 + ndim + d]
-        x = a[ia]
+        x = a[view_offset(i, meta)]
         out[i] = log(x)
         i += cuda.gridsize(1)
 
@@ -773,17 +741,10 @@ def log1p_flat(a, out, n):
 
 @cuda.jit
 def log1p_strided(a, out, meta):
-    ndim = meta[0]
     n = meta[1]
     i = cuda.grid(1)
     while i < n:
-        rest = i
-        ia = meta[2 + ndim]
-        for d in range(ndim - 1, -1, -1):
-            c = rest % meta[2 + d]
-            rest //= meta[2 + d]
-            ia += c * meta[3 + ndim + d]
-        x = a[ia]
+        x = a[view_offset(i, meta)]
         out[i] = math.log1p(x)
         i += cuda.gridsize(1)
 
@@ -799,17 +760,10 @@ def expm1_flat(a, out, n):
 
 @cuda.jit
 def expm1_strided(a, out, meta):
-    ndim = meta[0]
     n = meta[1]
     i = cuda.grid(1)
     while i < n:
-        rest = i
-        ia = meta[2 + ndim]
-        for d in range(ndim - 1, -1, -1):
-            c = rest % meta[2 + d]
-            rest //= meta[2 + d]
-            ia += c * meta[3 + ndim + d]
-        x = a[ia]
+        x = a[view_offset(i, meta)]
         out[i] = math.expm1(x)
         i += cuda.gridsize(1)
 
@@ -825,17 +779,10 @@ def sqrt_flat(a, out, n):
 
 @cuda.jit
 def sqrt_strided(a, out, meta):
-    ndim = meta[0]
     n = meta[1]
     i = cuda.grid(1)
     while i < n:
-        rest = i
-        ia = meta[2 + ndim]
-        for d in range(ndim - 1, -1, -1):
-            c = rest % meta[2 + d]
-            rest //= meta[2 + d]
-            ia += c * meta[3 + ndim + d]
-        x = a[ia]
+        x = a[view_offset(i, meta)]
         out[i] = math.sqrt(x)
         i += cuda.gridsize(1)
 
@@ -851,17 +798,10 @@ def rsqrt_flat(a, out, n):
 
 @cuda.jit
 def rsqrt_strided(a, out, meta):
-    ndim = meta[0]
     n = meta[1]
     i = cuda.grid(1)
     while i < n:
-        rest = i
-        ia = meta[2 + ndim]
-        for d in range(ndim - 1, -1, -1):
-            c = rest % meta[2 + d]
-            rest //= meta[2 + d]
-            ia += c * meta[3 + ndim + d]
-        x = a[ia]
+        x = a[view_offset(i, meta)]
         out[i] = 1.0 / math.sqrt(x)
         i += cuda.gridsize(1)
 
@@ -877,17 +817,10 @@ def sin_flat(a, out, n):
 
 @cuda.jit
 def sin_strided(a, out, meta):
-    ndim = meta[0]
     n = meta[1]
     i = cuda.grid(1)
     while i < n:
-        rest = i
-        ia = meta[2 + ndim]
-        for d in range(ndim - 1, -1, -1):
-            c = rest % meta[2 + d]
-            rest //= meta[2 + d]
-            ia += c * meta[3 + ndim + d]
-        x = a[ia]
+        x = a[view_offset(i, meta)]
         out[i] = math.sin(x)
         i += cuda.gridsize(1)
 
@@ -903,17 +836,10 @@ def cos_flat(a, out, n):
 
 @cuda.jit
 def cos_strided(a, out, meta):
-    ndim = meta[0]
     n = meta[1]
     i = cuda.grid(1)
     while i < n:
-        rest = i
-        ia = meta[2 + ndim]
-        for d in range(ndim - 1, -1, -1):
-            c = rest % meta[2 + d]
-            rest //= meta[2 + d]
-            ia += c * meta[3 + ndim + d]
-        x = a[ia]
+        x = a[view_offset(i, meta)]
         out[i] = math.cos(x)
         i += cuda.gridsize(1)
 
@@ -929,17 +855,10 @@ def tanh_flat(a, out, n):
 
 @cuda.jit
 def tanh_strided(a, out, meta):
-    ndim = meta[0]
     n = meta[1]
     i = cuda.grid(1)
     while i < n:
-        rest = i
-        ia = meta[2 + ndim]
-        for d in range(ndim - 1, -1, -1):
-            c = rest % meta[2 + d]
-            rest //= meta[2 + d]
-            ia += c * meta[3 + ndim + d]
-        x = a[ia]
+        x = a[view_offset(i, meta)]
         out[i] = tanh(x)
         i += cuda.gridsize(1)
 
@@ -955,17 +874,10 @@ def erf_flat(a, out, n):
 
 @cuda.jit
 def erf_strided(a, out, meta):
-    ndim = meta[0]
     n = meta[1]
     i = cuda.grid(1)
     while i < n:
-        rest = i
-        ia = meta[2 + ndim]
-        for d in range(ndim - 1, -1, -1):
-            c = rest % meta[2 + d]
-            rest //= meta[2 + d]
-            ia += c * meta[3 + ndim + d]
-        x = a[ia]
+        x = a[view_offset(i, meta)]
         out[i] = math.erf(x)
         i += cuda.gridsize(1)
 
@@ -981,17 +893,10 @@ def sigmoid_flat(a, out, n):
 
 @cuda.jit
 def sigmoid_strided(a, out, meta):
-    ndim = meta[0]
     n = meta[1]
     i = cuda.grid(1)
     while i < n:
-        rest = i
-        ia = meta[2 + ndim]
-        for d in range(ndim - 1, -1, -1):
-            c = rest % meta[2 + d]
-            rest //= meta[2 + d]
-            ia += c * meta[3 + ndim + d]
-        x = a[ia]
+        x = a[view_offset(i, meta)]
         out[i] = 1.0 / (1.0 + exp(-x))
         i += cuda.gridsize(1)
 
@@ -1007,17 +912,10 @@ def relu_flat(a, out, n):
 
 @cuda.jit
 def relu_strided(a, out, meta):
-    ndim = meta[0]
     n = meta[1]
     i = cuda.grid(1)
     while i < n:
-        rest = i
-        ia = meta[2 + ndim]
-        for d in range(ndim - 1, -1, -1):
-            c = rest % meta[2 + d]
-            rest //= meta[2 + d]
-            ia += c * meta[3 + ndim + d]
-        x = a[ia]
+        x = a[view_offset(i, meta)]
         out[i] = x if not x <= 0 else 0
         i += cuda.gridsize(1)
 
@@ -1033,17 +931,10 @@ def floor_flat(a, out, n):
 
 @cuda.jit
 def floor_strided(a, out, meta):
-    ndim = meta[0]
     n = meta[1]
     i = cuda.grid(1)
     while i < n:
-        rest = i
-        ia = meta[2 + ndim]
-        for d in range(ndim - 1, -1, -1):
-            c = rest % meta[2 + d]
-            rest //= meta[2 + d]
-            ia += c * meta[3 + ndim + d]
-        x = a[ia]
+        x = a[view_offset(i, meta)]
         out[i] = (x if not (abs(x) < 4503599627370496.0) or x == 0 else math.floor(x) * 1.0)
         i += cuda.gridsize(1)
 
@@ -1059,17 +950,10 @@ def ceil_flat(a, out, n):
 
 @cuda.jit
 def ceil_strided(a, out, meta):
-    ndim = meta[0]
     n = meta[1]
     i = cuda.grid(1)
     while i < n:
-        rest = i
-        ia = meta[2 + ndim]
-        for d in range(ndim - 1, -1, -1):
-            c = rest % meta[2 + d]
-            rest //= meta[2 + d]
-            ia += c * meta[3 + ndim + d]
-        x = a[ia]
+        x = a[view_offset(i, meta)]
         out[i] = (x if not (abs(x) < 4503599627370496.0) or x == 0 else math.ceil(x) * 1.0)
         i += cuda.gridsize(1)
 
@@ -1085,17 +969,10 @@ def round_flat(a, out, n):
 
 @cuda.jit
 def round_strided(a, out, meta):
-    ndim = meta[0]
     n = meta[1]
     i = cuda.grid(1)
     while i < n:
-        rest = i
-        ia = meta[2 + ndim]
-        for d in range(ndim - 1, -1, -1):
-            c = rest % meta[2 + d]
-            rest //= meta[2 + d]
-            ia += c * meta[3 + ndim + d]
-        x = a[ia]
+        x = a[view_offset(i, meta)]
         out[i] = (x if not (abs(x) < 4503599627370496.0) or x == 0 else (math.floor(x + 0.5) - (1.0 if (math.floor(x + 0.5) - x == 0.5 and math.floor(x + 0.5) % 2 != 0) else 0.0)))
         i += cuda.gridsize(1)
 
@@ -1111,17 +988,10 @@ def trunc_flat(a, out, n):
 
 @cuda.jit
 def trunc_strided(a, out, meta):
-    ndim = meta[0]
     n = meta[1]
     i = cuda.grid(1)
     while i < n:
-        rest = i
-        ia = meta[2 + ndim]
-        for d in range(ndim - 1, -1, -1):
-            c = rest % meta[2 + d]
-            rest //= meta[2 + d]
-            ia += c * meta[3 + ndim + d]
-        x = a[ia]
+        x = a[view_offset(i, meta)]
         out[i] = (x if not (abs(x) < 4503599627370496.0) or x == 0 else (math.floor(x) if x > 0 else math.ceil(x)) * 1.0)
         i += cuda.gridsize(1)
 
@@ -1137,17 +1007,10 @@ def reciprocal_flat(a, out, n):
 
 @cuda.jit
 def reciprocal_strided(a, out, meta):
-    ndim = meta[0]
     n = meta[1]
     i = cuda.grid(1)
     while i < n:
-        rest = i
-        ia = meta[2 + ndim]
-        for d in range(ndim - 1, -1, -1):
-            c = rest % meta[2 + d]
-            rest //= meta[2 + d]
-            ia += c * meta[3 + ndim + d]
-        x = a[ia]
+        x = a[view_offset(i, meta)]
         out[i] = 1.0 / x
         i += cuda.gridsize(1)
 
@@ -1163,17 +1026,10 @@ def logical_not_flat(a, out, n):
 
 @cuda.jit
 def logical_not_strided(a, out, meta):
-    ndim = meta[0]
     n = meta[1]
     i = cuda.grid(1)
     while i < n:
-        rest = i
-        ia = meta[2 + ndim]
-        for d in range(ndim - 1, -1, -1):
-            c = rest % meta[2 + d]
-            rest //= meta[2 + d]
-            ia += c * meta[3 + ndim + d]
-        x = a[ia]
+        x = a[view_offset(i, meta)]
         out[i] = not x
         i += cuda.gridsize(1)
 
@@ -1189,17 +1045,10 @@ def bitwise_not_flat(a, out, n):
 
 @cuda.jit
 def bitwise_not_strided(a, out, meta):
-    ndim = meta[0]
     n = meta[1]
     i = cuda.grid(1)
     while i < n:
-        rest = i
-        ia = meta[2 + ndim]
-        for d in range(ndim - 1, -1, -1):
-            c = rest % meta[2 + d]
-            rest //= meta[2 + d]
-            ia += c * meta[3 + ndim + d]
-        x = a[ia]
+        x = a[view_offset(i, meta)]
         out[i] = ~x
         i += cuda.gridsize(1)
 
@@ -1215,17 +1064,10 @@ def tan_flat(a, out, n):
 
 @cuda.jit
 def tan_strided(a, out, meta):
-    ndim = meta[0]
     n = meta[1]
     i = cuda.grid(1)
     while i < n:
-        rest = i
-        ia = meta[2 + ndim]
-        for d in range(ndim - 1, -1, -1):
-            c = rest % meta[2 + d]
-            rest //= meta[2 + d]
-            ia += c * meta[3 + ndim + d]
-        x = a[ia]
+        x = a[view_offset(i, meta)]
         out[i] = tan_(x)
         i += cuda.gridsize(1)
 
@@ -1241,17 +1083,10 @@ def asin_flat(a, out, n):
 
 @cuda.jit
 def asin_strided(a, out, meta):
-    ndim = meta[0]
     n = meta[1]
     i = cuda.grid(1)
     while i < n:
-        rest = i
-        ia = meta[2 + ndim]
-        for d in range(ndim - 1, -1, -1):
-            c = rest % meta[2 + d]
-            rest //= meta[2 + d]
-            ia += c * meta[3 + ndim + d]
-        x = a[ia]
+        x = a[view_offset(i, meta)]
         out[i] = asin_(x)
         i += cuda.gridsize(1)
 
@@ -1267,17 +1102,10 @@ def acos_flat(a, out, n):
 
 @cuda.jit
 def acos_strided(a, out, meta):
-    ndim = meta[0]
     n = meta[1]
     i = cuda.grid(1)
     while i < n:
-        rest = i
-        ia = meta[2 + ndim]
-        for d in range(ndim - 1, -1, -1):
-            c = rest % meta[2 + d]
-            rest //= meta[2 + d]
-            ia += c * meta[3 + ndim + d]
-        x = a[ia]
+        x = a[view_offset(i, meta)]
         out[i] = acos_(x)
         i += cuda.gridsize(1)
 
@@ -1293,17 +1121,10 @@ def atan_flat(a, out, n):
 
 @cuda.jit
 def atan_strided(a, out, meta):
-    ndim = meta[0]
     n = meta[1]
     i = cuda.grid(1)
     while i < n:
-        rest = i
-        ia = meta[2 + ndim]
-        for d in range(ndim - 1, -1, -1):
-            c = rest % meta[2 + d]
-            rest //= meta[2 + d]
-            ia += c * meta[3 + ndim + d]
-        x = a[ia]
+        x = a[view_offset(i, meta)]
         out[i] = math.atan(x)
         i += cuda.gridsize(1)
 
@@ -1319,17 +1140,10 @@ def sinh_flat(a, out, n):
 
 @cuda.jit
 def sinh_strided(a, out, meta):
-    ndim = meta[0]
     n = meta[1]
     i = cuda.grid(1)
     while i < n:
-        rest = i
-        ia = meta[2 + ndim]
-        for d in range(ndim - 1, -1, -1):
-            c = rest % meta[2 + d]
-            rest //= meta[2 + d]
-            ia += c * meta[3 + ndim + d]
-        x = a[ia]
+        x = a[view_offset(i, meta)]
         out[i] = sinh_(x)
         i += cuda.gridsize(1)
 
@@ -1345,17 +1159,10 @@ def cosh_flat(a, out, n):
 
 @cuda.jit
 def cosh_strided(a, out, meta):
-    ndim = meta[0]
     n = meta[1]
     i = cuda.grid(1)
     while i < n:
-        rest = i
-        ia = meta[2 + ndim]
-        for d in range(ndim - 1, -1, -1):
-            c = rest % meta[2 + d]
-            rest //= meta[2 + d]
-            ia += c * meta[3 + ndim + d]
-        x = a[ia]
+        x = a[view_offset(i, meta)]
         out[i] = cosh_(x)
         i += cuda.gridsize(1)
 
@@ -1371,17 +1178,10 @@ def asinh_flat(a, out, n):
 
 @cuda.jit
 def asinh_strided(a, out, meta):
-    ndim = meta[0]
     n = meta[1]
     i = cuda.grid(1)
     while i < n:
-        rest = i
-        ia = meta[2 + ndim]
-        for d in range(ndim - 1, -1, -1):
-            c = rest % meta[2 + d]
-            rest //= meta[2 + d]
-            ia += c * meta[3 + ndim + d]
-        x = a[ia]
+        x = a[view_offset(i, meta)]
         out[i] = math.asinh(x)
         i += cuda.gridsize(1)
 
@@ -1397,17 +1197,10 @@ def acosh_flat(a, out, n):
 
 @cuda.jit
 def acosh_strided(a, out, meta):
-    ndim = meta[0]
     n = meta[1]
     i = cuda.grid(1)
     while i < n:
-        rest = i
-        ia = meta[2 + ndim]
-        for d in range(ndim - 1, -1, -1):
-            c = rest % meta[2 + d]
-            rest //= meta[2 + d]
-            ia += c * meta[3 + ndim + d]
-        x = a[ia]
+        x = a[view_offset(i, meta)]
         out[i] = acosh_(x)
         i += cuda.gridsize(1)
 
@@ -1423,17 +1216,10 @@ def atanh_flat(a, out, n):
 
 @cuda.jit
 def atanh_strided(a, out, meta):
-    ndim = meta[0]
     n = meta[1]
     i = cuda.grid(1)
     while i < n:
-        rest = i
-        ia = meta[2 + ndim]
-        for d in range(ndim - 1, -1, -1):
-            c = rest % meta[2 + d]
-            rest //= meta[2 + d]
-            ia += c * meta[3 + ndim + d]
-        x = a[ia]
+        x = a[view_offset(i, meta)]
         out[i] = atanh_(x)
         i += cuda.gridsize(1)
 
@@ -1449,17 +1235,10 @@ def exp2_flat(a, out, n):
 
 @cuda.jit
 def exp2_strided(a, out, meta):
-    ndim = meta[0]
     n = meta[1]
     i = cuda.grid(1)
     while i < n:
-        rest = i
-        ia = meta[2 + ndim]
-        for d in range(ndim - 1, -1, -1):
-            c = rest % meta[2 + d]
-            rest //= meta[2 + d]
-            ia += c * meta[3 + ndim + d]
-        x = a[ia]
+        x = a[view_offset(i, meta)]
         out[i] = exp2_(x)
         i += cuda.gridsize(1)
 
@@ -1475,17 +1254,10 @@ def log2_flat(a, out, n):
 
 @cuda.jit
 def log2_strided(a, out, meta):
-    ndim = meta[0]
     n = meta[1]
     i = cuda.grid(1)
     while i < n:
-        rest = i
-        ia = meta[2 + ndim]
-        for d in range(ndim - 1, -1, -1):
-            c = rest % meta[2 + d]
-            rest //= meta[2 + d]
-            ia += c * meta[3 + ndim + d]
-        x = a[ia]
+        x = a[view_offset(i, meta)]
         out[i] = log2_(x)
         i += cuda.gridsize(1)
 
@@ -1501,17 +1273,10 @@ def log10_flat(a, out, n):
 
 @cuda.jit
 def log10_strided(a, out, meta):
-    ndim = meta[0]
     n = meta[1]
     i = cuda.grid(1)
     while i < n:
-        rest = i
-        ia = meta[2 + ndim]
-        for d in range(ndim - 1, -1, -1):
-            c = rest % meta[2 + d]
-            rest //= meta[2 + d]
-            ia += c * meta[3 + ndim + d]
-        x = a[ia]
+        x = a[view_offset(i, meta)]
         out[i] = log10_(x)
         i += cuda.gridsize(1)
 
@@ -1527,17 +1292,10 @@ def erfc_flat(a, out, n):
 
 @cuda.jit
 def erfc_strided(a, out, meta):
-    ndim = meta[0]
     n = meta[1]
     i = cuda.grid(1)
     while i < n:
-        rest = i
-        ia = meta[2 + ndim]
-        for d in range(ndim - 1, -1, -1):
-            c = rest % meta[2 + d]
-            rest //= meta[2 + d]
-            ia += c * meta[3 + ndim + d]
-        x = a[ia]
+        x = a[view_offset(i, meta)]
         out[i] = math.erfc(x)
         i += cuda.gridsize(1)
 
@@ -1553,17 +1311,10 @@ def erfinv_flat(a, out, n):
 
 @cuda.jit
 def erfinv_strided(a, out, meta):
-    ndim = meta[0]
     n = meta[1]
     i = cuda.grid(1)
     while i < n:
-        rest = i
-        ia = meta[2 + ndim]
-        for d in range(ndim - 1, -1, -1):
-            c = rest % meta[2 + d]
-            rest //= meta[2 + d]
-            ia += c * meta[3 + ndim + d]
-        x = a[ia]
+        x = a[view_offset(i, meta)]
         out[i] = erfinv(x)
         i += cuda.gridsize(1)
 
@@ -1579,17 +1330,10 @@ def erfcx_flat(a, out, n):
 
 @cuda.jit
 def erfcx_strided(a, out, meta):
-    ndim = meta[0]
     n = meta[1]
     i = cuda.grid(1)
     while i < n:
-        rest = i
-        ia = meta[2 + ndim]
-        for d in range(ndim - 1, -1, -1):
-            c = rest % meta[2 + d]
-            rest //= meta[2 + d]
-            ia += c * meta[3 + ndim + d]
-        x = a[ia]
+        x = a[view_offset(i, meta)]
         out[i] = erfcx(x)
         i += cuda.gridsize(1)
 
@@ -1605,17 +1349,10 @@ def lgamma_flat(a, out, n):
 
 @cuda.jit
 def lgamma_strided(a, out, meta):
-    ndim = meta[0]
     n = meta[1]
     i = cuda.grid(1)
     while i < n:
-        rest = i
-        ia = meta[2 + ndim]
-        for d in range(ndim - 1, -1, -1):
-            c = rest % meta[2 + d]
-            rest //= meta[2 + d]
-            ia += c * meta[3 + ndim + d]
-        x = a[ia]
+        x = a[view_offset(i, meta)]
         out[i] = lgamma_(x)
         i += cuda.gridsize(1)
 
@@ -1631,17 +1368,10 @@ def digamma_flat(a, out, n):
 
 @cuda.jit
 def digamma_strided(a, out, meta):
-    ndim = meta[0]
     n = meta[1]
     i = cuda.grid(1)
     while i < n:
-        rest = i
-        ia = meta[2 + ndim]
-        for d in range(ndim - 1, -1, -1):
-            c = rest % meta[2 + d]
-            rest //= meta[2 + d]
-            ia += c * meta[3 + ndim + d]
-        x = a[ia]
+        x = a[view_offset(i, meta)]
         out[i] = digamma(x)
         i += cuda.gridsize(1)
 
@@ -1657,17 +1387,10 @@ def trigamma_flat(a, out, n):
 
 @cuda.jit
 def trigamma_strided(a, out, meta):
-    ndim = meta[0]
     n = meta[1]
     i = cuda.grid(1)
     while i < n:
-        rest = i
-        ia = meta[2 + ndim]
-        for d in range(ndim - 1, -1, -1):
-            c = rest % meta[2 + d]
-            rest //= meta[2 + d]
-            ia += c * meta[3 + ndim + d]
-        x = a[ia]
+        x = a[view_offset(i, meta)]
         out[i] = trigamma(x)
         i += cuda.gridsize(1)
 
@@ -1683,17 +1406,10 @@ def i0_flat(a, out, n):
 
 @cuda.jit
 def i0_strided(a, out, meta):
-    ndim = meta[0]
     n = meta[1]
     i = cuda.grid(1)
     while i < n:
-        rest = i
-        ia = meta[2 + ndim]
-        for d in range(ndim - 1, -1, -1):
-            c = rest % meta[2 + d]
-            rest //= meta[2 + d]
-            ia += c * meta[3 + ndim + d]
-        x = a[ia]
+        x = a[view_offset(i, meta)]
         out[i] = i0(x)
         i += cuda.gridsize(1)
 
@@ -1709,17 +1425,10 @@ def i0e_flat(a, out, n):
 
 @cuda.jit
 def i0e_strided(a, out, meta):
-    ndim = meta[0]
     n = meta[1]
     i = cuda.grid(1)
     while i < n:
-        rest = i
-        ia = meta[2 + ndim]
-        for d in range(ndim - 1, -1, -1):
-            c = rest % meta[2 + d]
-            rest //= meta[2 + d]
-            ia += c * meta[3 + ndim + d]
-        x = a[ia]
+        x = a[view_offset(i, meta)]
         out[i] = i0e(x)
         i += cuda.gridsize(1)
 
@@ -1735,17 +1444,10 @@ def i1_flat(a, out, n):
 
 @cuda.jit
 def i1_strided(a, out, meta):
-    ndim = meta[0]
     n = meta[1]
     i = cuda.grid(1)
     while i < n:
-        rest = i
-        ia = meta[2 + ndim]
-        for d in range(ndim - 1, -1, -1):
-            c = rest % meta[2 + d]
-            rest //= meta[2 + d]
-            ia += c * meta[3 + ndim + d]
-        x = a[ia]
+        x = a[view_offset(i, meta)]
         out[i] = i1(x)
         i += cuda.gridsize(1)
 
@@ -1761,17 +1463,10 @@ def i1e_flat(a, out, n):
 
 @cuda.jit
 def i1e_strided(a, out, meta):
-    ndim = meta[0]
     n = meta[1]
     i = cuda.grid(1)
     while i < n:
-        rest = i
-        ia = meta[2 + ndim]
-        for d in range(ndim - 1, -1, -1):
-            c = rest % meta[2 + d]
-            rest //= meta[2 + d]
-            ia += c * meta[3 + ndim + d]
-        x = a[ia]
+        x = a[view_offset(i, meta)]
         out[i] = i1e(x)
         i += cuda.gridsize(1)
 
@@ -1787,17 +1482,10 @@ def sinc_flat(a, out, n):
 
 @cuda.jit
 def sinc_strided(a, out, meta):
-    ndim = meta[0]
     n = meta[1]
     i = cuda.grid(1)
     while i < n:
-        rest = i
-        ia = meta[2 + ndim]
-        for d in range(ndim - 1, -1, -1):
-            c = rest % meta[2 + d]
-            rest //= meta[2 + d]
-            ia += c * meta[3 + ndim + d]
-        x = a[ia]
+        x = a[view_offset(i, meta)]
         out[i] = sinc(x)
         i += cuda.gridsize(1)
 
@@ -1813,17 +1501,10 @@ def ndtr_flat(a, out, n):
 
 @cuda.jit
 def ndtr_strided(a, out, meta):
-    ndim = meta[0]
     n = meta[1]
     i = cuda.grid(1)
     while i < n:
-        rest = i
-        ia = meta[2 + ndim]
-        for d in range(ndim - 1, -1, -1):
-            c = rest % meta[2 + d]
-            rest //= meta[2 + d]
-            ia += c * meta[3 + ndim + d]
-        x = a[ia]
+        x = a[view_offset(i, meta)]
         out[i] = ndtr(x)
         i += cuda.gridsize(1)
 
@@ -1839,17 +1520,10 @@ def ndtri_flat(a, out, n):
 
 @cuda.jit
 def ndtri_strided(a, out, meta):
-    ndim = meta[0]
     n = meta[1]
     i = cuda.grid(1)
     while i < n:
-        rest = i
-        ia = meta[2 + ndim]
-        for d in range(ndim - 1, -1, -1):
-            c = rest % meta[2 + d]
-            rest //= meta[2 + d]
-            ia += c * meta[3 + ndim + d]
-        x = a[ia]
+        x = a[view_offset(i, meta)]
         out[i] = ndtri(x)
         i += cuda.gridsize(1)
 
@@ -1865,17 +1539,10 @@ def log_ndtr_flat(a, out, n):
 
 @cuda.jit
 def log_ndtr_strided(a, out, meta):
-    ndim = meta[0]
     n = meta[1]
     i = cuda.grid(1)
     while i < n:
-        rest = i
-        ia = meta[2 + ndim]
-        for d in range(ndim - 1, -1, -1):
-            c = rest % meta[2 + d]
-            rest //= meta[2 + d]
-            ia += c * meta[3 + ndim + d]
-        x = a[ia]
+        x = a[view_offset(i, meta)]
         out[i] = log_ndtr(x)
         i += cuda.gridsize(1)
 
@@ -1891,17 +1558,10 @@ def bessel_j0_flat(a, out, n):
 
 @cuda.jit
 def bessel_j0_strided(a, out, meta):
-    ndim = meta[0]
     n = meta[1]
     i = cuda.grid(1)
     while i < n:
-        rest = i
-        ia = meta[2 + ndim]
-        for d in range(ndim - 1, -1, -1):
-            c = rest % meta[2 + d]
-            rest //= meta[2 + d]
-            ia += c * meta[3 + ndim + d]
-        x = a[ia]
+        x = a[view_offset(i, meta)]
         out[i] = bessel_j0(x)
         i += cuda.gridsize(1)
 
@@ -1917,17 +1577,10 @@ def bessel_j1_flat(a, out, n):
 
 @cuda.jit
 def bessel_j1_strided(a, out, meta):
-    ndim = meta[0]
     n = meta[1]
     i = cuda.grid(1)
     while i < n:
-        rest = i
-        ia = meta[2 + ndim]
-        for d in range(ndim - 1, -1, -1):
-            c = rest % meta[2 + d]
-            rest //= meta[2 + d]
-            ia += c * meta[3 + ndim + d]
-        x = a[ia]
+        x = a[view_offset(i, meta)]
         out[i] = bessel_j1(x)
         i += cuda.gridsize(1)
 
@@ -1943,17 +1596,10 @@ def entr_flat(a, out, n):
 
 @cuda.jit
 def entr_strided(a, out, meta):
-    ndim = meta[0]
     n = meta[1]
     i = cuda.grid(1)
     while i < n:
-        rest = i
-        ia = meta[2 + ndim]
-        for d in range(ndim - 1, -1, -1):
-            c = rest % meta[2 + d]
-            rest //= meta[2 + d]
-            ia += c * meta[3 + ndim + d]
-        x = a[ia]
+        x = a[view_offset(i, meta)]
         out[i] = entr(x)
         i += cuda.gridsize(1)
 
@@ -1969,17 +1615,10 @@ def silu_flat(a, out, n):
 
 @cuda.jit
 def silu_strided(a, out, meta):
-    ndim = meta[0]
     n = meta[1]
     i = cuda.grid(1)
     while i < n:
-        rest = i
-        ia = meta[2 + ndim]
-        for d in range(ndim - 1, -1, -1):
-            c = rest % meta[2 + d]
-            rest //= meta[2 + d]
-            ia += c * meta[3 + ndim + d]
-        x = a[ia]
+        x = a[view_offset(i, meta)]
         out[i] = x / (type(x)(1.0) + exp(-x)) if x >= 0 else x * exp(x) / (type(x)(1.0) + exp(x))
         i += cuda.gridsize(1)
 
@@ -1995,17 +1634,10 @@ def selu_flat(a, out, n):
 
 @cuda.jit
 def selu_strided(a, out, meta):
-    ndim = meta[0]
     n = meta[1]
     i = cuda.grid(1)
     while i < n:
-        rest = i
-        ia = meta[2 + ndim]
-        for d in range(ndim - 1, -1, -1):
-            c = rest % meta[2 + d]
-            rest //= meta[2 + d]
-            ia += c * meta[3 + ndim + d]
-        x = a[ia]
+        x = a[view_offset(i, meta)]
         out[i] = type(x)(1.7580993408473766) * (x if exp(x) == type(x)(1.0) else (-type(x)(1.0) if exp(x) - type(x)(1.0) == -type(x)(1.0) else (exp(x) - type(x)(1.0)) * x / log(exp(x)))) if x <= 0 else type(x)(1.0507009873554805) * x
         i += cuda.gridsize(1)
 
@@ -2021,17 +1653,10 @@ def mish_flat(a, out, n):
 
 @cuda.jit
 def mish_strided(a, out, meta):
-    ndim = meta[0]
     n = meta[1]
     i = cuda.grid(1)
     while i < n:
-        rest = i
-        ia = meta[2 + ndim]
-        for d in range(ndim - 1, -1, -1):
-            c = rest % meta[2 + d]
-            rest //= meta[2 + d]
-            ia += c * meta[3 + ndim + d]
-        x = a[ia]
+        x = a[view_offset(i, meta)]
         out[i] = x if x > 20.0 else x * (exp(x) * (exp(x) + type(x)(2.0))) / ((exp(x) * (exp(x) + type(x)(2.0))) + type(x)(2.0))
         i += cuda.gridsize(1)
 
@@ -2047,17 +1672,10 @@ def hardswish_flat(a, out, n):
 
 @cuda.jit
 def hardswish_strided(a, out, meta):
-    ndim = meta[0]
     n = meta[1]
     i = cuda.grid(1)
     while i < n:
-        rest = i
-        ia = meta[2 + ndim]
-        for d in range(ndim - 1, -1, -1):
-            c = rest % meta[2 + d]
-            rest //= meta[2 + d]
-            ia += c * meta[3 + ndim + d]
-        x = a[ia]
+        x = a[view_offset(i, meta)]
         out[i] = x * (0.0 if x <= -3.0 else (6.0 if x >= 3.0 else x + 3.0)) / 6.0
         i += cuda.gridsize(1)
 
@@ -2073,17 +1691,10 @@ def hardsigmoid_flat(a, out, n):
 
 @cuda.jit
 def hardsigmoid_strided(a, out, meta):
-    ndim = meta[0]
     n = meta[1]
     i = cuda.grid(1)
     while i < n:
-        rest = i
-        ia = meta[2 + ndim]
-        for d in range(ndim - 1, -1, -1):
-            c = rest % meta[2 + d]
-            rest //= meta[2 + d]
-            ia += c * meta[3 + ndim + d]
-        x = a[ia]
+        x = a[view_offset(i, meta)]
         out[i] = (0.0 if x <= -3.0 else (6.0 if x >= 3.0 else x + 3.0)) / 6.0
         i += cuda.gridsize(1)
 
@@ -2099,17 +1710,10 @@ def gelu_flat(a, out, n):
 
 @cuda.jit
 def gelu_strided(a, out, meta):
-    ndim = meta[0]
     n = meta[1]
     i = cuda.grid(1)
     while i < n:
-        rest = i
-        ia = meta[2 + ndim]
-        for d in range(ndim - 1, -1, -1):
-            c = rest % meta[2 + d]
-            rest //= meta[2 + d]
-            ia += c * meta[3 + ndim + d]
-        x = a[ia]
+        x = a[view_offset(i, meta)]
         out[i] = x * type(x)(0.5) * (type(x)(1.0) + math.erf(x * type(x)(0.7071067811865476)))
         i += cuda.gridsize(1)
 
@@ -2125,17 +1729,10 @@ def gelu_tanh_flat(a, out, n):
 
 @cuda.jit
 def gelu_tanh_strided(a, out, meta):
-    ndim = meta[0]
     n = meta[1]
     i = cuda.grid(1)
     while i < n:
-        rest = i
-        ia = meta[2 + ndim]
-        for d in range(ndim - 1, -1, -1):
-            c = rest % meta[2 + d]
-            rest //= meta[2 + d]
-            ia += c * meta[3 + ndim + d]
-        x = a[ia]
+        x = a[view_offset(i, meta)]
         out[i] = type(x)(0.5) * x * (type(x)(1.0) + tanh(type(x)(0.7978845608028654) * (x + type(x)(0.044715) * x * x * x)))
         i += cuda.gridsize(1)
 
@@ -2151,17 +1748,10 @@ def softplus_flat(a, out, n):
 
 @cuda.jit
 def softplus_strided(a, out, meta):
-    ndim = meta[0]
     n = meta[1]
     i = cuda.grid(1)
     while i < n:
-        rest = i
-        ia = meta[2 + ndim]
-        for d in range(ndim - 1, -1, -1):
-            c = rest % meta[2 + d]
-            rest //= meta[2 + d]
-            ia += c * meta[3 + ndim + d]
-        x = a[ia]
+        x = a[view_offset(i, meta)]
         out[i] = x if x > 20.0 else (exp(x) if (type(x)(1.0) + exp(x)) == type(x)(1.0) else log((type(x)(1.0) + exp(x))) * (exp(x) / ((type(x)(1.0) + exp(x)) - type(x)(1.0))))
         i += cuda.gridsize(1)
 
@@ -2177,17 +1767,10 @@ def logsigmoid_flat(a, out, n):
 
 @cuda.jit
 def logsigmoid_strided(a, out, meta):
-    ndim = meta[0]
     n = meta[1]
     i = cuda.grid(1)
     while i < n:
-        rest = i
-        ia = meta[2 + ndim]
-        for d in range(ndim - 1, -1, -1):
-            c = rest % meta[2 + d]
-            rest //= meta[2 + d]
-            ia += c * meta[3 + ndim + d]
-        x = a[ia]
+        x = a[view_offset(i, meta)]
         out[i] = (x if x < 0 else type(x)(0.0)) - (exp(-abs(x)) if (type(x)(1.0) + exp(-abs(x))) == type(x)(1.0) else log((type(x)(1.0) + exp(-abs(x)))) * (exp(-abs(x)) / ((type(x)(1.0) + exp(-abs(x))) - type(x)(1.0))))
         i += cuda.gridsize(1)
 
@@ -2203,17 +1786,10 @@ def relu6_flat(a, out, n):
 
 @cuda.jit
 def relu6_strided(a, out, meta):
-    ndim = meta[0]
     n = meta[1]
     i = cuda.grid(1)
     while i < n:
-        rest = i
-        ia = meta[2 + ndim]
-        for d in range(ndim - 1, -1, -1):
-            c = rest % meta[2 + d]
-            rest //= meta[2 + d]
-            ia += c * meta[3 + ndim + d]
-        x = a[ia]
+        x = a[view_offset(i, meta)]
         out[i] = 0.0 if x < 0 else (6.0 if x > 6.0 else x)
         i += cuda.gridsize(1)
 
@@ -2248,18 +1824,10 @@ def add_rscalar(x, b, out, n):
 
 @cuda.jit
 def add_strided(a, b, out, meta):
-    ndim = meta[0]
     n = meta[1]
     i = cuda.grid(1)
     while i < n:
-        rest = i
-        ia = meta[2 + ndim]
-        ib = meta[3 + 2 * ndim]
-        for d in range(ndim - 1, -1, -1):
-            c = rest % meta[2 + d]
-            rest //= meta[2 + d]
-            ia += c * meta[3 + ndim + d]
-            ib += c * meta[4 + 2 * ndim + d]
+        ia, ib = view_offset_pair(i, meta)
         x = a[ia]
         y = b[ib]
         out[i] = x + y
@@ -2296,18 +1864,10 @@ def sub_rscalar(x, b, out, n):
 
 @cuda.jit
 def sub_strided(a, b, out, meta):
-    ndim = meta[0]
     n = meta[1]
     i = cuda.grid(1)
     while i < n:
-        rest = i
-        ia = meta[2 + ndim]
-        ib = meta[3 + 2 * ndim]
-        for d in range(ndim - 1, -1, -1):
-            c = rest % meta[2 + d]
-            rest //= meta[2 + d]
-            ia += c * meta[3 + ndim + d]
-            ib += c * meta[4 + 2 * ndim + d]
+        ia, ib = view_offset_pair(i, meta)
         x = a[ia]
         y = b[ib]
         out[i] = x - y
@@ -2344,18 +1904,10 @@ def mul_rscalar(x, b, out, n):
 
 @cuda.jit
 def mul_strided(a, b, out, meta):
-    ndim = meta[0]
     n = meta[1]
     i = cuda.grid(1)
     while i < n:
-        rest = i
-        ia = meta[2 + ndim]
-        ib = meta[3 + 2 * ndim]
-        for d in range(ndim - 1, -1, -1):
-            c = rest % meta[2 + d]
-            rest //= meta[2 + d]
-            ia += c * meta[3 + ndim + d]
-            ib += c * meta[4 + 2 * ndim + d]
+        ia, ib = view_offset_pair(i, meta)
         x = a[ia]
         y = b[ib]
         out[i] = x * y
@@ -2392,18 +1944,10 @@ def div_rscalar(x, b, out, n):
 
 @cuda.jit
 def div_strided(a, b, out, meta):
-    ndim = meta[0]
     n = meta[1]
     i = cuda.grid(1)
     while i < n:
-        rest = i
-        ia = meta[2 + ndim]
-        ib = meta[3 + 2 * ndim]
-        for d in range(ndim - 1, -1, -1):
-            c = rest % meta[2 + d]
-            rest //= meta[2 + d]
-            ia += c * meta[3 + ndim + d]
-            ib += c * meta[4 + 2 * ndim + d]
+        ia, ib = view_offset_pair(i, meta)
         x = a[ia]
         y = b[ib]
         out[i] = x / y
@@ -2440,18 +1984,10 @@ def floor_divide_rscalar(x, b, out, n):
 
 @cuda.jit
 def floor_divide_strided(a, b, out, meta):
-    ndim = meta[0]
     n = meta[1]
     i = cuda.grid(1)
     while i < n:
-        rest = i
-        ia = meta[2 + ndim]
-        ib = meta[3 + 2 * ndim]
-        for d in range(ndim - 1, -1, -1):
-            c = rest % meta[2 + d]
-            rest //= meta[2 + d]
-            ia += c * meta[3 + ndim + d]
-            ib += c * meta[4 + 2 * ndim + d]
+        ia, ib = view_offset_pair(i, meta)
         x = a[ia]
         y = b[ib]
         out[i] = x // y
@@ -2488,18 +2024,10 @@ def remainder_rscalar(x, b, out, n):
 
 @cuda.jit
 def remainder_strided(a, b, out, meta):
-    ndim = meta[0]
     n = meta[1]
     i = cuda.grid(1)
     while i < n:
-        rest = i
-        ia = meta[2 + ndim]
-        ib = meta[3 + 2 * ndim]
-        for d in range(ndim - 1, -1, -1):
-            c = rest % meta[2 + d]
-            rest //= meta[2 + d]
-            ia += c * meta[3 + ndim + d]
-            ib += c * meta[4 + 2 * ndim + d]
+        ia, ib = view_offset_pair(i, meta)
         x = a[ia]
         y = b[ib]
         out[i] = x % y
@@ -2536,18 +2064,10 @@ def pow_rscalar(x, b, out, n):
 
 @cuda.jit
 def pow_strided(a, b, out, meta):
-    ndim = meta[0]
     n = meta[1]
     i = cuda.grid(1)
     while i < n:
-        rest = i
-        ia = meta[2 + ndim]
-        ib = meta[3 + 2 * ndim]
-        for d in range(ndim - 1, -1, -1):
-            c = rest % meta[2 + d]
-            rest //= meta[2 + d]
-            ia += c * meta[3 + ndim + d]
-            ib += c * meta[4 + 2 * ndim + d]
+        ia, ib = view_offset_pair(i, meta)
         x = a[ia]
         y = b[ib]
         out[i] = x ** y
@@ -2584,18 +2104,10 @@ def ipow_rscalar(x, b, out, n):
 
 @cuda.jit
 def ipow_strided(a, b, out, meta):
-    ndim = meta[0]
     n = meta[1]
     i = cuda.grid(1)
     while i < n:
-        rest = i
-        ia = meta[2 + ndim]
-        ib = meta[3 + 2 * ndim]
-        for d in range(ndim - 1, -1, -1):
-            c = rest % meta[2 + d]
-            rest //= meta[2 + d]
-            ia += c * meta[3 + ndim + d]
-            ib += c * meta[4 + 2 * ndim + d]
+        ia, ib = view_offset_pair(i, meta)
         x = a[ia]
         y = b[ib]
         out[i] = x ** y if y >= 0 else (1 if x == 1 else ((1 if y % 2 == 0 else -1) if x == -1 else 0))
@@ -2632,18 +2144,10 @@ def maximum_rscalar(x, b, out, n):
 
 @cuda.jit
 def maximum_strided(a, b, out, meta):
-    ndim = meta[0]
     n = meta[1]
     i = cuda.grid(1)
     while i < n:
-        rest = i
-        ia = meta[2 + ndim]
-        ib = meta[3 + 2 * ndim]
-        for d in range(ndim - 1, -1, -1):
-            c = rest % meta[2 + d]
-            rest //= meta[2 + d]
-            ia += c * meta[3 + ndim + d]
-            ib += c * meta[4 + 2 * ndim + d]
+        ia, ib = view_offset_pair(i, meta)
         x = a[ia]
         y = b[ib]
         out[i] = x if (x >= y or x != x) else y
@@ -2680,18 +2184,10 @@ def minimum_rscalar(x, b, out, n):
 
 @cuda.jit
 def minimum_strided(a, b, out, meta):
-    ndim = meta[0]
     n = meta[1]
     i = cuda.grid(1)
     while i < n:
-        rest = i
-        ia = meta[2 + ndim]
-        ib = meta[3 + 2 * ndim]
-        for d in range(ndim - 1, -1, -1):
-            c = rest % meta[2 + d]
-            rest //= meta[2 + d]
-            ia += c * meta[3 + ndim + d]
-            ib += c * meta[4 + 2 * ndim + d]
+        ia, ib = view_offset_pair(i, meta)
         x = a[ia]
         y = b[ib]
         out[i] = x if (x <= y or x != x) else y
@@ -2728,18 +2224,10 @@ def eq_rscalar(x, b, out, n):
 
 @cuda.jit
 def eq_strided(a, b, out, meta):
-    ndim = meta[0]
     n = meta[1]
     i = cuda.grid(1)
     while i < n:
-        rest = i
-        ia = meta[2 + ndim]
-        ib = meta[3 + 2 * ndim]
-        for d in range(ndim - 1, -1, -1):
-            c = rest % meta[2 + d]
-            rest //= meta[2 + d]
-            ia += c * meta[3 + ndim + d]
-            ib += c * meta[4 + 2 * ndim + d]
+        ia, ib = view_offset_pair(i, meta)
         x = a[ia]
         y = b[ib]
         out[i] = x == y
@@ -2776,18 +2264,10 @@ def ne_rscalar(x, b, out, n):
 
 @cuda.jit
 def ne_strided(a, b, out, meta):
-    ndim = meta[0]
     n = meta[1]
     i = cuda.grid(1)
     while i < n:
-        rest = i
-        ia = meta[2 + ndim]
-        ib = meta[3 + 2 * ndim]
-        for d in range(ndim - 1, -1, -1):
-            c = rest % meta[2 + d]
-            rest //= meta[2 + d]
-            ia += c * meta[3 + ndim + d]
-            ib += c * meta[4 + 2 * ndim + d]
+        ia, ib = view_offset_pair(i, meta)
         x = a[ia]
         y = b[ib]
         out[i] = x != y
@@ -2824,18 +2304,10 @@ def lt_rscalar(x, b, out, n):
 
 @cuda.jit
 def lt_strided(a, b, out, meta):
-    ndim = meta[0]
     n = meta[1]
     i = cuda.grid(1)
     while i < n:
-        rest = i
-        ia = meta[2 + ndim]
-        ib = meta[3 + 2 * ndim]
-        for d in range(ndim - 1, -1, -1):
-            c = rest % meta[2 + d]
-            rest //= meta[2 + d]
-            ia += c * meta[3 + ndim + d]
-            ib += c * meta[4 + 2 * ndim + d]
+        ia, ib = view_offset_pair(i, meta)
         x = a[ia]
         y = b[ib]
         out[i] = x < y
@@ -2872,18 +2344,10 @@ def le_rscalar(x, b, out, n):
 
 @cuda.jit
 def le_strided(a, b, out, meta):
-    ndim = meta[0]
     n = meta[1]
     i = cuda.grid(1)
     while i < n:
-        rest = i
-        ia = meta[2 + ndim]
-        ib = meta[3 + 2 * ndim]
-        for d in range(ndim - 1, -1, -1):
-            c = rest % meta[2 + d]
-            rest //= meta[2 + d]
-            ia += c * meta[3 + ndim + d]
-            ib += c * meta[4 + 2 * ndim + d]
+        ia, ib = view_offset_pair(i, meta)
         x = a[ia]
         y = b[ib]
         out[i] = x <= y
@@ -2920,18 +2384,10 @@ def gt_rscalar(x, b, out, n):
 
 @cuda.jit
 def gt_strided(a, b, out, meta):
-    ndim = meta[0]
     n = meta[1]
     i = cuda.grid(1)
     while i < n:
-        rest = i
-        ia = meta[2 + ndim]
-        ib = meta[3 + 2 * ndim]
-        for d in range(ndim - 1, -1, -1):
-            c = rest % meta[2 + d]
-            rest //= meta[2 + d]
-            ia += c * meta[3 + ndim + d]
-            ib += c * meta[4 + 2 * ndim + d]
+        ia, ib = view_offset_pair(i, meta)
         x = a[ia]
         y = b[ib]
         out[i] = x > y
@@ -2968,18 +2424,10 @@ def ge_rscalar(x, b, out, n):
 
 @cuda.jit
 def ge_strided(a, b, out, meta):
-    ndim = meta[0]
     n = meta[1]
     i = cuda.grid(1)
     while i < n:
-        rest = i
-        ia = meta[2 + ndim]
-        ib = meta[3 + 2 * ndim]
-        for d in range(ndim - 1, -1, -1):
-            c = rest % meta[2 + d]
-            rest //= meta[2 + d]
-            ia += c * meta[3 + ndim + d]
-            ib += c * meta[4 + 2 * ndim + d]
+        ia, ib = view_offset_pair(i, meta)
         x = a[ia]
         y = b[ib]
         out[i] = x >= y
@@ -3016,18 +2464,10 @@ def logical_and_rscalar(x, b, out, n):
 
 @cuda.jit
 def logical_and_strided(a, b, out, meta):
-    ndim = meta[0]
     n = meta[1]
     i = cuda.grid(1)
     while i < n:
-        rest = i
-        ia = meta[2 + ndim]
-        ib = meta[3 + 2 * ndim]
-        for d in range(ndim - 1, -1, -1):
-            c = rest % meta[2 + d]
-            rest //= meta[2 + d]
-            ia += c * meta[3 + ndim + d]
-            ib += c * meta[4 + 2 * ndim + d]
+        ia, ib = view_offset_pair(i, meta)
         x = a[ia]
         y = b[ib]
         out[i] = x and y
@@ -3064,18 +2504,10 @@ def logical_or_rscalar(x, b, out, n):
 
 @cuda.jit
 def logical_or_strided(a, b, out, meta):
-    ndim = meta[0]
     n = meta[1]
     i = cuda.grid(1)
     while i < n:
-        rest = i
-        ia = meta[2 + ndim]
-        ib = meta[3 + 2 * ndim]
-        for d in range(ndim - 1, -1, -1):
-            c = rest % meta[2 + d]
-            rest //= meta[2 + d]
-            ia += c * meta[3 + ndim + d]
-            ib += c * meta[4 + 2 * ndim + d]
+        ia, ib = view_offset_pair(i, meta)
         x = a[ia]
         y = b[ib]
         out[i] = x or y
@@ -3112,18 +2544,10 @@ def logical_xor_rscalar(x, b, out, n):
 
 @cuda.jit
 def logical_xor_strided(a, b, out, meta):
-    ndim = meta[0]
     n = meta[1]
     i = cuda.grid(1)
     while i < n:
-        rest = i
-        ia = meta[2 + ndim]
-        ib = meta[3 + 2 * ndim]
-        for d in range(ndim - 1, -1, -1):
-            c = rest % meta[2 + d]
-            rest //= meta[2 + d]
-            ia += c * meta[3 + ndim + d]
-            ib += c * meta[4 + 2 * ndim + d]
+        ia, ib = view_offset_pair(i, meta)
         x = a[ia]
         y = b[ib]
         out[i] = (x != 0) != (y != 0)
@@ -3160,18 +2584,10 @@ def bitwise_and_rscalar(x, b, out, n):
 
 @cuda.jit
 def bitwise_and_strided(a, b, out, meta):
-    ndim = meta[0]
     n = meta[1]
     i = cuda.grid(1)
     while i < n:
-        rest = i
-        ia = meta[2 + ndim]
-        ib = meta[3 + 2 * ndim]
-        for d in range(ndim - 1, -1, -1):
-            c = rest % meta[2 + d]
-            rest //= meta[2 + d]
-            ia += c * meta[3 + ndim + d]
-            ib += c * meta[4 + 2 * ndim + d]
+        ia, ib = view_offset_pair(i, meta)
         x = a[ia]
         y = b[ib]
         out[i] = x & y
@@ -3208,18 +2624,10 @@ def bitwise_or_rscalar(x, b, out, n):
 
 @cuda.jit
 def bitwise_or_strided(a, b, out, meta):
-    ndim = meta[0]
     n = meta[1]
     i = cuda.grid(1)
     while i < n:
-        rest = i
-        ia = meta[2 + ndim]
-        ib = meta[3 + 2 * ndim]
-        for d in range(ndim - 1, -1, -1):
-            c = rest % meta[2 + d]
-            rest //= meta[2 + d]
-            ia += c * meta[3 + ndim + d]
-            ib += c * meta[4 + 2 * ndim + d]
+        ia, ib = view_offset_pair(i, meta)
         x = a[ia]
         y = b[ib]
         out[i] = x | y
@@ -3256,18 +2664,10 @@ def bitwise_xor_rscalar(x, b, out, n):
 
 @cuda.jit
 def bitwise_xor_strided(a, b, out, meta):
-    ndim = meta[0]
     n = meta[1]
     i = cuda.grid(1)
     while i < n:
-        rest = i
-        ia = meta[2 + ndim]
-        ib = meta[3 + 2 * ndim]
-        for d in range(ndim - 1, -1, -1):
-            c = rest % meta[2 + d]
-            rest //= meta[2 + d]
-            ia += c * meta[3 + ndim + d]
-            ib += c * meta[4 + 2 * ndim + d]
+        ia, ib = view_offset_pair(i, meta)
         x = a[ia]
         y = b[ib]
         out[i] = x ^ y
@@ -3304,18 +2704,10 @@ def relu_backward_rscalar(x, b, out, n):
 
 @cuda.jit
 def relu_backward_strided(a, b, out, meta):
-    ndim = meta[0]
     n = meta[1]
     i = cuda.grid(1)
     while i < n:
-        rest = i
-        ia = meta[2 + ndim]
-        ib = meta[3 + 2 * ndim]
-        for d in range(ndim - 1, -1, -1):
-            c = rest % meta[2 + d]
-            rest //= meta[2 + d]
-            ia += c * meta[3 + ndim + d]
-            ib += c * meta[4 + 2 * ndim + d]
+        ia, ib = view_offset_pair(i, meta)
         x = a[ia]
         y = b[ib]
         out[i] = 0 if x <= 0 else y
@@ -3352,18 +2744,10 @@ def sigmoid_backward_rscalar(x, b, out, n):
 
 @cuda.jit
 def sigmoid_backward_strided(a, b, out, meta):
-    ndim = meta[0]
     n = meta[1]
     i = cuda.grid(1)
     while i < n:
-        rest = i
-        ia = meta[2 + ndim]
-        ib = meta[3 + 2 * ndim]
-        for d in range(ndim - 1, -1, -1):
-            c = rest % meta[2 + d]
-            rest //= meta[2 + d]
-            ia += c * meta[3 + ndim + d]
-            ib += c * meta[4 + 2 * ndim + d]
+        ia, ib = view_offset_pair(i, meta)
         x = a[ia]
         y = b[ib]
         out[i] = y * x * (1.0 - x)
@@ -3400,18 +2784,10 @@ def tanh_backward_rscalar(x, b, out, n):
 
 @cuda.jit
 def tanh_backward_strided(a, b, out, meta):
-    ndim = meta[0]
     n = meta[1]
     i = cuda.grid(1)
     while i < n:
-        rest = i
-        ia = meta[2 + ndim]
-        ib = meta[3 + 2 * ndim]
-        for d in range(ndim - 1, -1, -1):
-            c = rest % meta[2 + d]
-            rest //= meta[2 + d]
-            ia += c * meta[3 + ndim + d]
-            ib += c * meta[4 + 2 * ndim + d]
+        ia, ib = view_offset_pair(i, meta)
         x = a[ia]
         y = b[ib]
         out[i] = y * (1.0 - x * x)
@@ -3448,18 +2824,10 @@ def atan2_rscalar(x, b, out, n):
 
 @cuda.jit
 def atan2_strided(a, b, out, meta):
-    ndim = meta[0]
     n = meta[1]
     i = cuda.grid(1)
     while i < n:
-        rest = i
-        ia = meta[2 + ndim]
-        ib = meta[3 + 2 * ndim]
-        for d in range(ndim - 1, -1, -1):
-            c = rest % meta[2 + d]
-            rest //= meta[2 + d]
-            ia += c * meta[3 + ndim + d]
-            ib += c * meta[4 + 2 * ndim + d]
+        ia, ib = view_offset_pair(i, meta)
         x = a[ia]
         y = b[ib]
         out[i] = math.atan2(x, y)
@@ -3496,18 +2864,10 @@ def hypot_rscalar(x, b, out, n):
 
 @cuda.jit
 def hypot_strided(a, b, out, meta):
-    ndim = meta[0]
     n = meta[1]
     i = cuda.grid(1)
     while i < n:
-        rest = i
-        ia = meta[2 + ndim]
-        ib = meta[3 + 2 * ndim]
-        for d in range(ndim - 1, -1, -1):
-            c = rest % meta[2 + d]
-            rest //= meta[2 + d]
-            ia += c * meta[3 + ndim + d]
-            ib += c * meta[4 + 2 * ndim + d]
+        ia, ib = view_offset_pair(i, meta)
         x = a[ia]
         y = b[ib]
         out[i] = math.hypot(x, y)
@@ -3544,18 +2904,10 @@ def copysign_rscalar(x, b, out, n):
 
 @cuda.jit
 def copysign_strided(a, b, out, meta):
-    ndim = meta[0]
     n = meta[1]
     i = cuda.grid(1)
     while i < n:
-        rest = i
-        ia = meta[2 + ndim]
-        ib = meta[3 + 2 * ndim]
-        for d in range(ndim - 1, -1, -1):
-            c = rest % meta[2 + d]
-            rest //= meta[2 + d]
-            ia += c * meta[3 + ndim + d]
-            ib += c * meta[4 + 2 * ndim + d]
+        ia, ib = view_offset_pair(i, meta)
         x = a[ia]
         y = b[ib]
         out[i] = math.copysign(x, y)
@@ -3592,18 +2944,10 @@ def logaddexp_rscalar(x, b, out, n):
 
 @cuda.jit
 def logaddexp_strided(a, b, out, meta):
-    ndim = meta[0]
     n = meta[1]
     i = cuda.grid(1)
     while i < n:
-        rest = i
-        ia = meta[2 + ndim]
-        ib = meta[3 + 2 * ndim]
-        for d in range(ndim - 1, -1, -1):
-            c = rest % meta[2 + d]
-            rest //= meta[2 + d]
-            ia += c * meta[3 + ndim + d]
-            ib += c * meta[4 + 2 * ndim + d]
+        ia, ib = view_offset_pair(i, meta)
         x = a[ia]
         y = b[ib]
         out[i] = logaddexp(x, y)
@@ -3640,18 +2984,10 @@ def logaddexp2_rscalar(x, b, out, n):
 
 @cuda.jit
 def logaddexp2_strided(a, b, out, meta):
-    ndim = meta[0]
     n = meta[1]
     i = cuda.grid(1)
     while i < n:
-        rest = i
-        ia = meta[2 + ndim]
-        ib = meta[3 + 2 * ndim]
-        for d in range(ndim - 1, -1, -1):
-            c = rest % meta[2 + d]
-            rest //= meta[2 + d]
-            ia += c * meta[3 + ndim + d]
-            ib += c * meta[4 + 2 * ndim + d]
+        ia, ib = view_offset_pair(i, meta)
         x = a[ia]
         y = b[ib]
         out[i] = logaddexp2(x, y)
@@ -3688,18 +3024,10 @@ def xlogy_rscalar(x, b, out, n):
 
 @cuda.jit
 def xlogy_strided(a, b, out, meta):
-    ndim = meta[0]
     n = meta[1]
     i = cuda.grid(1)
     while i < n:
-        rest = i
-        ia = meta[2 + ndim]
-        ib = meta[3 + 2 * ndim]
-        for d in range(ndim - 1, -1, -1):
-            c = rest % meta[2 + d]
-            rest //= meta[2 + d]
-            ia += c * meta[3 + ndim + d]
-            ib += c * meta[4 + 2 * ndim + d]
+        ia, ib = view_offset_pair(i, meta)
         x = a[ia]
         y = b[ib]
         out[i] = xlogy(x, y)
@@ -3736,18 +3064,10 @@ def xlog1py_rscalar(x, b, out, n):
 
 @cuda.jit
 def xlog1py_strided(a, b, out, meta):
-    ndim = meta[0]
     n = meta[1]
     i = cuda.grid(1)
     while i < n:
-        rest = i
-        ia = meta[2 + ndim]
-        ib = meta[3 + 2 * ndim]
-        for d in range(ndim - 1, -1, -1):
-            c = rest % meta[2 + d]
-            rest //= meta[2 + d]
-            ia += c * meta[3 + ndim + d]
-            ib += c * meta[4 + 2 * ndim + d]
+        ia, ib = view_offset_pair(i, meta)
         x = a[ia]
         y = b[ib]
         out[i] = xlog1py(x, y)
@@ -3784,18 +3104,10 @@ def zeta_rscalar(x, b, out, n):
 
 @cuda.jit
 def zeta_strided(a, b, out, meta):
-    ndim = meta[0]
     n = meta[1]
     i = cuda.grid(1)
     while i < n:
-        rest = i
-        ia = meta[2 + ndim]
-        ib = meta[3 + 2 * ndim]
-        for d in range(ndim - 1, -1, -1):
-            c = rest % meta[2 + d]
-            rest //= meta[2 + d]
-            ia += c * meta[3 + ndim + d]
-            ib += c * meta[4 + 2 * ndim + d]
+        ia, ib = view_offset_pair(i, meta)
         x = a[ia]
         y = b[ib]
         out[i] = zeta(x, y)
@@ -3832,18 +3144,10 @@ def fmax_rscalar(x, b, out, n):
 
 @cuda.jit
 def fmax_strided(a, b, out, meta):
-    ndim = meta[0]
     n = meta[1]
     i = cuda.grid(1)
     while i < n:
-        rest = i
-        ia = meta[2 + ndim]
-        ib = meta[3 + 2 * ndim]
-        for d in range(ndim - 1, -1, -1):
-            c = rest % meta[2 + d]
-            rest //= meta[2 + d]
-            ia += c * meta[3 + ndim + d]
-            ib += c * meta[4 + 2 * ndim + d]
+        ia, ib = view_offset_pair(i, meta)
         x = a[ia]
         y = b[ib]
         out[i] = x if (x >= y or y != y) else y
@@ -3880,18 +3184,10 @@ def fmin_rscalar(x, b, out, n):
 
 @cuda.jit
 def fmin_strided(a, b, out, meta):
-    ndim = meta[0]
     n = meta[1]
     i = cuda.grid(1)
     while i < n:
-        rest = i
-        ia = meta[2 + ndim]
-        ib = meta[3 + 2 * ndim]
-        for d in range(ndim - 1, -1, -1):
-            c = rest % meta[2 + d]
-            rest //= meta[2 + d]
-            ia += c * meta[3 + ndim + d]
-            ib += c * meta[4 + 2 * ndim + d]
+        ia, ib = view_offset_pair(i, meta)
         x = a[ia]
         y = b[ib]
         out[i] = x if (x <= y or y != y) else y
@@ -3928,18 +3224,10 @@ def heaviside_rscalar(x, b, out, n):
 
 @cuda.jit
 def heaviside_strided(a, b, out, meta):
-    ndim = meta[0]
     n = meta[1]
     i = cuda.grid(1)
     while i < n:
-        rest = i
-        ia = meta[2 + ndim]
-        ib = meta[3 + 2 * ndim]
-        for d in range(ndim - 1, -1, -1):
-            c = rest % meta[2 + d]
-            rest //= meta[2 + d]
-            ia += c * meta[3 + ndim + d]
-            ib += c * meta[4 + 2 * ndim + d]
+        ia, ib = view_offset_pair(i, meta)
         x = a[ia]
         y = b[ib]
         out[i] = y if x == 0 else (1 if x > 0 else 0)
@@ -3976,18 +3264,10 @@ def nextafter_rscalar(x, b, out, n):
 
 @cuda.jit
 def nextafter_strided(a, b, out, meta):
-    ndim = meta[0]
     n = meta[1]
     i = cuda.grid(1)
     while i < n:
-        rest = i
-        ia = meta[2 + ndim]
-        ib = meta[3 + 2 * ndim]
-        for d in range(ndim - 1, -1, -1):
-            c = rest % meta[2 + d]
-            rest //= meta[2 + d]
-            ia += c * meta[3 + ndim + d]
-            ib += c * meta[4 + 2 * ndim + d]
+        ia, ib = view_offset_pair(i, meta)
         x = a[ia]
         y = b[ib]
         out[i] = nextafter(x, y, 53, -1021, 1024)
@@ -4024,18 +3304,10 @@ def nextafter32_rscalar(x, b, out, n):
 
 @cuda.jit
 def nextafter32_strided(a, b, out, meta):
-    ndim = meta[0]
     n = meta[1]
     i = cuda.grid(1)
     while i < n:
-        rest = i
-        ia = meta[2 + ndim]
-        ib = meta[3 + 2 * ndim]
-        for d in range(ndim - 1, -1, -1):
-            c = rest % meta[2 + d]
-            rest //= meta[2 + d]
-            ia += c * meta[3 + ndim + d]
-            ib += c * meta[4 + 2 * ndim + d]
+        ia, ib = view_offset_pair(i, meta)
         x = a[ia]
         y = b[ib]
         out[i] = nextafter(x, y, 24, -125, 128)
@@ -4072,18 +3344,10 @@ def elu_rscalar(x, b, out, n):
 
 @cuda.jit
 def elu_strided(a, b, out, meta):
-    ndim = meta[0]
     n = meta[1]
     i = cuda.grid(1)
     while i < n:
-        rest = i
-        ia = meta[2 + ndim]
-        ib = meta[3 + 2 * ndim]
-        for d in range(ndim - 1, -1, -1):
-            c = rest % meta[2 + d]
-            rest //= meta[2 + d]
-            ia += c * meta[3 + ndim + d]
-            ib += c * meta[4 + 2 * ndim + d]
+        ia, ib = view_offset_pair(i, meta)
         x = a[ia]
         y = b[ib]
         out[i] = y * (x if exp(x) == type(x)(1.0) else (-type(x)(1.0) if exp(x) - type(x)(1.0) == -type(x)(1.0) else (exp(x) - type(x)(1.0)) * x / log(exp(x)))) if x <= 0 else x
@@ -4120,18 +3384,10 @@ def celu_rscalar(x, b, out, n):
 
 @cuda.jit
 def celu_strided(a, b, out, meta):
-    ndim = meta[0]
     n = meta[1]
     i = cuda.grid(1)
     while i < n:
-        rest = i
-        ia = meta[2 + ndim]
-        ib = meta[3 + 2 * ndim]
-        for d in range(ndim - 1, -1, -1):
-            c = rest % meta[2 + d]
-            rest //= meta[2 + d]
-            ia += c * meta[3 + ndim + d]
-            ib += c * meta[4 + 2 * ndim + d]
+        ia, ib = view_offset_pair(i, meta)
         x = a[ia]
         y = b[ib]
         out[i] = y * ((x * (type(x)(1.0) / y)) if exp((x * (type(x)(1.0) / y))) == type(x)(1.0) else (-type(x)(1.0) if exp((x * (type(x)(1.0) / y))) - type(x)(1.0) == -type(x)(1.0) else (exp((x * (type(x)(1.0) / y))) - type(x)(1.0)) * (x * (type(x)(1.0) / y)) / log(exp((x * (type(x)(1.0) / y)))))) if x <= 0 else x
@@ -4168,18 +3424,10 @@ def leaky_relu_rscalar(x, b, out, n):
 
 @cuda.jit
 def leaky_relu_strided(a, b, out, meta):
-    ndim = meta[0]
     n = meta[1]
     i = cuda.grid(1)
     while i < n:
-        rest = i
-        ia = meta[2 + ndim]
-        ib = meta[3 + 2 * ndim]
-        for d in range(ndim - 1, -1, -1):
-            c = rest % meta[2 + d]
-            rest //= meta[2 + d]
-            ia += c * meta[3 + ndim + d]
-            ib += c * meta[4 + 2 * ndim + d]
+        ia, ib = view_offset_pair(i, meta)
         x = a[ia]
         y = b[ib]
         out[i] = x if x > 0 else x * y
@@ -4216,18 +3464,10 @@ def silu_backward_rscalar(x, b, out, n):
 
 @cuda.jit
 def silu_backward_strided(a, b, out, meta):
-    ndim = meta[0]
     n = meta[1]
     i = cuda.grid(1)
     while i < n:
-        rest = i
-        ia = meta[2 + ndim]
-        ib = meta[3 + 2 * ndim]
-        for d in range(ndim - 1, -1, -1):
-            c = rest % meta[2 + d]
-            rest //= meta[2 + d]
-            ia += c * meta[3 + ndim + d]
-            ib += c * meta[4 + 2 * ndim + d]
+        ia, ib = view_offset_pair(i, meta)
         x = a[ia]
         y = b[ib]
         out[i] = y * (type(x)(1.0) / (type(x)(1.0) + exp(-x)) if x >= 0 else exp(x) / (type(x)(1.0) + exp(x))) * (type(x)(1.0) + x * (type(x)(1.0) - (type(x)(1.0) / (type(x)(1.0) + exp(-x)) if x >= 0 else exp(x) / (type(x)(1.0) + exp(x)))))
@@ -4264,18 +3504,10 @@ def selu_backward_rscalar(x, b, out, n):
 
 @cuda.jit
 def selu_backward_strided(a, b, out, meta):
-    ndim = meta[0]
     n = meta[1]
     i = cuda.grid(1)
     while i < n:
-        rest = i
-        ia = meta[2 + ndim]
-        ib = meta[3 + 2 * ndim]
-        for d in range(ndim - 1, -1, -1):
-            c = rest % meta[2 + d]
-            rest //= meta[2 + d]
-            ia += c * meta[3 + ndim + d]
-            ib += c * meta[4 + 2 * ndim + d]
+        ia, ib = view_offset_pair(i, meta)
         x = a[ia]
         y = b[ib]
         out[i] = y * 1.7580993408473766 * exp(x) if x <= 0 else y * 1.0507009873554805
@@ -4312,18 +3544,10 @@ def elu_backward_rscalar(x, b, out, n):
 
 @cuda.jit
 def elu_backward_strided(a, b, out, meta):
-    ndim = meta[0]
     n = meta[1]
     i = cuda.grid(1)
     while i < n:
-        rest = i
-        ia = meta[2 + ndim]
-        ib = meta[3 + 2 * ndim]
-        for d in range(ndim - 1, -1, -1):
-            c = rest % meta[2 + d]
-            rest //= meta[2 + d]
-            ia += c * meta[3 + ndim + d]
-            ib += c * meta[4 + 2 * ndim + d]
+        ia, ib = view_offset_pair(i, meta)
         x = a[ia]
         y = b[ib]
         out[i] = y * exp(x) if x <= 0 else y
@@ -4360,18 +3584,10 @@ def leaky_relu_backward_rscalar(x, b, out, n):
 
 @cuda.jit
 def leaky_relu_backward_strided(a, b, out, meta):
-    ndim = meta[0]
     n = meta[1]
     i = cuda.grid(1)
     while i < n:
-        rest = i
-        ia = meta[2 + ndim]
-        ib = meta[3 + 2 * ndim]
-        for d in range(ndim - 1, -1, -1):
-            c = rest % meta[2 + d]
-            rest //= meta[2 + d]
-            ia += c * meta[3 + ndim + d]
-            ib += c * meta[4 + 2 * ndim + d]
+        ia, ib = view_offset_pair(i, meta)
         x = a[ia]
         y = b[ib]
         out[i] = y if x > 0 else y * 0.01
@@ -4408,18 +3624,10 @@ def mish_backward_rscalar(x, b, out, n):
 
 @cuda.jit
 def mish_backward_strided(a, b, out, meta):
-    ndim = meta[0]
     n = meta[1]
     i = cuda.grid(1)
     while i < n:
-        rest = i
-        ia = meta[2 + ndim]
-        ib = meta[3 + 2 * ndim]
-        for d in range(ndim - 1, -1, -1):
-            c = rest % meta[2 + d]
-            rest //= meta[2 + d]
-            ia += c * meta[3 + ndim + d]
-            ib += c * meta[4 + 2 * ndim + d]
+        ia, ib = view_offset_pair(i, meta)
         x = a[ia]
         y = b[ib]
         out[i] = y * (1.0 + x * 0.0) if x > 20.0 else y * ((exp(x) * (exp(x) + type(x)(2.0))) / ((exp(x) * (exp(x) + type(x)(2.0))) + type(x)(2.0)) + x * (exp(x) / (exp(x) + type(x)(1.0))) * (type(x)(4.0) * ((exp(x) * (exp(x) + type(x)(2.0))) + type(x)(1.0)) / (((exp(x) * (exp(x) + type(x)(2.0))) + type(x)(2.0)) * ((exp(x) * (exp(x) + type(x)(2.0))) + type(x)(2.0)))))
@@ -4456,18 +3664,10 @@ def hardswish_backward_rscalar(x, b, out, n):
 
 @cuda.jit
 def hardswish_backward_strided(a, b, out, meta):
-    ndim = meta[0]
     n = meta[1]
     i = cuda.grid(1)
     while i < n:
-        rest = i
-        ia = meta[2 + ndim]
-        ib = meta[3 + 2 * ndim]
-        for d in range(ndim - 1, -1, -1):
-            c = rest % meta[2 + d]
-            rest //= meta[2 + d]
-            ia += c * meta[3 + ndim + d]
-            ib += c * meta[4 + 2 * ndim + d]
+        ia, ib = view_offset_pair(i, meta)
         x = a[ia]
         y = b[ib]
         out[i] = 0.0 if x <= -3.0 else (y * (x / 3.0 + 0.5) if x < 3.0 else y)
@@ -4504,18 +3704,10 @@ def hardsigmoid_backward_rscalar(x, b, out, n):
 
 @cuda.jit
 def hardsigmoid_backward_strided(a, b, out, meta):
-    ndim = meta[0]
     n = meta[1]
     i = cuda.grid(1)
     while i < n:
-        rest = i
-        ia = meta[2 + ndim]
-        ib = meta[3 + 2 * ndim]
-        for d in range(ndim - 1, -1, -1):
-            c = rest % meta[2 + d]
-            rest //= meta[2 + d]
-            ia += c * meta[3 + ndim + d]
-            ib += c * meta[4 + 2 * ndim + d]
+        ia, ib = view_offset_pair(i, meta)
         x = a[ia]
         y = b[ib]
         out[i] = y * (1.0 / 6.0) if (x > -3.0 and x < 3.0) else 0.0
@@ -4552,18 +3744,10 @@ def gelu_backward_rscalar(x, b, out, n):
 
 @cuda.jit
 def gelu_backward_strided(a, b, out, meta):
-    ndim = meta[0]
     n = meta[1]
     i = cuda.grid(1)
     while i < n:
-        rest = i
-        ia = meta[2 + ndim]
-        ib = meta[3 + 2 * ndim]
-        for d in range(ndim - 1, -1, -1):
-            c = rest % meta[2 + d]
-            rest //= meta[2 + d]
-            ia += c * meta[3 + ndim + d]
-            ib += c * meta[4 + 2 * ndim + d]
+        ia, ib = view_offset_pair(i, meta)
         x = a[ia]
         y = b[ib]
         out[i] = y * (type(x)(0.5) * (type(x)(1.0) + math.erf(x * type(x)(0.7071067811865476))) + x * type(x)(0.3989422804014327) * exp(x * x * type(x)(-0.5)))
@@ -4600,18 +3784,10 @@ def gelu_tanh_backward_rscalar(x, b, out, n):
 
 @cuda.jit
 def gelu_tanh_backward_strided(a, b, out, meta):
-    ndim = meta[0]
     n = meta[1]
     i = cuda.grid(1)
     while i < n:
-        rest = i
-        ia = meta[2 + ndim]
-        ib = meta[3 + 2 * ndim]
-        for d in range(ndim - 1, -1, -1):
-            c = rest % meta[2 + d]
-            rest //= meta[2 + d]
-            ia += c * meta[3 + ndim + d]
-            ib += c * meta[4 + 2 * ndim + d]
+        ia, ib = view_offset_pair(i, meta)
         x = a[ia]
         y = b[ib]
         out[i] = y * (type(x)(0.5) * (type(x)(1.0) + tanh(type(x)(0.7978845608028654) * (x + type(x)(0.044715) * x * x * x))) + type(x)(0.5) * x * (type(x)(1.0) - tanh(type(x)(0.7978845608028654) * (x + type(x)(0.044715) * x * x * x)) * tanh(type(x)(0.7978845608028654) * (x + type(x)(0.044715) * x * x * x))) * type(x)(0.7978845608028654) * (type(x)(1.0) + type(x)(0.134145) * x * x))
@@ -4648,18 +3824,10 @@ def softplus_backward_rscalar(x, b, out, n):
 
 @cuda.jit
 def softplus_backward_strided(a, b, out, meta):
-    ndim = meta[0]
     n = meta[1]
     i = cuda.grid(1)
     while i < n:
-        rest = i
-        ia = meta[2 + ndim]
-        ib = meta[3 + 2 * ndim]
-        for d in range(ndim - 1, -1, -1):
-            c = rest % meta[2 + d]
-            rest //= meta[2 + d]
-            ia += c * meta[3 + ndim + d]
-            ib += c * meta[4 + 2 * ndim + d]
+        ia, ib = view_offset_pair(i, meta)
         x = a[ia]
         y = b[ib]
         out[i] = y if x > 20.0 else y * exp(x) / (exp(x) + 1.0)
@@ -4696,18 +3864,10 @@ def logsigmoid_backward_rscalar(x, b, out, n):
 
 @cuda.jit
 def logsigmoid_backward_strided(a, b, out, meta):
-    ndim = meta[0]
     n = meta[1]
     i = cuda.grid(1)
     while i < n:
-        rest = i
-        ia = meta[2 + ndim]
-        ib = meta[3 + 2 * ndim]
-        for d in range(ndim - 1, -1, -1):
-            c = rest % meta[2 + d]
-            rest //= meta[2 + d]
-            ia += c * meta[3 + ndim + d]
-            ib += c * meta[4 + 2 * ndim + d]
+        ia, ib = view_offset_pair(i, meta)
         x = a[ia]
         y = b[ib]
         out[i] = y * (1.0 - exp(x) / (1.0 + exp(x))) if x < 0 else y * (exp(-x) / (1.0 + exp(-x)))
@@ -4744,18 +3904,10 @@ def relu6_backward_rscalar(x, b, out, n):
 
 @cuda.jit
 def relu6_backward_strided(a, b, out, meta):
-    ndim = meta[0]
     n = meta[1]
     i = cuda.grid(1)
     while i < n:
-        rest = i
-        ia = meta[2 + ndim]
-        ib = meta[3 + 2 * ndim]
-        for d in range(ndim - 1, -1, -1):
-            c = rest % meta[2 + d]
-            rest //= meta[2 + d]
-            ia += c * meta[3 + ndim + d]
-            ib += c * meta[4 + 2 * ndim + d]
+        ia, ib = view_offset_pair(i, meta)
         x = a[ia]
         y = b[ib]
         out[i] = 0.0 if (x <= 0 or x >= 6.0) else y

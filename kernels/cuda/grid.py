@@ -14,3 +14,36 @@ def unravel5(t, d1, d2, d3, d4):
     """The indices of flat position t in a C-ordered (any, d1, d2, d3, d4) array."""
     q, i1, i2, i3 = unravel4(t // d4, d1, d2, d3)
     return q, i1, i2, i3, t % d4
+
+
+# `meta` describes strided views of flat storage buffers that share one shape (int64, on the device):
+# [ndim, n, shape..., offset_0, strides_0..., offset_1, strides_1...] in elements.
+
+
+@cuda.jit(device=True, inline=True)
+def view_offset(i, meta):
+    """Where the i-th element (in C order) of the first view of `meta` lies in its storage."""
+    ndim = meta[0]
+    pos = meta[2 + ndim]
+    rest = i
+    for d in range(ndim - 1, -1, -1):
+        size = meta[2 + d]
+        pos += (rest % size) * meta[3 + ndim + d]
+        rest //= size
+    return pos
+
+
+@cuda.jit(device=True, inline=True)
+def view_offset_pair(i, meta):
+    """view_offset for the first two views of `meta` at once (one index decode for both)."""
+    ndim = meta[0]
+    pa = meta[2 + ndim]
+    pb = meta[3 + 2 * ndim]
+    rest = i
+    for d in range(ndim - 1, -1, -1):
+        size = meta[2 + d]
+        c = rest % size
+        rest //= size
+        pa += c * meta[3 + ndim + d]
+        pb += c * meta[4 + 2 * ndim + d]
+    return pa, pb

@@ -3,39 +3,27 @@
 `meta` describes a view to the kernel: [ndim, n, shape..., offset, strides...] in elements."""
 from numba import cuda
 
+from kernels.cuda.grid import view_offset
+
 
 @cuda.jit
 def copy_strided(src, out, meta):
     """out[i] = src[offset + sum(c_d * stride_d)] for the i-th index of a view; casts to out's dtype.
     meta: [ndim, n, shape..., offset, strides...]."""
-    ndim = meta[0]
     n = meta[1]
     i = cuda.grid(1)
     while i < n:
-        rest = i
-        ia = meta[2 + ndim]
-        for d in range(ndim - 1, -1, -1):
-            c = rest % meta[2 + d]
-            rest //= meta[2 + d]
-            ia += c * meta[3 + ndim + d]
-        out[i] = src[ia]
+        out[i] = src[view_offset(i, meta)]
         i += cuda.gridsize(1)
 
 
 @cuda.jit
 def scatter_strided(src, out, meta):
     """The inverse of copy_strided: out[view index i] = src[i] (writes through a view)."""
-    ndim = meta[0]
     n = meta[1]
     i = cuda.grid(1)
     while i < n:
-        rest = i
-        ia = meta[2 + ndim]
-        for d in range(ndim - 1, -1, -1):
-            c = rest % meta[2 + d]
-            rest //= meta[2 + d]
-            ia += c * meta[3 + ndim + d]
-        out[ia] = src[i]
+        out[view_offset(i, meta)] = src[i]
         i += cuda.gridsize(1)
 
 
