@@ -9,37 +9,33 @@ from kernels.cuda.reduce import BLOCK
 # Negative indices are out of range, as in PyTorch (only x[idx] wraps them).
 
 
+@cuda.jit(device=True, inline=True)
+def _mid_position(o, t, size, e, inner, errors, code, dim):
+    """Where element o of an (outer, e, inner) view, whose index along the middle axis is t,
+    lies in an (outer, size, inner) array; -1 (recorded as error `code`) for t out of range."""
+    if t < 0 or t >= size:
+        record_error(errors, code, t, size, dim)
+        return -1
+    return ((o // (e * inner)) * size + t) * inner + o % inner
+
+
 @cuda.jit
 def gather_mid(a, index, out, outer, size, e, inner, errors, dim):
     o = cuda.grid(1)
     while o < outer * e * inner:
-        i = o // (e * inner)
-        k = o % inner
-        t = index[o]
-        if t < 0 or t >= size:
-            record_error(errors, GATHER_ERROR, index[o], size, dim)
+        p = _mid_position(o, index[o], size, e, inner, errors, GATHER_ERROR, dim)
+        if p >= 0:
+            out[o] = a[p]
+        else:  # (a separate store: `a[p] if ... else 0` would unify to float64)
             out[o] = 0
-        else:
-            out[o] = a[(i * size + t) * inner + k]
         o += cuda.gridsize(1)
-
-
-@cuda.jit(device=True, inline=True)
-def _scatter_position(o, index, outer, size, e, inner, errors, dim):
-    """Where element o of an (outer, e, inner) index/src pair lands in the (outer, size, inner)
-    output; -1 (recorded as an error) for an index out of range."""
-    t = index[o]
-    if t < 0 or t >= size:
-        record_error(errors, GATHER_ERROR, t, size, dim)
-        return -1
-    return ((o // (e * inner)) * size + t) * inner + o % inner
 
 
 @cuda.jit
 def scatter_mid(out, index, src, outer, size, e, inner, errors, dim):
     o = cuda.grid(1)
     while o < outer * e * inner:
-        p = _scatter_position(o, index, outer, size, e, inner, errors, dim)
+        p = _mid_position(o, index[o], size, e, inner, errors, GATHER_ERROR, dim)
         if p >= 0:
             out[p] = src[o]
         o += cuda.gridsize(1)
@@ -51,7 +47,7 @@ def scatter_add_mid(out, index, src, outer, size, e, inner, errors, dim):
     (32/64-bit ints and floats): the backend widens narrower ones first."""
     o = cuda.grid(1)
     while o < outer * e * inner:
-        p = _scatter_position(o, index, outer, size, e, inner, errors, dim)
+        p = _mid_position(o, index[o], size, e, inner, errors, GATHER_ERROR, dim)
         if p >= 0:
             cuda.atomic.add(out, p, src[o])
         o += cuda.gridsize(1)
@@ -61,15 +57,11 @@ def scatter_add_mid(out, index, src, outer, size, e, inner, errors, dim):
 def index_select_mid(a, index, out, outer, size, e, inner, errors, dim):
     o = cuda.grid(1)
     while o < outer * e * inner:
-        i = o // (e * inner)
-        j = (o // inner) % e
-        k = o % inner
-        t = index[j]
-        if t < 0 or t >= size:
-            record_error(errors, INDEX_ERROR, index[j], size, dim)
+        p = _mid_position(o, index[(o // inner) % e], size, e, inner, errors, INDEX_ERROR, dim)
+        if p >= 0:
+            out[o] = a[p]
+        else:  # (a separate store: `a[p] if ... else 0` would unify to float64)
             out[o] = 0
-        else:
-            out[o] = a[(i * size + t) * inner + k]
         o += cuda.gridsize(1)
 
 
@@ -77,14 +69,9 @@ def index_select_mid(a, index, out, outer, size, e, inner, errors, dim):
 def index_add_mid(out, index, src, outer, size, e, inner, errors, dim):
     o = cuda.grid(1)
     while o < outer * e * inner:
-        i = o // (e * inner)
-        j = (o // inner) % e
-        k = o % inner
-        t = index[j]
-        if t < 0 or t >= size:
-            record_error(errors, INDEX_ERROR, index[j], size, dim)
-        else:
-            cuda.atomic.add(out, (i * size + t) * inner + k, src[o])
+        p = _mid_position(o, index[(o // inner) % e], size, e, inner, errors, INDEX_ERROR, dim)
+        if p >= 0:
+            cuda.atomic.add(out, p, src[o])
         o += cuda.gridsize(1)
 
 
