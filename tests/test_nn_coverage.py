@@ -58,7 +58,6 @@ def test_exclusions_name_real_torch_names():
     assert set(FUNCTIONAL_EXCLUDED) <= set(_public_functions(torch.nn.functional))
 
 
-@pytest.mark.xfail(strict=False, reason="nn breadth in progress")
 def test_every_torch_nn_class_and_functional_exists():
     missing = _report("torch.nn classes", _public_classes(torch.nn), NN_EXCLUDED, framework.nn)
     missing += _report("torch.nn.functional functions", _public_functions(torch.nn.functional), FUNCTIONAL_EXCLUDED,

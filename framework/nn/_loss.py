@@ -4,6 +4,7 @@ Class-index losses (cross-entropy, NLL) run the fused kernels of framework.ops.l
 (N, C), the K-dim forms (N, C, d1, ...) moved to rows first; CTC runs its alpha/beta kernels;
 the rest are compositions of differentiable ops following PyTorch's formulas (ATen's Loss.cpp
 and torch/nn/functional.py), so their gradients match PyTorch's."""
+import dataclasses
 import math
 import warnings
 
@@ -19,7 +20,7 @@ __all__ = [
     "kl_div", "huber_loss", "smooth_l1_loss", "soft_margin_loss", "multilabel_soft_margin_loss",
     "multilabel_margin_loss", "multi_margin_loss", "cosine_embedding_loss", "margin_ranking_loss",
     "hinge_embedding_loss", "triplet_margin_loss", "triplet_margin_with_distance_loss", "gaussian_nll_loss",
-    "poisson_nll_loss", "ctc_loss", "linear_cross_entropy",
+    "poisson_nll_loss", "ctc_loss", "linear_cross_entropy", "LinearCrossEntropyOptions",
 ]
 
 _SCALAR_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16", "int64": "Long",
@@ -635,11 +636,26 @@ def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reducti
 # ----------------------------------------------------------------- linear + cross-entropy
 
 
+@dataclasses.dataclass(slots=True, frozen=True)
+class LinearCrossEntropyOptions:
+    """PyTorch's switches for its chunked linear_cross_entropy (batch_chunk_size, the chunking
+    heuristic, the accumulation policy and dtype), which only save memory: the framework
+    computes the reference path, whose values they do not change, so they are accepted and kept."""
+    allow_retain_graph: bool = False
+    batch_chunk_size: int | None = None
+    chunking_method: str | None = "auto"
+    acc_policy: str = "auto"
+    acc_dtype: object = None
+
+
+
 def linear_cross_entropy(input, linear_weight, target, *, linear_bias=None, weight=None, reduction="mean",
                          ignore_index=None, label_smoothing=0.0, options=None):
     """cross_entropy(linear(input, linear_weight, linear_bias), target, ...), linear_weight of shape
     (C, *out_features, in_features). PyTorch's chunked path (`options`) only saves memory; this
     computes the reference path, whose values it equals."""
+    if options is not None and not isinstance(options, LinearCrossEntropyOptions):
+        raise TypeError(f"options must be a LinearCrossEntropyOptions or None, got {type(options).__name__}")
     if input.ndim < 1 or input.ndim > 2:
         raise RuntimeError(f"expected input with dimensionality 1 or 2, got {input.ndim}")
     if linear_weight.ndim < 2:

@@ -12,7 +12,7 @@ from framework.ops.padding import pad
 from framework.ops.reduction import log_softmax as _log_softmax, softmax as _softmax
 
 __all__ = [
-    "adaptive_avg_pool2d", "avg_pool2d", "conv1d", "conv2d", "conv_transpose2d", "max_pool2d",
+    "adaptive_avg_pool2d", "avg_pool2d", "conv1d", "conv2d", "conv_tbc", "conv_transpose2d", "max_pool2d",
     "max_pool2d_with_indices", "pad", "linear", "relu", "relu_", "leaky_relu", "elu", "gelu", "silu", "sigmoid",
     "tanh", "softplus", "softmax", "log_softmax", "dropout", "dropout2d", "batch_norm", "layer_norm", "group_norm",
     "embedding", "one_hot", "normalize", "cross_entropy", "nll_loss", "mse_loss", "l1_loss", "smooth_l1_loss",
@@ -21,6 +21,22 @@ __all__ = [
 ]
 
 flatten = framework.flatten
+
+
+def conv_tbc(input, weight, bias, pad=0):
+    """1-D convolution over time-major (time, batch, channels) input with a (width, in, out)
+    weight and an (out,) bias: conv1d on the (batch, channels, time) view."""
+    if input.ndim != 3:
+        raise RuntimeError("Input must have 3 dims: time, batch, in_channel")
+    if weight.ndim != 3:
+        raise RuntimeError("Weight tensor must have 3 dims: kernel_width, in_channels, out_channels.")
+    if bias.ndim != 1:
+        raise RuntimeError("Bias must be 1-D")
+    if input.shape[2] != weight.shape[1]:
+        raise RuntimeError("Input dim 2 (input channels) is not == dim 1 in the weight tensor")
+    if bias.shape[0] != weight.shape[2]:
+        raise RuntimeError("Bias size must equal dim 2 in the weight tensor (output channels).")
+    return conv1d(input.permute(1, 2, 0), weight.permute(2, 1, 0), bias, padding=pad).permute(2, 0, 1)
 
 # ----------------------------------------------------------------- activations: framework/nn/_activation.py
 

@@ -23,7 +23,8 @@ from framework.nn.modules.loss import (BCELoss, BCEWithLogitsLoss, CrossEntropyL
 from framework.nn.modules.loss import (CosineEmbeddingLoss, CTCLoss, GaussianNLLLoss, HingeEmbeddingLoss,
                                        MarginRankingLoss, MultiLabelMarginLoss, MultiLabelSoftMarginLoss,
                                        MultiMarginLoss, NLLLoss2d, PoissonNLLLoss, SoftMarginLoss, TripletMarginLoss,
-                                       TripletMarginWithDistanceLoss, LinearCrossEntropyLoss)
+                                       TripletMarginWithDistanceLoss, LinearCrossEntropyLoss, LinearCrossEntropyOptions)
+from framework.nn.modules.adaptive import AdaptiveLogSoftmaxWithLoss
 from framework.nn.modules.module import Module
 from framework.nn.modules.dropout import (AlphaDropout, Dropout, Dropout1d, Dropout2d, Dropout3d,
                                           FeatureAlphaDropout)

@@ -2,7 +2,7 @@
 import warnings
 
 from framework.nn import functional as F
-from framework.nn._loss import legacy_reduction
+from framework.nn._loss import LinearCrossEntropyOptions, legacy_reduction
 from framework.nn.modules.module import Module
 
 __all__ = [
@@ -10,6 +10,7 @@ __all__ = [
     "BCEWithLogitsLoss", "HingeEmbeddingLoss", "MultiLabelMarginLoss", "SmoothL1Loss", "HuberLoss", "SoftMarginLoss",
     "CrossEntropyLoss", "MultiLabelSoftMarginLoss", "CosineEmbeddingLoss", "MarginRankingLoss", "MultiMarginLoss",
     "TripletMarginLoss", "TripletMarginWithDistanceLoss", "CTCLoss", "LinearCrossEntropyLoss",
+    "LinearCrossEntropyOptions",
 ]
 
 
