@@ -76,3 +76,4 @@ from framework.ops.linalg_compat import (addbmm, addmm, addmv, addr, baddbmm, ch
 from framework import distributions  # noqa: E402  (torch.distributions)
 from framework.nn._distance import cosine_similarity, pairwise_distance  # noqa: E402,F401  (torch.*)
 from framework.ops.aliases import *  # noqa: E402,F401,F403  (torch.abs_(x), torch.diagonal_copy(x), ...)
+from framework.settings import *  # noqa: E402,F401,F403  (threads, printing, determinism flags)

@@ -5,18 +5,22 @@ from framework import dtypes as _dt
 
 
 def _float_formatter(values):
+    from framework.settings import PRINT
+    digits, sci = PRINT["precision"], PRINT["sci_mode"]
     finite = values[np.isfinite(values)]
     if finite.size == 0:
         return lambda v: _special(v) or "nan"
     amax = np.abs(finite).max()
     amin = np.abs(finite[finite != 0]).min() if np.any(finite != 0) else 0.0
-    if np.all(finite == np.round(finite)) and amax < 1e8:
+    if sci is not True and np.all(finite == np.round(finite)) and amax < 1e8:
         width = max(len(f"{v:.0f}") for v in finite) + 1
         return lambda v: (_special(v) or f"{v:.0f}.").rjust(width)
-    if amax >= 1e8 or (amin and amax / amin > 1e3) or amax < 1e-4:
-        return lambda v: (_special(v) or f"{v:.4e}").rjust(11)
-    width = max(len(f"{v:.4f}") for v in finite)
-    return lambda v: (_special(v) or f"{v:.4f}").rjust(width)
+    automatic = amax >= 1e8 or (amin and amax / amin > 1e3) or amax < 1e-4
+    if sci is True or (sci is None and automatic):
+        width = max(len(f"{v:.{digits}e}") for v in finite)
+        return lambda v: (_special(v) or f"{v:.{digits}e}").rjust(width)
+    width = max(len(f"{v:.{digits}f}") for v in finite)
+    return lambda v: (_special(v) or f"{v:.{digits}f}").rjust(width)
 
 
 def _special(v):
@@ -37,8 +41,12 @@ def format_tensor(t):
         formatter = {"bool": lambda v: ("True" if v else "False").rjust(width)}
     else:
         formatter = None
-    body = np.array2string(data, separator=", ", prefix="tensor(", formatter=formatter, threshold=1000,
-                           edgeitems=3, max_line_width=80) if data.size or data.ndim > 1 else "[]"
+    from framework.settings import PRINT
+    threshold = PRINT["threshold"]
+    body = np.array2string(data, separator=", ", prefix="tensor(", formatter=formatter,
+                           threshold=threshold if threshold != float("inf") else np.iinfo(np.int64).max,
+                           edgeitems=PRINT["edgeitems"], max_line_width=PRINT["linewidth"]) \
+        if data.size or data.ndim > 1 else "[]"
     extras = []
     if t.device.type != "cpu":
         extras.append(f"device='{t.device}'")
