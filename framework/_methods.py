@@ -37,6 +37,11 @@ for _name in _METHODS:
 for _name in ("float", "double", "long", "int", "bool", "byte", "half", "cpu", "cuda", "type"):
     setattr(Tensor, _name, getattr(conversion, _name))
 
+from framework.ops import common as _common  # noqa: E402
+for _name in ("tile", "ravel", "moveaxis", "repeat_interleave", "hsplit", "vsplit", "dsplit", "bernoulli", "multinomial",
+              "is_nonzero", "is_same_size"):
+    setattr(Tensor, _name, getattr(_common, _name))
+
 Tensor.where = lambda self, condition, other: ew.where(condition, self, other)
 Tensor.hardshrink = ops.hardshrink  # (activations: framework/ops/activation.py)
 Tensor.prelu = ops.prelu
