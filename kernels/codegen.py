@@ -143,7 +143,7 @@ from math import exp, log, tanh
 
 from numba import cuda
 
-from kernels.cuda.grid import view_offset, view_offset_pair
+from kernels.cuda.grid import arithmetic, view_offset, view_offset_pair
 '''
 
 # The CPU expressions use NumPy's rounding functions; on the GPU the math module's
@@ -215,7 +215,7 @@ def {name}_strided(a, b, out, meta):
 
 
 def cuda_source():
-    parts = [CUDA_HEADER, _special("@cuda.jit(device=True, inline=True)")]
+    parts = [CUDA_HEADER, _special("@arithmetic")]
     parts += [_cuda_unary(n, e) for n, e in UNARY.items()]
     parts += [_cuda_binary(n, e) for n, e in BINARY.items()]
     return "".join(parts)

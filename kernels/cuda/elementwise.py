@@ -11,7 +11,7 @@ from math import exp, log, tanh
 
 from numba import cuda
 
-from kernels.cuda.grid import view_offset, view_offset_pair
+from kernels.cuda.grid import arithmetic, view_offset, view_offset_pair
 
 
 # ----------------------------------------------------------------- special functions, copied from kernels/special.py
@@ -116,19 +116,19 @@ J1_RQ = (6.20836478118054335476e+02, 2.56987256757748830383e+05, 8.3514679143194
          8.95222336184627338078e+16, 5.32278620332680085395e+18)
 
 
-@cuda.jit(device=True, inline=True)
+@arithmetic
 def as_double(x):
     """x as a float64 on every target: Numba's float() keeps a float32 a float32, and in the
     simulator (NumPy scalars) x * 1.0 would too."""
     return float(x) * 1.0
 
 
-@cuda.jit(device=True, inline=True)
+@arithmetic
 def finite(x):
     return x - x == 0
 
 
-@cuda.jit(device=True, inline=True)
+@arithmetic
 def is_integral(x):
     """x is a finite integer (math.floor would overflow on inf and huge values)."""
     if abs(x) < TWO_POW_52:
@@ -136,7 +136,7 @@ def is_integral(x):
     return finite(x)
 
 
-@cuda.jit(device=True, inline=True)
+@arithmetic
 def polevl(x, coef):
     """coef[0] x^n + ... + coef[n]."""
     acc = 0.0
@@ -145,7 +145,7 @@ def polevl(x, coef):
     return acc
 
 
-@cuda.jit(device=True, inline=True)
+@arithmetic
 def chbevl(x, coef):
     """Sum of Chebyshev polynomials with coefficients `coef` at x (Clenshaw)."""
     b0 = coef[0]
@@ -158,7 +158,7 @@ def chbevl(x, coef):
     return 0.5 * (b0 - b2)
 
 
-@cuda.jit(device=True, inline=True)
+@arithmetic
 def log_(x):
     x = as_double(x)
     if x > 0:
@@ -166,7 +166,7 @@ def log_(x):
     return -INF if x == 0 else NAN
 
 
-@cuda.jit(device=True, inline=True)
+@arithmetic
 def log2_(x):
     x = as_double(x)
     if x > 0:
@@ -174,7 +174,7 @@ def log2_(x):
     return -INF if x == 0 else NAN
 
 
-@cuda.jit(device=True, inline=True)
+@arithmetic
 def log10_(x):
     x = as_double(x)
     if x > 0:
@@ -182,7 +182,7 @@ def log10_(x):
     return -INF if x == 0 else NAN
 
 
-@cuda.jit(device=True, inline=True)
+@arithmetic
 def log1p_(x):
     x = as_double(x)
     if x > -1:
@@ -190,7 +190,7 @@ def log1p_(x):
     return -INF if x == -1 else NAN
 
 
-@cuda.jit(device=True, inline=True)
+@arithmetic
 def exp_(x):
     x = as_double(x)
     if x > 709.8:
@@ -198,7 +198,7 @@ def exp_(x):
     return math.exp(x) if x > -746.0 else (0.0 if x == x else NAN)
 
 
-@cuda.jit(device=True, inline=True)
+@arithmetic
 def exp2_(x):
     x = as_double(x)
     if x > 1024.0:
@@ -206,25 +206,25 @@ def exp2_(x):
     return 2.0 ** x if x > -1080.0 else (0.0 if x == x else NAN)
 
 
-@cuda.jit(device=True, inline=True)
+@arithmetic
 def tan_(x):
     x = as_double(x)
     return math.tan(x) if finite(x) else NAN
 
 
-@cuda.jit(device=True, inline=True)
+@arithmetic
 def asin_(x):
     x = as_double(x)
     return math.asin(x) if -1.0 <= x <= 1.0 else NAN
 
 
-@cuda.jit(device=True, inline=True)
+@arithmetic
 def acos_(x):
     x = as_double(x)
     return math.acos(x) if -1.0 <= x <= 1.0 else NAN
 
 
-@cuda.jit(device=True, inline=True)
+@arithmetic
 def sinh_(x):
     x = as_double(x)
     if abs(x) > 710.5:
@@ -232,19 +232,19 @@ def sinh_(x):
     return math.sinh(x)
 
 
-@cuda.jit(device=True, inline=True)
+@arithmetic
 def cosh_(x):
     x = as_double(x)
     return INF if abs(x) > 710.5 else math.cosh(x)
 
 
-@cuda.jit(device=True, inline=True)
+@arithmetic
 def acosh_(x):
     x = as_double(x)
     return math.acosh(x) if x >= 1.0 else NAN
 
 
-@cuda.jit(device=True, inline=True)
+@arithmetic
 def atanh_(x):
     x = as_double(x)
     if -1.0 < x < 1.0:
@@ -254,7 +254,7 @@ def atanh_(x):
     return NAN
 
 
-@cuda.jit(device=True, inline=True)
+@arithmetic
 def sinc(x):
     x = as_double(x)
     if x == 0:
@@ -265,7 +265,7 @@ def sinc(x):
     return math.sin(y) / y
 
 
-@cuda.jit(device=True, inline=True)
+@arithmetic
 def lgamma_(x):
     x = as_double(x)
     if x <= 0 and is_integral(x):
@@ -273,7 +273,7 @@ def lgamma_(x):
     return math.lgamma(x)
 
 
-@cuda.jit(device=True, inline=True)
+@arithmetic
 def digamma(x):
     y = as_double(x)
     if y == 0:
@@ -301,7 +301,7 @@ def digamma(x):
     return result + math.log(y) - 0.5 / y - z
 
 
-@cuda.jit(device=True, inline=True)
+@arithmetic
 def trigamma(x):
     if x != x:
         return x
@@ -323,7 +323,7 @@ def trigamma(x):
     return sign * result
 
 
-@cuda.jit(device=True, inline=True)
+@arithmetic
 def zeta(x, q):
     """Hurwitz zeta: sum over k >= 0 of (k + q) ** -x."""
     x = as_double(x)
@@ -372,7 +372,7 @@ def zeta(x, q):
     return s
 
 
-@cuda.jit(device=True, inline=True)
+@arithmetic
 def erfinv(y):
     """Rational approximation refined by two Newton steps (PyTorch's calc_erfinv)."""
     if y != y:
@@ -398,7 +398,7 @@ def erfinv(y):
     return x
 
 
-@cuda.jit(device=True, inline=True)
+@arithmetic
 def erfcx(x):
     """exp(x^2) erfc(x) without overflow."""
     y = as_double(x)
@@ -411,7 +411,7 @@ def erfcx(x):
     return erfcx_positive(y)
 
 
-@cuda.jit(device=True, inline=True)
+@arithmetic
 def erfcx_positive(x):
     """erfcx for x >= 0: x^2 split into an exact part and a small one for moderate x, the
     Laplace continued fraction for large x."""
@@ -426,7 +426,7 @@ def erfcx_positive(x):
     return 0.56418958354775628694807945156 / frac
 
 
-@cuda.jit(device=True, inline=True)
+@arithmetic
 def exp_x2(x):
     """exp(x^2), with x^2 split so that its rounding error does not grow with x."""
     hi = math.floor(abs(x) * 4096.0) / 4096.0 if abs(x) < 1e8 else abs(x)
@@ -434,13 +434,13 @@ def exp_x2(x):
     return exp_(hi * hi) * math.exp((2.0 * hi + lo) * lo)
 
 
-@cuda.jit(device=True, inline=True)
+@arithmetic
 def ndtr(x):
     x = as_double(x)
     return 0.5 * math.erfc(-x * 0.70710678118654752440)
 
 
-@cuda.jit(device=True, inline=True)
+@arithmetic
 def log_ndtr(x):
     x = as_double(x)
     t = x * 0.70710678118654752440
@@ -449,7 +449,7 @@ def log_ndtr(x):
     return math.log1p(-math.erfc(t) / 2.0)
 
 
-@cuda.jit(device=True, inline=True)
+@arithmetic
 def ndtri(y0):
     if y0 != y0:
         return y0
@@ -479,7 +479,7 @@ def ndtri(y0):
     return -x if negate else x
 
 
-@cuda.jit(device=True, inline=True)
+@arithmetic
 def i0e(x):
     x = as_double(x)
     ax = abs(x)
@@ -490,7 +490,7 @@ def i0e(x):
     return chbevl(32.0 / ax - 2.0, I0E_B) / math.sqrt(ax)
 
 
-@cuda.jit(device=True, inline=True)
+@arithmetic
 def i0(x):
     x = as_double(x)
     ax = abs(x)
@@ -499,7 +499,7 @@ def i0(x):
     return math.exp(ax) * i0e(ax)
 
 
-@cuda.jit(device=True, inline=True)
+@arithmetic
 def i1e(x):
     x = as_double(x)
     ax = abs(x)
@@ -512,7 +512,7 @@ def i1e(x):
     return -out if x < 0 else out
 
 
-@cuda.jit(device=True, inline=True)
+@arithmetic
 def i1(x):
     x = as_double(x)
     ax = abs(x)
@@ -521,7 +521,7 @@ def i1(x):
     return math.exp(ax) * i1e(x)
 
 
-@cuda.jit(device=True, inline=True)
+@arithmetic
 def bessel_j0(x):
     x = as_double(x)
     ax = abs(x)
@@ -541,7 +541,7 @@ def bessel_j0(x):
         math.sqrt(ax)
 
 
-@cuda.jit(device=True, inline=True)
+@arithmetic
 def bessel_j1(x):
     x = as_double(x)
     ax = abs(x)
@@ -561,7 +561,7 @@ def bessel_j1(x):
     return -out if x < 0 else out
 
 
-@cuda.jit(device=True, inline=True)
+@arithmetic
 def entr(x):
     x = as_double(x)
     if x > 0:
@@ -571,7 +571,7 @@ def entr(x):
     return -INF if x < 0 else x
 
 
-@cuda.jit(device=True, inline=True)
+@arithmetic
 def logaddexp(a, b):
     a = as_double(a)
     b = as_double(b)
@@ -581,7 +581,7 @@ def logaddexp(a, b):
     return m + math.log1p(exp_(-abs(a - b)))
 
 
-@cuda.jit(device=True, inline=True)
+@arithmetic
 def logaddexp2(a, b):
     a = as_double(a)
     b = as_double(b)
@@ -591,7 +591,7 @@ def logaddexp2(a, b):
     return m + math.log1p(exp2_(-abs(a - b))) * 1.4426950408889634
 
 
-@cuda.jit(device=True, inline=True)
+@arithmetic
 def xlogy(x, y):
     x = as_double(x)
     y = as_double(y)
@@ -602,7 +602,7 @@ def xlogy(x, y):
     return x * log_(y)
 
 
-@cuda.jit(device=True, inline=True)
+@arithmetic
 def xlog1py(x, y):
     x = as_double(x)
     y = as_double(y)
@@ -613,7 +613,7 @@ def xlog1py(x, y):
     return x * log1p_(y)
 
 
-@cuda.jit(device=True, inline=True)
+@arithmetic
 def nextafter(x, y, digits, min_exponent, max_exponent):
     """The next float after x towards y, for a binary format with `digits` significant bits
     and frexp exponents in [min_exponent, max_exponent] (53, -1021, 1024 for float64)."""

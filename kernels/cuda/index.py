@@ -3,18 +3,18 @@ Out-of-range indices are recorded through kernels.cuda.errors, never read or wri
 from numba import cuda, int64
 
 from kernels.cuda.errors import GATHER_ERROR, INDEX_ERROR, record_error
+from kernels.cuda.grid import arithmetic
 from kernels.cuda.reduce import BLOCK
 
 # ----------------------------------------------------------------- gather / scatter on (outer, axis, inner)
 # Negative indices are out of range, as in PyTorch (only x[idx] wraps them).
 
 
-@cuda.jit(device=True, inline=True)
-def _mid_position(o, t, size, e, inner, errors, code, dim):
+@arithmetic
+def _mid_position(o, t, size, e, inner):
     """Where element o of an (outer, e, inner) view, whose index along the middle axis is t,
-    lies in an (outer, size, inner) array; -1 (recorded as error `code`) for t out of range."""
+    lies in an (outer, size, inner) array; -1 for t out of range (the caller records it)."""
     if t < 0 or t >= size:
-        record_error(errors, code, t, size, dim)
         return -1
     return ((o // (e * inner)) * size + t) * inner + o % inner
 
@@ -23,10 +23,12 @@ def _mid_position(o, t, size, e, inner, errors, code, dim):
 def gather_mid(a, index, out, outer, size, e, inner, errors, dim):
     o = cuda.grid(1)
     while o < outer * e * inner:
-        p = _mid_position(o, index[o], size, e, inner, errors, GATHER_ERROR, dim)
+        t = index[o]
+        p = _mid_position(o, t, size, e, inner)
         if p >= 0:
             out[o] = a[p]
         else:  # (a separate store: `a[p] if ... else 0` would unify to float64)
+            record_error(errors, GATHER_ERROR, t, size, dim)
             out[o] = 0
         o += cuda.gridsize(1)
 
@@ -35,9 +37,12 @@ def gather_mid(a, index, out, outer, size, e, inner, errors, dim):
 def scatter_mid(out, index, src, outer, size, e, inner, errors, dim):
     o = cuda.grid(1)
     while o < outer * e * inner:
-        p = _mid_position(o, index[o], size, e, inner, errors, GATHER_ERROR, dim)
+        t = index[o]
+        p = _mid_position(o, t, size, e, inner)
         if p >= 0:
             out[p] = src[o]
+        else:
+            record_error(errors, GATHER_ERROR, t, size, dim)
         o += cuda.gridsize(1)
 
 
@@ -47,9 +52,12 @@ def scatter_add_mid(out, index, src, outer, size, e, inner, errors, dim):
     (32/64-bit ints and floats): the backend widens narrower ones first."""
     o = cuda.grid(1)
     while o < outer * e * inner:
-        p = _mid_position(o, index[o], size, e, inner, errors, GATHER_ERROR, dim)
+        t = index[o]
+        p = _mid_position(o, t, size, e, inner)
         if p >= 0:
             cuda.atomic.add(out, p, src[o])
+        else:
+            record_error(errors, GATHER_ERROR, t, size, dim)
         o += cuda.gridsize(1)
 
 
@@ -57,10 +65,12 @@ def scatter_add_mid(out, index, src, outer, size, e, inner, errors, dim):
 def index_select_mid(a, index, out, outer, size, e, inner, errors, dim):
     o = cuda.grid(1)
     while o < outer * e * inner:
-        p = _mid_position(o, index[(o // inner) % e], size, e, inner, errors, INDEX_ERROR, dim)
+        t = index[(o // inner) % e]
+        p = _mid_position(o, t, size, e, inner)
         if p >= 0:
             out[o] = a[p]
         else:  # (a separate store: `a[p] if ... else 0` would unify to float64)
+            record_error(errors, INDEX_ERROR, t, size, dim)
             out[o] = 0
         o += cuda.gridsize(1)
 
@@ -69,9 +79,12 @@ def index_select_mid(a, index, out, outer, size, e, inner, errors, dim):
 def index_add_mid(out, index, src, outer, size, e, inner, errors, dim):
     o = cuda.grid(1)
     while o < outer * e * inner:
-        p = _mid_position(o, index[(o // inner) % e], size, e, inner, errors, INDEX_ERROR, dim)
+        t = index[(o // inner) % e]
+        p = _mid_position(o, t, size, e, inner)
         if p >= 0:
             cuda.atomic.add(out, p, src[o])
+        else:
+            record_error(errors, INDEX_ERROR, t, size, dim)
         o += cuda.gridsize(1)
 
 
