@@ -5,7 +5,7 @@ import warnings
 
 import numba
 
-from kernels.cpu import blas
+from framework.backends.threads import set_cpu_threads
 
 __all__ = ["set_num_threads", "get_num_threads", "set_num_interop_threads", "get_num_interop_threads",
            "set_printoptions", "use_deterministic_algorithms", "are_deterministic_algorithms_enabled",
@@ -24,9 +24,7 @@ def _positive_int(name, n):
 def set_num_threads(n):
     """Threads for the framework's parallel kernels and for big BLAS products (at most the
     cores Numba was started with, NUMBA_NUM_THREADS)."""
-    n = min(_positive_int("set_num_threads", n), numba.config.NUMBA_NUM_THREADS)
-    numba.set_num_threads(n)
-    blas.CORES = n
+    set_cpu_threads(_positive_int("set_num_threads", n))
 
 
 def get_num_threads():
