@@ -17,10 +17,17 @@ float32 = float = _dtypes.float32
 float64 = double = _dtypes.float64
 int64 = long = _dtypes.int64
 int32 = int = _dtypes.int32
+int16 = short = _dtypes.int16
+int8 = _dtypes.int8
 uint8 = _dtypes.uint8
+float16 = half = _dtypes.float16
+bfloat16 = _dtypes.bfloat16
 bool = _dtypes.bool_
 complex64 = cfloat = _dtypes.complex64
 complex128 = cdouble = _dtypes.complex128
+
+from framework.legacy_types import CPU as _legacy_cpu_types
+globals().update(_legacy_cpu_types)
 
 __version__ = "0.1.0"
 
@@ -78,3 +85,9 @@ from framework.nn._distance import cosine_similarity, pairwise_distance  # noqa:
 from framework.ops.aliases import *  # noqa: E402,F401,F403  (torch.abs_(x), torch.diagonal_copy(x), ...)
 from framework.settings import *  # noqa: E402,F401,F403  (threads, printing, determinism flags)
 from framework.ops.common import *  # noqa: E402,F401,F403  (tile, ravel, normal, multinomial, ...)
+from framework import amp  # noqa: E402  (torch.amp)
+from framework.amp.autocast_mode import (autocast, clear_autocast_cache, get_autocast_dtype,  # noqa: E402,F401
+                                         is_autocast_cache_enabled, is_autocast_enabled, set_autocast_cache_enabled,
+                                         set_autocast_dtype, set_autocast_enabled)
+from framework.type_info import (channels_last, channels_last_3d, contiguous_format, finfo, iinfo,  # noqa: E402,F401
+                                 memory_format, preserve_format)

@@ -33,6 +33,8 @@ def _special(v):
 
 def format_tensor(t):
     data = np.asarray(t.device.backend.to_host(t._data))
+    if t.dtype._low:  # printed from float32, as PyTorch does (NumPy cannot format bfloat16)
+        data = data.astype(np.float32)
     if t.dtype.is_floating_point:
         fmt = _float_formatter(data.reshape(-1)) if data.size else str
         formatter = {"float_kind": fmt}

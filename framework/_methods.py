@@ -34,7 +34,8 @@ _METHODS = [
 for _name in _METHODS:
     setattr(Tensor, _name, getattr(ops, _name))
 
-for _name in ("float", "double", "long", "int", "bool", "byte", "half", "cpu", "cuda", "type"):
+for _name in ("float", "double", "long", "int", "bool", "byte", "half", "bfloat16", "char", "short", "cfloat",
+              "cdouble", "chalf", "cpu", "cuda", "type"):
     setattr(Tensor, _name, getattr(conversion, _name))
 
 from framework.ops import common as _common  # noqa: E402

@@ -45,3 +45,15 @@ def manual_seed(seed):
 
 def manual_seed_all(seed):
     manual_seed(seed)
+
+
+def __getattr__(name):
+    """framework.cuda.FloatTensor, ... (the legacy CUDA tensor types, framework/legacy_types.py) and
+    framework.cuda.amp (PyTorch's older spelling of framework.amp for CUDA)."""
+    from framework.legacy_types import CUDA
+    if name in CUDA:
+        return CUDA[name]
+    if name == "amp":
+        from framework import amp, dtypes
+        return amp._DeviceAmp("cuda", dtypes.float16)
+    raise AttributeError(f"module 'framework.cuda' has no attribute '{name}'")

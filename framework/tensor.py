@@ -201,7 +201,10 @@ class Tensor:
     def _accumulate_(self, other) -> None:
         """self += other in place, outside autograd (for .grad accumulation)."""
         b = self.device.backend
-        b.binary("add", self._data, other._data, out=self._data)
+        if self.dtype._low:  # computed in float32 and rounded (framework/autograd/low_precision.py)
+            b.copy_(self._data, (self.detach() + other.detach())._data)
+        else:
+            b.binary("add", self._data, other._data, out=self._data)
         self._bump_version()
 
     @property

@@ -19,7 +19,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 def _signatures():
     """{(module, kernel name): argument types} for every CUDA kernel, in the dtypes the backend launches."""
-    from numba import boolean, float32, float64, int64, uint64
+    from numba import boolean, float32, float64, int64, uint16, uint32, uint64
     from kernels.scalar import BINARY, BOOL_OUT, UNARY
     f, i, d, u = float32[::1], int64[::1], float64[::1], uint64[::1]
     sigs = {}
@@ -41,7 +41,9 @@ def _signatures():
     pool = (int64,) * 19  # planes, D, H, W, output, kernel, stride, padding, dilation (triples)
     table = {
         "memory": {"copy_strided": (f, d, i), "scatter_strided": (f, f, i), "fill": (f, float32, int64),
-                   "arange": (f, float32, float32, int64)},
+                   "arange": (f, float32, float32, int64),
+                   "float32_bits_to_bfloat16_bits": (uint32[::1], uint16[::1], int64),
+                   "bfloat16_bits_to_float32_bits": (uint16[::1], uint32[::1], int64)},
         "select": {"where_strided": (boolean[::1], f, f, f, i)},
         "reduce": {"sum_mid": (f, f) + mid, "sum_mid_exact": (i, i) + mid, "prod_mid": (f, f) + mid,
                    "all_any_mid": (f, boolean[::1]) + mid + (boolean,),

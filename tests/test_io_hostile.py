@@ -520,7 +520,7 @@ CRAFTED = {
     "storage crc type": lambda h: h["storages"][0].update(crc32="x"),
     "data_bytes": lambda h: h.update(data_bytes=h["data_bytes"] + 64),
     "negative data_bytes": lambda h: h.update(data_bytes=-64),
-    "unknown dtype": lambda h: _tensor0(h).update(dtype="float16"),
+    "unknown dtype": lambda h: _tensor0(h).update(dtype="uint16"),
     "dtype alias": lambda h: _tensor0(h).update(dtype="float"),
     "dtype not a string": lambda h: _tensor0(h).update(dtype=5),
     "grad on ints": lambda h: [_tensor0(h).update(dtype="int32", requires_grad=True)],

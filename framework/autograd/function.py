@@ -9,7 +9,8 @@ builds the graph of the gradient itself.
 
 Autograd sits above Tensor: this package imports `framework.tensor`, never the reverse.
 """
-from framework.autograd import grad_mode
+from framework import dtypes as _dt
+from framework.autograd import grad_mode, low_precision
 from framework.tensor import Tensor
 
 
@@ -132,9 +133,17 @@ class Function(Node):
     # recorded, apply calls it directly and skips the node's bookkeeping (the per-op overhead
     # of inference, and of every op on tensors that do not require grad).
     untracked = None
+    # False for ops that only move or view data: they run on float16/bfloat16 storage as it
+    # is; the others compute in float32 (framework/autograd/low_precision.py).
+    opmath = True
+    # The aten name PyTorch's autocast lists give this op (framework/amp/autocast_mode.py);
+    # elementwise ops are known by their `op`.
+    autocast_op = None
 
     @classmethod
     def apply(cls, *args):
+        if _dt.low_used and not low_precision.inner and low_precision.needed(cls, args):
+            return low_precision.dispatch(cls, args)  # float16/bfloat16 inputs, or autocast
         prev = grad_mode.state.enabled
         record = False
         if prev:

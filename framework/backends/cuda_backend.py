@@ -19,6 +19,7 @@ import functools
 import math
 import warnings
 
+import ml_dtypes
 import numpy as np
 from numba import cuda
 
@@ -39,17 +40,25 @@ if SIMULATOR:  # the simulator runs the random-number hash on NumPy scalars, whi
     warnings.filterwarnings("ignore", "overflow encountered in scalar", RuntimeWarning, "kernels.cuda.random")
 
 
+# dtypes Numba's CUDA target has no type for, stored as their raw bits; kernels that only move
+# data work on the bits, conversions go through float32 (astype), arithmetic never sees them
+# (framework/autograd/low_precision.py computes float16/bfloat16 ops in float32).
+BFLOAT16 = np.dtype(ml_dtypes.bfloat16)
+_BITS = {BFLOAT16: np.dtype(np.uint16)}
+
+
 class CudaArray:
-    """A view (shape, strides, offset; strides in elements) of a flat device buffer."""
+    """A view (shape, strides, offset; strides in elements) of a flat device buffer. `dtype`
+    is the elements' dtype; the buffer's is the same except for bfloat16 (uint16 bits)."""
 
     __slots__ = ("buf", "shape", "strides", "offset", "dtype")
 
-    def __init__(self, buf, shape, strides=None, offset=0):
+    def __init__(self, buf, shape, strides=None, offset=0, dtype=None):
         self.buf = buf
         self.shape = tuple(int(s) for s in shape)
         self.strides = tuple(strides) if strides is not None else c_strides(self.shape)
         self.offset = int(offset)
-        self.dtype = np.dtype(buf.dtype)
+        self.dtype = np.dtype(buf.dtype) if dtype is None else np.dtype(dtype)
 
     @property
     def ndim(self):
@@ -73,7 +82,7 @@ class CudaArray:
         return self.buf[self.offset:self.offset + self.size]
 
     def view(self, shape, strides, offset):
-        return CudaArray(self.buf, shape, strides, offset)
+        return CudaArray(self.buf, shape, strides, offset, self.dtype)
 
     def __repr__(self):
         return f"CudaArray(shape={self.shape}, strides={self.strides}, offset={self.offset}, dtype={self.dtype})"
@@ -111,19 +120,33 @@ def _broadcast_view(a, shape):
 
 
 def _alloc(n, dtype):
-    return cuda.device_array(max(n, 1), dtype=np.dtype(dtype))
+    dtype = np.dtype(dtype)
+    return cuda.device_array(max(n, 1), dtype=_BITS.get(dtype, dtype))
 
 
 def empty(shape, dtype):
     shape = tuple(shape)
-    return CudaArray(_alloc(math.prod(shape), dtype), shape)
+    return CudaArray(_alloc(math.prod(shape), dtype), shape, dtype=dtype)
+
+
+def _device_scalar(value, dtype):
+    """value as the scalar a kernel writes into a buffer of `dtype` (bits for bfloat16)."""
+    dtype = np.dtype(dtype)
+    if dtype in _BITS:
+        return np.asarray(value, dtype).view(_BITS[dtype])[()]
+    return dtype.type(value)
+
+
+def _via_float32(make, dtype):
+    """An array of a bits-stored dtype made in float32 and converted (ranges, random draws)."""
+    return astype(make(np.float32), dtype)
 
 
 def full(shape, value, dtype):
     out = empty(shape, dtype)
     n = out.size
     if n:
-        memory.fill[_grid(n)](out.buf, np.dtype(dtype).type(value), n)
+        memory.fill[_grid(n)](out.buf, _device_scalar(value, dtype), n)
     return out
 
 
@@ -132,6 +155,8 @@ def zeros(shape, dtype):
 
 
 def arange(start, step, n, dtype):
+    if np.dtype(dtype) in _BITS:
+        return _via_float32(lambda f: arange(start, step, n, f), dtype)
     out = empty((n,), dtype)
     if n:
         memory.arange[_grid(n)](out.buf, np.dtype(dtype).type(start), np.dtype(dtype).type(step), n)
@@ -158,7 +183,11 @@ def eye(n, m, dtype):
 def asarray(data, dtype=None):
     host = np.array(data, dtype=dtype, order="C")  # (np.ascontiguousarray would make 0-d arrays 1-d)
     transfers["h2d"] += 1
-    return CudaArray(cuda.to_device(host.reshape(-1) if host.size else np.zeros(1, host.dtype)), host.shape)
+    logical = host.dtype
+    if logical in _BITS:
+        host = host.view(_BITS[logical])
+    return CudaArray(cuda.to_device(host.reshape(-1) if host.size else np.zeros(1, host.dtype)), host.shape,
+                     dtype=logical)
 
 
 def from_host(array):
@@ -169,7 +198,8 @@ def to_host(a):
     raise_device_errors()
     c = contiguous(a)
     transfers["d2h"] += 1
-    return c.flat().copy_to_host().reshape(c.shape)
+    host = c.flat().copy_to_host().reshape(c.shape)
+    return host.view(a.dtype) if a.dtype in _BITS else host
 
 
 def read_count(a, i):
@@ -231,7 +261,25 @@ def _copy_into_new(a, dtype):
 
 def astype(a, dtype):
     refuse_complex_to_real(a.dtype, dtype)  # (framework/backends/cpu_math.py)
+    dtype = np.dtype(dtype)
+    if dtype != a.dtype and (dtype in _BITS or a.dtype in _BITS):
+        return _bits_astype(a, dtype)
     return _copy_into_new(a, dtype)
+
+
+def _bits_astype(a, dtype):
+    """Casts to and from bfloat16 (uint16 bits on the device), through float32."""
+    if a.dtype == BFLOAT16:
+        src = _copy_into_new(a, a.dtype)  # contiguous bits
+        wide = empty(a.shape, np.float32)
+        if wide.size:
+            memory.bfloat16_bits_to_float32_bits[_grid(wide.size)](src.buf, wide.buf.view(np.uint32), wide.size)
+        return wide if dtype == np.float32 else astype(wide, dtype)
+    wide = _copy_into_new(a, np.float32)
+    out = empty(a.shape, dtype)
+    if out.size:
+        memory.float32_bits_to_bfloat16_bits[_grid(out.size)](wide.buf.view(np.uint32), out.buf, out.size)
+    return out
 
 
 def copy(a):
@@ -258,6 +306,8 @@ def copy_(dst, src):
     """Write `src` (broadcast, cast) into `dst` in place."""
     if not isinstance(src, CudaArray):  # a number is filled in on the device; other host data is copied
         src = full((), src, dst.dtype) if np.ndim(src) == 0 else asarray(np.asarray(src), dst.dtype)
+    elif src.dtype != dst.dtype and (src.dtype in _BITS or dst.dtype in _BITS):
+        src = astype(src, dst.dtype)
     tmp = empty(dst.shape, dst.dtype)
     n = dst.size
     if n:
@@ -431,7 +481,7 @@ def matmul(a, b, batch_shape):
 
 def reshape(a, shape):
     v = view(a, shape)
-    return v if v is not None else CudaArray(copy(a).buf, shape)
+    return v if v is not None else CudaArray(copy(a).buf, shape, dtype=a.dtype)
 
 
 def view(a, shape):
@@ -998,6 +1048,8 @@ def _mantissa(dtype):
 
 
 def rand(gen, shape, dtype):
+    if np.dtype(dtype) in _BITS:
+        return _via_float32(lambda f: rand(gen, shape, f), dtype)
     out = empty(shape, dtype)
     if out.size:
         rnd.bits_to_uniform[_grid(out.size)](_random_bits(gen, out.size).buf, out.buf, out.size, *_mantissa(dtype))
@@ -1005,6 +1057,8 @@ def rand(gen, shape, dtype):
 
 
 def randn(gen, shape, dtype):
+    if np.dtype(dtype) in _BITS:
+        return _via_float32(lambda f: randn(gen, shape, f), dtype)
     out = empty(shape, dtype)
     if out.size:
         rnd.bits_to_normal[_grid(out.size)](_random_bits(gen, 2 * out.size).buf, out.buf, out.size,
@@ -1013,6 +1067,8 @@ def randn(gen, shape, dtype):
 
 
 def randint(gen, low, high, shape, dtype):
+    if np.dtype(dtype) in _BITS:
+        return _via_float32(lambda f: randint(gen, low, high, shape, f), dtype)
     out = empty(shape, dtype)
     if out.size:
         rnd.bits_to_integers[_grid(out.size)](_random_bits(gen, out.size).buf, out.buf, out.size, np.int64(low),

@@ -98,7 +98,7 @@ def diagonal(a, offset, dim1, dim2):
     keep = [d for d in range(a.ndim) if d not in (dim1, dim2)]
     shape = tuple(a.shape[d] for d in keep) + (n,)
     strides = tuple(a.strides[d] for d in keep) + (a.strides[dim1] + a.strides[dim2],)
-    return CudaArray(a.buf, shape, strides, start)
+    return CudaArray(a.buf, shape, strides, start, a.dtype)
 
 
 

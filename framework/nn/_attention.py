@@ -22,8 +22,6 @@ __all__ = ["scaled_dot_product_attention", "multi_head_attention_forward"]
 
 _CPP_NAMES = {"bool": "bool", "uint8": "unsigned char", "int32": "int", "int64": "long int", "float32": "float",
               "float64": "double"}
-_SCALAR_NAMES = {"bool": "Bool", "uint8": "Byte", "int32": "Int", "int64": "Long", "float32": "Float",
-                 "float64": "Double"}
 
 
 def _cpp(dtype):
@@ -60,7 +58,7 @@ def _check_sdpa(query, key, value, attn_mask, dropout_p, is_causal):
         raise RuntimeError(f"Expected query, key, and value to all be  at least 2 dimensional, but got query.dim: "
                            f"{query.ndim} key.dim: {key.ndim} and value.dim: {value.ndim} instead.")
     if not query.dtype.is_floating_point:
-        raise RuntimeError(f"expected scalar type Float but found {_SCALAR_NAMES.get(query.dtype.name)}")
+        raise RuntimeError(f"expected scalar type Float but found {dtypes.scalar_name(query.dtype)}")
     if attn_mask is not None:
         if attn_mask.dtype is not dtypes.bool_ and attn_mask.dtype is not dtypes.float32 \
                 and attn_mask.dtype is not query.dtype:

@@ -41,7 +41,7 @@ def cosine_similarity(x1, x2, dim=1, eps=1e-8):
 
 
 def _scalar_name(dtype):
-    from framework.nn._loss import scalar_name
+    from framework.dtypes import scalar_name
     return scalar_name(dtype)
 
 

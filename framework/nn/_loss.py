@@ -23,13 +23,7 @@ __all__ = [
     "poisson_nll_loss", "ctc_loss", "linear_cross_entropy", "LinearCrossEntropyOptions",
 ]
 
-_SCALAR_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16", "int64": "Long",
-                 "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}
-
-
-def scalar_name(dtype):
-    """PyTorch's ScalarType name of a dtype ('Float', 'Long', ...), as its error messages print it."""
-    return _SCALAR_NAMES.get(dtype.name, dtype.name)
+scalar_name = _dt.scalar_name
 
 
 # ----------------------------------------------------------------- reductions (torch.nn._reduction)
@@ -680,3 +674,16 @@ def linear_cross_entropy(input, linear_weight, target, *, linear_bias=None, weig
     logits = linear(input, flat_weight, flat_bias).reshape(logits_shape)
     return cross_entropy(logits, target, weight=weight, ignore_index=-100 if ignore_index is None else ignore_index,
                          reduction=reduction, label_smoothing=label_smoothing)
+
+
+def _autocast_composites():
+    """The losses made of other ops run, under autocast, in the precision PyTorch's lists give them."""
+    from framework.amp.autocast_mode import autocast_op
+    for name in ["l1_loss", "mse_loss", "huber_loss", "smooth_l1_loss", "binary_cross_entropy",
+                 "binary_cross_entropy_with_logits", "kl_div", "soft_margin_loss", "margin_ranking_loss",
+                 "hinge_embedding_loss", "cosine_embedding_loss", "poisson_nll_loss", "triplet_margin_loss",
+                 "multi_margin_loss", "multilabel_margin_loss"]:
+        globals()[name] = autocast_op(name)(globals()[name])
+
+
+_autocast_composites()

@@ -78,8 +78,10 @@ def reduced_shape(shape, dims, keepdim):
 
 
 def can_cast(src, dst):
-    """PyTorch's in-place rule: no float -> integer, no non-bool -> bool."""
-    if src.is_floating_point and not dst.is_floating_point:
+    """PyTorch's in-place rule: no complex -> real, no float -> integer, no non-bool -> bool."""
+    if src.is_complex and not dst.is_complex:
+        return False
+    if src.is_floating_point and not (dst.is_floating_point or dst.is_complex):
         return False
     if dst is _dt.bool_ and src is not _dt.bool_:
         return False

@@ -6,6 +6,7 @@ double backward works. The gradients follow PyTorch's kernels at the edges (whic
 or a nan falls on), not only the derivative's math."""
 import math
 
+from framework import dtypes as _dt
 from framework.autograd import grad_mode
 from framework.autograd.function import Function
 from framework.autograd.inplace import inplace as _inplace
@@ -20,16 +21,12 @@ _GELU_K = math.sqrt(2.0 / math.pi)   # tanh approximation: tanh(K * (x + C * x^3
 _GELU_C = 0.044715
 _INV_SQRT_2PI = 0.3989422804014327
 
-_TORCH_TYPE = {"bool": "Bool", "uint8": "Byte", "int32": "Int", "int64": "Long", "float32": "Float",
-               "float64": "Double"}
-
-
 def check_float(x, kernel_name):
     """PyTorch's refusal of integer inputs to a float-only op, naming its kernel as PyTorch does
     (`{device}` in the name becomes the device type: "silu_cpu", "silu_cuda")."""
     if not x.dtype.is_floating_point:
         name = kernel_name.format(device=x.device.type)
-        raise NotImplementedError(f"\"{name}\" not implemented for '{_TORCH_TYPE.get(x.dtype.name, x.dtype.name)}'")
+        raise NotImplementedError(f"\"{name}\" not implemented for '{_dt.scalar_name(x.dtype)}'")
 
 
 class Spec:
@@ -264,7 +261,7 @@ def softshrink(x, lambd=0.5):
     if lambd < 0:
         top = 3.40282e+38 if x.dtype.itemsize == 4 else 1.79769e+308
         raise RuntimeError(f"lambda must be in range [0, {top:g}] for input dtype "
-                           f"{_TORCH_TYPE[x.dtype.name]}, but found {lambd:g}")
+                           f"{_dt.scalar_name(x.dtype)}, but found {lambd:g}")
 
     def forward(t):  # x * 0 inside (not 0): a nan stays nan, as PyTorch
         return ew.where(t > lambd, t - lambd, ew.where(t < -lambd, t + lambd, t * 0))

@@ -10,6 +10,7 @@ Arguments are checked with PyTorch's errors before any kernel runs: the kernels 
 inputs with these sizes and trust them."""
 import operator
 
+from framework import dtypes as _dt
 from framework.autograd import grad_mode
 from framework.autograd.function import Function
 from framework.ops._util import same_device, wrap
@@ -46,9 +47,6 @@ def _sizes(values):
     return " x ".join(str(v) for v in values)
 
 
-_TYPE_NAMES = {"bool": "Bool", "uint8": "Byte", "int8": "Char", "int16": "Short", "int32": "Int", "int64": "Long"}
-
-
 _INTEGER_TYPES = frozenset({"uint8", "int8", "int16", "int32", "int64"})
 
 
@@ -56,13 +54,15 @@ def _refuse_dtype(x, kernel_name, integers=frozenset()):
     """PyTorch's NotImplementedError for a non-floating dtype its kernel lacks (all but `integers`)."""
     if not x.dtype.is_floating_point and x.dtype.name not in integers:
         raise NotImplementedError(f"\"{kernel_name}\" not implemented for "
-                                  f"'{_TYPE_NAMES.get(x.dtype.name, x.dtype.name)}'")
+                                  f"'{_dt.scalar_name(x.dtype)}'")
 
 
 # ----------------------------------------------------------------- the Functions
 
 
 class Convolution(Function):
+    autocast_op = "convolution"  # (framework/amp/autocast_mode.py)
+
     @staticmethod
     def forward(ctx, x, w, b, stride, padding, dilation, groups):
         ctx.params = (stride, padding, dilation, groups)

@@ -7,6 +7,8 @@ from framework.tensor import Tensor
 
 
 class Cast(Function):
+    opmath = False  # moves or views data (framework/autograd/low_precision.py)
+
     @staticmethod
     def forward(ctx, x, dtype):
         ctx.dtype = x.dtype
@@ -19,6 +21,8 @@ class Cast(Function):
 
 class Move(Function):
     """Copy to another device, through the host; the only place devices meet."""
+
+    opmath = False  # moves or views data (framework/autograd/low_precision.py)
 
     @staticmethod
     def forward(ctx, x, dev):
@@ -94,7 +98,31 @@ def byte(input):
 
 
 def half(input):
-    raise TypeError("float16 is not supported by this framework")
+    return to(input, _dt.float16)
+
+
+def bfloat16(input):
+    return to(input, _dt.bfloat16)
+
+
+def char(input):
+    return to(input, _dt.int8)
+
+
+def short(input):
+    return to(input, _dt.int16)
+
+
+def cfloat(input):
+    return to(input, _dt.complex64)
+
+
+def cdouble(input):
+    return to(input, _dt.complex128)
+
+
+def chalf(input):
+    raise TypeError("complex32 (chalf) is not supported by this framework: use cfloat()")
 
 
 def cpu(input):
@@ -106,8 +134,30 @@ def cuda(input, device=None, non_blocking=False):
                              else f"cuda:{device}"))
 
 
-def type(input, dtype=None):
+# The legacy tensor type names (torch.FloatTensor, ...): Tensor.type() and the constructors of
+# framework/legacy_types.py.
+TYPE_NAMES = {d: _dt.scalar_name(d) + "Tensor" for d in _dt.ALL}
+_BY_TYPE_NAME = {name: d for d, name in TYPE_NAMES.items()}
+
+
+def type_name(t):
+    """'torch.FloatTensor', or 'torch.cuda.FloatTensor' for a CUDA tensor."""
+    return ("torch.cuda." if t.device.type == "cuda" else "torch.") + TYPE_NAMES[t.dtype]
+
+
+def type(input, dtype=None, non_blocking=False, **kwargs):
+    """With no dtype, the legacy type name; otherwise `input` converted to a dtype, a type name
+    ('torch.cuda.DoubleTensor') or a legacy type class (framework.LongTensor)."""
     if dtype is None:
-        return {"float32": "torch.FloatTensor", "float64": "torch.DoubleTensor", "int64": "torch.LongTensor",
-                "int32": "torch.IntTensor", "uint8": "torch.ByteTensor", "bool": "torch.BoolTensor"}[input.dtype.name]
+        return type_name(input)
+    if not isinstance(dtype, (str, _dt.dtype)):
+        dtype = getattr(dtype, "_type_name", dtype)  # a legacy type class
+    if isinstance(dtype, str) and dtype not in _dt._NAMES:
+        parts = dtype.split(".")
+        if parts[0] != "torch" or parts[-1] not in _BY_TYPE_NAME or len(parts) not in (2, 3) or \
+                (len(parts) == 3 and parts[1] != "cuda"):
+            raise ValueError(f"invalid type: '{dtype}'")
+        dev = "cuda" if len(parts) == 3 else "cpu"
+        out = to(input, dev, _BY_TYPE_NAME[parts[-1]])
+        return out
     return to(input, dtype)

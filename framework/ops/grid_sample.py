@@ -28,8 +28,6 @@ _PADDINGS = ("zeros", "border", "reflection")
 _ALIGN_WARNING = ("Default grid_sample and affine_grid behavior has changed to align_corners=False since 1.3.0. "
                   "Please specify align_corners=True if the old behavior is desired. See the documentation of "
                   "grid_sample for details.")
-_SCALAR_NAMES = {"float32": "Float", "float64": "Double", "bool": "Bool", "uint8": "Byte", "int32": "Int",
-                 "int64": "Long"}
 
 
 class GridSample(Function):
@@ -212,11 +210,11 @@ def _check(input, grid, mode, padding_mode):
         if mode == "bicubic":
             raise RuntimeError("grid_sampler(): bicubic interpolation only supports 4D input")
     if input.dtype is not grid.dtype:
-        raise RuntimeError(f"expected scalar type {_SCALAR_NAMES[input.dtype.name]} but found "
-                           f"{_SCALAR_NAMES[grid.dtype.name]}")
+        raise RuntimeError(f"expected scalar type {_dt.scalar_name(input.dtype)} but found "
+                           f"{_dt.scalar_name(grid.dtype)}")
     if not input.dtype.is_floating_point:
         name = "grid_sampler_2d_cpu_kernel_impl" if input.ndim == 4 else "grid_sampler_3d_cpu"
-        raise NotImplementedError(f"\"{name}\" not implemented for '{_SCALAR_NAMES[input.dtype.name]}'")
+        raise NotImplementedError(f"\"{name}\" not implemented for '{_dt.scalar_name(input.dtype)}'")
 
 
 def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corners=None):

@@ -112,6 +112,8 @@ def convert_key(key, shape, device):
 
 
 class GetItem(Function):
+    opmath = False  # moves or views data (framework/autograd/low_precision.py)
+
     @staticmethod
     def untracked(x, key, basic):
         return Tensor._make(x.device.backend.getitem(x._data, key), x.dtype, x.device, x if basic else None)

@@ -1,6 +1,7 @@
 """matmul with PyTorch's 1-D and batch-broadcast rules; mm, bmm, dot, mv, outer, linear."""
 import math
 
+from framework import dtypes as _dt
 from framework.autograd import grad_mode
 from framework.autograd.function import Function
 from framework.ops._util import broadcast_shapes, same_device, wrap
@@ -14,6 +15,7 @@ def _shape_error(a, b):
 
 class Matmul(Function):
     """(..., n, k) @ (..., k, m); batch dims broadcast."""
+    autocast_op = "matmul"  # (framework/amp/autocast_mode.py)
 
     @staticmethod
     def forward(ctx, a, b):
@@ -44,7 +46,9 @@ def _check(a, b, name):
 
 def matmul(input, other):
     a, b = input, other
-    if isinstance(a, Tensor) and isinstance(b, Tensor) and a.dtype is b.dtype and a.device is b.device:
+    # (the fast path skips Function.apply: not once float16/bfloat16 or autocast are in use)
+    if isinstance(a, Tensor) and isinstance(b, Tensor) and a.dtype is b.dtype and a.device is b.device and \
+            not _dt.low_used:
         sa, sb = a._data.shape, b._data.shape
         if len(sa) == 2 and len(sb) == 2 and sa[1] == sb[0]:  # the common 2-D case, checked cheaply
             if not (grad_mode.state.enabled and (a._requires_grad or b._requires_grad)):
@@ -116,6 +120,7 @@ ger = outer
 class Linear(Function):
     """y = x @ w.T + b in one node: BLAS reads w transposed in place, and the weight
     gradient g.T @ x comes out contiguous in w's layout (no transposed copy to make)."""
+    autocast_op = "linear"  # (framework/amp/autocast_mode.py)
 
     @staticmethod
     def untracked(x, w, b):

@@ -3,6 +3,7 @@ addr, baddbmm, addbmm), inner and vdot, and the older decomposition APIs (svd wi
 qr, triangular_solve, cholesky_solve, cholesky_inverse, lu_unpack), each composed from
 framework.linalg and matmul, so their gradients come with them."""
 from framework import return_types
+from framework.amp.autocast_mode import autocast_op
 from framework.ops.linalg import bmm, matmul, mm, mv, outer
 
 
@@ -17,22 +18,27 @@ def _fused(input, product, beta, alpha):
     return _scaled(input, beta) + _scaled(product, alpha)
 
 
+@autocast_op("addmm")
 def addmm(input, mat1, mat2, beta=1, alpha=1):
     return _fused(input, mm(mat1, mat2), beta, alpha)
 
 
+@autocast_op("addmv")
 def addmv(input, mat, vec, beta=1, alpha=1):
     return _fused(input, mv(mat, vec), beta, alpha)
 
 
+@autocast_op("addr")
 def addr(input, vec1, vec2, beta=1, alpha=1):
     return _fused(input, outer(vec1, vec2), beta, alpha)
 
 
+@autocast_op("baddbmm")
 def baddbmm(input, batch1, batch2, beta=1, alpha=1):
     return _fused(input, bmm(batch1, batch2), beta, alpha)
 
 
+@autocast_op("addbmm")
 def addbmm(input, batch1, batch2, beta=1, alpha=1):
     return _fused(input, bmm(batch1, batch2).sum(0), beta, alpha)
 

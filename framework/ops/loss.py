@@ -5,7 +5,7 @@ import numpy as np
 
 from framework.autograd import grad_mode
 from framework.autograd.function import Function
-from framework.ops._util import wrap
+from framework.ops._util import same_device, wrap
 
 
 def _reduce_rows(ctx, x, losses, total, reduction):
@@ -52,6 +52,7 @@ class CrossEntropy(Function):
     """Per-row (label-smoothed, class-weighted) -log_softmax(x)[target] (0 for ignore_index),
     then reduced. The first backward is one fused kernel; under create_graph the same gradient
     is built from differentiable ops."""
+    autocast_op = "cross_entropy"  # (framework/amp/autocast_mode.py)
 
     @staticmethod
     def forward(ctx, x, target, weight, ignore_index, label_smoothing, reduction):
@@ -88,12 +89,14 @@ class CrossEntropy(Function):
 
 def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
     """Fused cross-entropy of (N, C) float logits and (N,) int64 class indices."""
+    same_device(input, target, weight)
     return CrossEntropy.apply(input, target, weight, ignore_index, label_smoothing, reduction)
 
 
 class NLLLoss(Function):
     """Per-row -w[target] * x[target] (0 for ignore_index), then reduced. Its gradient is linear
     in g and independent of x, so the create_graph path is a one-hot product."""
+    autocast_op = "nll_loss"  # (framework/amp/autocast_mode.py)
 
     @staticmethod
     def forward(ctx, x, target, weight, ignore_index, reduction):
@@ -122,6 +125,7 @@ class NLLLoss(Function):
 
 def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     """Fused NLL of (N, C) float log-probabilities and (N,) int64 class indices."""
+    same_device(input, target, weight)
     return NLLLoss.apply(input, target, weight, ignore_index, reduction)
 
 
@@ -131,6 +135,7 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
 class CtcLoss(Function):
     """Per-sequence -log p(target | log_probs) by the alpha recursion; its backward (the beta
     recursion, in CtcLossBackward) is PyTorch's formula, which assumes normalised log_probs."""
+    autocast_op = "ctc_loss"  # (framework/amp/autocast_mode.py)
 
     @staticmethod
     def forward(ctx, log_probs, targets, offsets, target_lengths, input_lengths, blank, zero_infinity,
@@ -166,6 +171,7 @@ class CtcLossBackward(Function):
 
 def ctc_loss(log_probs, targets, offsets, target_lengths, input_lengths, blank, zero_infinity, max_target_length):
     """Per-sequence CTC losses (N,) of log_probs (T, N, C); the int64 tensors as the backend's ctc_loss."""
+    same_device(log_probs, targets)
     out = CtcLoss.apply(log_probs, targets, offsets, target_lengths, input_lengths, blank, zero_infinity,
                         max_target_length)
     if zero_infinity:

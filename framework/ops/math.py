@@ -467,9 +467,7 @@ def frac(input):
     return input - input.trunc()
 
 
-def _type_name(dt):
-    return {"int64": "Long", "int32": "Int", "uint8": "Byte", "bool": "Bool", "float32": "Float",
-            "float64": "Double"}.get(dt.name, dt.name.capitalize())
+_type_name = _dt.scalar_name
 
 
 def logit(input, eps=None):

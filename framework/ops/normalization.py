@@ -10,6 +10,7 @@ from framework.ops._util import wrap
 class LayerNormRows(Function):
     """(x - mean) / sqrt(var + eps) * w + b per row. Under create_graph the backward is built
     from differentiable ops instead of the kernels, so double backward works."""
+    autocast_op = "layer_norm"  # (framework/amp/autocast_mode.py)
 
     @staticmethod
     def forward(ctx, x, w, b, eps):

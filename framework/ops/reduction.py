@@ -26,6 +26,7 @@ def _sum(x, dims, keepdim, dtype):
 
 
 class Sum(Function):
+    autocast_op = "sum"  # (framework/amp/autocast_mode.py)
     untracked = staticmethod(_sum)
 
     @staticmethod
@@ -64,6 +65,8 @@ def mean(input, dim=None, keepdim=False, dtype=None):
 
 
 class Prod(Function):
+    autocast_op = "prod"  # (framework/amp/autocast_mode.py)
+
     @staticmethod
     def forward(ctx, x, dims, keepdim):
         out_dt = _dt.int64 if not x.dtype.is_floating_point else x.dtype
@@ -339,6 +342,7 @@ class NonzeroCount(Function):
 class PNorm(Function):
     """(sum |x|^p)^(1/p) for any other p. Composed, its gradient is 0 * inf = nan at a zero
     vector; PyTorch's is sign(x) |x|^(p-1) / norm^(p-1), and 0 where x or the norm is 0."""
+    autocast_op = "norm"  # (framework/amp/autocast_mode.py)
 
     @staticmethod
     def forward(ctx, x, p, dims, keepdim):
@@ -364,6 +368,7 @@ def _softmax_values(x, dim, log):
 
 
 class Softmax(Function):
+    autocast_op = "softmax"  # (framework/amp/autocast_mode.py)
     untracked = staticmethod(_softmax_values)
 
     @staticmethod

@@ -264,7 +264,6 @@ _RANK_OF_MODE = {"linear": 3, "bilinear": 4, "trilinear": 5, "bicubic": 4, "lanc
 _KERNEL_NAMES = {"nearest": "upsample_nearest{}d", "nearest-exact": "_upsample_nearest_exact{}d",
                  "linear": "compute_indices_weights_linear", "bilinear": "compute_indices_weights_linear",
                  "trilinear": "compute_indices_weights_linear", "bicubic": "compute_indices_weights_cubic"}
-_DTYPE_NAMES = {"bool": "Bool", "uint8": "Byte", "int32": "Int", "int64": "Long"}
 
 
 def _is_integer(v):
@@ -339,7 +338,7 @@ def _check_dtype(input, mode):
     if dt is _dt.uint8:
         raise NotImplementedError(f"{mode} interpolation of uint8 tensors is not supported here (PyTorch rounds "
                                   "through its own fixed-point weights); convert to float first")
-    raise NotImplementedError(f"\"{name}\" not implemented for '{_DTYPE_NAMES.get(dt.name, dt.name)}'")
+    raise NotImplementedError(f"\"{name}\" not implemented for '{_dt.scalar_name(dt)}'")
 
 
 def _axis_maps(input, output, scales, mode, align_corners, antialias):

@@ -312,6 +312,7 @@ def _offsets(batch_sizes):
 
 class RecurrentLayer(Function):
     """One direction of one recurrent layer: (out, h_n) or, for LSTM, (out, h_n, c_n)."""
+    autocast_op = "rnn"  # (framework/amp/autocast_mode.py)
 
     @staticmethod
     def forward(ctx, mode, reverse, batch_sizes, x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr):
@@ -408,6 +409,7 @@ def _check_layer(mode, x, h0, c0, weights, batch_sizes):
 
 class LSTMCellFunction(Function):
     """(h, c) of one LSTM step from the pre-activations xg, hg (rows, 4H) and c_prev."""
+    autocast_op = "LSTMCell"  # (framework/amp/autocast_mode.py)
 
     @staticmethod
     def forward(ctx, xg, hg, c_prev):
@@ -431,6 +433,7 @@ class LSTMCellFunction(Function):
 
 class GRUCellFunction(Function):
     """h of one GRU step from xg = W_ih x + b_ih, hg = W_hh h + b_hh (rows, 3H) and h_prev."""
+    autocast_op = "GRUCell"  # (framework/amp/autocast_mode.py)
 
     @staticmethod
     def forward(ctx, xg, hg, h_prev):
@@ -453,6 +456,7 @@ class GRUCellFunction(Function):
 
 class RNNCellFunction(Function):
     """tanh(xg + hg) or relu(xg + hg)."""
+    autocast_op = "RNNCell"  # (framework/amp/autocast_mode.py)
 
     @staticmethod
     def forward(ctx, xg, hg, relu):

@@ -32,6 +32,8 @@ def _scan_dtype(x, dtype):
 
 
 class Cumsum(Function):
+    autocast_op = "cumsum"  # (framework/amp/autocast_mode.py)
+
     @staticmethod
     def forward(ctx, x, dim, dtype):
         ctx.dim = dim
@@ -44,6 +46,8 @@ class Cumsum(Function):
 
 
 class Cumprod(Function):
+    autocast_op = "cumprod"  # (framework/amp/autocast_mode.py)
+
     @staticmethod
     def forward(ctx, x, dim, dtype):
         ctx.dim = dim

@@ -47,6 +47,8 @@ def _reshaped(x, shape, must_view):
 
 
 class Reshape(Function):
+    opmath = False  # moves or views data (framework/autograd/low_precision.py)
+
     untracked = staticmethod(_reshaped)
 
     @staticmethod
@@ -117,6 +119,8 @@ def _permuted(x, dims):
 
 
 class Permute(Function):
+    opmath = False  # moves or views data (framework/autograd/low_precision.py)
+
     untracked = staticmethod(_permuted)
 
     @staticmethod
@@ -179,6 +183,8 @@ def _expanded(x, shape):
 
 
 class Expand(Function):
+    opmath = False  # moves or views data (framework/autograd/low_precision.py)
+
     untracked = staticmethod(_expanded)
 
     @staticmethod
@@ -251,6 +257,8 @@ def repeat(input, *sizes):
 
 
 class Contiguous(Function):
+    opmath = False  # moves or views data (framework/autograd/low_precision.py)
+
     @staticmethod
     def forward(ctx, x):
         return wrap(x.device.backend.contiguous(x._data), x.dtype, x.device)
@@ -267,6 +275,8 @@ def contiguous(input, memory_format=None):
 
 
 class Clone(Function):
+    opmath = False  # moves or views data (framework/autograd/low_precision.py)
+
     @staticmethod
     def forward(ctx, x):
         return wrap(x.device.backend.copy(x._data), x.dtype, x.device)

@@ -15,7 +15,9 @@ FUSED_DEVICES = ["cpu", "cuda"]
 
 def apply_update(name, group, tensors, *scalars):
     """Update `tensors` (param, grad, states...) in place with the update `name`."""
-    if not group.get("differentiable", False) and has_fused_step(name, tensors[0].device):
+    # (the fused kernels have no float16/bfloat16 form: low-precision parameters take the plain ops)
+    if not group.get("differentiable", False) and not tensors[0].dtype._low and \
+            has_fused_step(name, tensors[0].device):
         optimizer_step_(name, tensors, *scalars)
     else:
         getattr(_plain, name)(*tensors, *scalars)

@@ -83,9 +83,8 @@ def register_module_forward_hook(hook, *, always_call=False):
 def _typename(obj):
     """torch.typename: 'int', 'torch.FloatTensor', 'package.module.Class'."""
     if isinstance(obj, Tensor):
-        return {"float32": "torch.FloatTensor", "float64": "torch.DoubleTensor", "int64": "torch.LongTensor",
-                "int32": "torch.IntTensor", "uint8": "torch.ByteTensor", "bool": "torch.BoolTensor"}.get(
-            obj.dtype.name, "torch.Tensor")
+        from framework.ops.conversion import type_name
+        return type_name(obj)
     cls = type(obj)
     module = cls.__module__
     return cls.__qualname__ if module in (None, "builtins") else f"{module}.{cls.__qualname__}"
@@ -476,6 +475,9 @@ class Module:
     def half(self):
         return self._apply(lambda t: t.half() if t.is_floating_point() else t)
 
+    def bfloat16(self):
+        return self._apply(lambda t: t.bfloat16() if t.is_floating_point() else t)
+
     def cpu(self):
         return self._apply(lambda t: t.cpu())
 
@@ -483,7 +485,7 @@ class Module:
         return self._apply(lambda t: t.cuda(device))
 
     def type(self, dst_type):
-        return self._apply(lambda t: t.to(dst_type))
+        return self._apply(lambda t: t.type(dst_type))
 
     def to_empty(self, *, device=None, recurse=True):
         return self._apply(lambda t: framework.empty_like(t, device=device), recurse=recurse)

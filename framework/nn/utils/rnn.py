@@ -112,9 +112,8 @@ def _host_lengths(lengths):
 
 
 def _type_name(dtype):
-    name = str(dtype).replace("torch.", "")
-    return {"int64": "Long", "int32": "Int", "float32": "Float", "float64": "Double", "int16": "Short",
-            "int8": "Char", "uint8": "Byte", "bool": "Bool"}.get(name, name)
+    from framework.dtypes import scalar_name
+    return scalar_name(dtype)
 
 
 def _rows(t, index):
