@@ -11,6 +11,8 @@ from framework.ops import *  # noqa: F401,F403
 from framework.random import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
 from framework.autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from framework import autograd
+from framework.autograd.grad_mode import is_inference, is_inference_mode_enabled
+from framework.autograd.anomaly_mode import is_anomaly_check_nan_enabled, is_anomaly_enabled, set_anomaly_enabled
 
 dtype = _dtypes.dtype
 float32 = float = _dtypes.float32
@@ -81,6 +83,8 @@ from framework.ops.linalg_compat import (addbmm, addmm, addmv, addr, baddbmm, ch
                                          cholesky_inverse, cholesky_solve, frobenius_norm, inner, lu_unpack,
                                          nuclear_norm, qr, svd, triangular_solve, vdot)
 from framework import distributions  # noqa: E402  (torch.distributions)
+from framework import func  # noqa: E402  (torch.func)
+from framework.func import vmap  # noqa: E402  (torch.vmap)
 from framework.nn._distance import cosine_similarity, pairwise_distance  # noqa: E402,F401  (torch.*)
 from framework.ops.aliases import *  # noqa: E402,F401,F403  (torch.abs_(x), torch.diagonal_copy(x), ...)
 from framework.settings import *  # noqa: E402,F401,F403  (threads, printing, determinism flags)

@@ -34,6 +34,9 @@ _METHODS = [
 for _name in _METHODS:
     setattr(Tensor, _name, getattr(ops, _name))
 
+from framework.autograd.grad_mode import is_inference as _is_inference  # noqa: E402
+Tensor.is_inference = _is_inference
+
 for _name in ("float", "double", "long", "int", "bool", "byte", "half", "bfloat16", "char", "short", "cfloat",
               "cdouble", "chalf", "cpu", "cuda", "type"):
     setattr(Tensor, _name, getattr(conversion, _name))

@@ -2,6 +2,7 @@
 from framework.autograd.function import Function, grad_accumulator as _grad_accumulator
 from framework.autograd.grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from framework.autograd.gradcheck import gradcheck, gradgradcheck
+from framework.autograd.anomaly_mode import detect_anomaly, set_detect_anomaly
 from framework.autograd import engine as _engine
 
 
@@ -64,4 +65,6 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
 
 
 __all__ = ["Function", "backward", "grad", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",
-           "inference_mode", "gradcheck", "gradgradcheck"]
+           "inference_mode", "gradcheck", "gradgradcheck", "detect_anomaly", "set_detect_anomaly", "functional"]
+
+from framework.autograd import functional  # noqa: E402  (torch.autograd.functional)

@@ -5,7 +5,7 @@ execution), so graphs of any depth work. Gradients for an input are summed,
 cast to the input's dtype and reduced to its shape here, once, so backward
 rules may return broadcast-shaped gradients.
 """
-from framework.autograd import grad_mode
+from framework.autograd import anomaly_mode as _anomaly, grad_mode
 from framework.autograd.function import AccumulateGrad, grad_accumulator
 
 
@@ -68,6 +68,7 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None,
             captures.setdefault(node, []).append((nr, i))
         results = [None] * len(inputs)
 
+    call_backward = _anomaly.checked(_call_backward) if _anomaly.enabled else _call_backward
     prev_mode = grad_mode.state.enabled
     grad_mode.state.enabled = create_graph
     try:
@@ -92,7 +93,7 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None,
                 if captures is None and grads[0] is not None:
                     node.accumulate(grads[0], create_graph)
                 continue
-            outs = _call_backward(node, grads) if any(g is not None for g in grads) else None
+            outs = call_backward(node, grads) if any(g is not None for g in grads) else None
             if not retain_graph:
                 node._release()
             metas = getattr(node, "_input_meta", None)

@@ -10,7 +10,7 @@ builds the graph of the gradient itself.
 Autograd sits above Tensor: this package imports `framework.tensor`, never the reverse.
 """
 from framework import dtypes as _dt
-from framework.autograd import grad_mode, low_precision
+from framework.autograd import anomaly_mode as _anomaly, grad_mode, low_precision
 from framework.tensor import Tensor
 
 
@@ -228,6 +228,8 @@ def _connect(ctx, args, outputs):
             o.grad_fn = ctx
             o._output_nr = i
     ctx._single_output = single
+    if _anomaly.enabled:
+        _anomaly.record(ctx)
     if aliased is None:
         return outputs
     if single:
