@@ -71,6 +71,7 @@ from framework.nn._torch_level import *  # noqa: E402,F401,F403  (torch.batch_no
 from framework import accelerator, backends, cuda, io, profiler, utils  # noqa: E402
 import framework.autograd.profiler  # noqa: E402,F401  (torch.autograd.profiler)
 from framework.io import load, save  # noqa: E402
+from framework import serialization  # noqa: E402  (torch.serialization: add_safe_globals, ...)
 # ---- math breadth: torch.fft, torch.linalg, torch.special (replacing the same-named ops submodules that
 # `from framework.ops import *` exposed), complex tensors, and the top-level linear-algebra names
 import importlib as _importlib  # noqa: E402

@@ -57,8 +57,8 @@ def test_save_is_atomic_and_never_destroys_the_previous_file(tmp_path, monkeypat
     path = tmp_path / "ck.fwt"
     framework.save({"w": framework.ones(3)}, path)
     before = path.read_bytes()
-    with pytest.raises(TypeError, match="cannot save"):
-        framework.save({"w": framework.ones(3), "bad": object()}, path)
+    with pytest.raises((pickle.PicklingError, AttributeError)):  # a lambda cannot be pickled
+        framework.save({"w": framework.ones(3), "bad": lambda: 1}, path)
     assert path.read_bytes() == before
 
     def crash(*args):

@@ -218,14 +218,14 @@ def test_saving_shared_and_cyclic_objects_is_bounded():
     bomb = []
     for _ in range(30):
         bomb = [bomb] * 10
-    start = time.perf_counter()
-    with pytest.raises(TypeError, match="never end"):
-        saved(bomb)
+    start = time.perf_counter()  # too shared for our tree format: pickled, as torch.save does, sharing kept
+    back = load_bytes(saved(bomb), weights_only=False)
     assert time.perf_counter() - start < HANG_GUARD_S
+    assert back[0] is back[9] and back[0][0] is back[0][1]
     cyclic = {"a": 1}
     cyclic["self"] = [cyclic]
-    with pytest.raises(TypeError, match="contains itself"):
-        saved(cyclic)
+    back = load_bytes(saved(cyclic), weights_only=False)
+    assert back["self"][0] is back and back["a"] == 1
 
 
 def test_framework_checkpoint_nested_too_deeply_is_a_clean_error():

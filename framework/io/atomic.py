@@ -9,6 +9,7 @@ does. A save killed before its rename leaves its temporary file behind; the next
 of the same target removes such files when they were written on this host by a
 process that no longer runs (temporary files of live saves are left alone).
 """
+import contextlib
 import os
 import re
 import secrets
@@ -61,6 +62,16 @@ def write_atomically(path, chunks):
     """Write the buffers in `chunks` to a temporary file beside `path`, fsync it, then
     rename it over `path`. If anything fails the temporary file is removed and `path` is
     untouched."""
+    with open_atomically(path) as f:
+        for chunk in chunks:
+            f.write(chunk)
+
+
+@contextlib.contextmanager
+def open_atomically(path):
+    """A binary file (a temporary one beside `path`) for the block to write; when the block
+    ends normally it is fsynced and renamed over `path`. If anything fails the temporary
+    file is removed and `path` is untouched."""
     target = os.path.realpath(os.fspath(path))  # through symlinks, as open(path, "wb") writes
     directory, base = os.path.split(target)
     remove_stale_temporaries(directory, base)
@@ -76,8 +87,7 @@ def write_atomically(path, chunks):
             os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as f:
             fd = None
-            for chunk in chunks:
-                f.write(chunk)
+            yield f
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, target)

@@ -3,7 +3,8 @@
 Layout (all integers little-endian):
 
     8 bytes   magic  b"FWCKPT\\r\\n"
-    4 bytes   format version (2; version 1 files are still read)
+    4 bytes   format version (2, or 3 when the file holds NumPy arrays; version 1 files are
+              still read)
     4 bytes   CRC32 of the preamble's other 20 bytes and the header (0 in version 1)
     8 bytes   header length H
     H bytes   header: UTF-8 JSON
@@ -22,13 +23,18 @@ when a span would more than double the bytes of the views in it (a column of a b
 matrix), each of those views is saved as its own compact storage instead.
 Storages follow each other in order, with no gap or overlap beyond the padding.
 
+Version 3 adds NumPy arrays, saved as data: "arrays": [{"storage", "dtype" (NumPy's
+little-endian type string, numbers and bool only), "shape"}] and {"ndarray": index} in
+the object; each array is its own C-ordered storage and loads as an ndarray again. A
+file without arrays is written as version 2, so older readers still read it.
+
 Version 1 (read only) had no storages: each tensor entry held its own contiguous
 bytes ({"dtype", "shape", "offset", "nbytes", "crc32", ...}).
 
 Objects are encoded with explicit tags so that no type is guessed on load: JSON null,
 true/false, integers and strings stand for themselves; {"float": x} (x may be "nan",
 "inf", "-inf"), {"list": [...]}, {"tuple": [...]}, {"dict": [[key, value], ...],
-"ordered": bool} (keys of any encodable type) and {"tensor": index}. Loading only
+"ordered": bool} (keys of any encodable type), {"tensor": index} and {"ndarray": index}. Loading only
 ever builds these types, so an untrusted file cannot run code.
 
 Loading guarantees: every length and offset is checked against the file's size
@@ -51,12 +57,21 @@ from framework import dtypes as _dt
 from framework.tensor import Tensor
 
 MAGIC = b"FWCKPT\r\n"
-VERSION = 2
+VERSION = 3  # the newest version read; files without NumPy arrays are written as version 2
 ALIGN = 64
 MAX_NDIM = 64
 _PREAMBLE = struct.Struct("<8sIIQ")  # magic, version, header crc32, header length
 _LITTLE = sys.byteorder == "little"
 _DTYPES = {d.name: d for d in _dt.ALL}
+
+
+class NotPlainData(TypeError):
+    """`obj` holds something this format cannot hold (another type, a cycle, explosive
+    sharing): framework.save writes it as a PyTorch pickle checkpoint instead."""
+
+
+# NumPy arrays this format holds: numbers and bool, by their little-endian type string
+ARRAY_DTYPES = frozenset(np.dtype(c).newbyteorder("<").str for c in "?bBhHiIlLqQefdFD")
 
 
 class CheckpointError(RuntimeError, ValueError):
@@ -170,29 +185,34 @@ def _plan_storages(tensors):
 def encode(obj):
     """(header dict, list of host byte buffers) for `obj`; TypeError for unsupported types,
     raised before anything is written."""
-    tensors = []
+    from framework.nn.parameter import Parameter
+    tensors, arrays = [], []
     seen = {}
 
     def enc(x):
-        if x is None or isinstance(x, (bool, str)):
+        kind = type(x)  # exact types: a subclass (an IntEnum, a namedtuple, ...) is not plain data
+        if x is None or kind in (bool, str):
             return x
-        if isinstance(x, int):
-            return int(x)
-        if isinstance(x, float):
+        if kind is int:
+            return x
+        if kind is float:
             if math.isfinite(x):
                 return {"float": x}
             return {"float": "nan" if math.isnan(x) else ("inf" if x > 0 else "-inf")}
         if isinstance(x, (np.integer, np.floating, np.bool_)):
             return enc(x.item())
-        if isinstance(x, Tensor):
+        if kind is Tensor or kind is Parameter:
             key = id(x)
             if key not in seen:
                 seen[key] = len(tensors)
                 tensors.append(x)
             return {"tensor": seen[key]}
-        if isinstance(x, (tuple, list, dict)):
+        if kind is np.ndarray and x.dtype.newbyteorder("<").str in ARRAY_DTYPES:
+            arrays.append(x)
+            return {"ndarray": len(arrays) - 1}
+        if kind in (tuple, list, dict, collections.OrderedDict):
             return container(x)
-        raise TypeError(f"cannot save an object of type {type(x).__module__}.{type(x).__qualname__}: checkpoints "
+        raise NotPlainData(f"cannot save an object of type {type(x).__module__}.{type(x).__qualname__}: checkpoints "
                         "hold dicts, lists, tuples, str, int, float, bool, None and tensors")
 
     active, distinct, count, refs = set(), set(), [0], [0]
@@ -204,28 +224,32 @@ def encode(obj):
         refused rather than written for ever."""
         key = id(x)
         if key in active:
-            raise TypeError(f"cannot save a {type(x).__name__} that contains itself: checkpoints hold trees")
+            raise NotPlainData(f"cannot save a {type(x).__name__} that contains itself: checkpoints hold trees")
         if key not in distinct:
             distinct.add(key)
             refs[0] += len(x) + 1
         count[0] += 1
         if count[0] > max(2 * refs[0], 200_000):  # a tree much larger than the object graph it comes from
-            raise TypeError("cannot save this object: it references the same containers so many times that "
+            raise NotPlainData("cannot save this object: it references the same containers so many times that "
                             "written out as a tree (checkpoints hold no references) it would never end")
         active.add(key)
         try:
-            if isinstance(x, tuple):
+            if type(x) is tuple:
                 return {"tuple": [enc(v) for v in x]}
-            if isinstance(x, list):
+            if type(x) is list:
                 return {"list": [enc(v) for v in x]}
             return {"dict": [[enc(k), enc(v)] for k, v in x.items()],
-                    "ordered": isinstance(x, collections.OrderedDict)}
+                    "ordered": type(x) is collections.OrderedDict}
         finally:
             active.discard(key)
 
     encoded = enc(obj)
-    from framework.nn.parameter import Parameter
     blobs, placement = _plan_storages(tensors)
+    array_metas = []
+    for a in arrays:  # (a C-contiguous little-endian array is written from its own memory)
+        host = (a if a.flags.c_contiguous else a.copy(order="C")).astype(a.dtype.newbyteorder("<"), copy=False)
+        array_metas.append({"storage": len(blobs), "dtype": host.dtype.str, "shape": list(host.shape)})
+        blobs.append(host.reshape(-1).view(np.uint8))
     storages, offset = [], 0
     for raw in blobs:
         storages.append({"offset": offset, "nbytes": int(raw.nbytes), "crc32": zlib.crc32(raw)})
@@ -235,8 +259,10 @@ def encode(obj):
         metas.append({"storage": index, "dtype": t.dtype.name, "shape": list(t.shape), "stride": list(strides),
                       "storage_offset": byte_offset // t.dtype.itemsize, "device": str(t.device),
                       "requires_grad": bool(t.requires_grad), "parameter": isinstance(t, Parameter)})
-    header = {"format": "framework.checkpoint", "version": VERSION, "data_bytes": offset, "storages": storages,
-              "tensors": metas, "object": encoded}
+    header = {"format": "framework.checkpoint", "version": 3 if arrays else 2, "data_bytes": offset,
+              "storages": storages, "tensors": metas, "object": encoded}
+    if arrays:
+        header["arrays"] = array_metas
     return header, blobs
 
 
@@ -244,8 +270,9 @@ def serialize(obj):
     """The checkpoint as a list of buffers (bytes or uint8 arrays) to be written in order."""
     header, blobs = encode(obj)
     text = json.dumps(header, separators=(",", ":"), allow_nan=False).encode("utf-8")
-    crc = header_crc((MAGIC, VERSION, len(text)), text)
-    head = _PREAMBLE.pack(MAGIC, VERSION, crc, len(text)) + text
+    version = header["version"]
+    crc = header_crc((MAGIC, version, len(text)), text)
+    head = _PREAMBLE.pack(MAGIC, version, crc, len(text)) + text
     chunks = [head, b"\0" * _pad(len(head))]
     for raw in blobs:  # (memoryviews of the tensors' own memory: bytes-like, nothing copied)
         chunks += [memoryview(raw).cast("B"), b"\0" * _pad(raw.nbytes)]
@@ -355,12 +382,17 @@ def deserialize(source, map_location=None):
         if left < data_bytes:
             raise CheckpointError(f"checkpoint is truncated: data needs {data_bytes} bytes, file has {left}")
         raise CheckpointError(f"checkpoint is corrupt: {left - data_bytes} unexpected bytes after its data")
+    arrays = []
     if version >= 2:
-        tensors = _load_v2(source, header, data_bytes, map_location)
+        tensors, storages = _load_v2(source, header, data_bytes, map_location)
+        if version >= 3:
+            arrays = _arrays(header.get("arrays"), storages)
+        elif "arrays" in header:
+            raise CheckpointError("a version-2 checkpoint cannot hold arrays")
     else:
         tensors = _load_v1(source, header, data_bytes, map_location)
     try:
-        return _decode(header.get("object"), tensors)
+        return _decode(header.get("object"), tensors, arrays)
     except RecursionError:
         raise CheckpointError("checkpoint object is nested too deeply") from None
 
@@ -428,6 +460,32 @@ def _load_v2(source, header, data_bytes, map_location):
         array = _strided(arrays[index], dtype, shape, stride, offset)
         out.append(make_tensor(array, dtype, device, requires_grad, parameter, map_location,
                                storage=(arrays[index], offset, stride, device_storages)))
+    return out, arrays
+
+
+def _arrays(metas, storages):
+    """The NumPy arrays of a version-3 file, each a C-ordered view of its own storage."""
+    if not isinstance(metas, list):
+        raise CheckpointError("checkpoint header's array list is not a list")
+    out, used = [], set()
+    for i, m in enumerate(metas):
+        what = f"array {i}"
+        if not isinstance(m, dict) or not isinstance(m.get("dtype"), str) or m["dtype"] not in ARRAY_DTYPES:
+            raise CheckpointError(f"{what}: bad entry or dtype {str(m)[:80]}")
+        dtype = np.dtype(m["dtype"])
+        shape = _shape(m.get("shape"), what)
+        index = _int(m.get("storage"), f"{what}: storage", 0, len(storages) - 1) if storages else \
+            _int(m.get("storage"), f"{what}: storage (the file has none)", 0, -1)
+        raw = storages[index]
+        if index in used or math.prod(n for n in shape if n) * dtype.itemsize >= _LIMIT or \
+                math.prod(shape) * dtype.itemsize != raw.nbytes:
+            raise CheckpointError(f"{what}: shape {list(shape)} of {dtype.str} does not fill storage {index} "
+                                  f"({raw.nbytes} bytes) alone")
+        used.add(index)
+        if dtype.kind == "b" and np.any(raw > 1):
+            raise CheckpointError(f"{what}: a bool array's storage holds bytes other than 0 and 1")
+        array = np.ndarray(shape, dtype, buffer=raw) if raw.nbytes else np.empty(shape, dtype)
+        out.append(array if array.dtype.isnative else array.astype(array.dtype.newbyteorder("=")))
     return out
 
 
@@ -543,7 +601,7 @@ def make_tensor(array, dtype, saved_device, requires_grad, parameter, map_locati
     return t
 
 
-def _decode(x, tensors):
+def _decode(x, tensors, arrays=()):
     if x is None or isinstance(x, (bool, str)):
         return x
     if isinstance(x, int):
@@ -559,19 +617,24 @@ def _decode(x, tensors):
             if type(i) is not int or not 0 <= i < len(tensors):
                 raise CheckpointError(f"object refers to tensor {str(i)[:20]}, the file holds {len(tensors)}")
             return tensors[i]
+        if "ndarray" in x and len(x) == 1:
+            i = x["ndarray"]
+            if type(i) is not int or not 0 <= i < len(arrays):
+                raise CheckpointError(f"object refers to array {str(i)[:20]}, the file holds {len(arrays)}")
+            return arrays[i]
         if "list" in x and len(x) == 1 and isinstance(x["list"], list):
-            return [_decode(v, tensors) for v in x["list"]]
+            return [_decode(v, tensors, arrays) for v in x["list"]]
         if "tuple" in x and len(x) == 1 and isinstance(x["tuple"], list):
-            return tuple(_decode(v, tensors) for v in x["tuple"])
+            return tuple(_decode(v, tensors, arrays) for v in x["tuple"])
         if "dict" in x and isinstance(x["dict"], list) and (len(x) == 1 or type(x.get("ordered")) is bool):
             cls = collections.OrderedDict if x.get("ordered") else dict
             out = cls()
             for entry in x["dict"]:
                 if not isinstance(entry, list) or len(entry) != 2:
                     raise CheckpointError(f"bad dict entry in checkpoint: {str(entry)[:80]}")
-                key = _decode(entry[0], tensors)
+                key = _decode(entry[0], tensors, arrays)
                 try:
-                    out[key] = _decode(entry[1], tensors)
+                    out[key] = _decode(entry[1], tensors, arrays)
                 except TypeError as exc:
                     raise CheckpointError(f"bad dict key in checkpoint: {exc}") from None
             return out
