@@ -251,3 +251,25 @@ def _bind_math_breadth():
 
 
 _bind_math_breadth()
+
+
+
+
+# ----------------------------------------------------------------- the index/scatter/strided family
+# (framework/ops/scatter_family.py)
+def _bind_scatter_family():
+    from framework.ops import aliases, scatter_family as sf
+    for name in ("index_copy", "index_fill", "index_reduce", "index_put", "scatter_reduce", "masked_scatter", "put",
+                 "select_scatter", "slice_scatter", "as_strided", "as_strided_scatter", "split_with_sizes",
+                 "unsafe_split", "unsafe_chunk", "unsafe_split_with_sizes", "unfold", "new_empty_strided",
+                 "storage_offset", "data_ptr", "is_signed", "as_strided_", "index_put_", "masked_scatter_",
+                 "fill_diagonal_"):
+        setattr(Tensor, name, getattr(sf, name))
+    for name in ("index_copy", "index_fill", "index_reduce", "scatter_reduce", "put"):
+        setattr(Tensor, name + "_", _inplace_method(getattr(sf, name)))
+    Tensor.narrow_copy = aliases.narrow_copy
+    Tensor.nbytes = property(lambda self: self.numel() * self.dtype.itemsize)
+    Tensor.itemsize = property(lambda self: self.dtype.itemsize)
+
+
+_bind_scatter_family()

@@ -52,6 +52,7 @@ def _signatures():
                    "matmul_tiled": (f, f, f, int64, int64, int64, int64)},
         "index": {"gather_mid": (f, i, f) + axis + (i, int64),
                   "scatter_mid": (f, i, f) + axis + (i, int64), "scatter_add_mid": (f, i, f) + axis + (i, int64),
+                  "scatter_reduce_mid": (f, i, f) + axis + (int64, boolean, float32, i, int64),
                   "index_select_mid": (f, i, f) + axis + (i, int64), "index_add_mid": (f, i, f) + axis + (i, int64),
                   "index_offsets": (i, i, i, i), "take": (f, i, f, int64), "put": (f, i, f, int64),
                   "put_accumulate": (f, i, f, int64), "scan_blocks": (i, i, i, int64),

@@ -234,6 +234,14 @@ def scatter(a, dim, index, src, accumulate):
     `index` along `dim`: torch.scatter / scatter_add."""
 
 
+def scatter_reduce(a, dim, index, src, op, include_self):
+    """A copy of `a` with src's values reduced into it at `index` along `dim`, op "sum", "prod",
+    "amax" or "amin" (nan wins both extremes); without include_self the positions that receive
+    values start from the op's identity instead of a's value: torch.scatter_reduce (its "mean"
+    is composed from "sum"). src is an array of a's dtype and at least index's shape;
+    RuntimeError for a bad index."""
+
+
 def index_select(a, dim, index):
     """a's entries along `dim` at the 1-D int64 `index`; IndexError for a bad index."""
 
@@ -254,6 +262,18 @@ def setitem(a, key, value):
 
 def index_put_add(shape, key, values, dtype):
     """zeros(shape)[key] += values, accumulating repeated indices (the backward of getitem)."""
+
+
+def storage(a):
+    """(address, size, offset) of the memory a's views share: the int address where that
+    storage starts (distinct storages, distinct addresses), its size and a's first element's
+    offset in it, both in elements of a's dtype (Tensor.storage_offset, data_ptr)."""
+
+
+def as_strided(a, shape, strides, offset):
+    """A view of a's storage (see `storage`) with `shape` and `strides` (elements, >= 0)
+    starting `offset` elements from the storage's start; the caller has checked that it lies
+    within the storage."""
 
 
 def view_positions(view, root):

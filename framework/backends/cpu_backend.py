@@ -444,6 +444,32 @@ def scatter(a, dim, index, src, accumulate):
     return out
 
 
+_SCATTER_OPS = {"sum": 0, "prod": 1, "amax": 2, "amin": 3}
+
+
+def _scatter_identity(op, dtype):
+    """The value op's reduction starts from (where include_self=False puts it)."""
+    if op in ("sum", "prod"):
+        return dtype.type(op == "prod")
+    if dtype.kind == "f":
+        return dtype.type(-np.inf if op == "amax" else np.inf)
+    info = np.iinfo(dtype)
+    return dtype.type(info.min if op == "amax" else info.max)
+
+
+def scatter_reduce(a, dim, index, src, op, include_self):
+    work = np.dtype(np.int64) if a.dtype == np.bool_ else a.dtype  # bools reduce as ints, then cast back
+    out = a.astype(work, copy=True)
+    src = np.ascontiguousarray(src[tuple(slice(0, n) for n in index.shape)], work)
+    target = out[tuple(slice(0, n) if d != dim else slice(None) for d, n in enumerate(index.shape))]
+    t3 = _view3(target, dim)
+    _check(ix.scatter_reduce(t3, _view3(np.ascontiguousarray(index), dim), _view3(src, dim), _SCATTER_OPS[op],
+                             bool(include_self), _scatter_identity(op, work)), dim, a.shape[dim])
+    if not np.shares_memory(t3, out):
+        target[...] = t3.reshape(target.shape)
+    return out.astype(a.dtype, copy=False)
+
+
 def index_select(a, dim, index):
     shape = list(a.shape)
     shape[dim] = index.shape[0]
@@ -490,6 +516,43 @@ def view_positions(view, root):
     flat = np.arange(root.size, dtype=np.int64)
     strides = tuple(s // item * flat.itemsize for s in view.strides)
     return np.ascontiguousarray(np.lib.stride_tricks.as_strided(flat[offset:], view.shape, strides))
+
+
+def _storage_root(a):
+    """The array owning a's memory, through views, broadcasts and the wrappers NumPy's
+    as_strided (and `as_strided` below) put between a view and its base."""
+    root = a
+    while True:
+        base = root.base
+        if isinstance(base, np.ndarray):
+            root = base
+        elif isinstance(getattr(base, "base", None), np.ndarray):
+            root = base.base
+        else:
+            return root
+
+
+def storage(a):
+    root = _storage_root(a)
+    start = root.__array_interface__["data"][0]
+    return start, root.nbytes // a.itemsize, (a.__array_interface__["data"][0] - start) // a.itemsize
+
+
+class _Memory:
+    """Memory of `base` described by an __array_interface__ (NumPy's as_strided does the same)."""
+
+    def __init__(self, interface, base):
+        self.__array_interface__ = interface
+        self.base = base
+
+
+def as_strided(a, shape, strides, offset):
+    root = _storage_root(a)
+    start = root.__array_interface__["data"][0]
+    interface = {"data": (start + offset * a.itemsize, not root.flags.writeable), "shape": tuple(shape),
+                 "strides": tuple(s * a.itemsize for s in strides), "typestr": a.dtype.str, "version": 3}
+    out = np.asarray(_Memory(interface, root))
+    return out if out.dtype == a.dtype else out.view(a.dtype)  # (a typestr cannot name ml_dtypes' bfloat16)
 
 
 def nonzero(a):

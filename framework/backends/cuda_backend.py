@@ -1091,6 +1091,56 @@ from framework.backends.cuda_indexing import (gather, getitem, index_add, index_
                                               nonzero, scatter, setitem, view_positions)
 
 
+# ----------------------------------------------------------------- scatter_reduce, storage views
+from framework.backends.cuda_indexing import _basic_view, _split3  # noqa: E402
+from kernels.cuda import index as _index_kernels  # noqa: E402
+
+_SCATTER_OPS = {"sum": 0, "prod": 1, "amax": 2, "amin": 3}
+
+
+def _scatter_identity(op, dtype):
+    """The value op's reduction starts from (where include_self=False puts it)."""
+    if op in ("sum", "prod"):
+        return dtype.type(op == "prod")
+    if dtype.kind == "f":
+        return dtype.type(-np.inf if op == "amax" else np.inf)
+    info = np.iinfo(dtype)
+    return dtype.type(info.min if op == "amax" else info.max)
+
+
+def scatter_reduce(a, dim, index, src, op, include_self):
+    """One thread per line along `dim` (see scatter_reduce_mid): no atomics, deterministic."""
+    work = np.dtype(np.int32) if a.dtype == np.bool_ else a.dtype  # bools reduce as ints, then cast back
+    out = copy(a) if work == a.dtype else astype(a, work)
+    idx = contiguous(index)
+    s = contiguous(_basic_view(src, tuple(slice(0, n) for n in index.shape)))
+    if s.dtype != work:
+        s = astype(s, work)
+    region = _basic_view(out, tuple(slice(0, n) if d != dim else slice(None) for d, n in enumerate(index.shape)))
+    target = contiguous(region)
+    outer, size, inner = _split3(target.shape, dim)
+    if idx.size:
+        _index_kernels.scatter_reduce_mid[_grid(outer * inner)](
+            target.buf[target.offset:], idx.buf[idx.offset:], s.buf[s.offset:], outer, size, index.shape[dim],
+            inner, _SCATTER_OPS[op], bool(include_self), _scatter_identity(op, work), device_errors(), dim)
+    if target is not region:
+        copy_(region, target)
+    return out if work == a.dtype else astype(out, a.dtype)
+
+
+def storage(a):
+    buf = a.buf
+    if hasattr(buf, "__cuda_array_interface__"):
+        address = buf.__cuda_array_interface__["data"][0]
+    else:  # Numba's simulator: a host array stands for the device memory
+        address = buf._ary.__array_interface__["data"][0]
+    return address, buf.size, a.offset
+
+
+def as_strided(a, shape, strides, offset):
+    return a.view(tuple(shape), tuple(strides), offset)
+
+
 # ----------------------------------------------------------------- embedding bags
 
 

@@ -40,3 +40,8 @@ from framework.ops.structure import diagonal_scatter, pdist
 from framework.ops.activation import (celu, celu_, hardshrink, prelu, relu_, rrelu, rrelu_, selu, selu_,  # noqa: E501
                                     threshold, threshold_)
 from framework.ops.rnn import gru_cell, lstm_cell, rnn_relu_cell, rnn_tanh_cell
+from framework.ops.scatter_family import (as_strided, as_strided_, as_strided_copy, as_strided_scatter,  # noqa: E501
+                                          empty_strided, fill, index_copy, index_fill, index_put, index_put_,
+                                          index_reduce, is_signed, masked_scatter, put, scatter_reduce,
+                                          select_scatter, slice_scatter, split_with_sizes, split_with_sizes_copy,
+                                          unravel_index, unsafe_chunk, unsafe_split, unsafe_split_with_sizes)

@@ -41,6 +41,37 @@ def scatter(out, index, src, accumulate):
 
 
 @kernel
+def scatter_reduce(out, index, src, op, include_self, identity):
+    """out[i, index[i,j,k], k] reduced with src[i, j, k]: op 0 sum, 1 prod, 2 amax, 3 amin (nan wins
+    both extremes). Without include_self the positions that receive values start from `identity`."""
+    size = out.shape[1]
+    for i in range(index.shape[0]):
+        for j in range(index.shape[1]):
+            for k in range(index.shape[2]):
+                t = index[i, j, k]
+                if t < 0 or t >= size:
+                    return True, t
+                if not include_self:
+                    out[i, t, k] = identity
+    for i in range(index.shape[0]):
+        for j in range(index.shape[1]):
+            for k in range(index.shape[2]):
+                t = index[i, j, k]
+                c = out[i, t, k]
+                v = src[i, j, k]
+                if op == 0:
+                    out[i, t, k] = c + v
+                elif op == 1:
+                    out[i, t, k] = c * v
+                elif op == 2:
+                    if v > c or v != v:
+                        out[i, t, k] = v
+                elif v < c or v != v:
+                    out[i, t, k] = v
+    return False, 0
+
+
+@kernel
 def index_select(a, index, out):
     """out[:, j, :] = a[:, index[j], :]."""
     size = a.shape[1]

@@ -62,6 +62,41 @@ def scatter_add_mid(out, index, src, outer, size, e, inner, errors, dim):
 
 
 @cuda.jit
+def scatter_reduce_mid(out, index, src, outer, size, e, inner, op, include_self, identity, errors, dim):
+    """out[i, index[i,j,k], k] reduced with src[i, j, k] (op 0 sum, 1 prod, 2 amax, 3 amin; nan
+    wins both extremes), one thread per (i, k) line walking j in order: no two threads write the
+    same element, so no atomics (prod/amax/amin have none) and the result is deterministic.
+    Without include_self the positions that receive values start from `identity`."""
+    o = cuda.grid(1)
+    while o < outer * inner:
+        base_in = (o // inner) * e * inner + o % inner
+        base_out = (o // inner) * size * inner + o % inner
+        if not include_self:
+            for j in range(e):
+                t = index[base_in + j * inner]
+                if t >= 0 and t < size:
+                    out[base_out + t * inner] = identity
+        for j in range(e):
+            t = index[base_in + j * inner]
+            if t < 0 or t >= size:
+                record_error(errors, GATHER_ERROR, t, size, dim)
+                continue
+            q = base_out + t * inner
+            c = out[q]
+            v = src[base_in + j * inner]
+            if op == 0:
+                out[q] = c + v
+            elif op == 1:
+                out[q] = c * v
+            elif op == 2:
+                if v > c or v != v:
+                    out[q] = v
+            elif v < c or v != v:
+                out[q] = v
+        o += cuda.gridsize(1)
+
+
+@cuda.jit
 def index_select_mid(a, index, out, outer, size, e, inner, errors, dim):
     o = cuda.grid(1)
     while o < outer * e * inner:
