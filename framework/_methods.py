@@ -253,6 +253,29 @@ def _bind_math_breadth():
 _bind_math_breadth()
 
 
+# ----------------------------------------------------------------- numeric, spectral and top-level linear algebra
+# breadth (framework/ops/numeric.py, spectral.py, linalg_top.py)
+def _bind_numeric_breadth():
+    from framework.ops import linalg_top, numeric, spectral
+    for name in ("gcd", "lcm", "bitwise_left_shift", "bitwise_right_shift", "igamma", "igammac", "renorm"):
+        setattr(Tensor, name, getattr(numeric, name))
+        setattr(Tensor, name + "_", _inplace_method(getattr(numeric, name)))
+    Tensor.float_power_ = numeric.float_power_
+    Tensor.__lshift__ = _operator(numeric.bitwise_left_shift)
+    Tensor.__rlshift__ = _operator(numeric.bitwise_left_shift, reflected=True)
+    Tensor.__rshift__ = _operator(numeric.bitwise_right_shift)
+    Tensor.__rrshift__ = _operator(numeric.bitwise_right_shift, reflected=True)
+    Tensor.__ilshift__ = Tensor.bitwise_left_shift_
+    Tensor.__irshift__ = Tensor.bitwise_right_shift_
+    Tensor.stft = spectral.stft
+    Tensor.istft = spectral.istft
+    for name in ("lu", "lu_solve", "adjoint", "geqrf", "orgqr", "ormqr", "solve", "eig", "symeig", "lstsq"):
+        setattr(Tensor, name, getattr(linalg_top, name))
+    Tensor.mH = property(linalg_top.mH)
+    Tensor.H = property(linalg_top.H)
+
+
+_bind_numeric_breadth()
 
 
 # ----------------------------------------------------------------- the index/scatter/strided family

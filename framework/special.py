@@ -7,7 +7,7 @@ from framework.ops import elementwise as _ew
 from framework.ops import reduction as _red
 
 __all__ = ["bessel_j0", "bessel_j1", "digamma", "entr", "erf", "erfc", "erfcx", "erfinv", "exp2", "expit", "expm1",
-           "gammaln", "i0", "i0e", "i1", "i1e", "log1p", "log_ndtr", "log_softmax", "logit", "logsumexp",
+           "gammainc", "gammaincc", "gammaln", "i0", "i0e", "i1", "i1e", "log1p", "log_ndtr", "log_softmax", "logit", "logsumexp",
            "multigammaln", "ndtr", "ndtri", "polygamma", "psi", "round", "sinc", "softmax", "xlog1py", "xlogy",
            "zeta"]
 
@@ -36,6 +36,16 @@ sinc = _m.sinc
 xlog1py = _m.xlog1py
 xlogy = _m.xlogy
 zeta = _m.zeta
+
+
+def gammainc(input, other):
+    from framework.ops.numeric import igamma
+    return igamma(input, other)
+
+
+def gammaincc(input, other):
+    from framework.ops.numeric import igammac
+    return igammac(input, other)
 
 
 def logit(input, eps=None):

@@ -157,6 +157,20 @@ BINARY = {
     "heaviside": "y if x == 0 else (1 if x > 0 else 0)",
     "nextafter": "nextafter(x, y, 53, -1021, 1024)",  # float64
     "nextafter32": "nextafter(x, y, 24, -125, 128)",  # float32 (computed exactly in float64)
+    # ---- integer and incomplete-gamma breadth (framework/ops/numeric.py); the shifts per integer width
+    "gcd": "gcd(x, y)",
+    "lcm": "lcm(x, y)",
+    "lshift8": "lshift(x, y, 8)",  # int8 and uint8
+    "lshift16": "lshift(x, y, 16)",
+    "lshift32": "lshift(x, y, 32)",
+    "lshift64": "lshift(x, y, 64)",
+    "rshift_uint8": "rshift(x, y, 8, False)",
+    "rshift8": "rshift(x, y, 8, True)",
+    "rshift16": "rshift(x, y, 16, True)",
+    "rshift32": "rshift(x, y, 32, True)",
+    "rshift64": "rshift(x, y, 64, True)",
+    "igamma": "igamma(x, y)",
+    "igammac": "igammac(x, y)",
     # ---- activations with a parameter y (framework/ops/activation.py); x <= 0 picks the negative
     # branch, so nan takes the positive one, as PyTorch's kernels
     "elu": f"y * {_expm1('x')} if x <= 0 else x",  # y = alpha

@@ -28,7 +28,7 @@ def _signatures():
         sigs["elementwise", op + "_flat"] = (dt[::1], dt[::1], int64)
         sigs["elementwise", op + "_strided"] = (dt[::1], dt[::1], i)
     for op in BINARY:
-        dt = int64 if op.startswith("bitwise") else float32
+        dt = int64 if op.startswith(("bitwise", "lshift", "rshift")) or op in ("gcd", "lcm") else float32
         out = boolean if op in BOOL_OUT else dt
         sigs["elementwise", op + "_flat"] = (dt[::1], dt[::1], out[::1], int64)
         sigs["elementwise", op + "_scalar"] = (dt[::1], dt, out[::1], int64)

@@ -40,6 +40,14 @@ from framework.ops.structure import diagonal_scatter, pdist
 from framework.ops.activation import (celu, celu_, hardshrink, prelu, relu_, rrelu, rrelu_, selu, selu_,  # noqa: E501
                                     threshold, threshold_)
 from framework.ops.rnn import gru_cell, lstm_cell, rnn_relu_cell, rnn_tanh_cell
+# ---- numeric, spectral, top-level linear algebra and control flow
+from framework.ops.numeric import (binomial, bitwise_left_shift, bitwise_right_shift, gcd, gradient, histogramdd,
+                                   igamma, igammac, lcm, poisson, renorm)
+from framework.ops.spectral import (bartlett_window, blackman_window, hamming_window, hann_window, istft,
+                                    kaiser_window, stft)
+from framework.ops.linalg_top import (adjoint, eig, geqrf, lstsq, lu, lu_solve, matrix_rank, orgqr, ormqr,
+                                      pca_lowrank, solve, svd_lowrank, symeig)
+from framework.ops.control_flow import cond, while_loop
 from framework.ops.scatter_family import (as_strided, as_strided_, as_strided_copy, as_strided_scatter,  # noqa: E501
                                           empty_strided, fill, index_copy, index_fill, index_put, index_put_,
                                           index_reduce, is_signed, masked_scatter, put, scatter_reduce,
