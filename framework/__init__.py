@@ -90,6 +90,7 @@ from framework.nn._distance import cosine_similarity, pairwise_distance  # noqa:
 from framework.ops.aliases import *  # noqa: E402,F401,F403  (torch.abs_(x), torch.diagonal_copy(x), ...)
 from framework.settings import *  # noqa: E402,F401,F403  (threads, printing, determinism flags)
 from framework.ops.common import *  # noqa: E402,F401,F403  (tile, ravel, normal, multinomial, ...)
+from framework.ops.tensor_methods import layout, negative_, strided  # noqa: E402,F401  (Tensor method gaps)
 from framework import amp  # noqa: E402  (torch.amp)
 from framework.amp.autocast_mode import (autocast, clear_autocast_cache, get_autocast_dtype,  # noqa: E402,F401
                                          is_autocast_cache_enabled, is_autocast_enabled, set_autocast_cache_enabled,

@@ -296,3 +296,10 @@ def _bind_scatter_family():
 
 
 _bind_scatter_family()
+
+
+# ----------------------------------------------------------------- in-place comparisons/logical/bitwise,
+# in-place shape ops, resize_, samplers, apply_/map_, memory and layout predicates, legacy forms
+# (framework/ops/tensor_methods.py)
+from framework.ops import tensor_methods as _tensor_methods  # noqa: E402
+_tensor_methods.bind()
