@@ -46,6 +46,8 @@ def _convert_item(k, device):
         return int(k)
     if isinstance(k, Tensor) and k.ndim == 0 and not k.dtype.is_floating_point and k.dtype is not _dt.bool_:
         return int(k.item())
+    if isinstance(k, range):  # a range indexes as the list of its values, as in PyTorch
+        k = list(k)
     if isinstance(k, (Tensor, list, np.ndarray)):
         return _index_array(k, device)
     raise IndexError("only integers, slices (`:`), ellipsis (`...`), None and long or byte Variables are "
