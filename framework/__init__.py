@@ -86,6 +86,7 @@ from framework.ops.linalg_compat import (addbmm, addmm, addmv, addr, baddbmm, ch
 from framework import distributions  # noqa: E402  (torch.distributions)
 from framework import func  # noqa: E402  (torch.func)
 from framework.func import vmap  # noqa: E402  (torch.vmap)
+from framework import distributed  # noqa: E402,F401  (torch.distributed; mpi4py loads on init_process_group)
 from framework.nn._distance import cosine_similarity, pairwise_distance  # noqa: E402,F401  (torch.*)
 from framework.ops.aliases import *  # noqa: E402,F401,F403  (torch.abs_(x), torch.diagonal_copy(x), ...)
 from framework.settings import *  # noqa: E402,F401,F403  (threads, printing, determinism flags)

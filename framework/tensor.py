@@ -158,6 +158,20 @@ class Tensor:
         node = self.grad_fn if self.grad_fn is not None else self._grad_accumulator()
         return node.register_prehook(self._output_nr, hook)
 
+    def register_post_accumulate_grad_hook(self, hook) -> Any:
+        """Call `hook(self)` after backward has accumulated into this leaf's `.grad` (the engine
+        runs them, framework/autograd/engine.py); DistributedDataParallel starts its all-reduce here."""
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self.grad_fn is not None:
+            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
+        from framework.nn.modules.module import RemovableHandle
+        from collections import OrderedDict  # (a dict subclass, which the handle can reference weakly)
+        hooks = self.__dict__.setdefault("_post_accumulate_grad_hooks", OrderedDict())
+        handle = RemovableHandle(hooks)
+        hooks[handle.id] = hook
+        return handle
+
     def retain_grad(self) -> None:
         """Keep this non-leaf's gradient in `.grad` (after its hooks have run, as PyTorch)."""
         if self.grad_fn is None or self._retains_grad:

@@ -92,6 +92,11 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None,
             if isinstance(node, AccumulateGrad):
                 if captures is None and grads[0] is not None:
                     node.accumulate(grads[0], create_graph)
+                    post = getattr(node.variable, "_post_accumulate_grad_hooks", None)
+                    if post:  # Tensor.register_post_accumulate_grad_hook
+                        for fn in list(post.values()):
+                            if fn(node.variable) is not None:
+                                raise RuntimeError("Tensor post accumulate grad hooks should return None.")
                 continue
             outs = call_backward(node, grads) if any(g is not None for g in grads) else None
             if not retain_graph:

@@ -3,6 +3,12 @@ reload into a fresh network, and check that the reloaded network predicts the sa
 
     python -m framework.examples.lenet                       # Digits (ships with scikit-learn)
     python -m framework.examples.lenet --dataset mnist --root ~/data --epochs 2
+    python -m framework.distributed.run --nproc-per-node 2 -m framework.examples.lenet   # data-parallel
+
+Started by a launcher with more than one rank (framework.distributed.run, mpirun, srun), it
+trains data-parallel: DistributedDataParallel, a DistributedSampler giving each rank its part of
+every epoch, `--batch-size` images per rank per step; only rank 0 prints, evaluates and saves (the
+checkpoint holds the plain LeNet's state, which reloads in a single process).
 
 Digits images are 8x8; they are resized to the tutorial's 1x32x32 input. MNIST and
 Fashion-MNIST (28x28) are zero-padded to 32x32; CIFAR-10 is converted to grayscale.
@@ -197,24 +203,47 @@ def main(argv=None):
         raise SystemExit(1)
 
 
+def _launched_ranks():
+    """The world size a launcher (framework.distributed.run, mpirun, srun) started this process in."""
+    for key in ("WORLD_SIZE", "OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "SLURM_NTASKS"):
+        if key in os.environ:
+            return int(os.environ[key])
+    return 1
+
+
 def run(args):
     device = check_args(args)
     from tqdm import tqdm
 
+    distributed = _launched_ranks() > 1
+    if distributed:
+        import framework.distributed as dist
+        from framework.nn.parallel import DistributedDataParallel
+        from framework.utils.data.distributed import DistributedSampler
+        dist.init_process_group("mpi")
+    main_rank = not distributed or dist.get_rank() == 0
+    log = print if main_rank else (lambda *a, **k: None)
+
     torch.manual_seed(args.seed)
     train_set, test_set = load_data(args.dataset, args.root, True), load_data(args.dataset, args.root, False)
-    train_loader = DataLoader(train_set, batch_size=args.batch_size, shuffle=True)
+    sampler = DistributedSampler(train_set, shuffle=True, seed=args.seed) if distributed else None
+    train_loader = DataLoader(train_set, batch_size=args.batch_size, shuffle=sampler is None, sampler=sampler)
     test_loader = DataLoader(test_set, batch_size=256)
-    print(f"{args.dataset}: {len(train_set)} training and {len(test_set)} test images of shape "
-          f"{tuple(train_set[0][0].shape)}, device {device}")
+    log(f"{args.dataset}: {len(train_set)} training and {len(test_set)} test images of shape "
+        f"{tuple(train_set[0][0].shape)}, device {device}"
+        + (f", {dist.get_world_size()} ranks x {args.batch_size} images per step" if distributed else ""))
 
     net = Net().to(device)
+    if distributed:
+        net = DistributedDataParallel(net)
     criterion = nn.CrossEntropyLoss()
     optimizer = optim.SGD(net.parameters(), lr=args.lr, momentum=0.9)
     start = time.perf_counter()
     for epoch in range(args.epochs):
+        if sampler is not None:
+            sampler.set_epoch(epoch)
         bar = tqdm(train_loader, desc=f"epoch {epoch + 1}/{args.epochs}", unit="batch", leave=False,
-                   file=sys.stdout, disable=None)
+                   file=sys.stdout, disable=None if main_rank else True)
         running, seen, t0 = 0.0, 0, time.perf_counter()
         for inputs, labels in bar:
             inputs, labels = inputs.to(device), labels.to(device)
@@ -225,8 +254,14 @@ def run(args):
             running += loss.item() * labels.size(0)
             seen += labels.size(0)
             bar.set_postfix(loss=f"{running / seen:.4f}", img_s=f"{seen / (time.perf_counter() - t0):.0f}")
-        print(f"epoch {epoch + 1}: loss {running / seen:.4f}, {seen / (time.perf_counter() - t0):.0f} images/s")
+        log(f"epoch {epoch + 1}: loss {running / seen:.4f}, {seen / (time.perf_counter() - t0):.0f} images/s"
+            + (" per rank" if distributed else ""))
     train_time = time.perf_counter() - start
+    if distributed:
+        net = net.module  # every rank holds the same weights: rank 0 evaluates and saves them
+        if not main_rank:
+            dist.destroy_process_group()
+            return None
 
     accuracy, predictions = evaluate(net, test_loader, device)
     print(f"held-out accuracy: {accuracy:.2%} ({len(test_set)} images), training took {train_time:.1f} s")
@@ -240,6 +275,8 @@ def run(args):
     same = torch.equal(predictions, reloaded_predictions)
     print(f"saved to {os.path.abspath(args.out)}; reloaded into a fresh LeNet: accuracy {reloaded_accuracy:.2%}, "
           f"predictions identical: {same}")
+    if distributed:
+        dist.destroy_process_group()
     if not same:
         raise UserError("the reloaded network predicts differently")
     return accuracy

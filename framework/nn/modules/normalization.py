@@ -113,8 +113,10 @@ class BatchNorm3d(_BatchNorm):
 
 
 class SyncBatchNorm(_BatchNorm):
-    """BatchNorm over any rank >= 2. Statistics are synchronised across processes only under an
-    initialised process group in PyTorch; here, as PyTorch in a single process, it is BatchNorm."""
+    """BatchNorm over any rank >= 2 whose training statistics are those of the whole process group's
+    batch (`process_group`, else the default group; framework/nn/parallel/_sync_batch_norm.py) once
+    framework.distributed is initialised with more than one rank; otherwise, and in eval mode,
+    BatchNorm. Unlike PyTorch's, CPU tensors synchronise too."""
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True,
                  process_group=None, device=None, dtype=None, *, bias=True):
@@ -129,7 +131,29 @@ class SyncBatchNorm(_BatchNorm):
         self._check_input_dim(input)
         if input.shape[1] == 0:
             raise ValueError("SyncBatchNorm number of input channels should be non-zero")
-        return super().forward(input)
+        pg = self._sync_group()
+        if pg is None:
+            return super().forward(input)
+        momentum = 0.0 if self.momentum is None else self.momentum
+        if self.track_running_stats and self.num_batches_tracked is not None:
+            with framework.no_grad():
+                self.num_batches_tracked.add_(1)
+            if self.momentum is None:  # a cumulative moving average, as _BatchNorm
+                momentum = 1.0 / float(self.num_batches_tracked.item())
+        from framework.nn.parallel._sync_batch_norm import sync_batch_norm
+        track = self.track_running_stats
+        return sync_batch_norm(input, self.weight, self.bias, self.running_mean if track else None,
+                               self.running_var if track else None, self.eps, momentum, pg)
+
+    def _sync_group(self):
+        """The process group to synchronise over, or None (eval mode, no group, a group of one)."""
+        from framework import distributed as dist
+        if not (self.training and dist.is_initialized()):
+            return None
+        pg = self.process_group or dist.group.WORLD
+        if pg is dist.GroupMember.NON_GROUP_MEMBER or pg.size() < 2:
+            return None
+        return pg
 
     @classmethod
     def convert_sync_batchnorm(cls, module, process_group=None):

@@ -4,3 +4,4 @@ from framework.utils.data.dataset import (ConcatDataset, Dataset, IterableDatase
                                           random_split)
 from framework.utils.data.sampler import (BatchSampler, RandomSampler, Sampler, SequentialSampler,
                                           SubsetRandomSampler, WeightedRandomSampler)
+from framework.utils.data.distributed import DistributedSampler
