@@ -17,6 +17,7 @@ from framework.backends.layout import AdvancedKey, c_strides, reduction_runs
 from kernels.cpu import elementwise as ew
 from kernels.cpu import index as ix
 from kernels.cpu import blas, conv, linalg, loss, norm, optim, pool, reduce as rd, select
+from kernels import scatter_ops
 from kernels.scalar import BOOL_OUT, OPTIMIZERS
 
 name = "cpu"
@@ -444,27 +445,14 @@ def scatter(a, dim, index, src, accumulate):
     return out
 
 
-_SCATTER_OPS = {"sum": 0, "prod": 1, "amax": 2, "amin": 3}
-
-
-def _scatter_identity(op, dtype):
-    """The value op's reduction starts from (where include_self=False puts it)."""
-    if op in ("sum", "prod"):
-        return dtype.type(op == "prod")
-    if dtype.kind == "f":
-        return dtype.type(-np.inf if op == "amax" else np.inf)
-    info = np.iinfo(dtype)
-    return dtype.type(info.min if op == "amax" else info.max)
-
-
 def scatter_reduce(a, dim, index, src, op, include_self):
     work = np.dtype(np.int64) if a.dtype == np.bool_ else a.dtype  # bools reduce as ints, then cast back
     out = a.astype(work, copy=True)
     src = np.ascontiguousarray(src[tuple(slice(0, n) for n in index.shape)], work)
     target = out[tuple(slice(0, n) if d != dim else slice(None) for d, n in enumerate(index.shape))]
     t3 = _view3(target, dim)
-    _check(ix.scatter_reduce(t3, _view3(np.ascontiguousarray(index), dim), _view3(src, dim), _SCATTER_OPS[op],
-                             bool(include_self), _scatter_identity(op, work)), dim, a.shape[dim])
+    _check(ix.scatter_reduce(t3, _view3(np.ascontiguousarray(index), dim), _view3(src, dim), scatter_ops.CODES[op],
+                             bool(include_self), scatter_ops.identity(op, work)), dim, a.shape[dim])
     if not np.shares_memory(t3, out):
         target[...] = t3.reshape(target.shape)
     return out.astype(a.dtype, copy=False)

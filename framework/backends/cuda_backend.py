@@ -30,6 +30,7 @@ from kernels.cuda import embedding
 from kernels.cuda import elementwise as ew
 from kernels.cuda import random as rnd
 from kernels.cuda import reduce as rd
+from kernels import scatter_ops
 from kernels.scalar import BOOL_OUT, OPTIMIZERS
 
 name = "cuda"
@@ -1095,19 +1096,6 @@ from framework.backends.cuda_indexing import (gather, getitem, index_add, index_
 from framework.backends.cuda_indexing import _basic_view, _split3  # noqa: E402
 from kernels.cuda import index as _index_kernels  # noqa: E402
 
-_SCATTER_OPS = {"sum": 0, "prod": 1, "amax": 2, "amin": 3}
-
-
-def _scatter_identity(op, dtype):
-    """The value op's reduction starts from (where include_self=False puts it)."""
-    if op in ("sum", "prod"):
-        return dtype.type(op == "prod")
-    if dtype.kind == "f":
-        return dtype.type(-np.inf if op == "amax" else np.inf)
-    info = np.iinfo(dtype)
-    return dtype.type(info.min if op == "amax" else info.max)
-
-
 def scatter_reduce(a, dim, index, src, op, include_self):
     """One thread per line along `dim` (see scatter_reduce_mid): no atomics, deterministic."""
     work = np.dtype(np.int32) if a.dtype == np.bool_ else a.dtype  # bools reduce as ints, then cast back
@@ -1122,7 +1110,7 @@ def scatter_reduce(a, dim, index, src, op, include_self):
     if idx.size:
         _index_kernels.scatter_reduce_mid[_grid(outer * inner)](
             target.buf[target.offset:], idx.buf[idx.offset:], s.buf[s.offset:], outer, size, index.shape[dim],
-            inner, _SCATTER_OPS[op], bool(include_self), _scatter_identity(op, work), device_errors(), dim)
+            inner, scatter_ops.CODES[op], bool(include_self), scatter_ops.identity(op, work), device_errors(), dim)
     if target is not region:
         copy_(region, target)
     return out if work == a.dtype else astype(out, a.dtype)
