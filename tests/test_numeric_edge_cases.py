@@ -88,3 +88,27 @@ def test_pow_by_constants(device, exponent):
     ours = framework.tensor(x, device=device) ** exponent
     theirs = torch.tensor(x) ** exponent
     np.testing.assert_allclose(ours.cpu().numpy(), theirs.numpy(), rtol=2e-7)
+
+
+def test_lerp_rounds_like_torchs_fused_multiply_add(device):
+    """Bit for bit: PyTorch's lerp is an FMA in one of two forms picked by |weight| < 0.5; the
+    optimizers' lerp_ then track PyTorch's exactly."""
+    rng = np.random.default_rng(7)
+    a, b = rng.standard_normal(4000).astype(np.float32), rng.standard_normal(4000).astype(np.float32)
+    w = (rng.random(4000) * 3 - 1.5).astype(np.float32)
+    for weight in [0.3, 0.7, -0.7, 1.3, 0.5, w]:
+        theirs = torch.lerp(torch.tensor(a), torch.tensor(b), torch.tensor(weight) if isinstance(weight, np.ndarray)
+                            else weight)
+        wt = framework.tensor(weight, device=device) if isinstance(weight, np.ndarray) else weight
+        ours = framework.lerp(framework.tensor(a, device=device), framework.tensor(b, device=device), wt)
+        assert np.array_equal(ours.cpu().numpy(), theirs.numpy()), weight if not isinstance(weight, np.ndarray) else "w"
+
+
+def test_bce_with_logits_gradient_at_zero_logit(device):
+    """softplus's gradient at 0 is 1/2 (the composed max(x, 0) + log1p(exp(-|x|)) gave 1)."""
+    grads = []
+    for lib, dev in ((torch, "cpu"), (framework, device)):
+        x = lib.tensor([0.0, 0.0, 2.0], device=dev, requires_grad=True)
+        lib.nn.functional.binary_cross_entropy_with_logits(x, lib.tensor([0.2, 1.0, 0.0], device=dev)).backward()
+        grads.append(x.grad.cpu().numpy())
+    np.testing.assert_allclose(grads[0], grads[1], rtol=1e-6, atol=1e-7)

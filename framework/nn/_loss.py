@@ -162,8 +162,10 @@ def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="m
 
 
 def _softplus(x):
-    """log(1 + exp(x)) without overflow: max(x, 0) + log1p(exp(-|x|))."""
-    return x.clamp(min=0) + (-x.abs()).exp().log1p()
+    """log(1 + exp(x)) without overflow, with the gradient sigmoid(x) (0.5 at 0, which the composed
+    max(x, 0) + log1p(exp(-|x|)) got wrong: 1)."""
+    from framework.ops.activation import softplus
+    return softplus(x)
 
 
 def _log_sigmoid(x):

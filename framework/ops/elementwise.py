@@ -2,6 +2,8 @@
 whose backward is written with differentiable ops (so create_graph works).
 Fused backward helpers (relu, sigmoid, tanh) are Functions too, so a first
 backward is one kernel and a second backward still has a rule."""
+import numpy as _np
+
 from framework import dtypes as _dt
 from framework.autograd import grad_mode
 from framework.autograd.function import Function
@@ -761,7 +763,28 @@ def clamp_max(input, max):
 
 
 def lerp(input, end, weight):
-    return input + weight * (end - input)
+    """PyTorch's two forms, each exact at its end: input + w (end - input) for |w| < 0.5, else
+    end - (end - input)(1 - w), each a fused multiply-add in PyTorch's kernels. For float32 the
+    product and sum run in float64 and round once, which is what the FMA gives (optimizers'
+    lerp_ then round as PyTorch's do)."""
+    diff = end - input
+    if not (diff.dtype is _dt.float32 and isinstance(input, Tensor) and input.dtype is _dt.float32):
+        return _lerp(input, end, diff, weight, None)
+    if isinstance(weight, Tensor):  # (1 - w is rounded to float32 first, as PyTorch's opmath computes it)
+        rest = (1 - weight).double() if weight.dtype is _dt.float32 else None
+        weight = weight.double() if weight.dtype is _dt.float32 else weight
+    else:
+        weight, rest = float(_np.float32(weight)), float(_np.float32(1) - _np.float32(weight))
+    stop = end.double() if isinstance(end, Tensor) else end
+    return _lerp(input.double(), stop, diff.double(), weight, rest).float()
+
+
+def _lerp(input, end, diff, weight, rest):
+    if isinstance(weight, Tensor):
+        return where(weight.abs() < 0.5, input + weight * diff, end - diff * (1 - weight if rest is None else rest))
+    if -0.5 < weight < 0.5:  # (abs is this module's tensor op)
+        return input + weight * diff
+    return end - diff * (1 - weight if rest is None else rest)
 
 
 def masked_fill(input, mask, value):
