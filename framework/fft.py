@@ -17,7 +17,7 @@ from framework.ops.complex import real as _real
 from framework.tensor import Tensor
 
 __all__ = ["fft", "ifft", "fft2", "ifft2", "fftn", "ifftn", "rfft", "irfft", "rfft2", "irfft2", "rfftn", "irfftn",
-           "hfft", "ihfft", "fftfreq", "rfftfreq", "fftshift", "ifftshift"]
+           "hfft", "ihfft", "hfft2", "ihfft2", "hfftn", "ihfftn", "fftfreq", "rfftfreq", "fftshift", "ifftshift"]
 
 _SWAP = {"backward": "forward", "forward": "backward", "ortho": "ortho"}
 
@@ -101,6 +101,8 @@ def _resize(x, dim, n):
 def _floating(x, name):
     if not isinstance(x, Tensor):
         raise TypeError(f"{name}(): argument 'input' (position 1) must be Tensor, not {type(x).__name__}")
+    if x.dtype._low:  # (PyTorch's CPU FFTs have no float16 or bfloat16)
+        raise RuntimeError(f"Unsupported dtype {_dt.scalar_name(x.dtype)}")
     if x.dtype.is_complex or x.dtype.is_floating_point:
         return x
     return x.to(_dt.get_default_dtype())
@@ -247,13 +249,20 @@ def irfft(input, n=None, dim=-1, norm=None):
     return _c2r(x, [d], [last], last, _norm(norm))
 
 
-def _irfftn(input, s, dim, norm, name):
-    x = _floating(input, name)
+def _c2r_dims_and_sizes(x, s, dim, name):
+    """(dims, sizes, last) of a transform to a real output: `last` the output's size along the last dim,
+    2 (m - 1) for an input of m terms there unless s gives it."""
     dims, sizes = _dims_and_sizes(x, s, dim, True)
     if not dims:
         raise RuntimeError(f"{name} must transform at least one axis")
     last = sizes[-1] if s is not None and list(s)[-1] != -1 else 2 * (x.shape[dims[-1]] - 1)
     _check_n(last)
+    return dims, sizes, last
+
+
+def _irfftn(input, s, dim, norm, name):
+    x = _floating(input, name)
+    dims, sizes, last = _c2r_dims_and_sizes(x, s, dim, name)
     return _c2r(x, dims, sizes, last, _norm(norm))
 
 
@@ -283,6 +292,59 @@ def ihfft(input, n=None, dim=-1, norm=None):
     x = _real_input(input, "ihfft")
     d, size = _one_dim(x, n, dim)
     return conj(R2C.apply(_resize(x, d, size), (d,), _SWAP[_norm(norm)], True))
+
+
+def _hfftn(input, s, dim, norm, name):
+    """PyTorch's composition: the forward complex transform over all dims but the last, then hfft (irfft of the
+    conjugate, with the forward direction's scaling) over the last."""
+    from framework.ops.complex import conj
+    x = _floating(input, name)
+    dims, sizes, last = _c2r_dims_and_sizes(x, s, dim, name)
+    norm = _norm(norm)
+    x = _as_complex(x)
+    for d, n in zip(dims[:-1], sizes[:-1]):
+        x = _resize(x, d, n)
+    x = _resize(x, dims[-1], last // 2 + 1)
+    if len(dims) > 1:
+        x = C2C.apply(x, tuple(dims[:-1]), norm, True)
+    return C2R.apply(conj(x), (dims[-1],), _SWAP[norm], last)
+
+
+def _ihfftn(input, s, dim, norm, name):
+    """hfftn's inverse, as PyTorch composes it: ihfft (the conjugate of rfft, with the inverse direction's
+    scaling) over the last dim, then the inverse complex transform over the others."""
+    from framework.ops.complex import conj
+    x = _floating(input, name)
+    if x.dtype.is_complex:
+        raise RuntimeError(f"Only supports floating-point dtypes, but found: {_type_name(x.dtype)}")
+    dims, sizes = _dims_and_sizes(x, s, dim, True)
+    if not dims:
+        raise RuntimeError(f"{name} must transform at least one axis")
+    for d, n in zip(dims, sizes):
+        x = _resize(x, d, n)
+    norm = _norm(norm)
+    out = conj(R2C.apply(x, (dims[-1],), _SWAP[norm], True))
+    if len(dims) > 1:
+        out = C2C.apply(out, tuple(dims[:-1]), norm, False)
+    return out
+
+
+def hfft2(input, s=None, dim=(-2, -1), norm=None):
+    return _hfftn(input, s, dim, norm, "hfft2")
+
+
+def hfftn(input, s=None, dim=None, norm=None):
+    """The real n-dimensional FFT of a signal whose half spectrum (along the last dim) is `input`."""
+    return _hfftn(input, s, dim, norm, "hfftn")
+
+
+def ihfft2(input, s=None, dim=(-2, -1), norm=None):
+    return _ihfftn(input, s, dim, norm, "ihfft2")
+
+
+def ihfftn(input, s=None, dim=None, norm=None):
+    """The inverse of hfftn: a real signal's half spectrum (along the last dim), conjugated."""
+    return _ihfftn(input, s, dim, norm, "ihfftn")
 
 
 # ----------------------------------------------------------------- helpers

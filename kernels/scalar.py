@@ -99,6 +99,16 @@ UNARY = {
     "bessel_j0": "bessel_j0(x)",
     "bessel_j1": "bessel_j1(x)",
     "entr": "entr(x)",
+    "airy_ai": "airy_ai(x)",
+    "bessel_y0": "bessel_y0(x)",
+    "bessel_y1": "bessel_y1(x)",
+    "modified_bessel_i0": "modified_bessel_i0(x)",
+    "modified_bessel_i1": "modified_bessel_i1(x)",
+    "modified_bessel_k0": "modified_bessel_k(x, 0, False)",
+    "modified_bessel_k1": "modified_bessel_k(x, 1, False)",
+    "scaled_modified_bessel_k0": "modified_bessel_k(x, 0, True)",
+    "scaled_modified_bessel_k1": "modified_bessel_k(x, 1, True)",
+    "spherical_bessel_j0": "spherical_bessel_j0(x)",
     # ---- activations (framework/ops/activation.py): PyTorch's CPU formulas, each branch safe for the
     # CUDA simulator's Python floats (no exp of a large argument: sigmoid is exp(x) / (1 + exp(x)) for x < 0).
     "silu": f"x / ({_typed(1.0)} + exp(-x)) if x >= 0 else x * exp(x) / ({_typed(1.0)} + exp(x))",
@@ -171,6 +181,21 @@ BINARY = {
     "rshift64": "rshift(x, y, 64, True)",
     "igamma": "igamma(x, y)",
     "igammac": "igammac(x, y)",
+    # ---- torch.special's orthogonal polynomials: x the point, y the degree n (framework/special.py)
+    "chebyshev_polynomial_t": "chebyshev_polynomial(x, y, 0)",
+    "chebyshev_polynomial_u": "chebyshev_polynomial(x, y, 1)",
+    "chebyshev_polynomial_v": "chebyshev_polynomial(x, y, 2)",
+    "chebyshev_polynomial_w": "chebyshev_polynomial(x, y, 3)",
+    "shifted_chebyshev_polynomial_t": "shifted_chebyshev_polynomial(x, y, 0)",
+    "shifted_chebyshev_polynomial_u": "shifted_chebyshev_polynomial(x, y, 1)",
+    "shifted_chebyshev_polynomial_v": "shifted_chebyshev_polynomial(x, y, 2)",
+    "shifted_chebyshev_polynomial_w": "shifted_chebyshev_polynomial(x, y, 3)",
+    "hermite_polynomial_h": "hermite_polynomial_h(x, y, 512)",  # float64; nan beyond degree 512, as PyTorch
+    "hermite_polynomial_h32": "hermite_polynomial_h(x, y, 128)",  # float32
+    "hermite_polynomial_he": "hermite_polynomial_he(x, y, 512)",
+    "hermite_polynomial_he32": "hermite_polynomial_he(x, y, 128)",
+    "laguerre_polynomial_l": "laguerre_polynomial_l(x, y)",
+    "legendre_polynomial_p": "legendre_polynomial_p(x, y)",
     # ---- activations with a parameter y (framework/ops/activation.py); x <= 0 picks the negative
     # branch, so nan takes the positive one, as PyTorch's kernels
     "elu": f"y * {_expm1('x')} if x <= 0 else x",  # y = alpha

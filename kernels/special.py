@@ -998,3 +998,343 @@ def igamma(a, x):
     if x > 1.0 and x > a:
         return 1.0 - igammac(a, x)
     return igam_series(a, x)
+
+
+# ---- the rest of torch.special: Airy Ai, Bessel Y0 and Y1, modified Bessel I and K, spherical j0, and the orthogonal
+# polynomials, as PyTorch's aten/src/ATen/native/Math.h (Cephes' approximations; the polynomials by their recurrences)
+AIRY_AN = (3.46538101525629032477e-01, 1.20075952739645805542e+01, 7.62796053615234516538e+01,
+           1.68089224934630576269e+02, 1.59756391350164413639e+02, 7.05360906840444183113e+01,
+           1.40264691163389668864e+01, 9.99999999999999995305e-01)
+AIRY_AD = (5.67594532638770212846e-01, 1.47562562584847203173e+01, 8.45138970141474626562e+01,
+           1.77318088145400459522e+02, 1.64234692871529701831e+02, 7.14778400825575695274e+01,
+           1.40959135607834029598e+01, 1.00000000000000000470e+00)
+AIRY_AFN = (-1.31696323418331795333e-01, -6.26456544431912369773e-01, -6.93158036036933542233e-01,
+            -2.79779981545119124951e-01, -4.91900132609500318020e-02, -4.06265923594885404393e-03,
+            -1.59276496239262096340e-04, -2.77649108155232920844e-06, -1.67787698489114633780e-08)
+AIRY_AFD = (1.33560420706553243746e+01, 3.26825032795224613948e+01, 2.67367040941499554804e+01,
+            9.18707402907259625840e+00, 1.47529146771666414581e+00, 1.15687173795188044134e-01,
+            4.40291641615211203805e-03, 7.54720348287414296618e-05, 4.51850092970580378464e-07)
+AIRY_AGN = (1.97339932091685679179e-02, 3.91103029615688277255e-01, 1.06579897599595591108e+00,
+            9.39169229816650230044e-01, 3.51465656105547619242e-01, 6.33888919628925490927e-02,
+            5.85804113048388458567e-03, 2.82851600836737019778e-04, 6.98793669997260967291e-06,
+            8.11789239554389293311e-08, 3.41551784765923618484e-10)
+AIRY_AGD = (9.30892908077441974853e+00, 1.98352928718312140417e+01, 1.55646628932864612953e+01,
+            5.47686069422975497931e+00, 9.54293611618961883998e-01, 8.64580826352392193095e-02,
+            4.12656523824222607191e-03, 1.01259085116509135510e-04, 1.17166733214413521882e-06,
+            4.91834570062930015649e-09)
+Y0_YP = (1.55924367855235737965e+04, -1.46639295903971606143e+07, 5.43526477051876500413e+09,
+         -9.82136065717911466409e+11, 8.75906394395366999549e+13, -3.46628303384729719441e+15,
+         4.42733268572569800351e+16, -1.84950800436986690637e+16)
+Y0_YQ = (1.04128353664259848412e+03, 6.26107330137134956842e+05, 2.68919633393814121987e+08,
+         8.64002487103935000337e+10, 2.02979612750105546709e+13, 3.17157752842975028269e+15,
+         2.50596256172653059228e+17)
+Y1_YP = (1.26320474790178026440e+09, -6.47355876379160291031e+11, 1.14509511541823727583e+14,
+         -8.12770255501325109621e+15, 2.02439475713594898196e+17, -7.78877196265950026825e+17)
+Y1_YQ = (5.94301592346128195359e+02, 2.35564092943068577943e+05, 7.34811944459721705660e+07,
+         1.87601316108706159478e+10, 3.88231277496238566008e+12, 6.20557727146953693363e+14,
+         6.87141087355300489866e+16, 3.97270608116560655612e+18)
+# Chebyshev coefficients of K0 and K1: (x^2 - 2) on (0, 2], exp(x) sqrt(x) K(x) in (8 / x - 2) beyond.
+K0_A = (1.37446543561352307156e-16, 4.25981614279661018399e-14, 1.03496952576338420167e-11,
+        1.90451637722020886025e-09, 2.53479107902614945675e-07, 2.28621210311945178607e-05,
+        1.26461541144692592338e-03, 3.59799365153615016266e-02, 3.44289899924628486886e-01,
+        -5.35327393233902768720e-01)
+K0_B = (5.30043377268626276149e-18, -1.64758043015242134646e-17, 5.21039150503902756861e-17,
+        -1.67823109680541210385e-16, 5.51205597852431940784e-16, -1.84859337734377901440e-15,
+        6.34007647740507060557e-15, -2.22751332699166985548e-14, 8.03289077536357521100e-14,
+        -2.98009692317273043925e-13, 1.14034058820847496303e-12, -4.51459788337394416547e-12,
+        1.85594911495471785253e-11, -7.95748924447710747776e-11, 3.57739728140030116597e-10,
+        -1.69753450938905987466e-09, 8.57403401741422608519e-09, -4.66048989768794782956e-08,
+        2.76681363944501510342e-07, -1.83175552271911948767e-06, 1.39498137188764993662e-05,
+        -1.28495495816278026384e-04, 1.56988388573005337491e-03, -3.14481013119645005427e-02,
+        2.44030308206595545468e+00)
+K1_A = (-7.02386347938628759343e-18, -2.42744985051936593393e-15, -6.66690169419932900609e-13,
+        -1.41148839263352776110e-10, -2.21338763073472585583e-08, -2.43340614156596823496e-06,
+        -1.73028895751305206302e-04, -6.97572385963986435018e-03, -1.22611180822657148235e-01,
+        -3.53155960776544875667e-01, 1.52530022733894777053e+00)
+K1_B = (-5.75674448366501715755e-18, 1.79405087314755922667e-17, -5.68946255844285935196e-17,
+        1.83809354436663880070e-16, -6.05704724837331885336e-16, 2.03870316562433424052e-15,
+        -7.01983709041831346144e-15, 2.47715442448130437068e-14, -8.97670518232499435011e-14,
+        3.34841966607842919884e-13, -1.28917396095102890680e-12, 5.13963967348173025100e-12,
+        -2.12996783842756842877e-11, 9.21831518760500529508e-11, -4.19035475934189648750e-10,
+        2.01504975519703286596e-09, -1.03457624656780970260e-08, 5.74108412545004946722e-08,
+        -3.50196060308781257119e-07, 2.40648494783721712015e-06, -1.93619797416608296024e-05,
+        1.95215518471351631108e-04, -2.85781685962277938680e-03, 1.03923736576817238437e-01,
+        2.72062619048444266945e+00)
+TWO_OVER_PI = 0.636619772367581343075535053490057448
+SQRT_2_OVER_PI = 0.797884560802865355879892119868763737
+
+
+def airy_ai(x):
+    """Ai(x): the asymptotic forms below -2.09 and from 2.09, the Maclaurin series between (PyTorch's)."""
+    x = as_double(x)
+    if x == INF or x == -INF:
+        return NAN
+    if x > 103.892:
+        return 0.0
+    if x < -2.09:
+        z = 1.0 / (-2.0 * x * math.sqrt(-x) / 3.0)
+        zz = z * z
+        t = -2.0 * x * math.sqrt(-x) / 3.0 + 0.25 * PI
+        if t == INF:
+            return NAN  # (sin(inf), as PyTorch's)
+        return 5.64189583547756286948e-01 / math.sqrt(math.sqrt(-x)) * \
+            (math.sin(t) * (1.0 + zz * polevl(zz, AIRY_AFN) / polevl(zz, AIRY_AFD)) -
+             math.cos(t) * (z * polevl(zz, AIRY_AGN) / polevl(zz, AIRY_AGD)))
+    if x >= 2.09:  # (PyTorch also sums the series up to 8.3203353, and then returns this)
+        zeta = 2.0 * x * math.sqrt(x) / 3.0
+        return 5.64189583547756286948e-01 * (polevl(1.0 / zeta, AIRY_AN) / polevl(1.0 / zeta, AIRY_AD)) / \
+            (2.0 * math.sqrt(math.sqrt(x)) * math.exp(zeta))
+    f = 1.0
+    g = x
+    k = 1.0
+    m = 1.0
+    n = x
+    t = 1.0
+    z = x * x * x
+    while t > 2.220446049250313e-16:
+        m *= z
+        k += 1.0
+        m /= k
+        n *= z
+        k += 1.0
+        n /= k
+        m /= k
+        f += m
+        k += 1.0
+        n /= k
+        g += n
+        t = abs(m / f)
+    return 0.355028053887817239260 * f - 0.258819403792806798405 * g
+
+
+def bessel_y0(x):
+    x = as_double(x)
+    if x <= 5.0:
+        if x == 0.0:
+            return -INF
+        if x < 0.0:
+            return NAN
+        z = x * x
+        return polevl(z, Y0_YP) / polevl(z, Y0_YQ) + TWO_OVER_PI * math.log(x) * bessel_j0(x)
+    if x == INF:
+        return NAN  # (as PyTorch's, whose asymptotic form meets sin(inf))
+    w = 25.0 / (x * x)
+    xn = x - 0.785398163397448309615660845819875721
+    return (polevl(w, J0_PP) / polevl(w, J0_PQ) * math.sin(xn) +
+            5.0 / x * (polevl(w, J0_QP) / polevl(w, J0_QQ)) * math.cos(xn)) * SQRT_2_OVER_PI / math.sqrt(x)
+
+
+def bessel_y1(x):
+    x = as_double(x)
+    if x <= 5.0:
+        if x == 0.0:
+            return -INF
+        if x < 0.0:
+            return NAN
+        z = x * x
+        return x * (polevl(z, Y1_YP) / polevl(z, Y1_YQ)) + TWO_OVER_PI * (bessel_j1(x) * math.log(x) - 1.0 / x)
+    if x == INF:
+        return NAN
+    w = 25.0 / (x * x)
+    xn = x - 2.356194490192344928846982537459627163
+    return (polevl(w, J1_PP) / polevl(w, J1_PQ) * math.sin(xn) +
+            5.0 / x * (polevl(w, J1_QP) / polevl(w, J1_QQ)) * math.cos(xn)) * SQRT_2_OVER_PI / math.sqrt(x)
+
+
+def modified_bessel_i0(x):
+    """exp(|x|) times i0e's series, as PyTorch writes it: nan at +-inf (inf / inf)."""
+    x = as_double(x)
+    ax = abs(x)
+    if ax <= 8.0:
+        return exp_(ax) * chbevl(ax / 2.0 - 2.0, I0E_A)
+    return exp_(ax) * chbevl(32.0 / ax - 2.0, I0E_B) / math.sqrt(ax)
+
+
+def modified_bessel_i1(x):
+    x = as_double(x)
+    ax = abs(x)
+    if ax <= 8.0:
+        out = chbevl(ax / 2.0 - 2.0, I1E_A) * ax * exp_(ax)
+    else:
+        out = exp_(ax) * chbevl(32.0 / ax - 2.0, I1E_B) / math.sqrt(ax)
+    return -out if x < 0 else out
+
+
+def modified_bessel_k(x, order, scaled):
+    """K0 (order 0) or K1 at x, times exp(x) when `scaled`; inf at 0, nan below."""
+    x = as_double(x)
+    if x == 0.0:
+        return INF
+    if x < 0.0:
+        return NAN
+    if x <= 2.0:
+        if order == 0:
+            out = chbevl(x * x - 2.0, K0_A) - math.log(0.5 * x) * modified_bessel_i0(x)
+        else:
+            out = math.log(0.5 * x) * modified_bessel_i1(x) + chbevl(x * x - 2.0, K1_A) / x
+        return out * math.exp(x) if scaled else out
+    out = chbevl(8.0 / x - 2.0, K0_B if order == 0 else K1_B) / math.sqrt(x)
+    return out if scaled else exp_(-x) * out
+
+
+def spherical_bessel_j0(x):
+    """sin(x) / x, by its Taylor polynomial below 0.5; 0 at +-inf."""
+    x = as_double(x)
+    if x == INF or x == -INF:
+        return 0.0
+    if abs(x) < 0.5:
+        z = x * x
+        return 1.0 + z * (-1.0 / 6.0 + z * (1.0 / 120.0 + z * (-1.0 / 5040.0 + z * (1.0 / 362880.0 + z * (
+            -1.0 / 39916800.0 + z * (1.0 / 6227020800.0))))))
+    return math.sin(x) / x
+
+
+def degree(n):
+    """A polynomial's degree n as PyTorch's static_cast<int64_t>: truncated; nan, +-inf and |n| >= 2**63 give
+    a negative degree (x86's INT64_MIN), for which every polynomial is 0."""
+    n = as_double(n)
+    if abs(n) < 9.223372036854775808e18:
+        return int(n)
+    return -1
+
+
+def parity_sign(n):
+    return 1.0 if n % 2 == 0 else -1.0
+
+
+def chebyshev(x, n, kind, trig_above, shifted):
+    """The Chebyshev polynomial of the first to fourth kind (kind 0 to 3: T, U, V, W) of degree n at x, as
+    PyTorch's: its values at x = +-1, the trigonometric form on |x| < 1 for n > trig_above, the three-term
+    recurrence otherwise (stopping at a nan). The shifted polynomials are these at 2x - 1 (`shifted` keeps the one
+    case where PyTorch's shifted W differs)."""
+    if n < 0:
+        return 0.0
+    if abs(x) == 1.0:
+        if kind == 0:
+            return 1.0 if x > 0 else parity_sign(n)
+        if kind == 1:
+            return (n + 1.0) * (1.0 if x > 0 else parity_sign(n))
+        if kind == 2:
+            return 1.0 if x > 0 else (n + n + 1.0) * parity_sign(n)
+        return n + n + 1.0 if x > 0 else parity_sign(n)
+    if n > trig_above and abs(x) < 1.0:
+        theta = math.acos(x)
+        if kind == 0:
+            return math.cos(n * theta)
+        if kind == 1:
+            if math.sin(theta) != 0.0:
+                return math.sin((n + 1) * theta) / math.sin(theta)
+            return (n + 1) * math.cos((n + 1) * theta) / x
+        if kind == 2:
+            if math.sin(theta / 2.0) != 1.0:
+                return math.cos((n + 0.5) * theta) / math.cos(theta / 2.0)
+            return (n + n + 1.0) * parity_sign(n)
+        if math.cos(theta / 2.0) != 1.0:
+            return math.sin((n + 0.5) * theta) / math.sin(theta / 2.0)
+        return n + n + 1.0 if x > 0 and not shifted else parity_sign(n)
+    if n == 0:
+        return 1.0
+    q = x
+    if kind == 1:
+        q = x + x
+    elif kind == 2:
+        q = x + x - 1.0
+    elif kind == 3:
+        q = x + x + 1.0
+    p = 1.0
+    k = 2
+    while k <= n and q == q:
+        r = (x + x) * q - p
+        p = q
+        q = r
+        k += 1
+    return q
+
+
+def chebyshev_polynomial(x, n, kind):
+    return chebyshev(as_double(x), degree(n), kind, 6 if kind == 0 else 8, False)
+
+
+def shifted_chebyshev_polynomial(x, n, kind):
+    x = as_double(x)
+    return chebyshev(x + x - 1.0, degree(n), kind, 4 if kind == 3 else 6, True)
+
+
+def hermite_polynomial_h(x, n, limit):
+    """The physicists' Hermite polynomial; nan beyond degree `limit` (128 for float32, 512 for float64, as
+    PyTorch's)."""
+    x = as_double(x)
+    n = degree(n)
+    if n < 0:
+        return 0.0
+    if n == 0:
+        return 1.0
+    if n > limit:
+        return NAN
+    p = 1.0
+    q = x + x
+    k = 2
+    while k < n + n:
+        r = (x + x) * q - k * p
+        p = q
+        q = r
+        k += 2
+    return q
+
+
+def hermite_polynomial_he(x, n, limit):
+    """The probabilists' Hermite polynomial; nan beyond degree `limit`."""
+    x = as_double(x)
+    n = degree(n)
+    if n < 0:
+        return 0.0
+    if n == 0:
+        return 1.0
+    if n > limit:
+        return NAN
+    p = 1.0
+    q = x
+    for k in range(1, n):
+        r = x * q - k * p
+        p = q
+        q = r
+    return q
+
+
+def laguerre_polynomial_l(x, n):
+    x = as_double(x)
+    n = degree(n)
+    if n < 0:
+        return 0.0
+    if x == 0.0 or n == 0:
+        return 1.0
+    p = 1.0
+    q = 1.0 - x
+    k = 1
+    while k < n and q == q:
+        r = ((k + k) + (1.0 - x)) * q - k * p
+        r = r / (k + 1)
+        p = q
+        q = r
+        k += 1
+    return q
+
+
+def legendre_polynomial_p(x, n):
+    x = as_double(x)
+    n = degree(n)
+    if n < 0:
+        return 0.0
+    if abs(x) == 1.0:
+        return 1.0 if x > 0 else parity_sign(n)
+    if n == 0:
+        return 1.0
+    p = 1.0
+    q = x
+    k = 1
+    while k < n and q == q:
+        r = ((k + k + 1) * x * q - k * p) / (k + 1)
+        p = q
+        q = r
+        k += 1
+    return q
