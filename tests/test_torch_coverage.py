@@ -48,10 +48,7 @@ NOT_YET = {
     "optim": {"Adafactor", "Muon", "swap_in_optimizer_params_and_state"},
     "optim.lr_scheduler": set(),
     "autograd": set(),
-    "distributions": {"Cauchy", "Chi2", "ContinuousBernoulli", "FisherSnedecor", "GeneralizedPareto", "Geometric",
-                      "Gumbel", "HalfCauchy", "HalfNormal", "InverseGamma", "Kumaraswamy", "LKJCholesky",
-                      "LogisticNormal", "LowRankMultivariateNormal", "MixtureSameFamily", "NegativeBinomial", "Pareto",
-                      "RelaxedBernoulli", "RelaxedOneHotCategorical", "StudentT", "VonMises", "Weibull", "Wishart"},
+    "distributions": set(),
 }
 _EXCLUDED = re.compile("|".join(f"(?:{p})" for p in EXCLUDED))
 _NOT_API = {"typing", "typing_extensions", "collections.abc", "builtins", "abc", "functools", "warnings"}
