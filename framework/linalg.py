@@ -28,7 +28,7 @@ __all__ = ["LinAlgError", "norm", "vector_norm", "matrix_norm", "det", "slogdet"
            "cholesky_ex", "qr", "lu", "lu_factor", "lu_factor_ex", "lu_solve", "eig", "eigvals", "eigh",
            "eigvalsh", "svd", "svdvals", "solve", "solve_ex", "solve_triangular", "lstsq", "inv", "inv_ex", "pinv",
            "matrix_exp", "matrix_power", "cross", "vecdot", "multi_dot", "diagonal", "tensorinv", "tensorsolve",
-           "vander"]
+           "vander", "householder_product", "ldl_factor", "ldl_factor_ex", "ldl_solve"]
 
 
 class LinAlgError(RuntimeError):
@@ -1144,3 +1144,182 @@ def vander(x, N=None):
         return first
     rest = cumprod(x.unsqueeze(-1).expand(tuple(x.shape) + (n - 1,)), -1)
     return cat([first.to(rest.dtype), rest], -1)
+
+
+# ----------------------------------------------------------------- Householder product, LDL
+
+
+def householder_product(A, tau):
+    """The first n columns of H_1 ... H_k, H_i = I - tau_i v_i v_i^H with v_i the i-th column of
+    A below the diagonal and a unit diagonal (geqrf's reflectors); differentiable in A and tau."""
+    from framework.ops.linalg_top import orgqr
+    name = "torch.linalg.householder_product"
+    if A.ndim < 2:
+        raise RuntimeError(f"{name}: input must have at least 2 dimensions.")
+    if A.shape[-2] < A.shape[-1]:
+        raise RuntimeError(f"{name}: input.shape[-2] must be greater than or equal to input.shape[-1]")
+    if A.shape[-1] < tau.shape[-1]:
+        raise RuntimeError(f"{name}: input.shape[-1] must be greater than or equal to tau.shape[-1]")
+    if A.ndim - tau.ndim != 1:
+        raise RuntimeError(f"{name}: Expected tau to have one dimension less than input, but got tau.ndim equal to "
+                           f"{tau.ndim} and input.ndim is equal to {A.ndim}")
+    if tuple(tau.shape[:-1]) != tuple(A.shape[:-2]):
+        raise RuntimeError(f"{name}: Expected batch dimensions of tau to be equal to input.shape[:-2], but got "
+                           f"{list(tau.shape[:-1])}")
+    if tau.dtype is not A.dtype:
+        raise RuntimeError(f"{name}: tau dtype {_type_name(tau.dtype)} does not match input dtype "
+                           f"{_type_name(A.dtype)}")
+    _lapack_dtype(A, "orgqr_cpu")
+    Q = orgqr(A, tau)
+    if tau.shape[-1] == 0 and A.requires_grad:  # no reflectors: Q does not depend on A, whose gradient is 0
+        from framework.ops.creation import zeros
+        Q = where(zeros(tuple(A.shape), dtype=_dt.bool_, device=A.device), A, Q)
+    return Q
+
+
+_LAPACK_PREFIX = {"float32": "s", "float64": "d", "complex64": "c", "complex128": "z"}
+if not hasattr(return_types, "linalg_ldl_factor_ex"):
+    return_types._structseq("linalg_ldl_factor_ex", ("LD", "pivots", "info"))
+
+
+def _lapack_dtype(A, kernel):
+    if A.dtype.name not in _LAPACK_PREFIX:
+        raise NotImplementedError(f"\"{kernel}\" not implemented for '{_type_name(A.dtype)}'")
+
+
+def _lapack(routine, dtype, hermitian):
+    """SciPy's LAPACK ?sy<routine> (?he<routine> for a complex Hermitian matrix)."""
+    from scipy.linalg import lapack
+    kind = "he" if hermitian and dtype.is_complex else "sy"
+    return getattr(lapack, f"{_LAPACK_PREFIX[dtype.name]}{kind}{routine}")
+
+
+def _host(t):
+    return np.asarray(t.detach().cpu().numpy())
+
+
+class _Underived(Function):
+    """Outputs computed off the graph, attached to the graph of `inputs`, whose backward raises
+    as PyTorch's does for an op without a derivative formula."""
+
+    @staticmethod
+    def forward(ctx, name, output, *inputs):
+        ctx.op = name
+        return output
+
+    @staticmethod
+    def backward(ctx, grad):
+        raise RuntimeError(f"derivative for aten::{ctx.op} is not implemented")
+
+
+def _attach(name, output, *inputs):
+    return _Underived.apply(name, output, *inputs) if any(t.requires_grad for t in inputs) else output
+
+
+def _ldl_factor(A, hermitian, name):
+    """(LD, pivots, info) by LAPACK's Bunch-Kaufman ?sytrf / ?hetrf on the lower triangle, on the
+    host (LD: L below the diagonal, D's 1x1 and 2x2 blocks on and below it, zeros above)."""
+    from framework.ops.creation import tensor
+    _check_matrix(A, name)
+    _lapack_dtype(A, "ldl_factor_kernel_cpu")
+    a = _host(A)
+    n = a.shape[-1]
+    flat = a.reshape((math.prod(a.shape[:-2]), n, n))
+    LD, pivots = np.zeros_like(flat), np.zeros(flat.shape[:2], np.int32)
+    info = np.zeros(flat.shape[0], np.int32)
+    if n:
+        factor = _lapack("trf", A.dtype, hermitian)
+        work, _ = _lapack("trf_lwork", A.dtype, hermitian)(n, lower=1)
+        for b, matrix in enumerate(flat):
+            ld, pivots[b], info[b] = factor(matrix, lower=1, lwork=max(int(np.real(work)), 1))
+            LD[b] = np.tril(ld)
+    batch = tuple(A.shape[:-2])
+    LD = _attach("linalg_ldl_factor_ex", tensor(LD.reshape(a.shape), dtype=A.dtype, device=A.device), A)
+    return (LD, tensor(pivots.reshape(batch + (n,)), dtype=_dt.int32, device=A.device),
+            tensor(info.reshape(batch), dtype=_dt.int32, device=A.device))
+
+
+def _d_singular(code):
+    return f"The factorization could not be completed because the block diagonal matrix D is singular: " \
+           f"D[{code},{code}] is zero, and using it on ldl_solve would result in a division by zero."
+
+
+def ldl_factor_ex(A, *, hermitian=False, check_errors=False):
+    """A = P L D L^H P^T (L D L^T P^T for a complex symmetric A unless hermitian), D block
+    diagonal with 1x1 and 2x2 blocks; pivots in LAPACK's convention (1-based; a 2x2 block's rows
+    both hold -p); info > 0 where D is exactly singular. Not differentiable, as in PyTorch."""
+    name = "torch.linalg.ldl_factor_ex"
+    LD, pivots, info = _ldl_factor(A, hermitian, name)
+    if check_errors:
+        _raise(info, name, _d_singular)
+    return return_types.linalg_ldl_factor_ex(LD, pivots, info)
+
+
+def ldl_factor(A, *, hermitian=False):
+    name = "torch.linalg.ldl_factor"
+    LD, pivots, info = _ldl_factor(A, hermitian, name)
+    _raise(info, name, _d_singular)
+    return return_types.linalg_ldl_factor(LD, pivots)
+
+
+def _valid_pivots(pivots, n):
+    """Whether every row of `pivots` is LAPACK's lower ?sytrf pivots for n rows (the solver reads
+    rows at these indices, so anything else is refused before it runs)."""
+    for row in pivots:
+        k = 0
+        while k < n:
+            p = int(row[k])
+            if p > 0:
+                k += 1
+            elif k + 1 < n and int(row[k + 1]) == p:
+                k += 2
+            else:
+                return False
+            if not 1 <= abs(p) <= n:
+                return False
+    return True
+
+
+def ldl_solve(LD, pivots, B, *, hermitian=False):
+    """X with A X = B from ldl_factor's (LD, pivots), batched and broadcast as PyTorch's
+    (LAPACK's ?sytrs / ?hetrs on the host). Not differentiable, as in PyTorch."""
+    from framework.ops.creation import tensor
+    name = "torch.linalg.ldl_solve"
+    if LD.ndim < 2:
+        raise RuntimeError(f"{name}: The input tensor A must have at least 2 dimensions.")
+    n = LD.shape[-1]
+    if LD.shape[-2] != n:
+        raise RuntimeError(f"{name}: A must be batches of square matrices, but they are {LD.shape[-2]} by {n} "
+                           f"matrices")
+    _check_float(LD, name)
+    if B.ndim < 2:
+        raise IndexError(f"Dimension out of range (expected to be in range of [{-max(B.ndim, 1)}, "
+                         f"{max(B.ndim, 1) - 1}], but got -2)")
+    if B.dtype is not LD.dtype:
+        raise RuntimeError(f"Expected b and A to have the same dtype, but found b of type {_type_name(B.dtype)} and A "
+                           f"of type {_type_name(LD.dtype)} instead.")
+    if B.shape[-2] != n:
+        raise RuntimeError(f"Incompatible matrix sizes for {name}: each A matrix is {n} by {n} but each b matrix is "
+                           f"{B.shape[-2]} by {B.shape[-1]}")
+    if tuple(pivots.shape) != tuple(LD.shape[:-1]):
+        raise RuntimeError(f"{name}: Expected LD.shape[:-1] and pivots.shape to be the same, but got pivots with "
+                           f"shape {list(pivots.shape)} instead")
+    if pivots.dtype.is_floating_point or pivots.dtype.is_complex or pivots.dtype is _dt.bool_:
+        raise RuntimeError(f"{name}: Expected pivots to be integers. Got {_type_name(pivots.dtype)}")
+    _lapack_dtype(LD, "ldl_solve_kernel_cpu")
+    batch = broadcast_shapes(tuple(LD.shape[:-2]), tuple(B.shape[:-2]))
+    k = B.shape[-1]
+    count = math.prod(batch)
+    ld = np.broadcast_to(_host(LD), batch + (n, n)).reshape((count, n, n))
+    piv = np.broadcast_to(_host(pivots).astype(np.int32), batch + (n,)).reshape((count, n))
+    b = np.broadcast_to(_host(B), batch + (n, k)).reshape((count, n, k))
+    if not _valid_pivots(piv, n):
+        raise RuntimeError(f"{name}: pivots are not those of an LDL factorization (LAPACK's 1-based row "
+                           f"interchanges, a 2x2 block's two rows holding the same negative index)")
+    X = np.zeros(b.shape, b.dtype)
+    if n and k:
+        solve_ = _lapack("trs", LD.dtype, hermitian)
+        for i in range(X.shape[0]):
+            X[i], _ = solve_(ld[i], piv[i], b[i], lower=1)
+    X = tensor(X.reshape(batch + (n, k)), dtype=B.dtype, device=B.device)
+    return _attach("linalg_ldl_solve", X, LD, B)

@@ -10,8 +10,10 @@ from framework.optim.nadam import NAdam
 from framework.optim.radam import RAdam
 from framework.optim.rprop import Rprop
 from framework.optim.sparse_adam import SparseAdam
+from framework.optim.adafactor import Adafactor
+from framework.optim.muon import Muon
 from framework.optim import lr_scheduler, swa_utils
 
-__all__ = ["ASGD", "Adadelta", "Adagrad", "Adam", "AdamW", "Adamax", "LBFGS", "NAdam", "Optimizer", "RAdam",
-           "RMSprop", "Rprop", "SGD", "SparseAdam", "lr_scheduler", "swa_utils"]
+__all__ = ["ASGD", "Adadelta", "Adafactor", "Adagrad", "Adam", "AdamW", "Adamax", "LBFGS", "Muon", "NAdam",
+           "Optimizer", "RAdam", "RMSprop", "Rprop", "SGD", "SparseAdam", "lr_scheduler", "swa_utils"]
 
