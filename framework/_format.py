@@ -31,7 +31,23 @@ def _special(v):
     return None
 
 
+def _grad_suffix(t):
+    if t.grad_fn is not None:
+        return [f"grad_fn=<{t.grad_fn.name()}>"]
+    return ["requires_grad=True"] if t.requires_grad else []
+
+
+def _format_meta(t):
+    """A meta tensor has no values: `tensor(..., device='meta', size=(3, 4))`, as PyTorch."""
+    extras = [f"device='{t.device}'", f"size={tuple(t.shape)}"]
+    if t.dtype is not _dt.get_default_dtype():
+        extras.append(f"dtype={t.dtype}")
+    return "tensor(..." + "".join(", " + e for e in extras + _grad_suffix(t)) + ")"
+
+
 def format_tensor(t):
+    if t.device.type == "meta":
+        return _format_meta(t)
     data = np.asarray(t.device.backend.to_host(t._data))
     if t.dtype._low:  # printed from float32, as PyTorch does (NumPy cannot format bfloat16)
         data = data.astype(np.float32)
@@ -55,10 +71,7 @@ def format_tensor(t):
     default = (_dt.get_default_dtype(), _dt.int64, _dt.bool_)
     if t.dtype not in default or data.size == 0 and t.dtype is not _dt.get_default_dtype():
         extras.append(f"dtype={t.dtype}")
-    if t.grad_fn is not None:
-        extras.append(f"grad_fn=<{t.grad_fn.name()}>")
-    elif t.requires_grad:
-        extras.append("requires_grad=True")
+    extras += _grad_suffix(t)
     if data.size == 0 and data.ndim > 1:
         extras.insert(0, f"size={tuple(data.shape)}")
     return "tensor(" + body + "".join(", " + e for e in extras) + ")"

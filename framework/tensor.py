@@ -287,13 +287,13 @@ class Tensor:
 
     @property
     def is_meta(self) -> bool:
-        return False
+        return self.device.type == "meta"
 
     def is_floating_point(self) -> bool:
         return self.dtype.is_floating_point
 
     def get_device(self) -> int:
-        return -1 if self.device.type == "cpu" else self.device.index
+        return -1 if self.device.type == "cpu" or self.device.index is None else self.device.index
 
     @property
     def T(self) -> Tensor:
@@ -307,6 +307,9 @@ class Tensor:
     def numpy(self, force=False) -> np.ndarray:
         if self.requires_grad and not force:
             raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.")
+        if self.device.type == "meta":
+            raise TypeError("can't convert meta device type tensor to numpy. Use Tensor.cpu() to copy the tensor to "
+                            "host memory first.")
         return self.device.backend.to_host(self._data)
 
     def __array__(self, dtype=None, copy=None) -> np.ndarray:
@@ -316,6 +319,8 @@ class Tensor:
     def item(self) -> int | float | bool:
         if self._data.size != 1:
             raise RuntimeError(f"a Tensor with {self._data.size} elements cannot be converted to Scalar")
+        if self.device.type == "meta":
+            raise RuntimeError("Tensor.item() cannot be called on meta tensors")
         return self.device.backend.to_host(self._data).reshape(()).item()
 
     def tolist(self) -> Any:

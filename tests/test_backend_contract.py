@@ -171,7 +171,7 @@ def _check_backend(name):
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-@pytest.mark.parametrize("name", ["cpu", "cuda"])
+@pytest.mark.parametrize("name", ["cpu", "cuda", "meta"])
 def test_backend_implements_the_contract(name):
     problems, has_getattr = _check_backend(name)
     assert problems == [], f"the {name} backend breaks the contract: {problems}"
@@ -192,9 +192,10 @@ def test_problems_reports_missing_and_mismatched_ops():
 
 
 def test_unknown_device_types_are_refused_naming_the_registered_ones():
-    with pytest.raises(RuntimeError, match="Expected one of cpu, cuda device type at start of device string: foo"):
+    expected = "Expected one of cpu, cuda, meta device type at start of device string: foo"
+    with pytest.raises(RuntimeError, match=expected):
         framework.device("foo")
-    assert backends.registered()[:2] == ("cpu", "cuda")
+    assert backends.registered()[:3] == ("cpu", "cuda", "meta")
     assert framework.device("cpu:0") == framework.device("cpu") and framework.device("cpu:0").index is None
     assert framework.device("cuda").index == 0 and str(framework.device("cuda:1")) == "cuda:1"
 

@@ -87,6 +87,7 @@ def _cuda_device_count():
 register("cuda", "framework.backends.cuda_backend", cuda_available, indexed=True,
          unavailable="CUDA is not available: no NVIDIA GPU and driver were found "
                      "(framework.cuda.is_available() is False)", device_count=_cuda_device_count)
+register("meta", "framework.backends.meta_backend")  # shapes and dtypes, no data (no kernels: none needed)
 
 
 def __getattr__(name):

@@ -487,7 +487,9 @@ class Module:
     def type(self, dst_type):
         return self._apply(lambda t: t.type(dst_type))
 
-    def to_empty(self, *, device=None, recurse=True):
+    def to_empty(self, *, device, recurse=True):
+        """Parameters and buffers as uninitialised tensors on `device`, same shapes and dtypes: how
+        a model built on "meta" gets memory (then reset_parameters or load_state_dict)."""
         return self._apply(lambda t: framework.empty_like(t, device=device), recurse=recurse)
 
     # ------------------------------------------------------------ hooks
