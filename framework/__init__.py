@@ -94,6 +94,7 @@ from framework.settings import *  # noqa: E402,F401,F403  (threads, printing, de
 from framework.ops.common import *  # noqa: E402,F401,F403  (tile, ravel, normal, multinomial, ...)
 from framework.ops.tensor_methods import layout, negative_, strided  # noqa: E402,F401  (Tensor method gaps)
 from framework import amp  # noqa: E402  (torch.amp)
+from framework import export, onnx  # noqa: E402,F401  (torch.export, torch.onnx; the onnx package loads on use)
 from framework.amp.autocast_mode import (autocast, clear_autocast_cache, get_autocast_dtype,  # noqa: E402,F401
                                          is_autocast_cache_enabled, is_autocast_enabled, set_autocast_cache_enabled,
                                          set_autocast_dtype, set_autocast_enabled)

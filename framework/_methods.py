@@ -93,13 +93,14 @@ Tensor.__sub__ = _operator(ew.sub)
 Tensor.__rsub__ = _operator(ew.sub, reflected=True)
 Tensor.__mul__ = Tensor.__rmul__ = _operator(ew.mul)
 Tensor.__truediv__ = _operator(ew.div)
-Tensor.__rtruediv__ = _operator(ew.Div.apply, reflected=True)
+# (`Function.apply` looked up at each call, not bound here: the profiler and framework.export swap it)
+Tensor.__rtruediv__ = _operator(lambda a, b: ew.Div.apply(a, b), reflected=True)
 Tensor.__floordiv__ = _operator(ew.floor_divide)
-Tensor.__rfloordiv__ = _operator(ew.FloorDivide.apply, reflected=True)
+Tensor.__rfloordiv__ = _operator(lambda a, b: ew.FloorDivide.apply(a, b), reflected=True)
 Tensor.__mod__ = _operator(ew.remainder)
-Tensor.__rmod__ = _operator(ew.Remainder.apply, reflected=True)
+Tensor.__rmod__ = _operator(lambda a, b: ew.Remainder.apply(a, b), reflected=True)
 Tensor.__pow__ = _operator(ew.pow)
-Tensor.__rpow__ = _operator(ew.Pow.apply, reflected=True)
+Tensor.__rpow__ = _operator(lambda a, b: ew.Pow.apply(a, b), reflected=True)
 Tensor.__matmul__ = lambda self, other: ops.matmul(self, other) if isinstance(other, Tensor) else NotImplemented
 Tensor.__rmatmul__ = lambda self, other: ops.matmul(other, self) if isinstance(other, Tensor) else NotImplemented
 Tensor.__neg__ = ew.neg

@@ -150,6 +150,9 @@ def parse_args(argv):
     p.add_argument("--out", default=os.path.join(output_folder(), "lenet_checkpoint.fwt"),
                    help="checkpoint path (the folder must exist; the default one is created)")
     p.add_argument("--seed", type=int, default=0, help="random seed (weights, shuffling)")
+    p.add_argument("--export", metavar="PATH", default=None,
+                   help="also write the trained model as ONNX to PATH (e.g. lenet.onnx), run it in onnxruntime on "
+                        "the held-out images and print its accuracy beside the framework's (needs the onnx extra)")
     p.add_argument("--debug", action="store_true", help="show Python tracebacks on errors")
     return p.parse_args(argv)
 
@@ -177,6 +180,15 @@ def check_args(args):
         raise UserError(f"--out {args.out}: the folder {folder} does not exist")
     if not os.access(folder, os.W_OK):
         raise UserError(f"--out {args.out}: the folder {folder} is not writable")
+    if args.export is not None:
+        try:
+            import onnx  # noqa: F401
+            import onnxruntime  # noqa: F401
+        except ImportError:
+            raise UserError("--export needs the onnx and onnxruntime packages: pip install 'framework[onnx]'") from None
+        export_folder = os.path.dirname(os.path.abspath(args.export))
+        if os.path.isdir(args.export) or not os.path.isdir(export_folder) or not os.access(export_folder, os.W_OK):
+            raise UserError(f"--export {args.export}: give a file path in an existing, writable folder")
     if args.dataset != "digits":
         try:
             load_data(args.dataset, args.root, False)
@@ -279,7 +291,27 @@ def run(args):
         dist.destroy_process_group()
     if not same:
         raise UserError("the reloaded network predicts differently")
+    if args.export is not None:
+        onnx_accuracy, onnx_same = export_onnx(fresh.cpu(), test_set, args.export, predictions)
+        print(f"ONNX model written to {os.path.abspath(args.export)}; onnxruntime accuracy {onnx_accuracy:.2%} "
+              f"(framework {accuracy:.2%}), predictions identical: {onnx_same}")
     return accuracy
+
+
+def export_onnx(net, test_set, path, predictions):
+    """Write `net` as ONNX (dynamic batch) and run it in onnxruntime on the held-out images:
+    (accuracy, whether its predictions equal the framework's)."""
+    import numpy as np
+    import onnxruntime
+    import framework.onnx
+    images, labels = test_set.tensors
+    net.eval()
+    framework.onnx.export(net, (images[:2],), path, input_names=["image"], output_names=["logits"],
+                          dynamic_axes={"image": {0: "batch"}, "logits": {0: "batch"}})
+    session = onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])
+    logits = session.run(None, {"image": images.numpy()})[0]
+    predicted = logits.argmax(1)
+    return float((predicted == labels.numpy()).mean()), bool(np.array_equal(predicted, predictions.numpy()))
 
 
 if __name__ == "__main__":
