@@ -142,28 +142,43 @@ NO_FLOAT64 = {("reduce", "sum_mid"), ("reduce", "softmax_rows"), ("linalg", "mat
 _FLOAT64_ARITHMETIC = r"\b(add|sub|mul|fma\.rn|div\.rn|sqrt\.rn)\.f64\b"
 
 
+def _compile_share(share, parts):
+    """Compile the kernels whose sorted position is `share` modulo `parts`: (compiled, failures, float64)."""
+    import re
+    from numba import cuda
+    kernels, signatures = _kernels(), _signatures()
+    keys = sorted(k for k in kernels if k in signatures)[share::parts]
+    failures, float64 = [], []
+    for key in keys:
+        try:
+            ptx, _ = cuda.compile_ptx(kernels[key].py_func, signatures[key], cc=(9, 0))
+            assert ".target sm_90" in ptx, "PTX is not for sm_90"
+        except Exception as exc:
+            failures.append(f"{'.'.join(key)}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}")
+            continue
+        if key in NO_FLOAT64 and re.search(_FLOAT64_ARITHMETIC, ptx):
+            float64.append(f"{'.'.join(key)}: {len(re.findall(_FLOAT64_ARITHMETIC, ptx))} float64 operations")
+    return len(keys), failures, float64
+
+
 def main():
-    """Compile every kernel; print {"skip": reason} or {"compiled", "missing", "failures", "float64"} as one JSON line."""
+    """Compile every kernel; print {"skip": reason} or {"compiled", "missing", "failures", "float64"} as one JSON line.
+    The kernels are shared among one process per CPU (compiling is single-threaded; a few special
+    functions take 15-25 s each)."""
+    import concurrent.futures
+    import multiprocessing
     from numba import cuda
     try:
         cuda.compile_ptx(lambda: None, (), cc=(9, 0))
     except Exception as exc:  # no NVVM: install the 'cuda' extra (numba-cuda[cu13])
         print(json.dumps({"skip": f"NVVM unavailable: {exc}"}))
         return
-    import re
     kernels, signatures = _kernels(), _signatures()
-    failures, float64 = [], []
-    for key, kern in sorted(kernels.items()):
-        if key in signatures:
-            try:
-                ptx, _ = cuda.compile_ptx(kern.py_func, signatures[key], cc=(9, 0))
-                assert ".target sm_90" in ptx, "PTX is not for sm_90"
-            except Exception as exc:
-                failures.append(f"{'.'.join(key)}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}")
-                continue
-            if key in NO_FLOAT64 and re.search(_FLOAT64_ARITHMETIC, ptx):
-                float64.append(f"{'.'.join(key)}: {len(re.findall(_FLOAT64_ARITHMETIC, ptx))} float64 operations")
-    print(json.dumps({"compiled": sum(k in signatures for k in kernels), "failures": failures, "float64": float64,
+    parts = max(1, min(4, os.cpu_count() or 1))
+    with concurrent.futures.ProcessPoolExecutor(parts, mp_context=multiprocessing.get_context("spawn")) as pool:
+        results = list(pool.map(_compile_share, range(parts), [parts] * parts))
+    print(json.dumps({"compiled": sum(r[0] for r in results), "failures": [f for r in results for f in r[1]],
+                      "float64": [f for r in results for f in r[2]],
                       "missing": sorted(".".join(k) for k in kernels.keys() - signatures.keys()),
                       "stale": sorted(".".join(k) for k in signatures.keys() - kernels.keys())}))
 

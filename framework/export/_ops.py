@@ -96,6 +96,24 @@ def _activation_fn(op):
     return fns[op]
 
 
+def to_ir(op, args):
+    """The arguments a node keeps: the forward's, but for RecurrentLayer's batch_sizes of a
+    padded batch, (B,) * T, kept as {"batch": B, "steps": T} so that the sequence length can
+    be a dynamic size (a tuple's length cannot)."""
+    if op == "RecurrentLayer" and args[2] and all(b == args[2][0] for b in args[2]):
+        args = list(args)
+        args[2] = {"batch": args[2][0], "steps": len(args[2])}
+    return args
+
+
+def from_ir(op, args):
+    """The forward's arguments from a node's (the inverse of `to_ir`)."""
+    if op == "RecurrentLayer" and type(args[2]) is dict:
+        args = list(args)
+        args[2] = (args[2]["batch"],) * args[2]["steps"]
+    return args
+
+
 def call(op, args, device):
     """Run one node: its op on `args` (tensors and plain values); `device` for `full`."""
     if op in ACTIVATIONS:
@@ -107,7 +125,7 @@ def call(op, args, device):
     cls = _registry().get(op)
     if cls is None:
         raise RuntimeError(f"unknown op {op!r} in the graph (saved by a newer framework?)")
-    return cls.apply(*args)
+    return cls.apply(*from_ir(op, args))
 
 
 def is_known(op):
