@@ -241,6 +241,35 @@ def test_save_load_roundtrip(tmp_path, device):
         assert str(load(f).graph) == str(ep.graph)
 
 
+class LowPrecision(nn.Module):
+    """float16 weights, a bfloat16, an int8 and an int16 buffer."""
+
+    def __init__(self):
+        super().__init__()
+        self.lin = nn.Linear(3, 2).half()
+        self.register_buffer("scale", framework.tensor([0.5, -1.25]).to(framework.bfloat16))
+        self.register_buffer("codes", framework.tensor([-3, 100], dtype=framework.int8))
+        self.register_buffer("offsets", framework.tensor([-300, 7], dtype=framework.int16))
+
+    def forward(self, x):
+        return self.lin(x).float() * self.scale.float() + self.codes.float() + self.offsets
+
+
+def test_save_load_keeps_low_precision_and_small_int_weights(tmp_path, device):
+    model = LowPrecision().to(device).eval()
+    x = framework.randn(4, 3, device=device).half()
+    path = tmp_path / "low.fwp"
+    save(export(model, (x,), dynamic_shapes={"x": {0: Dim("batch")}}), str(path))
+    loaded = load(str(path))
+    assert {k: v.dtype for k, v in loaded.state_dict.items()} == {
+        "lin.weight": framework.float16, "lin.bias": framework.float16, "scale": framework.bfloat16,
+        "codes": framework.int8, "offsets": framework.int16}
+    for k, v in model.state_dict().items():
+        assert framework.equal(loaded.state_dict[k], v.cpu()), k
+    x5 = framework.randn(5, 3, device=device).half()
+    assert framework.equal(loaded.module().to(device)(x5), model(x5))
+
+
 def test_saved_program_is_safetensors_with_a_json_graph(tmp_path):
     safetensors = pytest.importorskip("safetensors")
     from safetensors.numpy import load_file

@@ -193,3 +193,38 @@ def test_safetensors_byte_compatible_with_the_package(tmp_path):
     (tmp_path / "trunc.safetensors").write_bytes(path.read_bytes()[:-5])
     with pytest.raises(CheckpointError):
         framework.io.load_safetensors(tmp_path / "trunc.safetensors")
+
+
+def test_safetensors_low_precision_and_small_int_dtypes_round_trip_as_themselves(tmp_path):
+    """float16, bfloat16, int8 and int16 save as F16, BF16, I8, I16 and load as themselves, byte
+    for byte as the safetensors package writes them (PyTorch's tensors for bfloat16)."""
+    import safetensors.numpy as stn
+    import safetensors.torch as stt
+    import torch
+    arrays = {"h": np.array([[1.5, -2.0], [65504.0, 6e-8]], np.float16), "i8": np.array([-128, 0, 127], np.int8),
+              "i16": np.array([-32768, 7, 32767], np.int16), "scalar": np.array(0.25, np.float16),
+              "empty": np.zeros((0, 3), np.int8)}
+    ours = {k: framework.from_numpy(v) for k, v in arrays.items()}
+    bf = torch.tensor([1.0, -2.5, 3.140625, float("inf"), -0.0], dtype=torch.bfloat16)
+    ours["bf"] = framework.tensor(bf.float().tolist()).to(framework.bfloat16)
+    path = tmp_path / "low.safetensors"
+    framework.io.save_safetensors(ours, path, metadata={"format": "pt"})
+    theirs = {**{k: torch.from_numpy(v) for k, v in arrays.items()}, "bf": bf}
+    assert path.read_bytes() == stt.save(theirs, metadata={"format": "pt"})
+    back = stt.load_file(str(path))
+    assert back["bf"].dtype == torch.bfloat16 and torch.equal(back["bf"], bf)
+    loaded = framework.io.load_safetensors(path)
+    expected = {"h": framework.float16, "i8": framework.int8, "i16": framework.int16, "scalar": framework.float16,
+                "empty": framework.int8, "bf": framework.bfloat16}
+    for k, dtype in expected.items():
+        assert loaded[k].dtype == dtype and tuple(loaded[k].shape) == tuple(ours[k].shape), k
+        assert np.array_equal(loaded[k].float().numpy(), ours[k].float().numpy()), k
+    stn.save_file({k: v for k, v in arrays.items()}, str(tmp_path / "theirs.safetensors"))
+    for k, v in framework.io.load_safetensors(tmp_path / "theirs.safetensors").items():
+        assert v.dtype == framework.from_numpy(arrays[k]).dtype and np.array_equal(v.numpy(), arrays[k]), k
+
+
+def test_safetensors_refuses_dtypes_it_cannot_hold(tmp_path):
+    with pytest.raises(TypeError, match="complex64"):
+        framework.io.save_safetensors({"z": framework.ones(2, dtype=framework.complex64)}, tmp_path / "z.safetensors")
+    assert not (tmp_path / "z.safetensors").exists()

@@ -700,8 +700,8 @@ def check_safetensors_like_the_library(data, tmp_path):
 def test_safetensors_accepts_and_rejects_as_the_library(case, tmp_path):
     ours = check_safetensors_like_the_library(SAFETENSORS_CASES[case], tmp_path)
     if case == "F16 and BF16":
-        assert ours["a"].dtype == framework.float32 and ours["a"].tolist() == [1.5, -2.0]
-        assert ours["b"].tolist() == [1.0, -2.0]
+        assert ours["a"].dtype == framework.float16 and ours["a"].tolist() == [1.5, -2.0]
+        assert ours["b"].dtype == framework.bfloat16 and ours["b"].tolist() == [1.0, -2.0]
     if case == "bool bytes":
         assert ours["a"].tolist() == [False, True, True]
 

@@ -26,12 +26,13 @@ class Fn(nn.Module):
         return self.fn(*xs)
 
 
-def _run(model, inputs, opset=None, dynamic=False, other=None):
-    """Export, check, run in onnxruntime; compare with the framework on `inputs` (and on `other`)."""
+def _run(model, inputs, opset=None, dynamic=False, other=None, axes=None):
+    """Export, check, run in onnxruntime; compare with the framework on `inputs` (and on `other`).
+    `dynamic`: dim 0 of every input is the dynamic "batch"; `axes`: dynamic_axes as given."""
     model.eval()
     names = [f"in{i}" for i in range(len(inputs))]
     f = io.BytesIO()
-    axes = {n: {0: "batch"} for n in names} if dynamic else None
+    axes = axes or ({n: {0: "batch"} for n in names} if dynamic else None)
     framework.onnx.export(model, tuple(inputs), f, input_names=names, opset_version=opset, dynamic_axes=axes)
     proto = onnx.load_from_string(f.getvalue())
     onnx.checker.check_model(proto, full_check=True)
@@ -253,8 +254,8 @@ def test_unmapped_op_names_the_op_and_the_line():
         framework.onnx.export(Fn(lambda x: x.cumsum(0)), (r(3),))
     with pytest.raises(framework.onnx.UnsupportedOperatorError, match="training mode"):
         framework.onnx.export(nn.BatchNorm1d(2).train(), (r(3, 2),))
-    with pytest.raises(framework.onnx.UnsupportedOperatorError, match="RecurrentLayer"):
-        framework.onnx.export(nn.LSTM(2, 3).eval(), (r(4, 1, 2),))
+    with pytest.raises(framework.onnx.UnsupportedOperatorError, match="RecurrentLayer of an LSTM with proj_size"):
+        framework.onnx.export(nn.LSTM(2, 3, proj_size=2).eval(), (r(4, 1, 2),))
     with pytest.raises(ValueError, match="opset_version 16"):
         framework.onnx.export(nn.Linear(2, 2), (r(1, 2),), opset_version=16)
 
@@ -286,3 +287,116 @@ def test_attention_models_with_a_dynamic_batch(name):
     layer = (_First(nn.MultiheadAttention(8, 2, batch_first=True), True) if name == "multihead_attention" else
              _First(nn.TransformerEncoderLayer(8, 2, 16, batch_first=True)))
     _run(layer.eval(), [r(2, 3, 8)], dynamic=True, other=[r(4, 3, 8)])
+
+
+def _causal(n):
+    return nn.Transformer.generate_square_subsequent_mask(n)
+
+
+def _padding(*lengths, total=3):
+    """A key_padding_mask (True = padding) for sequences of these lengths."""
+    return framework.arange(total).unsqueeze(0) >= framework.tensor(lengths).unsqueeze(1)
+
+
+def _attention_cases():
+    """name: (module, forward(module, *inputs), inputs); x is (N=2, L=3, E=8), batch first."""
+    framework.manual_seed(0)
+    mha, enc = nn.MultiheadAttention(8, 2, batch_first=True), nn.TransformerEncoderLayer(8, 2, 16, batch_first=True)
+    x, q = r(2, 3, 8), r(2, 2, 3, 4)
+    sdpa = F.scaled_dot_product_attention
+    bool_mask = framework.tensor([[True, False, False], [True, True, False], [False, False, False]])
+    return {
+        "mha_float_attn_mask": (mha, lambda m, x, c: m(x, x, x, attn_mask=c)[0], [x, _causal(3)]),
+        "mha_bool_attn_mask": (mha, lambda m, x: m(x, x, x, attn_mask=framework.triu(framework.ones(
+            3, 3, dtype=framework.bool), 1))[0], [x]),
+        "mha_key_padding_mask": (mha, lambda m, x, k: m(x, x, x, key_padding_mask=k), [x, _padding(2, 1)]),
+        "mha_both_masks_no_weights": (mha, lambda m, x, c, k: m(x, x, x, attn_mask=c, key_padding_mask=k,
+                                                                need_weights=False)[0],
+                                      [x, _causal(3), _padding(3, 2)]),
+        "mha_fully_masked_row_nan": (mha, lambda m, x, k: m(x, x, x, key_padding_mask=k), [x, _padding(0, 2)]),
+        "mha_fully_masked_row_zero": (mha, lambda m, x, k: m(x, x, x, key_padding_mask=k, need_weights=False)[0],
+                                      [x, _padding(0, 2)]),
+        "mha_is_causal": (mha, lambda m, x, c: m(x, x, x, attn_mask=c, is_causal=True, need_weights=False)[0],
+                          [x, _causal(3)]),
+        "mha_cross_attention": (mha, lambda m, x, y, k: m(x, y, y, key_padding_mask=k)[0],
+                                [x, r(2, 4, 8), _padding(4, 2, total=4)]),
+        "encoder_layer_src_mask": (enc, lambda m, x, c: m(x, src_mask=c), [x, _causal(3)]),
+        "encoder_layer_is_causal": (enc, lambda m, x, c: m(x, src_mask=c, is_causal=True), [x, _causal(3)]),
+        "encoder_layer_key_padding": (enc, lambda m, x, k: m(x, src_key_padding_mask=k), [x, _padding(3, 1)]),
+        "sdpa_is_causal": (None, lambda m, q: sdpa(q, q * 2, q + 1, is_causal=True), [q]),
+        "sdpa_is_causal_rectangular": (None, lambda m, q, k: sdpa(q, k, k, is_causal=True), [q, r(2, 2, 5, 4)]),
+        "sdpa_float_mask": (None, lambda m, q, c: sdpa(q, q * 2, q + 1, attn_mask=c), [q, r(3, 3)]),
+        "sdpa_bool_mask_fully_masked_row": (None, lambda m, q: sdpa(q, q * 2, q + 1, attn_mask=bool_mask), [q]),
+        "sdpa_scale": (None, lambda m, q: sdpa(q, q, q, is_causal=True, scale=0.3), [q]),
+    }
+
+
+@pytest.mark.parametrize("name", sorted(_attention_cases()))
+def test_attention_masks(name):
+    module, fn, inputs = _attention_cases()[name]
+    layers = [module] if module is not None else []
+    _run(Fn(lambda *xs: fn(module, *xs), *layers), inputs)
+
+
+def test_attention_with_dynamic_batch_and_sequence():
+    framework.manual_seed(1)
+    mha = nn.MultiheadAttention(8, 2, batch_first=True)
+    model = Fn(lambda x, c, k: mha(x, x, x, attn_mask=c, key_padding_mask=k)[0], mha)
+    axes = {"in0": {0: "batch", 1: "seq"}, "in1": {0: "seq", 1: "seq"}, "in2": {0: "batch", 1: "seq"}}
+    _run(model, [r(2, 3, 8), _causal(3), _padding(3, 2)], axes=axes,
+         other=[r(4, 6, 8), _causal(6), _padding(6, 2, 5, 1, total=6)])
+    causal = Fn(lambda q: F.scaled_dot_product_attention(q, q * 2, q + 1, is_causal=True))
+    _run(causal, [r(2, 2, 3, 4)], axes={"in0": {0: "batch", 2: "seq"}}, other=[r(3, 2, 7, 4)])
+
+
+class CausalEncoder(nn.Module):
+    """A 2-layer TransformerEncoder with its causal mask built from the input's length."""
+
+    def __init__(self):
+        super().__init__()
+        self.encoder = nn.TransformerEncoder(nn.TransformerEncoderLayer(8, 2, 16, batch_first=True), 2)
+
+    def forward(self, x, padding=None):
+        return self.encoder(x, mask=_causal(x.shape[1]), src_key_padding_mask=padding)
+
+
+def test_transformer_encoder_of_two_layers():
+    framework.manual_seed(2)
+    model = CausalEncoder()
+    _run(model, [r(2, 3, 8)], dynamic=True, other=[r(3, 3, 8)])
+    _run(model, [r(2, 3, 8), _padding(3, 1)])
+    enc = model.encoder  # (a dynamic length: the mask is an input, is_causal says what it is)
+    _run(Fn(lambda x, c: enc(x, mask=c, is_causal=True), enc), [r(2, 3, 8), _causal(3)],
+         axes={"in0": {0: "batch", 1: "seq"}, "in1": {0: "seq", 1: "seq"}}, other=[r(3, 5, 8), _causal(5)])
+
+    # Padding without a mask: the capture records with grad enabled, so the graph is PyTorch's
+    # masked computation, not its nested-tensor inference path (which also zeroes the padded
+    # positions): the two agree on every position that is not padding.
+    x, k = r(2, 3, 8), _padding(2, 3)
+    program = framework.onnx.export(Fn(lambda x, k: enc(x, src_key_padding_mask=k), enc), (x, k))
+    sess = ort.InferenceSession(program.model_proto.SerializeToString(), providers=["CPUExecutionProvider"])
+    got = sess.run(None, dict(zip([i.name for i in sess.get_inputs()], (x.numpy(), k.numpy()))))[0]
+    np.testing.assert_allclose(got, enc(x, src_key_padding_mask=k).detach().numpy(), rtol=1e-5, atol=1e-5)
+    with framework.no_grad():
+        inference = enc(x, src_key_padding_mask=k).numpy()
+    keep = ~k.numpy()
+    np.testing.assert_allclose(got[keep], inference[keep], rtol=1e-5, atol=1e-5)
+
+
+def test_transformer_encoder_mask_input_needs_is_causal():
+    """Without is_causal, TransformerEncoder compares the mask with a causal one in Python (as
+    PyTorch): a mask given as an input is a data-dependent branch, refused by the capture."""
+    enc = nn.TransformerEncoder(nn.TransformerEncoderLayer(8, 2, 16, batch_first=True), 2)
+    with pytest.raises(framework.export.CaptureError, match="different ops"):
+        framework.onnx.export(Fn(lambda x, c: enc(x, mask=c), enc).eval(), (r(2, 3, 8), _causal(3)))
+
+
+def test_transformer_decoder_layer_and_transformer():
+    framework.manual_seed(3)
+    dec = nn.TransformerDecoderLayer(8, 2, 16, batch_first=True)
+    _run(Fn(lambda x, m, c, k: dec(x, m, tgt_mask=c, tgt_is_causal=True, memory_key_padding_mask=k), dec),
+         [r(2, 3, 8), r(2, 4, 8), _causal(3), _padding(4, 2, total=4)])
+    _run(Fn(lambda x, m: dec(x, m), dec), [r(2, 3, 8), r(2, 4, 8)], dynamic=True, other=[r(5, 3, 8), r(5, 4, 8)])
+    tr = nn.Transformer(8, 2, 2, 2, 16, batch_first=True)
+    _run(Fn(lambda s, t: tr(s, t, tgt_mask=_causal(t.shape[1]), tgt_is_causal=True), tr), [r(2, 4, 8), r(2, 3, 8)],
+         axes={"in0": {0: "batch", 1: "src"}, "in1": {0: "batch"}}, other=[r(3, 6, 8), r(3, 3, 8)])

@@ -213,7 +213,7 @@ def _capturing_apply(inner):
         elif op is None:
             return inner(cls, *args)  # the user's own Function: the framework ops inside it are recorded
         else:
-            recorded = args
+            recorded = _ops.to_ir(op, args)
         source, path, line = user_line(sys._getframe(1))
         where = f"{op} at {describe(path, line)}"
         encoded = rec.encode_args(list(recorded), where)

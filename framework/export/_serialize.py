@@ -12,7 +12,7 @@ from framework.io.checkpoint import CheckpointError
 from framework.io.safetensors import load_safetensors, load_safetensors_metadata, save_safetensors
 
 _KEY = "framework.export"
-_SAVABLE = ("bool", "uint8", "int32", "int64", "float32", "float64")
+_SAVABLE = ("bool", "uint8", "int8", "int16", "int32", "int64", "float16", "bfloat16", "float32", "float64")
 
 
 def save(ep, f, *, extra_files=None, opset_version=None, pickle_protocol=None):

@@ -10,7 +10,8 @@ are {"dtype", "shape", "data_offsets"} (extra fields ignored); the tensors' byte
 sorted, must tile the data exactly (no overlap, no hole, no trailing bytes) and each
 must hold shape x dtype bytes (no overflow). The one difference: dtypes this framework
 has no counterpart for (U64, C64, the float8/6/4 types) raise CheckpointError naming the
-dtype; F16/BF16 load widened to float32, I8/I16/U16 to int32 and U32 to int64.
+dtype; U16 loads widened to int32 and U32 to int64. Every other dtype (F16, BF16, I8, I16
+included) saves and loads as itself.
 """
 import json
 import math
@@ -29,7 +30,8 @@ MAX_HEADER_SIZE = 100_000_000
 _U64 = 2 ** 64
 
 # safetensors' names and its dtype order (the order its writer sorts by)
-_CODES = {"bool": "BOOL", "uint8": "U8", "int32": "I32", "float32": "F32", "float64": "F64", "int64": "I64"}
+_CODES = {"bool": "BOOL", "uint8": "U8", "int8": "I8", "int16": "I16", "float16": "F16", "bfloat16": "BF16",
+          "int32": "I32", "float32": "F32", "float64": "F64", "int64": "I64"}
 _RANK = {"BOOL": 0, "U8": 1, "I8": 2, "I16": 5, "U16": 6, "F16": 7, "BF16": 8, "I32": 9, "U32": 10, "F32": 11,
          "F64": 12, "I64": 13, "U64": 14}
 # every dtype the library knows, with its size in bits
@@ -37,8 +39,8 @@ _BITS = {"BOOL": 8, "F4": 4, "F6_E2M3": 6, "F6_E3M2": 6, "U8": 8, "I8": 8, "F8_E
          "F8_E8M0": 8, "F8_E4M3FNUZ": 8, "F8_E5M2FNUZ": 8, "I16": 16, "U16": 16, "F16": 16, "BF16": 16, "I32": 32,
          "U32": 32, "F32": 32, "C64": 64, "F64": 64, "I64": 64, "U64": 64}
 # the ones we load: (file dtype, our dtype)
-_LOADS = {"BOOL": ("|b1", "bool"), "U8": ("|u1", "uint8"), "I8": ("|i1", "int32"), "I16": ("<i2", "int32"),
-          "U16": ("<u2", "int32"), "F16": ("<f2", "float32"), "BF16": ("<u2", "float32"), "I32": ("<i4", "int32"),
+_LOADS = {"BOOL": ("|b1", "bool"), "U8": ("|u1", "uint8"), "I8": ("|i1", "int8"), "I16": ("<i2", "int16"),
+          "U16": ("<u2", "int32"), "F16": ("<f2", "float16"), "BF16": ("<u2", "bfloat16"), "I32": ("<i4", "int32"),
           "U32": ("<u4", "int64"), "F32": ("<f4", "float32"), "F64": ("<f8", "float64"), "I64": ("<i8", "int64")}
 
 
@@ -51,8 +53,14 @@ def serialize(tensors, metadata=None):
             raise TypeError(f"tensor names must be str, got {name!r}")
         if not isinstance(t, Tensor):
             raise TypeError(f"'{name}' is a {type(t).__name__}, not a Tensor")
+        code = _CODES.get(t.dtype.name)
+        if code is None:
+            raise TypeError(f"'{name}' is {t.dtype}, which safetensors cannot hold here (supported: "
+                            f"{', '.join(_CODES)})")
         host = np.ascontiguousarray(t.detach().cpu().numpy()).reshape(tuple(t.shape))  # (keeps 0-d 0-d)
-        arrays[name] = (_CODES[t.dtype.name], host.astype(t.dtype.np.newbyteorder("<"), copy=False))
+        if code == "BF16":  # (raw bits: NumPy has no little-endian form of ml_dtypes' bfloat16)
+            host = host.view(np.uint16)
+        arrays[name] = (code, host.astype(host.dtype.newbyteorder("<"), copy=False))
     if metadata is not None and not all(isinstance(k, str) and isinstance(v, str) for k, v in metadata.items()):
         raise TypeError("safetensors metadata must map str to str")
     order = sorted(arrays, key=lambda n: (-_RANK[arrays[n][0]], n))
@@ -235,7 +243,7 @@ def _read_tensors(source, infos, metadata, device):
             source.goto(data_start + begin, f"tensor '{name[:100]}'")
             source.readinto(array.reshape(-1).view(np.uint8), f"tensor '{name[:100]}'")
         if code == "BF16":
-            array = (array.astype(np.uint32) << 16).view(np.float32)
+            array = array.astype(np.uint16, copy=False).view(_dt.bfloat16.np)
         elif code == "BOOL":
             array = array.view(np.uint8) != 0  # (the library accepts any byte; NumPy wants 0 or 1)
         dtype = _dt.as_dtype(ours)

@@ -3,7 +3,10 @@ import numpy as np
 from onnx import helper
 
 from framework.export._graph import Ref, Sym, iter_refs
+from framework.onnx import _recurrent
 from framework.onnx._convert import CONVERTERS, Builder, UnsupportedOp, onnx_dtype
+
+CONVERTERS = {**CONVERTERS, **_recurrent.CONVERTERS}
 
 
 def _dims(shape):

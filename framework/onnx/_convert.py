@@ -121,7 +121,7 @@ _UNARY = {"relu": "Relu", "tanh": "Tanh", "sigmoid": "Sigmoid", "exp": "Exp", "l
           "neg": "Neg", "abs": "Abs", "sin": "Sin", "cos": "Cos", "tan": "Tan", "erf": "Erf",
           "reciprocal": "Reciprocal", "sign": "Sign", "floor": "Floor", "ceil": "Ceil", "round": "Round",
           "asin": "Asin", "acos": "Acos", "atan": "Atan", "sinh": "Sinh", "cosh": "Cosh", "asinh": "Asinh",
-          "acosh": "Acosh", "atanh": "Atanh"}
+          "acosh": "Acosh", "atanh": "Atanh", "logical_not": "Not"}
 
 
 def _compute_dtype(b, args, out):
@@ -213,6 +213,9 @@ def _param_activation(op_type, attr):
 
 def _where(b, node, cond, x, y):
     dt = node.meta[0].dtype
+    if dt is _dt.bool_:  # (onnxruntime has no bool Where: as uint8)
+        out = b.add("Where", [b.operand(cond, _dt.bool_), b.operand(x, _dt.uint8), b.operand(y, _dt.uint8)])
+        return b.add("Cast", [out], to=TensorProto.BOOL)
     return b.add("Where", [b.operand(cond, _dt.bool_), b.operand(x, dt), b.operand(y, dt)])
 
 
@@ -458,14 +461,32 @@ def _softmax(b, node, x, dim, log):
 
 
 def _attention_softmax(b, node, scores, mask, scale, causal, safe):
-    """softmax(scores * scale + mask) over the last dim (the fused attention softmax)."""
-    if causal or (mask is not None and (safe or b.meta(mask).dtype is _dt.bool_)):
-        raise UnsupportedOp("AttentionSoftmax with a causal or boolean mask")
+    """softmax(scores * scale + mask) over the last dim (the fused attention softmax); `causal`
+    keeps key j <= query i (top-left aligned); with `safe` a row with no position left (every
+    logit -inf) is 0, as PyTorch's scaled_dot_product_attention, else nan, as softmax."""
     dt = b.meta(scores).dtype
     logits = b.add("Mul", [b.names[scores.name], b.scalar(scale, dt)])
     if mask is not None:
         logits = b.add("Add", [logits, b.operand(mask, dt)])
-    return b.add("Softmax", [logits], axis=-1)
+    if causal:
+        logits = b.add("Where", [_causal_keep(b, b.names[scores.name], b.meta(scores).shape[-2:]), logits,
+                                 b.scalar(-math.inf, dt)])
+    p = b.add("Softmax", [logits], axis=-1)
+    if safe:
+        dead = b.add("Equal", [b.reduce("ReduceMax", logits, [-1], True), b.scalar(-math.inf, dt)])
+        p = b.add("Where", [dead, b.scalar(0, dt), p])
+    return p
+
+
+def _causal_keep(b, scores, sizes):
+    """A bool (L, S): key j <= query i. A constant for static sizes, else from the scores' shape."""
+    if not any(isinstance(n, Sym) for n in sizes):
+        return b.const(np.tril(np.ones(sizes, dtype=bool)))
+    zero, one = b.const(np.array(0, np.int64)), b.const(np.array(1, np.int64))
+    scalar_shape = b.const(np.array([], np.int64))
+    rows, cols = (b.add("Range", [zero, b.add("Reshape", [b.add("Shape", [scores], start=d, end=d + 1 or None),
+                                                           scalar_shape]), one]) for d in (-2, -1))
+    return b.add("LessOrEqual", [cols, b.add("Unsqueeze", [rows, b.int_list([1])])])
 
 
 CONVERTERS = {
