@@ -100,5 +100,7 @@ from framework.amp.autocast_mode import (autocast, clear_autocast_cache, get_aut
                                          set_autocast_dtype, set_autocast_enabled)
 from framework.type_info import (channels_last, channels_last_3d, contiguous_format, finfo, iinfo,  # noqa: E402,F401
                                  memory_format, preserve_format)
+from framework._compile import compile  # noqa: E402,F401  (torch.compile: fused kernels, framework/_compile)
+from framework import library  # noqa: E402,F401  (torch.library.custom_op)
 from framework.ops import out_argument as _out_argument  # noqa: E402
 _out_argument.install(globals())  # torch.add(a, b, out=c), ...: last, over every function named above

@@ -1156,3 +1156,14 @@ def embedding_bag(weight, indices, offsets, num_bags, per_sample_weights, mode, 
     if code == bag_kernels.BAG_BAD_OFFSET:
         raise RuntimeError(f"embedding_bag: offsets must not decrease (bag {where} starts at {value})")
     return out, bag_of, bag_size, max_indices
+
+
+# ----------------------------------------------------------------- framework.compile's fused kernels
+
+
+def fused_launch(module, arrays, outs, shape):
+    if all(a.shape == shape and a.flags.c_contiguous for a in arrays):
+        module.kernel_flat(*[a.reshape(-1) for a in arrays], *[o.reshape(-1) for o in outs])
+        return
+    full = shape if shape else (1,)
+    module.kernel_nd(*[np.broadcast_to(a, full) for a in arrays], *[o.reshape(full) for o in outs])

@@ -1146,3 +1146,11 @@ def embedding_bag(weight, indices, offsets, num_bags, per_sample_weights, mode, 
             per_sample_weights is not None, int(mode), int(padding_idx), out.buf, bag_of.buf, bag_size.buf,
             max_indices.buf, n, v, d, device_errors())
     return out, bag_of, bag_size, max_indices
+
+
+# ----------------------------------------------------------------- framework.compile's fused kernels
+
+
+def fused_launch(module, arrays, outs, shape):
+    meta = _meta(shape, *[_broadcast_view(a, shape) for a in arrays])
+    module.kernel[_grid(math.prod(shape))](*[a.buf for a in arrays], *[o.buf for o in outs], meta)

@@ -715,3 +715,7 @@ OPTIMIZER_STEPS = frozenset(OPTIMIZERS)  # every fused update, each doing nothin
 
 def optimizer_step(name, arrays, *scalars):
     """In place, and there is nothing to update."""
+
+
+def fused_launch(module, arrays, outs, shape):
+    """Nothing to compute: the outputs are shapes only."""

@@ -19,6 +19,10 @@ ACTIVATIONS = {"silu": None, "selu": None, "mish": None, "hardswish": None, "har
                "elu": "alpha", "celu": "alpha", "leaky_relu": "negative_slope"}
 
 
+# framework.library.custom_op's ops: {"namespace::name": its Function class}, filled as they are defined
+CUSTOM = {}
+
+
 def _subclasses(cls):
     for sub in cls.__subclasses__():
         yield sub
@@ -53,6 +57,9 @@ def _registry():
 def name_of(cls):
     """The IR name of a Function class, or None where the capture records the ops inside it
     instead (a user's own Function, or one the IR cannot name)."""
+    custom = cls.__dict__.get("custom_op_name")
+    if custom is not None:
+        return custom  # a framework.library.custom_op: one node
     name = _stable_name(cls)
     return name if _registry().get(name) is cls else None
 
@@ -80,6 +87,8 @@ def argument_names(op):
         return ["input"] + ([ACTIVATIONS[op]] if ACTIVATIONS[op] else [])
     if op == "full":
         return ["size", "fill_value", "dtype"]
+    if op in CUSTOM:
+        return list(CUSTOM[op].opdef._signature.parameters)
     cls = _registry().get(op)
     if cls is None:
         return None
@@ -122,11 +131,12 @@ def call(op, args, device):
         import framework
         size, value, dtype = args
         return framework.full(size, value, dtype=dtype, device=device)
-    cls = _registry().get(op)
+    cls = CUSTOM.get(op) or _registry().get(op)
     if cls is None:
-        raise RuntimeError(f"unknown op {op!r} in the graph (saved by a newer framework?)")
+        raise RuntimeError(f"unknown op {op!r} in the graph (saved by a newer framework, or a custom op this "
+                           f"process has not defined?)")
     return cls.apply(*from_ir(op, args))
 
 
 def is_known(op):
-    return op in ACTIVATIONS or op == "full" or op in _registry()
+    return op in ACTIVATIONS or op == "full" or op in _registry() or op in CUSTOM

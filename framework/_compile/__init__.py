@@ -1,0 +1,317 @@
+"""framework.compile: capture once per input signature, fuse elementwise chains, guard, rerun.
+
+    model = framework.compile(model)          # an OptimizedModule sharing the model's parameters
+    @framework.compile(mode="debug")          # or a function; "debug" prints each kernel's source
+    def gelu_mlp(x, w1, w2): ...
+
+On the first call with a new signature (the shapes, dtypes, devices and requires_grad of the
+tensor inputs, the other arguments' values, the training flags of the modules, grad mode, the
+default dtype) the model runs under framework.export's capture (framework/export/_capture.py:
+one run on the inputs and a check run on other values, so value-dependent Python is caught);
+the graph becomes a `Program` whose elementwise chains are fused kernels
+(framework/_compile/_fusion.py). Later calls with the same signature run the program; a
+changed signature compiles again, up to `recompile_limit`. What the capture cannot represent
+falls back to eager with one warning (`fullgraph=True` raises instead). `stats` counts
+compilations, fallbacks and kernels written or loaded. See docs/DESIGN.md, "framework.compile".
+"""
+import functools
+import types
+import warnings
+
+from framework import dtypes as _dt
+from framework import nn
+from framework._compile import _kernels
+from framework.backends import fusion as _fusion_backend
+from framework._compile._program import Program
+from framework.autograd import grad_mode
+from framework.tensor import Tensor
+
+__all__ = ["compile", "OptimizedModule", "stats", "reset", "list_backends"]
+
+_MODES = ("default", "lite", "reduce-overhead", "max-autotune-no-cudagraphs", "max-autotune", "debug")
+_BACKENDS = ("inductor", "eager")
+RECOMPILE_LIMIT = 8
+
+# framework-wide counters (torch._dynamo.utils.counters' role): "compilations" (graphs captured),
+# "fallbacks" (signatures run eagerly), "kernels_generated" / "kernels_loaded" (fused modules).
+_counts = {"compilations": 0, "fallbacks": 0}
+
+
+class _Stats:
+    def __getitem__(self, key):
+        if key == "kernels_generated":
+            return _fusion_backend.stats["generated"]
+        if key == "kernels_loaded":
+            return _fusion_backend.stats["loaded"]
+        return _counts[key]
+
+    def __repr__(self):
+        return repr({k: self[k] for k in ("compilations", "fallbacks", "kernels_generated", "kernels_loaded")})
+
+
+stats = _Stats()
+
+
+def reset():
+    """Zero the counters (compiled programs stay with their callables)."""
+    for k in _counts:
+        _counts[k] = 0
+    for k in _fusion_backend.stats:
+        _fusion_backend.stats[k] = 0
+
+
+def list_backends(exclude_tags=()):
+    return sorted(_BACKENDS)
+
+
+def compile(model=None, *, fullgraph=False, dynamic=None, backend=None, mode=None, options=None, name=None,
+            disable=False, recompile_limit=None):
+    """torch.compile's call shape: a compiled callable (an OptimizedModule for a Module), or a
+    decorator when `model` is None."""
+    if model is None:
+        def decorate(model):
+            if model is None:
+                raise RuntimeError("Model can't be None")
+            return compile(model, fullgraph=fullgraph, dynamic=dynamic, backend=backend, mode=mode,
+                           options=options, name=name, disable=disable, recompile_limit=recompile_limit)
+        return decorate
+    if mode is not None and options is not None:
+        raise RuntimeError("Either mode or options can be specified, but both can't be specified at the same time.")
+    if mode is not None and mode not in _MODES:
+        raise RuntimeError(f"Unrecognized mode={mode}, should be one of: {', '.join(_MODES)}")
+    if backend is None:
+        backend = "inductor"
+    if not isinstance(backend, str):
+        raise NotImplementedError("framework.compile takes backend 'inductor' (fused kernels) or 'eager' (the "
+                                  "captured graph replayed); a callable backend is not supported")
+    if backend not in _BACKENDS:
+        raise RuntimeError(f"invalid backend {backend!r}: framework.compile has {', '.join(_BACKENDS)}")
+    if options is not None and not isinstance(options, dict):
+        raise TypeError(f"options must be a dict, got {type(options).__name__}")
+    if not callable(model):
+        raise AssertionError(f"A callable function is expected, but {type(model)} is provided.")
+    if disable:
+        return model
+    compiled = _Compiled(model, fullgraph=fullgraph, dynamic=dynamic, fuse=backend == "inductor",
+                         debug=_kernels.debug_enabled(mode) or bool((options or {}).get("trace.enabled")),
+                         limit=RECOMPILE_LIMIT if recompile_limit is None else recompile_limit)
+    if isinstance(model, nn.Module):
+        return OptimizedModule(model, compiled)
+    functools.update_wrapper(compiled, model, updated=())
+    return compiled
+
+
+class _Compiled:
+    """The compiled callable: {signature: Program, or None where it runs eagerly}."""
+
+    def __init__(self, fn, fullgraph, dynamic, fuse, debug, limit):
+        self._fn, self.fullgraph, self.dynamic, self.fuse, self.debug = fn, fullgraph, dynamic, fuse, debug
+        self.limit = limit
+        self.programs = {}
+        self.compile_count = 0
+        self._warned = False
+
+    def __get__(self, obj, objtype=None):  # a decorated method binds as a function would
+        return self if obj is None else types.MethodType(self, obj)
+
+    def __call__(self, *args, **kwargs):
+        from framework.export import _capture
+        if _capture._state["recorder"] is not None:  # inside a capture (export): the model's own ops
+            return self._fn(*args, **kwargs)
+        try:
+            sig = _signature(self._fn, args, kwargs)
+        except TypeError:  # an argument that cannot be a guard (unhashable, not a tensor)
+            return self._eager("an argument is neither a tensor nor a hashable value", args, kwargs)
+        if sig in self.programs:
+            program = self.programs[sig]
+        elif len(self.programs) >= self.limit:
+            return self._eager(f"the recompile limit ({self.limit}) is reached", args, kwargs)
+        else:
+            program = self.programs[sig] = self._compile(args, kwargs)
+        if program is None:
+            return self._fn(*args, **kwargs)
+        return program(args, kwargs)
+
+    def _eager(self, why, args, kwargs):
+        if self.fullgraph:
+            from framework.export import CaptureError
+            raise CaptureError(f"framework.compile(fullgraph=True): {why}")
+        self._warn(why)
+        return self._fn(*args, **kwargs)
+
+    def _warn(self, why):
+        if not self._warned:
+            self._warned = True
+            warnings.warn(f"framework.compile: running {_name(self._fn)} eagerly: {why}", stacklevel=4)
+
+    def _compile(self, args, kwargs):
+        from framework.export import CaptureError
+        _counts["compilations"] += 1
+        self.compile_count += 1
+        try:
+            graph, inputs, tensors = _capture(self._fn, args, kwargs)
+        except CaptureError as e:
+            if self.fullgraph:
+                raise
+            _counts["fallbacks"] += 1
+            self._warn(f"the graph cannot be captured ({e})")
+            return None
+        program = Program(graph, inputs, tensors, fuse=self.fuse, debug=self.debug, strict=self.fullgraph)
+        if self.debug:
+            print(f"# ---- framework.compile: graph of {_name(self._fn)}\n{graph}", flush=True)
+        return program
+
+
+def _name(fn):
+    return type(fn).__name__ if isinstance(fn, nn.Module) else getattr(fn, "__qualname__", repr(fn))
+
+
+class OptimizedModule(nn.Module):
+    """A compiled module: `_orig_mod` is the original (a submodule, so parameters, buffers, the
+    training flag and, under the `_orig_mod.` prefix, the state dict are its own); other
+    attributes read through to it."""
+
+    def __init__(self, mod, compiled):
+        super().__init__()
+        self._orig_mod = mod
+        self.__dict__["_compiled"] = compiled
+        self.training = mod.training
+
+    def forward(self, *args, **kwargs):
+        return self.__dict__["_compiled"](*args, **kwargs)
+
+    def __getattr__(self, name):
+        try:
+            return super().__getattr__(name)
+        except AttributeError:
+            return getattr(self._modules["_orig_mod"], name)
+
+
+# ----------------------------------------------------------------- guards and capture
+
+
+def _signature(fn, args, kwargs):
+    """What a program is specialised on; a TypeError where a value cannot be hashed."""
+    parts = [grad_mode.state.enabled, _dt.get_default_dtype().name]
+
+    def walk(v):
+        if isinstance(v, Tensor):
+            parts.append(("T", tuple(v.shape), v.dtype.name, str(v.device), v.requires_grad))
+        elif type(v) in (tuple, list):
+            parts.append((type(v).__name__, len(v)))
+            for x in v:
+                walk(x)
+        elif isinstance(v, dict):
+            parts.append(("dict", tuple(v)))
+            for x in v.values():
+                walk(x)
+        else:
+            hash(v)
+            parts.append(("C", type(v).__name__, v))
+
+    walk(args)
+    walk(kwargs)
+    for path, t in _free_tensors(fn):
+        parts.append((path, id(t), tuple(t.shape), t.dtype.name, str(t.device), t.requires_grad))
+    for m in _modules(fn):
+        parts.append(tuple(sub.training for sub in m.modules()))
+    return tuple(parts)
+
+
+def _modules(fn):
+    """The modules whose state a call reads: the compiled module, or those a function names."""
+    if isinstance(fn, nn.Module):
+        return [fn]
+    owner = getattr(fn, "__self__", None)
+    found = [owner] if isinstance(owner, nn.Module) else []
+    return found + [v for _, v in _free_values(fn) if isinstance(v, nn.Module)]
+
+
+def _free_values(fn):
+    """(name, value) of the closure cells and the globals a function's code names."""
+    code = getattr(fn, "__code__", None)
+    if code is None:
+        return []
+    out = []
+    if fn.__closure__:
+        out += [(n, c.cell_contents) for n, c in zip(code.co_freevars, fn.__closure__)
+                if _has_contents(c)]
+    g = getattr(fn, "__globals__", {})
+    out += [(n, g[n]) for n in code.co_names if n in g]
+    return out
+
+
+def _has_contents(cell):
+    try:
+        cell.cell_contents
+        return True
+    except ValueError:
+        return False
+
+
+def _free_tensors(fn):
+    """(placeholder name, tensor) of every parameter, buffer and tensor the call reads from outside
+    its arguments: the module's (or the modules a function names) and a function's free tensors."""
+    out = []
+    for i, m in enumerate(_modules(fn)):
+        prefix = "" if i == 0 and isinstance(fn, nn.Module) else f"m{i}_"
+        out += [(f"p_{prefix}{n.replace('.', '_')}", p) for n, p in m.named_parameters()]
+        out += [(f"b_{prefix}{n.replace('.', '_')}", b) for n, b in m.named_buffers()]
+    if not isinstance(fn, nn.Module):
+        out += [(f"g_{n}", v) for n, v in _free_values(fn) if isinstance(v, Tensor)]
+    seen, unique = set(), []
+    for name, t in out:
+        if id(t) not in seen:
+            seen.add(id(t))
+            unique.append((name, t))
+    return unique
+
+
+def _capture(fn, args, kwargs):
+    """(graph, input trees, {placeholder: live tensor getter}) of `fn` on these inputs."""
+    import framework
+    from framework.export import _input_names, _input_tree, _resized
+    from framework.export._capture import merge_runs, run_once
+    free = _free_tensors(fn)
+    named = [(n, "parameter" if isinstance(t, nn.Parameter) else "buffer", t) for n, t in free]
+    forward = fn.forward if isinstance(fn, nn.Module) else fn
+    arg_names, kw_names = _input_names(types.SimpleNamespace(forward=forward), args, kwargs)
+    buffers = [t for _, kind, t in named if kind == "buffer"]
+    with framework.no_grad():
+        snapshot = [b.clone() for b in buffers]
+    rng = framework.get_rng_state()
+
+    def restore():
+        with framework.no_grad():
+            for b, s in zip(buffers, snapshot):
+                if b.shape == s.shape:
+                    b.copy_(s)
+        framework.set_rng_state(rng)
+
+    try:
+        a1, k1 = _resized(args, kwargs, {}, {}, roll=False)
+        a1, k1 = _clones(a1), _clones(k1)  # the capture must not write into the caller's tensors
+        first = run_once(fn, a1, k1, named, (arg_names, kw_names))
+        restore()
+        a2, k2 = _resized(args, kwargs, {}, {}, roll=True)
+        check = run_once(fn, a2, k2, named, (arg_names, kw_names))
+    finally:
+        restore()
+    graph, constants = merge_runs([first, check], [()], [], [], {})
+    graph.eliminate_dead_code()
+    live = {n for n, _ in graph.placeholders}
+    tensors = {n: (lambda t=t: t) for n, t in free if n in live}
+    tensors.update({n: (lambda t=t: t) for n, t in constants.items() if n in live})
+    inputs = (tuple(_input_tree(a, n) for a, n in zip(args, arg_names)),
+              {k: _input_tree(v, kw_names[k]) for k, v in kwargs.items()})
+    return graph, inputs, tensors
+
+
+def _clones(tree):
+    if isinstance(tree, Tensor):
+        return tree.clone()
+    if type(tree) in (tuple, list):
+        return type(tree)(_clones(v) for v in tree)
+    if isinstance(tree, dict):
+        return {k: _clones(v) for k, v in tree.items()}
+    return tree

@@ -1,0 +1,126 @@
+"""A compiled program: the captured graph run node by node, each fused group as one kernel.
+
+Nodes that do not fuse (matmul, convolution, reductions, shape ops, a user's custom op) run by
+calling the same Function again (framework/export/_ops.py), so autograd records them as usual.
+A fused group that an input requiring grad reaches runs inside `_FusedGroup`, an autograd
+Function whose backward replays the group's ops eagerly on the saved inputs and differentiates
+them: gradients equal eager's, and the backward is not yet fused (docs/DESIGN.md).
+"""
+import warnings
+
+from framework._compile import _fusion, _kernels
+from framework.autograd import grad_mode
+from framework.autograd.function import Function
+from framework.export import _ops
+from framework.export._graph import Ref
+from framework.export._program import _materialize
+from framework.tensor import Tensor
+
+
+class _FusedGroup(Function):
+    """forward: the group's kernel; backward: the group's ops replayed and differentiated."""
+
+    @staticmethod
+    def forward(ctx, group, debug, *tensors):
+        ctx.group = group
+        ctx.save_for_backward(*tensors)
+        return tuple(_kernels.launch(group, list(tensors), debug))
+
+    @staticmethod
+    def backward(ctx, *grads):
+        import framework
+        group, saved = ctx.group, ctx.saved_tensors
+        needs = ctx.needs_input_grad[2:]
+        create = grad_mode.state.enabled  # create_graph: differentiate through the replay itself
+        with framework.enable_grad():
+            xs = [t if create or not need else t.detach().requires_grad_() for t, need in zip(saved, needs)]
+            env = dict(zip(group.inputs, xs))
+            replay(group.nodes, env, xs[0].device)
+            outs = [env[o] for o in group.outputs]
+            pairs = [(o, g) for o, g in zip(outs, grads) if o.requires_grad and g is not None]
+            wanted = [x for x, need in zip(xs, needs) if need]
+            got = framework.autograd.grad([o for o, _ in pairs], wanted, [g for _, g in pairs], allow_unused=True,
+                                          create_graph=create) if pairs and wanted else [None] * len(wanted)
+        it = iter(got)
+        return (None, None) + tuple(next(it) if need else None for need in needs)
+
+
+def replay(nodes, env, device):
+    """Run `nodes` eagerly, reading and writing values in `env`."""
+    for node in nodes:
+        out = _ops.call(node.op, _materialize(node.args, env, {}), device)
+        if len(node.outputs) == 1 and isinstance(out, Tensor):
+            env[node.outputs[0]] = out
+        else:
+            for name, o in zip(node.outputs, out):
+                if name:
+                    env[name] = o
+
+
+class Program:
+    """One input signature's compiled graph. `inputs`: the (args, kwargs) trees of Refs;
+    `tensors`: {placeholder name: a function returning the live tensor} for parameters,
+    buffers and constants; `fuse`: False for backend="eager" (the graph replayed as it is)."""
+
+    def __init__(self, graph, inputs, tensors, fuse=True, debug=False, strict=False):
+        self.graph, self.inputs, self.tensors = graph, inputs, tensors
+        self.debug, self.strict = debug, strict
+        self.items = _fusion.partition(graph) if fuse else list(graph.nodes)
+        self.groups = [i for i in self.items if isinstance(i, _fusion.Group)]
+
+    def __call__(self, args, kwargs):
+        env = {}
+        _bind(self.inputs[0], args, env)
+        for k, spec in self.inputs[1].items():
+            _bind(spec, kwargs[k], env)
+        for name, get in self.tensors.items():
+            env[name] = get()
+        device = next((t.device for t in env.values() if isinstance(t, Tensor)), None)
+        if device is None:
+            import framework
+            device = framework.device("cpu")
+        for item in self.items:
+            if isinstance(item, _fusion.Group):
+                self._run_group(item, env, device)
+            else:
+                replay((item,), env, device)
+        return _materialize(self.graph.output, env, {})
+
+    def _run_group(self, group, env, device):
+        if getattr(group, "failed", False):
+            return replay(group.nodes, env, device)
+        tensors = [env[n] for n in group.inputs]
+        try:
+            if grad_mode.state.enabled and any(t.requires_grad for t in tensors):
+                outs = _FusedGroup.apply(group, self.debug, *tensors)
+            else:
+                outs = _kernels.launch(group, tensors, self.debug)
+        except (ImportError, SyntaxError, NotImplementedError, _numba_error()) as e:
+            if self.strict:
+                raise
+            warnings.warn(f"framework.compile: the fused kernel of these nodes failed to build ({type(e).__name__}: "
+                          f"{str(e).splitlines()[0] if str(e) else ''}); they run eagerly:\n{group.describe()}",
+                          stacklevel=4)
+            group.failed = True
+            return replay(group.nodes, env, device)
+        env.update(zip(group.outputs, outs))
+
+    def kernel_sources(self):
+        """[(graph nodes, kernel file path)] of the groups built so far."""
+        return [(g.describe(), m.__file__) for g in self.groups for m in g.kernels.values()]
+
+
+def _numba_error():
+    from numba.core.errors import NumbaError
+    return NumbaError
+
+
+def _bind(spec, value, env):
+    if isinstance(spec, Ref):
+        env[spec.name] = value
+    elif type(spec) in (tuple, list):
+        for s, v in zip(spec, value):
+            _bind(s, v, env)
+    elif isinstance(spec, dict):
+        for k, s in spec.items():
+            _bind(s, value[k], env)

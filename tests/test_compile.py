@@ -1,0 +1,396 @@
+"""framework.compile: compiled equals eager (outputs and gradients) on every device, fusion,
+guards and recompiles, the eager fallback, the kernel cache across processes, debug output."""
+import operator
+import os
+import subprocess
+import sys
+import textwrap
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+import framework
+import framework.nn.functional as F
+from framework import nn
+from framework._compile import stats
+from framework.export import CaptureError
+from tests.helpers import randn
+
+
+@pytest.fixture(autouse=True)
+def _cache(tmp_path_factory, monkeypatch):
+    """Kernels go to one temporary cache for this module's tests, not the user's."""
+    monkeypatch.setenv("FRAMEWORK_CACHE", str(tmp_path_factory.getbasetemp() / "compile_cache"))
+
+
+def _tensor(a, device, grad=True):
+    return framework.tensor(a, device=device, requires_grad=grad and a.dtype.kind == "f")
+
+
+def _grads(model, inputs):
+    tensors = [t for t in inputs if isinstance(t, framework.Tensor) and t.requires_grad]
+    params = list(model.parameters()) if isinstance(model, nn.Module) else []
+    return tensors + params
+
+
+def assert_compiled_matches(model, inputs, atol=1e-6):
+    """Compiled and eager give the same outputs and the same gradients of every input and parameter."""
+    compiled = framework.compile(model)
+    before = stats["compilations"]
+    eager_out = model(*inputs)
+    leaves = _grads(model, inputs)
+    eager_grads = framework.autograd.grad(eager_out.sum(), leaves) if leaves else ()
+    out = compiled(*inputs)
+    assert stats["compilations"] == before + 1
+    np.testing.assert_allclose(out.detach().cpu().numpy(), eager_out.detach().cpu().numpy(), atol=atol, rtol=1e-5)
+    assert out.dtype == eager_out.dtype and out.shape == eager_out.shape
+    if leaves:
+        grads = framework.autograd.grad(out.sum(), leaves)
+        for g, e in zip(grads, eager_grads):
+            np.testing.assert_allclose(g.cpu().numpy(), e.cpu().numpy(), atol=atol, rtol=1e-5)
+    again = compiled(*inputs)  # same signature: no recompile, same values
+    assert stats["compilations"] == before + 1
+    np.testing.assert_allclose(again.detach().cpu().numpy(), out.detach().cpu().numpy(), atol=0)
+    return compiled
+
+
+# ----------------------------------------------------------------- models
+
+
+def _mlp(device):
+    framework.manual_seed(0)
+    return nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3)).to(device), (randn(2, 4),)
+
+
+def _lenet(device):
+    from framework.examples.lenet import Net
+    framework.manual_seed(0)
+    return Net().to(device), (randn(1, 1, 32, 32),)
+
+
+class GeluMLP(nn.Module):
+    """A transformer MLP body written by hand: the tanh GELU as its formula."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc1, self.fc2 = nn.Linear(4, 8), nn.Linear(8, 4)
+
+    def forward(self, x):
+        h = self.fc1(x)
+        h = 0.5 * h * (1.0 + framework.tanh(0.7978845608028654 * (h + 0.044715 * h ** 3)))
+        return x + self.fc2(h)
+
+
+class HandLayerNorm(nn.Module):
+    def __init__(self, n):
+        super().__init__()
+        self.weight, self.bias = nn.Parameter(framework.ones(n) * 1.5), nn.Parameter(framework.zeros(n) + 0.25)
+
+    def forward(self, x):
+        mu = x.mean(-1, keepdim=True)
+        d = x - mu
+        var = (d * d).mean(-1, keepdim=True)
+        return d / (var + 1e-5).sqrt() * self.weight + self.bias
+
+
+def hand_softmax(x):
+    e = (x - x.max(-1, keepdim=True).values).exp()
+    return e / e.sum(-1, keepdim=True)
+
+
+def _transformer(device):
+    framework.manual_seed(0)
+    layer = nn.TransformerEncoderLayer(d_model=8, nhead=2, dim_feedforward=16, dropout=0.0, batch_first=True)
+    return layer.to(device), (randn(2, 3, 8),)
+
+
+MODELS = {
+    "mlp": _mlp,
+    "lenet": _lenet,
+    "gelu_mlp": lambda device: (GeluMLP().to(device), (randn(2, 3, 4),)),
+    "layer_norm": lambda device: (HandLayerNorm(5).to(device), (randn(3, 5),)),
+    "softmax": lambda device: (hand_softmax, (randn(3, 5),)),
+    "transformer": _transformer,
+}
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+def test_compiled_model_matches_eager(name, device):
+    model, arrays = MODELS[name](device)
+    inputs = [_tensor(a, device) for a in arrays]
+    assert_compiled_matches(model, inputs)
+
+
+def test_compiled_model_matches_eager_in_eval_and_no_grad(device):
+    model, (a,) = _transformer(device)
+    model.eval()
+    x = _tensor(a, device, grad=False)
+    compiled = framework.compile(model)
+    with framework.no_grad():
+        np.testing.assert_allclose(compiled(x).cpu().numpy(), model(x).cpu().numpy(), atol=1e-6)
+
+
+def test_elementwise_chains_become_one_kernel(device):
+    def f(x, b):
+        return F.gelu(x * 2 + b).sigmoid() * (x > 0.5) + x ** 2 - F.silu(x)
+
+    x, b = _tensor(randn(3, 4), device), _tensor(randn(4), device, grad=False)
+    compiled = assert_compiled_matches(f, [x, b])
+    (program,) = compiled.programs.values()
+    (group,) = program.groups
+    assert len(group.nodes) == 10 and group.inputs == ["x", "b"]
+    assert program.items == [group]
+
+
+def test_broadcast_zero_size_zero_dim_and_strided_inputs(device):
+    def f(x, s):
+        return (x * s + 1).exp() - s
+
+    for shape_x, shape_s in (((2, 3), ()), ((0, 3), (3,)), ((), ())):
+        x, s = _tensor(randn(*shape_x), device), _tensor(randn(*shape_s), device)
+        assert_compiled_matches(f, [x, s])
+    x = _tensor(randn(3, 2), device, grad=False).t()  # non-contiguous
+    s = _tensor(randn(2, 1), device, grad=False)
+    np.testing.assert_allclose(framework.compile(f)(x, s).cpu().numpy(), f(x, s).cpu().numpy(), atol=1e-6)
+
+
+def test_integer_bool_and_float64_dtypes(device):
+    def f(i, x):
+        big = i > 2
+        return (i * 3 + 1) // 2, (x * i + 0.5).tanh() * big, (i + 1.5).sqrt(), big & (x < 0.1)
+
+    i = framework.tensor(np.arange(6).reshape(2, 3), device=device)
+    x = _tensor(randn(2, 3, dtype=np.float64), device, grad=False)
+    compiled = framework.compile(f)
+    for got, want in zip(compiled(i, x), f(i, x)):
+        assert got.dtype == want.dtype
+        np.testing.assert_allclose(got.cpu().numpy(), want.cpu().numpy(), atol=1e-12)
+
+
+UNARY = ["neg", "exp", "tanh", "sigmoid", "relu", "abs", "sin", "gelu", "silu"]
+BINARY = ["add", "sub", "mul", "maximum", "div"]
+
+
+def _expressions():
+    leaf = st.sampled_from(["x", "y"]) | st.floats(-2, 2, allow_nan=False).map(lambda v: round(v, 2))
+    return st.recursive(leaf, lambda inner: st.tuples(st.sampled_from(UNARY), inner) |
+                        st.tuples(st.sampled_from(BINARY), inner, inner), max_leaves=6)
+
+
+def _evaluate(e, x, y):
+    if e == "x":
+        return x
+    if e == "y":
+        return y
+    if isinstance(e, float):
+        return e
+    op, *args = e
+    vals = [_evaluate(a, x, y) for a in args]
+    if op in ("gelu", "silu"):
+        return getattr(F, op)(vals[0]) if isinstance(vals[0], framework.Tensor) else vals[0]
+    if len(vals) == 1:
+        v = vals[0]
+        return getattr(framework, op)(v) if isinstance(v, framework.Tensor) else v
+    a, b = vals
+    if not isinstance(a, framework.Tensor) and not isinstance(b, framework.Tensor):
+        return a
+    if op == "maximum":
+        return framework.maximum(a, b) if isinstance(a, framework.Tensor) and isinstance(b, framework.Tensor) \
+            else a
+    if op == "div" and not isinstance(b, framework.Tensor):
+        b = b if abs(b) > 0.1 else 0.5
+    return getattr(operator, op if op != "div" else "truediv")(a, b)
+
+
+@settings(max_examples=8)
+@given(expr=_expressions())
+def test_hypothesis_elementwise_expressions(expr, device):
+    def f(x, y):
+        return _evaluate(("mul", expr, "x"), x, y) + y
+
+    x, y = _tensor(randn(2, 3), device), _tensor(randn(3), device)
+    compiled = framework.compile(f)
+    out, want = compiled(x, y), f(x, y)
+    np.testing.assert_allclose(out.detach().cpu().numpy(), want.detach().cpu().numpy(), rtol=1e-5, atol=1e-6)
+    got = framework.autograd.grad(out.sum(), (x, y))
+    expected = framework.autograd.grad(want.sum(), (x, y))
+    for g, e in zip(got, expected):
+        np.testing.assert_allclose(g.cpu().numpy(), e.cpu().numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_double_backward_through_a_fused_group(device):
+    def f(x):
+        return (x * x * x).sin()
+
+    x = _tensor(randn(4), device)
+    compiled = framework.compile(f)
+    (g,) = framework.autograd.grad(compiled(x).sum(), x, create_graph=True)
+    (gg,) = framework.autograd.grad(g.sum(), x)
+    (e,) = framework.autograd.grad(f(x).sum(), x, create_graph=True)
+    (ee,) = framework.autograd.grad(e.sum(), x)
+    np.testing.assert_allclose(gg.cpu().numpy(), ee.cpu().numpy(), rtol=1e-5, atol=1e-6)
+
+
+# ----------------------------------------------------------------- guards
+
+
+def test_recompiles_only_when_a_guard_changes(device):
+    def f(x):
+        return (x * 2).relu() + 1
+
+    compiled = framework.compile(f)
+    x = framework.tensor(randn(2, 3), device=device)
+    compiled(x)
+    compiled(framework.tensor(randn(2, 3), device=device))  # other values: same program
+    assert compiled.compile_count == 1
+    compiled(framework.tensor(randn(4, 3), device=device))  # shape
+    assert compiled.compile_count == 2
+    compiled(framework.tensor(randn(2, 3, dtype=np.float64), device=device))  # dtype
+    assert compiled.compile_count == 3
+    compiled(framework.tensor(randn(2, 3), device=device, requires_grad=True))  # requires_grad
+    assert compiled.compile_count == 4
+    with framework.no_grad():  # grad mode
+        compiled(x)
+    assert compiled.compile_count == 5
+    compiled(x)
+    compiled(framework.tensor(randn(4, 3), device=device))
+    assert compiled.compile_count == 5
+
+
+def test_training_flag_is_a_guard(device):
+    model = nn.Sequential(nn.Linear(3, 3), nn.Dropout(0.5)).to(device)
+    compiled = framework.compile(model)
+    x = framework.tensor(randn(2, 3), device=device)
+    compiled(x)
+    compiled.eval()
+    assert not model.training and not model[1].training
+    y = compiled(x)
+    assert compiled._compiled.compile_count == 2
+    np.testing.assert_allclose(y.detach().cpu().numpy(), model(x).detach().cpu().numpy(), atol=1e-6)
+
+
+def test_recompile_limit_falls_back_to_eager(device):
+    compiled = framework.compile(lambda x: x + 1, recompile_limit=2)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for n in (1, 2, 3, 4):
+            y = compiled(framework.ones(n, device=device))
+    assert compiled.compile_count == 2 and y.tolist() == [2.0] * 4
+    assert sum("recompile limit" in str(w.message) for w in caught) == 1
+
+
+def test_capture_failure_falls_back_with_one_warning(device):
+    def f(x):
+        return x * float(x.sum())  # a Python number computed from the values
+
+    compiled = framework.compile(f)
+    x = framework.tensor(randn(3), device=device)
+    before = stats["fallbacks"]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        y = compiled(x)
+        compiled(x)
+    message = [str(w.message) for w in caught if "framework.compile" in str(w.message)][0]
+    assert message.startswith("framework.compile: running ") and ".f eagerly: the graph cannot be captured" in message
+    assert sum("framework.compile" in str(w.message) for w in caught) == 1
+    assert stats["fallbacks"] == before + 1
+    np.testing.assert_allclose(y.cpu().numpy(), f(x).cpu().numpy())
+
+
+def test_fullgraph_raises_where_capture_fails(device):
+    compiled = framework.compile(lambda x: x * float(x.sum()), fullgraph=True)
+    with pytest.raises(CaptureError, match="depends on the input values"):
+        compiled(framework.tensor(randn(3), device=device))
+
+
+# ----------------------------------------------------------------- the API
+
+
+def test_optimized_module_shares_the_original(device):
+    model = nn.Linear(3, 2).to(device)
+    compiled = framework.compile(model)
+    assert isinstance(compiled, framework._compile.OptimizedModule) and compiled._orig_mod is model
+    assert all(a is b for a, b in zip(compiled.parameters(), model.parameters()))
+    assert list(compiled.state_dict()) == ["_orig_mod.weight", "_orig_mod.bias"]  # as torch.compile's
+    assert compiled.weight is model.weight and compiled.in_features == 3
+    compiled.eval()
+    assert not model.training
+    compiled.train()
+    assert model.training
+    with framework.no_grad():  # an update of the original's parameters is seen by the compiled module
+        model.weight.fill_(1.0)
+    x = framework.tensor(randn(2, 3), device=device)
+    np.testing.assert_allclose(compiled(x).detach().cpu().numpy(), model(x).detach().cpu().numpy(), atol=1e-6)
+
+
+def test_decorator_forms_and_options():
+    @framework.compile
+    def f(x):
+        return x.exp() + 1
+
+    @framework.compile(backend="eager", fullgraph=True)
+    def g(x):
+        return x.exp() + 1
+
+    x = framework.tensor([0.0, 1.0])
+    assert f.__name__ == "f" and f(x).tolist() == g(x).tolist() == (x.exp() + 1).tolist()
+    model = nn.Linear(2, 2)
+    assert framework.compile(model, disable=True) is model
+    with pytest.raises(RuntimeError, match="Unrecognized mode=fast"):
+        framework.compile(f, mode="fast")
+    with pytest.raises(RuntimeError, match="Either mode or options can be specified"):
+        framework.compile(f, mode="default", options={})
+    with pytest.raises(AssertionError, match="A callable function is expected"):
+        framework.compile(3)
+
+
+def test_compiled_method_and_free_tensors(device):
+    w = framework.tensor(randn(3), device=device, requires_grad=True)
+
+    def f(x):
+        return (x * w).tanh() * 2
+
+    x = framework.tensor(randn(2, 3), device=device)
+    compiled = framework.compile(f)
+    compiled(x).sum().backward()
+    got = w.grad.clone()
+    w.grad = None
+    f(x).sum().backward()
+    np.testing.assert_allclose(got.cpu().numpy(), w.grad.cpu().numpy(), atol=1e-6)
+
+
+def test_debug_mode_prints_each_kernel_with_its_nodes(capsys, monkeypatch):
+    def f(x):
+        return (x * 3.5).sigmoid() - 0.25
+
+    framework.compile(f, mode="debug")(framework.tensor(randn(2, 2)))
+    out = capsys.readouterr().out
+    assert "@njit(parallel=True, cache=True)" in out and "def kernel_flat" in out
+    assert "mul(%x, b=3.5)" in out and "sigmoid(%mul)" in out
+    monkeypatch.setenv("FRAMEWORK_COMPILE_DEBUG", "1")
+    framework.compile(f)(framework.tensor(randn(2, 2)))
+    assert "def kernel_nd" in capsys.readouterr().out
+
+
+def test_second_process_loads_the_cached_kernels(tmp_path):
+    script = textwrap.dedent("""
+        import framework
+        from framework._compile import stats
+        def f(x):
+            return (x * 1.25 + 0.5).tanh() * x
+        y = framework.compile(f)(framework.ones(3, 4))
+        assert (y - f(framework.ones(3, 4))).abs().max().item() == 0
+        print(stats["kernels_generated"], stats["kernels_loaded"])
+    """)
+    env = dict(os.environ, FRAMEWORK_CACHE=str(tmp_path))
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    runs = [subprocess.run([sys.executable, "-c", script], env=env, cwd=root, capture_output=True, text=True,
+                           timeout=600) for _ in range(2)]
+    for r in runs:
+        assert r.returncode == 0, r.stderr
+    assert runs[0].stdout.split() == ["1", "0"]
+    assert runs[1].stdout.split() == ["0", "1"]
+    files = sorted(p.name for p in (tmp_path / "compile").iterdir() if p.suffix == ".py")
+    assert len(files) == 1 and files[0].startswith("fused_cpu_")
