@@ -4,7 +4,7 @@ from framework import Size
 from framework.distributions import constraints
 from framework.distributions._math import sample_categorical
 from framework.distributions.distribution import Distribution
-from framework.distributions.utils import finfo, lazy_property, logits_to_probs, probs_to_logits
+from framework.distributions.utils import expand_probs_or_logits, finfo, lazy_property, logits_to_probs, probs_to_logits
 from framework.nn.functional import one_hot
 
 __all__ = ["Categorical", "OneHotCategorical", "OneHotCategoricalStraightThrough"]
@@ -35,12 +35,7 @@ class Categorical(Distribution):
         new = self._get_checked_instance(Categorical, _instance)
         batch_shape = Size(batch_shape)
         param_shape = tuple(batch_shape) + (self._num_events,)
-        if "probs" in self.__dict__:
-            new.probs = self.probs.expand(param_shape)
-            new._param = new.probs
-        if "logits" in self.__dict__:
-            new.logits = self.logits.expand(param_shape)
-            new._param = new.logits
+        expand_probs_or_logits(self, new, param_shape)
         new._num_events = self._num_events
         super(Categorical, new).__init__(batch_shape, validate_args=False)
         new._validate_args = self._validate_args

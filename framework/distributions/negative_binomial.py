@@ -5,7 +5,8 @@ from framework import Size
 from framework.distributions import constraints
 from framework.distributions.distribution import Distribution
 from framework.distributions.gamma import Gamma
-from framework.distributions.utils import broadcast_all, lazy_property, logits_to_probs, probs_to_logits
+from framework.distributions.utils import (broadcast_all, expand_probs_or_logits, lazy_property, logits_to_probs,
+                                           probs_to_logits)
 from framework.nn.functional import logsigmoid
 
 __all__ = ["NegativeBinomial"]
@@ -32,12 +33,7 @@ class NegativeBinomial(Distribution):
         new = self._get_checked_instance(NegativeBinomial, _instance)
         batch_shape = Size(batch_shape)
         new.total_count = self.total_count.expand(batch_shape)
-        if "probs" in self.__dict__:
-            new.probs = self.probs.expand(batch_shape)
-            new._param = new.probs
-        if "logits" in self.__dict__:
-            new.logits = self.logits.expand(batch_shape)
-            new._param = new.logits
+        expand_probs_or_logits(self, new, batch_shape)
         super(NegativeBinomial, new).__init__(batch_shape, validate_args=False)
         new._validate_args = self._validate_args
         return new

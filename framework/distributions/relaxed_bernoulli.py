@@ -8,8 +8,8 @@ from framework.distributions import constraints
 from framework.distributions.distribution import Distribution
 from framework.distributions.transformed_distribution import TransformedDistribution
 from framework.distributions.transforms import SigmoidTransform
-from framework.distributions.utils import (broadcast_all, clamp_probs, lazy_property, logits_to_probs,
-                                           probs_to_logits)
+from framework.distributions.utils import (broadcast_all, clamp_probs, expand_probs_or_logits, lazy_property,
+                                           logits_to_probs, probs_to_logits)
 
 __all__ = ["LogitRelaxedBernoulli", "RelaxedBernoulli"]
 
@@ -37,12 +37,7 @@ class LogitRelaxedBernoulli(Distribution):
         new = self._get_checked_instance(LogitRelaxedBernoulli, _instance)
         batch_shape = Size(batch_shape)
         new.temperature = self.temperature
-        if "probs" in self.__dict__:
-            new.probs = self.probs.expand(batch_shape)
-            new._param = new.probs
-        if "logits" in self.__dict__:
-            new.logits = self.logits.expand(batch_shape)
-            new._param = new.logits
+        expand_probs_or_logits(self, new, batch_shape)
         super(LogitRelaxedBernoulli, new).__init__(batch_shape, validate_args=False)
         new._validate_args = self._validate_args
         return new

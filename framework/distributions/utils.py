@@ -64,6 +64,17 @@ def _sum_rightmost(value, dim):
     return value.reshape(tuple(value.shape[:-dim]) + (-1,)).sum(-1)
 
 
+def expand_probs_or_logits(source, new, batch_shape):
+    """For `expand`: `new` gets whichever of probs and logits `source` holds (the other is a lazy
+    property computed from it), expanded to `batch_shape`, and that one as its `_param`."""
+    if "probs" in source.__dict__:
+        new.probs = source.probs.expand(batch_shape)
+        new._param = new.probs
+    if "logits" in source.__dict__:
+        new.logits = source.logits.expand(batch_shape)
+        new._param = new.logits
+
+
 def logits_to_probs(logits, is_binary=False):
     if is_binary:
         return framework.sigmoid(logits)
