@@ -142,7 +142,7 @@ class Function(Node):
 
     @classmethod
     def apply(cls, *args):
-        if _dt.low_used and not low_precision.inner and low_precision.needed(cls, args):
+        if _dt.low_used and not low_precision.state.inner and low_precision.needed(cls, args):
             return low_precision.dispatch(cls, args)  # float16/bfloat16 inputs, or autocast
         prev = grad_mode.state.enabled
         record = False

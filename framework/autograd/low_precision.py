@@ -14,13 +14,20 @@ indexing, casts, device moves) run on the 16-bit storage itself.
 autocast is entered); until then `apply` pays one global read. Then `apply` hands the ops that
 `needed` picks to `dispatch`, which also applies autocast's casts (framework/amp/autocast_mode.py).
 """
+import threading
+
 from framework import dtypes as _dt
 from framework.amp import autocast_mode as _amp
 from framework.tensor import Tensor
 
-# True while dispatch runs the op it prepared: the op's own apply (and the ops its forward
-# calls) then run as they are.
-inner = False
+
+class _State(threading.local):
+    # True while dispatch runs the op it prepared (in this thread): the op's own apply, and the
+    # ops its forward calls, then run as they are.
+    inner = False
+
+
+state = _State()
 
 
 def _low(a):
@@ -77,7 +84,6 @@ def needed(cls, args):
 
 def dispatch(cls, args):
     """Run `cls.apply(*args)` with autocast's casts and in float32 for 16-bit float inputs."""
-    global inner
     if _amp._enabled:
         op = cls.autocast_op or getattr(cls, "op", None)
         if op is not None:
@@ -86,11 +92,11 @@ def dispatch(cls, args):
     if cls.opmath and has_low(args):
         target = _target(args)
         args = tuple(_up(a) for a in args)
-    inner = True
+    state.inner = True
     try:
         out = cls.apply(*args)
     finally:
-        inner = False
+        state.inner = False
     if target is None or not target._low:
         return out
     return _down(out, target)
