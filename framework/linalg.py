@@ -39,8 +39,7 @@ class LinAlgError(RuntimeError):
 
 
 def _type_name(dt):
-    from framework.ops.math import _type_name as name
-    return {"complex64": "ComplexFloat", "complex128": "ComplexDouble"}.get(dt.name) or name(dt)
+    return _dt.scalar_name(dt)
 
 
 def _check_float(A, name):

@@ -81,8 +81,7 @@ def imag(input):
 
 
 def _type_name(dt):
-    from framework.ops.math import _type_name as name
-    return name(dt)
+    return _dt.scalar_name(dt)
 
 
 def complex(real, imag):
