@@ -348,6 +348,7 @@ def test_state_dict_both_ways(device):
 
 
 def test_parameters_layout_and_init():
+    framework.manual_seed(0)  # (the spread check below is statistical: seeded, and on 32+ values only)
     for make in (lambda nn: nn.LSTM(5, 8, 2, proj_size=3, bidirectional=True), lambda nn: nn.GRU(5, 8, bias=False),
                  lambda nn: nn.RNN(5, 8, 3, nonlinearity="relu"), lambda nn: nn.LSTMCell(5, 8),
                  lambda nn: nn.GRUCell(5, 8, bias=False), lambda nn: nn.RNNCell(5, 8)):
@@ -358,7 +359,7 @@ def test_parameters_layout_and_init():
         bound = 1 / np.sqrt(8)
         for p in ours.parameters():
             v = p.detach().numpy()
-            assert v.min() >= -bound and v.max() <= bound and v.std() > bound / 4
+            assert v.min() >= -bound and v.max() <= bound and (v.size < 32 or v.std() > bound / 4)
         if isinstance(ours, framework.nn.RNNBase):
             assert ours._flat_weights_names == theirs._flat_weights_names
             assert [[tuple(w.shape) for w in ws] for ws in ours.all_weights] == \
