@@ -15,6 +15,7 @@ import torch
 
 import framework
 import framework.distributions as fd
+from test_distributions import _check_gradients, _close, _to_numpy  # the same comparison helpers
 
 RNG = np.random.default_rng(7)
 F32 = np.float32
@@ -114,8 +115,6 @@ CUDA_DISTS = {"cauchy", "student_t", "lowrank_mvn", "mixture_normal", "wishart_s
 CUDA_SAMPLES = {"cauchy", "geometric_probs", "student_t", "von_mises", "relaxed_one_hot"}
 CUDA_STATISTICS = {"gumbel", "geometric_probs"}
 
-ATOL, RTOL = 1e-5, 1e-4
-
 
 def _build(name, lib, device="cpu"):
     build, params = DISTS[name]
@@ -123,18 +122,6 @@ def _build(name, lib, device="cpu"):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # Wishart's low-df warning
         return build(lib, *tensors), tensors
-
-
-def _to_numpy(t):
-    return t.detach().cpu().numpy() if isinstance(t, framework.Tensor) else t.detach().numpy()
-
-
-def _close(ours, theirs, what, rtol=RTOL, atol=ATOL):
-    assert isinstance(ours, framework.Tensor), f"{what}: {type(ours)}"
-    assert tuple(ours.shape) == tuple(theirs.shape), f"{what}: shape {tuple(ours.shape)} vs {tuple(theirs.shape)}"
-    assert str(ours.dtype) == str(theirs.dtype), f"{what}: dtype {ours.dtype} vs {theirs.dtype}"
-    np.testing.assert_allclose(_to_numpy(ours), _to_numpy(theirs), rtol=rtol, atol=atol, err_msg=what,
-                               equal_nan=True)
 
 
 def _attempt(fn):
@@ -180,23 +167,6 @@ def test_values_and_gradients_match_torch(name, device):
         _close(got, expected, what)
         if expected.requires_grad and bool(torch.isfinite(expected).all()):
             _check_gradients(what, expected, got, t_params, f_params)
-
-
-def _check_gradients(what, expected, got, t_params, f_params):
-    """The gradient of the query's sum with respect to every parameter, or the same refusal."""
-    wanted = [(a, b) for a, b in zip(f_params, t_params) if b.requires_grad]
-    try:
-        t_grads = torch.autograd.grad(expected.sum(), [b for _, b in wanted], allow_unused=True, retain_graph=True)
-    except NotImplementedError:
-        with pytest.raises(NotImplementedError):
-            framework.autograd.grad(got.sum(), [a for a, _ in wanted], allow_unused=True, retain_graph=True)
-        return
-    f_grads = framework.autograd.grad(got.sum(), [a for a, _ in wanted], allow_unused=True, retain_graph=True)
-    for i, (a, b) in enumerate(zip(f_grads, t_grads)):
-        if b is None:
-            assert a is None or not np.any(_to_numpy(a)), f"{what}: gradient of parameter {i}"
-        else:
-            _close(a, b, f"{what}: gradient of parameter {i}", rtol=1e-3, atol=1e-4)
 
 
 @pytest.mark.parametrize("name", sorted(DISTS))
