@@ -112,8 +112,9 @@ def _single_row(quick):
     model = Net()
     opt = framework.optim.SGD(model.parameters(), lr=0.01)
     x, y = framework.randn(64, 1, 32, 32), framework.randint(0, 10, (64,))
-    return {"threads": framework.get_num_threads(),
-            "step_s": median_seconds(lambda: _lenet_step(model, opt, x, y), repeat=5 if quick else 9, min_time=0.2)}
+    step = median_seconds(lambda: _lenet_step(model, opt, x, y), repeat=5 if quick else 9, min_time=0.2)
+    from perf import machine  # (after the step ran: the threading layer is known once a parallel kernel has)
+    return {"threads": framework.get_num_threads(), "step_s": step, "machine": machine()}
 
 
 def _rank_main(quick, out):
@@ -165,6 +166,7 @@ def main(argv=None):
           f"| | | |")
     print("\n(after backward: the wait for the last buckets plus writing the averaged gradients into .grad; "
           "overlapped: 1 - after backward / all-reduce alone)")
+    print(f"\nmachine (the 1-rank run): {single['machine']}")
 
 
 if __name__ == "__main__":
