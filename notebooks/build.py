@@ -15,7 +15,7 @@ from nbclient import NotebookClient
 
 HERE = pathlib.Path(__file__).resolve().parent
 NOTEBOOKS = {"01_quickstart.ipynb": "make_quickstart.py", "02_performance.ipynb": "make_performance.py",
-             "03_char_lm.ipynb": "make_char_lm.py"}
+             "03_char_lm.ipynb": "make_char_lm.py", "04_compile.ipynb": "make_compile.py"}
 
 
 def execute(path, timeout=1800):

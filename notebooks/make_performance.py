@@ -13,7 +13,7 @@ cells = [
                   "QUICK = os.environ.get('PERF_QUICK', '1') != '0'\n"
                   "torch.set_num_threads(os.cpu_count())"),
     new_markdown_cell("## The benchmark table"),
-    new_code_cell("rows = perf_main.main(['--skip-cold'] + (['--quick'] if QUICK else []))"),
+    new_code_cell("rows = perf_main.main(['--skip-cold', '--skip-compile'] + (['--quick'] if QUICK else []))"),
     new_markdown_cell("## Time relative to PyTorch (below 1: framework is faster)"),
     new_code_cell("named = [(r[0], float(r[5].rstrip('x'))) for r in rows if r[5] != '-']\n"
                   "fig, ax = plt.subplots(figsize=(8, 0.3 * len(named) + 1))\n"

@@ -5,6 +5,7 @@ import argparse
 import os
 
 import perf
+from perf import compile_bench
 from perf.suite import (bench_cold_start, bench_conv, bench_dataloader, bench_elementwise, bench_matmul,
                         bench_overhead, bench_reductions, bench_sequence_models, bench_training, format_table,
                         torch)
@@ -15,6 +16,7 @@ def main(argv=None):
     p.add_argument("--quick", action="store_true", help="small sizes: a smoke run, not figures to quote")
     p.add_argument("--markdown", metavar="FILE", help="also write the table as Markdown to FILE")
     p.add_argument("--skip-cold", action="store_true", help="skip the cold-start measurement (two fresh processes)")
+    p.add_argument("--skip-compile", action="store_true", help="skip the framework.compile table")
     args = p.parse_args(argv)
     threads = os.cpu_count() or 1
     if torch:
@@ -30,9 +32,13 @@ def main(argv=None):
     bench_dataloader(rows, args.quick)
     if not args.skip_cold:
         bench_cold_start(rows)
+    compiled = [] if args.skip_compile else compile_bench.run(args.quick)
     machine = perf.machine()
     print(f"python -m perf  ({machine})")
     print(format_table(rows, markdown=False))
+    if compiled:
+        print("\nframework.compile (perf/compile_bench.py):")
+        print(compile_bench.format_table(compiled, markdown=False))
     if args.markdown:
         with open(args.markdown, "w") as f:
             f.write("# Benchmark results\n\nRegenerate with `python -m perf --markdown perf/RESULTS.md` "
@@ -41,6 +47,10 @@ def main(argv=None):
                     "(GB/s, GFLOP/s, samples/s) the ratio is still time-based. \"compile\" is the first call, "
                     "kept out of the medians.\n\n")
             f.write(format_table(rows, markdown=True) + "\n")
+            if compiled:
+                f.write("\n## framework.compile\n\nCompiled beside our eager mode and PyTorch eager (perf/compile_bench.py; "
+                        "ratios: compiled time over the other's).\n\n" +
+                        compile_bench.format_table(compiled, markdown=True) + "\n")
     return rows
 
 

@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import types
 import warnings
 
 import numpy as np
@@ -220,6 +221,27 @@ def test_hypothesis_elementwise_expressions(expr, device):
         np.testing.assert_allclose(g.cpu().numpy(), e.cpu().numpy(), rtol=1e-5, atol=1e-6)
 
 
+def test_backward_of_a_group_is_captured_and_fused_once(device):
+    """The first backward captures the group's backward (its recomputed forward and the gradient
+    formulas) and fuses it; later backwards reuse it; gradients equal eager's."""
+    def gelu(x):
+        return 0.5 * x * (1.0 + (0.7978845608028654 * (x + 0.044715 * x ** 3)).tanh())
+
+    x = _tensor(randn(3, 4), device)
+    compiled = framework.compile(gelu)
+    before = stats["backward_compilations"]
+    (want,) = framework.autograd.grad(gelu(x).sum(), x)
+    for _ in range(2):
+        (got,) = framework.autograd.grad(compiled(x).sum(), x)
+        np.testing.assert_allclose(got.cpu().numpy(), want.cpu().numpy(), rtol=1e-5, atol=1e-6)
+    assert stats["backward_compilations"] == before + 1
+    (program,) = compiled.programs.values()
+    (group,) = program.groups
+    (backward,) = group.backward.values()
+    (backward_program,) = backward.compiled.programs.values()
+    assert len(backward_program.groups) == 1 and backward_program.items == backward_program.groups
+
+
 def test_double_backward_through_a_fused_group(device):
     def f(x):
         return (x * x * x).sin()
@@ -231,6 +253,82 @@ def test_double_backward_through_a_fused_group(device):
     (e,) = framework.autograd.grad(f(x).sum(), x, create_graph=True)
     (ee,) = framework.autograd.grad(e.sum(), x)
     np.testing.assert_allclose(gg.cpu().numpy(), ee.cpu().numpy(), rtol=1e-5, atol=1e-6)
+
+
+# ----------------------------------------------------------------- reductions fused with their chains
+
+
+def _hand_layer_norm_var(x, w, b):
+    mu = x.mean(-1, keepdim=True)
+    return (x - mu) * (x.var(-1, keepdim=True, unbiased=False) + 1e-5).rsqrt() * w + b
+
+
+ROW_CASES = {
+    "softmax": (hand_softmax, [(2, 8, 5)]),
+    "layer_norm": (lambda x, w, b: HandLayerNorm.forward(types.SimpleNamespace(weight=w, bias=b), x),
+                   [(16, 6), (6,), (6,)]),
+    "layer_norm_var": (_hand_layer_norm_var, [(16, 6), (6,), (6,)]),
+    "scaled_masked_softmax": (lambda s, m: F.softmax(s * 0.5 + m, -1), [(16, 5), (16, 1)]),
+    "log_softmax_rows": (lambda s: F.log_softmax(s * 2.0, -1).sum(-1) * 0.5, [(4, 4, 3)]),
+    "amin_and_flat_sum": (lambda x, y: ((x * y).sum(-1) + 1.0, (x - y).amin(-1, keepdim=True).exp()),
+                          [(16, 3), (16, 3)]),
+}
+
+
+@pytest.mark.parametrize("name", list(ROW_CASES))
+def test_reductions_fuse_with_their_chains(name, device):
+    """Elementwise ops around sums, max/min, variances and softmaxes over the last dim become one
+    row kernel; outputs and gradients equal eager's (to rounding: sums accumulate in float32)."""
+    fn, shapes = ROW_CASES[name]
+    inputs = [_tensor(randn(*shape), device) for shape in shapes]
+    compiled = framework.compile(fn)
+    got, want = compiled(*inputs), fn(*inputs)
+    (program,) = compiled.programs.values()
+    assert any(getattr(g, "rows", False) for g in program.groups), program.items
+    got, want = (got, want) if isinstance(got, tuple) else ((got,), (want,))
+    for g, w in zip(got, want):
+        assert g.shape == w.shape and g.dtype == w.dtype
+        np.testing.assert_allclose(g.detach().cpu().numpy(), w.detach().cpu().numpy(), rtol=1e-5, atol=1e-6)
+    total = lambda outs: sum((o * (k + 1)).sum() for k, o in enumerate(outs))  # noqa: E731
+    for g, e in zip(framework.autograd.grad(total(got), inputs), framework.autograd.grad(total(want), inputs)):
+        np.testing.assert_allclose(g.cpu().numpy(), e.cpu().numpy(), rtol=1e-4, atol=1e-5)
+
+
+def test_row_kernel_edge_values_dtypes_and_layouts(device):
+    """NaN and -inf rows, float64, a transposed input, a dropped-dim row value that broadcasts
+    along the columns (it must not be read per row), and too few rows to fuse."""
+    def f(x):
+        return (x - x.amax(-1, keepdim=True)).exp().sum(-1, keepdim=True) * x
+
+    x = randn(16, 4)
+    x[1, 2], x[3, :] = np.nan, -np.inf
+    for arr in (x, x.astype(np.float64)):
+        t = _tensor(arr, device, grad=False)
+        np.testing.assert_allclose(framework.compile(f)(t).cpu().numpy(), f(t).cpu().numpy(), rtol=1e-6, atol=1e-6)
+    t = _tensor(randn(4, 16), device, grad=False).t()
+    np.testing.assert_allclose(framework.compile(f)(t).cpu().numpy(), f(t).cpu().numpy(), rtol=1e-6, atol=1e-6)
+
+    def along_columns(x):  # (16,) + (16, 16): the sums run along the last dim
+        return x * 2 - (x * 3).sum(-1)
+
+    t = _tensor(randn(16, 16), device, grad=False)
+    np.testing.assert_allclose(framework.compile(along_columns)(t).cpu().numpy(), along_columns(t).cpu().numpy(),
+                               rtol=1e-5, atol=1e-5)
+    few = framework.compile(hand_softmax)
+    t = _tensor(randn(3, 5), device, grad=False)
+    few(t)
+    (program,) = few.programs.values()
+    assert not any(getattr(g, "rows", False) for g in program.groups)
+
+
+def test_row_kernel_source_is_readable(capsys, monkeypatch):
+    """debug mode shows the row kernel: a pass per reduction, the exponentials kept in a row
+    buffer for the last pass instead of computed twice."""
+    monkeypatch.setenv("FRAMEWORK_COMPILE_DEBUG", "1")
+    framework.compile(hand_softmax)(framework.randn(16, 8))
+    text = capsys.readouterr().out
+    assert "def kernel_rows(rows, cols, in0, out0):" in text
+    assert text.count("for c in range(cols):") == 3 and text.count("np.float32(exp(") == 1 and "buf0[c] = " in text
 
 
 # ----------------------------------------------------------------- guards

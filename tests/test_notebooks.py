@@ -9,7 +9,7 @@ import pytest
 from nbclient import NotebookClient
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-NOTEBOOKS = ["01_quickstart.ipynb", "02_performance.ipynb", "03_char_lm.ipynb"]
+NOTEBOOKS = ["01_quickstart.ipynb", "02_performance.ipynb", "03_char_lm.ipynb", "04_compile.ipynb"]
 
 
 @pytest.mark.parametrize("name", NOTEBOOKS)
@@ -17,6 +17,8 @@ def test_notebook_runs_from_its_own_folder(name, tmp_path, monkeypatch):
     monkeypatch.setenv("QUICKSTART_EPOCHS", "2")
     monkeypatch.setenv("PERF_QUICK", "1")
     monkeypatch.setenv("CHAR_LM_STEPS", "12")
+    monkeypatch.setenv("COMPILE_QUICK", "1")
+    monkeypatch.setenv("FRAMEWORK_CACHE", str(tmp_path / "cache"))  # compiled kernels: not the user's cache
     monkeypatch.setenv("MPLBACKEND", "Agg")
     monkeypatch.delenv("PYTHONPATH", raising=False)
     folder = tmp_path / "notebooks"  # a copy of the folder: running must not need the checkout's root

@@ -33,8 +33,9 @@ _BACKENDS = ("inductor", "eager")
 RECOMPILE_LIMIT = 8
 
 # framework-wide counters (torch._dynamo.utils.counters' role): "compilations" (graphs captured),
+# "backward_compilations" (fused groups' backward graphs, captured at their first backward),
 # "fallbacks" (signatures run eagerly), "kernels_generated" / "kernels_loaded" (fused modules).
-_counts = {"compilations": 0, "fallbacks": 0}
+_counts = {"compilations": 0, "backward_compilations": 0, "fallbacks": 0}
 
 
 class _Stats:
@@ -46,7 +47,8 @@ class _Stats:
         return _counts[key]
 
     def __repr__(self):
-        return repr({k: self[k] for k in ("compilations", "fallbacks", "kernels_generated", "kernels_loaded")})
+        return repr({k: self[k] for k in ("compilations", "backward_compilations", "fallbacks", "kernels_generated",
+                                          "kernels_loaded")})
 
 
 stats = _Stats()
@@ -104,8 +106,9 @@ def compile(model=None, *, fullgraph=False, dynamic=None, backend=None, mode=Non
 class _Compiled:
     """The compiled callable: {signature: Program, or None where it runs eagerly}."""
 
-    def __init__(self, fn, fullgraph, dynamic, fuse, debug, limit):
+    def __init__(self, fn, fullgraph, dynamic, fuse, debug, limit, counter="compilations"):
         self._fn, self.fullgraph, self.dynamic, self.fuse, self.debug = fn, fullgraph, dynamic, fuse, debug
+        self.counter = counter
         self.limit = limit
         self.programs = {}
         self.compile_count = 0
@@ -146,7 +149,7 @@ class _Compiled:
 
     def _compile(self, args, kwargs):
         from framework.export import CaptureError
-        _counts["compilations"] += 1
+        _counts[self.counter] += 1
         self.compile_count += 1
         try:
             graph, inputs, tensors = _capture(self._fn, args, kwargs)

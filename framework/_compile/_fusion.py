@@ -9,9 +9,10 @@ source and its module cache are the backends' (framework/backends/fusion.py), it
 backend's `fused_launch`.
 """
 import hashlib
+import math
 
 from framework import dtypes as _dt
-from framework.backends.fusion import BINARY, BOOL_OUT, UNARY
+from framework.backends.fusion import BINARY, BOOL_OUT, UNARY, variant
 from framework.export import _ops
 from framework.export._graph import Ref, iter_refs
 
@@ -45,11 +46,23 @@ def _meta_tensor(meta):
 
 
 class Step:
-    """One elementwise node as the loop computes it: the expression (a template in x, y), the
-    operands (value names or Python numbers), the compute dtype and the output dtype."""
+    """One elementwise value as the loop computes it: the expression (a template in x, y), the
+    operands (Refs or Python numbers), the compute dtype and the output dtype. `name` is the
+    value it defines: its node's output, or a part of a row op (a variance's mean, a softmax's
+    exponentials) named after it."""
 
-    def __init__(self, node, expr, operands, compute, out):
+    def __init__(self, node, expr, operands, compute, out, name=None):
         self.node, self.expr, self.operands, self.compute, self.out = node, expr, operands, compute, out
+        self.name = name or node.outputs[0]
+
+
+class Reduce:
+    """A reduction over the last dim of a row group's shape: `kind` sum, max or min of the
+    operand (a Ref to a full-shape value), accumulated in `compute`, stored as `out`."""
+
+    def __init__(self, node, kind, operand, compute, out, name=None):
+        self.node, self.kind, self.operands, self.compute, self.out = node, kind, [operand], compute, out
+        self.name = name or node.outputs[0]
 
 
 def elementwise_step(node, meta):
@@ -106,8 +119,8 @@ class Group:
 
     def __init__(self, steps, shape):
         self.steps, self.shape = steps, tuple(shape)
-        self.nodes = [s.node for s in steps]
-        produced = {s.node.outputs[0] for s in steps}
+        self.nodes = list(dict.fromkeys(s.node for s in steps))
+        produced = {s.name for s in steps}
         inputs = []
         for s in steps:
             for o in s.operands:
@@ -122,28 +135,182 @@ class Group:
         return "\n".join(n.format(_ops.argument_names(n.op)) for n in self.nodes)
 
 
-def partition(graph):
-    """The graph's nodes as a list of items in execution order: a Node (run as it is) or a
-    Group of at least two elementwise nodes."""
-    items, run = [], []
+class RowGroup(Group):
+    """Elementwise nodes and reductions over the last dim of one shape S (softmax, layer norm,
+    a loss's rows): one kernel that walks each row (all dims but the last) in passes, one per
+    reduction, recomputing the elementwise values a pass needs instead of storing them.
+    `space[name]` is "full" (shape S) or "row" (one value per row) for the values it computes."""
 
-    def close():
-        if len(run) >= 2:
-            items.append(Group(list(run), run[0].node.meta[0].shape))
-        else:
-            items.extend(s.node for s in run)
-        run.clear()
+    rows = True
 
-    for node in graph.nodes:
-        step = elementwise_step(node, graph.meta)
+    def __init__(self, steps, shape, space, meta):
+        super().__init__(steps, shape)
+        self.space = {s.name: space[s.name] for s in steps}
+        # an input with one value per row (its last dim 1, or none) is read once per row
+        self.input_space = ["row" if not meta[n].shape or meta[n].shape[-1] == 1 else "full" for n in self.inputs]
+
+
+# A row group needs this many rows: its kernel gives each row to one thread (one block on
+# CUDA), so fewer rows would leave cores idle where the eager reductions split the work.
+ROW_MIN = 16
+_FLOAT = ("float32", "float64")
+
+
+def row_steps(node, meta, used):
+    """(the input's shape, [Step | Reduce]) of a reduction over the last dim of a float tensor
+    (Sum, amax/amin, max/min whose indices are unused, Var, Softmax/LogSoftmax), or None. Sums
+    accumulate in the tensor's dtype, in vector lanes (as PyTorch's kernels do; the eager CPU
+    kernels accumulate in float64, so results agree to rounding, not bit for bit)."""
+    op, args = node.op, node.args
+    if (op not in ("Sum", "Extreme", "ExtremeDim", "Var", "Softmax") or node.mutates or not args
+            or not isinstance(args[0], Ref) or any(m is None for m in node.meta)):
+        return None
+    x = args[0]
+    shape, dt = tuple(meta[x.name].shape), meta[x.name].dtype
+    if not shape or not all(type(d) is int for d in shape) or dt.name not in _FLOAT:
+        return None
+    last, name = len(shape) - 1, node.outputs[0]
+    if op == "Sum":
+        _, dims, _keepdim, dtype = args
+        if tuple(dims) != (last,) or dtype not in (None, dt):
+            return None
+        return shape, [Reduce(node, "sum", x, dt, dt)]
+    if op in ("Extreme", "ExtremeDim"):
+        _, kind, dims, _keepdim = args
+        if (tuple(dims) if op == "Extreme" else (dims,)) != (last,) or kind not in ("max", "min"):
+            return None
+        if op == "ExtremeDim" and node.outputs[1] in used:
+            return None
+        return shape, [Reduce(node, kind, x, dt, dt)]
+    if op == "Var":  # as Var.untracked: the mean, the centred squares, their sum / divisor
+        _, dims, divisor, _keepdim = args
+        if tuple(dims) != (last,):
+            return None
+        n = shape[-1]
+        total = Reduce(node, "sum", x, dt, dt, name + "__sum")
+        mean = Step(node, BINARY["div"], [Ref(total.name), float(n) if n else float("nan")], dt, dt, name + "__mean")
+        centred = Step(node, BINARY["sub"], [x, Ref(mean.name)], dt, dt, name + "__centred")
+        square = Step(node, BINARY["mul"], [Ref(centred.name)] * 2, dt, dt, name + "__square")
+        squares = Reduce(node, "sum", Ref(square.name), dt, dt, name + "__squares")
+        return shape, [total, mean, centred, square, squares,
+                       Step(node, BINARY["div"], [Ref(squares.name), float(divisor)], dt, dt)]
+    _, dim, log = args  # Softmax: exp(x - max) / sum, or (x - max) - log(sum)
+    if dim != last:
+        return None
+    top = Reduce(node, "max", x, dt, dt, name + "__max")
+    shifted = Step(node, BINARY["sub"], [x, Ref(top.name)], dt, dt, name + "__shifted")
+    exp = Step(node, UNARY["exp"], [Ref(shifted.name)], dt, dt, name + "__exp")
+    total = Reduce(node, "sum", Ref(exp.name), dt, dt, name + "__sum")
+    if log:
+        log_total = Step(node, UNARY["log"], [Ref(total.name)], dt, dt, name + "__log_sum")
+        return shape, [top, shifted, exp, total, log_total,
+                       Step(node, BINARY["sub"], [Ref(shifted.name), Ref(log_total.name)], dt, dt)]
+    inverse = Step(node, "1.0 / x", [Ref(total.name)], dt, dt, name + "__inverse")
+    return shape, [top, shifted, exp, total, inverse, Step(node, BINARY["mul"], [Ref(exp.name), Ref(inverse.name)], dt, dt)]
+
+
+class _Run:
+    """The nodes being gathered into one group: elementwise steps of shape `shape` and, once a
+    reduction over its last dim joined, row values. `space[name]`: "full" (shape S), "row"
+    (one per row, kept dim: (..., 1)) or "flat" (one per row, dim dropped: broadcasting it
+    against S would run along the last dim, so only flat row values may read it)."""
+
+    def __init__(self):
+        self.steps, self.shape, self.space, self.reduces = [], None, {}, False
+
+    def take(self, node, meta, used):
+        """Add `node` if it fits: True, or False (the run is left as it was)."""
+        self.meta = meta
+        reduction = row_steps(node, meta, used)
+        if reduction is not None:
+            shape, steps = reduction
+            if self.shape is not None and shape != self.shape or self.space.get(node.args[0].name) == "flat":
+                return False
+            self.shape, self.reduces = shape, True
+            kept = tuple(node.meta[0].shape) != shape[:-1] or node.op == "Softmax"
+            for s in steps:
+                if s.name != node.outputs[0]:  # a part (a variance's mean, a softmax's max): per row or per element
+                    self.space[s.name] = "row" if isinstance(s, Reduce) or not _reads_full(s, self.space) else "full"
+                else:
+                    self.space[s.name] = "full" if node.op == "Softmax" else "row" if kept else "flat"
+            self.steps.extend(steps)
+            return True
+        step = elementwise_step(node, meta)
         if step is None:
-            close()
+            return False
+        shape = tuple(node.meta[0].shape)
+        spaces = {self.space[o.name] for o in step.operands if isinstance(o, Ref) and o.name in self.space}
+        outside = [o for o in step.operands if isinstance(o, Ref) and o.name not in self.space]
+        if self.shape is None:
+            self.shape = shape
+        if shape == self.shape and "flat" not in spaces:
+            space = "full"
+        elif self.reduces and shape == self.shape[:-1] + (1,) and spaces <= {"row"}:
+            space = "row"
+        elif (self.reduces and shape == self.shape[:-1] and spaces <= {"flat"}
+              and all(math.prod(meta[o.name].shape) == 1 for o in outside)):
+            space = "flat"  # (an outside (..., n) would broadcast along the rows, not per row)
+        else:
+            return False
+        self.space[step.name] = space
+        self.steps.append(step)
+        return True
+
+    def close(self, items):
+        """Append the group (or its nodes) to `items` and start over."""
+        nodes = list(dict.fromkeys(s.node for s in self.steps))
+        if self.reduces and len(nodes) >= 2 and math.prod(self.shape[:-1]) >= ROW_MIN:
+            items.append(RowGroup(self.steps, self.shape, self.space, self.meta))
+        elif self.reduces:
+            _split(self.steps, items)
+        elif len(self.steps) >= 2:
+            items.append(Group(self.steps, self.shape))
+        else:
+            items.extend(nodes)
+        self.__init__()
+
+
+def _reads_full(step, space):
+    return any(isinstance(o, Ref) and space.get(o.name, "full") == "full" for o in step.operands)
+
+
+def _split(steps, items):
+    """A run with a reduction that did not make a row group: its elementwise nodes before and
+    after the reduction nodes as plain groups (two or more) or nodes."""
+    run = []
+    for node in dict.fromkeys(s.node for s in steps):
+        step = next(s for s in steps if s.node is node)
+        if isinstance(step, Step) and step.name == node.outputs[0] and len([s for s in steps if s.node is node]) == 1:
+            if run and tuple(node.meta[0].shape) != tuple(run[0].node.meta[0].shape):
+                _flush(run, items)
+            run.append(step)
+        else:
+            _flush(run, items)
             items.append(node)
+    _flush(run, items)
+
+
+def _flush(run, items):
+    if len(run) >= 2:
+        items.append(Group(list(run), run[0].node.meta[0].shape))
+    else:
+        items.extend(s.node for s in run)
+    run.clear()
+
+
+def partition(graph):
+    """The graph's nodes as a list of items in execution order: a Node (run as it is), a Group
+    of at least two elementwise nodes of one shape, or a RowGroup (elementwise nodes around
+    reductions over the last dim, on ROW_MIN rows or more)."""
+    items, run = [], _Run()
+    used = {r.name for n in graph.nodes for r in n.refs()} | {r.name for r in iter_refs(graph.output)}
+    for node in graph.nodes:
+        if run.take(node, graph.meta, used):
             continue
-        if run and tuple(node.meta[0].shape) != tuple(run[0].node.meta[0].shape):
-            close()
-        run.append(step)
-    close()
+        run.close(items)
+        if not run.take(node, graph.meta, used):
+            items.append(node)
+    run.close(items)
     used_later = {}
     for i, item in enumerate(items):
         nodes = item.nodes if isinstance(item, Group) else [item]
@@ -153,8 +320,7 @@ def partition(graph):
     final = {r.name for r in iter_refs(graph.output)}
     for i, item in enumerate(items):
         if isinstance(item, Group):
-            item.outputs = [s.node.outputs[0] for s in item.steps
-                            if s.node.outputs[0] in final or used_later.get(s.node.outputs[0], set()) - {i}]
+            item.outputs = [s.name for s in item.steps if s.name in final or used_later.get(s.name, set()) - {i}]
     return items
 
 
@@ -162,10 +328,13 @@ def key(group, target, in_dtypes):
     """A hash of the fused subgraph (ops, attributes, dtypes, rank, which values it reads and
     writes) and of the target: the cached kernel's file name."""
     local = {name: f"in{i}" for i, name in enumerate(group.inputs)}
-    parts = [target, str(len(group.shape)), str([d.name for d in in_dtypes])]
+    parts = [variant(target), str(len(group.shape)), str([d.name for d in in_dtypes])]
+    if getattr(group, "rows", False):
+        parts.append(f"rows {group.input_space} {[group.space[s.name] for s in group.steps]}")
     for j, s in enumerate(group.steps):
-        local[s.node.outputs[0]] = f"t{j}"
+        local[s.name] = f"t{j}"
         ops = [local[o.name] if isinstance(o, Ref) else repr(o) for o in s.operands]
-        parts.append(f"{s.expr}|{ops}|{s.compute.name}|{s.out.name}")
+        what = s.kind if isinstance(s, Reduce) else s.expr
+        parts.append(f"{what}|{ops}|{s.compute.name}|{s.out.name}")
     parts.append(str([local[o] for o in group.outputs]))
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:20]

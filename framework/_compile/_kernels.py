@@ -24,10 +24,16 @@ def launch(group, tensors, debug=False):
         module = group.kernels[(target, dtypes)] = fusion.load(group, target, dtypes,
                                                                _fusion.key(group, target, dtypes), debug)
     shape = group.shape
-    by_name = {s.node.outputs[0]: s.out for s in group.steps}
+    by_name = {s.name: s.out for s in group.steps}
     out_dtypes = [by_name[o] for o in group.outputs]
     backend = device.backend
-    outs = [backend.empty(shape, d.np) for d in out_dtypes]
-    if math.prod(shape):
-        backend.fused_launch(module, [t._data for t in tensors], outs, shape)
+    if getattr(group, "rows", False):  # a full-shape output, or one value per row in its node's shape
+        shape_of = {n.outputs[0]: tuple(n.meta[0].shape) for n in group.nodes}
+        outs = [backend.empty(shape_of[o], d.np) for o, d in zip(group.outputs, out_dtypes)]
+        if math.prod(shape[:-1]):
+            backend.fused_row_launch(module, [t._data for t in tensors], outs, shape)
+    else:
+        outs = [backend.empty(shape, d.np) for d in out_dtypes]
+        if math.prod(shape):
+            backend.fused_launch(module, [t._data for t in tensors], outs, shape)
     return [Tensor._make(o, d, device) for o, d in zip(outs, out_dtypes)]

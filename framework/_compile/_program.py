@@ -18,31 +18,79 @@ from framework.tensor import Tensor
 
 
 class _FusedGroup(Function):
-    """forward: the group's kernel; backward: the group's ops replayed and differentiated."""
+    """forward: the group's kernel; backward: the group's backward program (`_backward`)."""
 
     @staticmethod
     def forward(ctx, group, debug, *tensors):
-        ctx.group = group
+        ctx.group, ctx.debug = group, debug
         ctx.save_for_backward(*tensors)
         return tuple(_kernels.launch(group, list(tensors), debug))
 
     @staticmethod
     def backward(ctx, *grads):
-        import framework
         group, saved = ctx.group, ctx.saved_tensors
-        needs = ctx.needs_input_grad[2:]
-        create = grad_mode.state.enabled  # create_graph: differentiate through the replay itself
-        with framework.enable_grad():
-            xs = [t if create or not need else t.detach().requires_grad_() for t, need in zip(saved, needs)]
-            env = dict(zip(group.inputs, xs))
-            replay(group.nodes, env, xs[0].device)
-            outs = [env[o] for o in group.outputs]
-            pairs = [(o, g) for o, g in zip(outs, grads) if o.requires_grad and g is not None]
-            wanted = [x for x, need in zip(xs, needs) if need]
-            got = framework.autograd.grad([o for o, _ in pairs], wanted, [g for _, g in pairs], allow_unused=True,
-                                          create_graph=create) if pairs and wanted else [None] * len(wanted)
+        needs = tuple(ctx.needs_input_grad[2:])
+        if grad_mode.state.enabled:  # create_graph: differentiate through the replay itself
+            got = _differentiate(group, saved, needs, grads, create=True, leaves=False)
+        else:
+            got = _backward(group, needs, tuple(g is not None for g in grads), ctx.debug)(*saved, *grads)
         it = iter(got)
         return (None, None) + tuple(next(it) if need else None for need in needs)
+
+
+def _differentiate(group, saved, needs, grads, create, leaves=True):
+    """The gradients of the inputs in `needs` from the group's ops replayed on `saved` (its
+    inputs) and differentiated eagerly; `leaves`: differentiate with respect to detached copies
+    (False: through `saved` themselves, so the result's graph reaches them)."""
+    import framework
+    with framework.enable_grad():
+        xs = [t.detach().requires_grad_() if leaves and need else t for t, need in zip(saved, needs)]
+        env = dict(zip(group.inputs, xs))
+        replay(group.nodes, env, xs[0].device)
+        outs = [env[o] for o in group.outputs]
+        pairs = [(o, g) for o, g in zip(outs, grads) if o.requires_grad and g is not None]
+        wanted = [x for x, need in zip(xs, needs) if need]
+        if not pairs or not wanted:
+            return (None,) * len(wanted)
+        return framework.autograd.grad([o for o, _ in pairs], wanted, [g for _, g in pairs], allow_unused=True,
+                                       create_graph=create)
+
+
+def _backward(group, needs, present, debug):
+    """The group's backward as a compiled program, per (inputs needing a gradient, output
+    gradients given): the replay and its differentiation run once under capture (the backward
+    rules are differentiable ops, so they are recorded), and that graph is fused like a forward
+    one: the recomputed forward values and the gradient formulas become the same kernels. It
+    takes the saved inputs and the given gradients; where the capture fails, the eager replay."""
+    programs = group.__dict__.setdefault("backward", {})
+    key = (needs, present)
+    if key not in programs:
+        from framework._compile import _Compiled
+        from framework.export import CaptureError
+        n = len(group.inputs)
+
+        def backward(*args):
+            grads = iter(args[n:])
+            full = [next(grads) if p else None for p in present]
+            return tuple(_differentiate(group, args[:n], needs, full, create=True))
+
+        backward.__qualname__ = f"backward of {', '.join(group.outputs)}"
+        compiled = _Compiled(backward, fullgraph=True, dynamic=None, fuse=True, debug=debug, limit=1,
+                             counter="backward_compilations")
+
+        def run(*args):
+            try:
+                return compiled(*(a for a in args if a is not None))
+            except CaptureError:
+                programs[key] = eager
+                return eager(*args)
+
+        def eager(*args):
+            return _differentiate(group, args[:n], needs, args[n:], create=False)
+
+        run.compiled = compiled  # (its programs, for inspection)
+        programs[key] = run
+    return programs[key]
 
 
 def replay(nodes, env, device):

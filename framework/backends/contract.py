@@ -567,6 +567,13 @@ def fused_launch(module, arrays, outs, shape):
     broadcastable to shape) and writing the contiguous `outs` of that shape."""
 
 
+def fused_row_launch(module, arrays, outs, shape):
+    """In place: run framework.compile's fused row kernel `module` (fusion.py's `kernel_rows`)
+    over the rows of `shape` (every dim but the last; at least one), reading `arrays` (each
+    broadcastable to shape) and writing the contiguous `outs`, each of shape's size or one
+    value per row."""
+
+
 # ----------------------------------------------------------------- the listing
 
 OPS = {name: fn for name, fn in list(globals().items())

@@ -1167,3 +1167,9 @@ def fused_launch(module, arrays, outs, shape):
         return
     full = shape if shape else (1,)
     module.kernel_nd(*[np.broadcast_to(a, full) for a in arrays], *[o.reshape(full) for o in outs])
+
+
+def fused_row_launch(module, arrays, outs, shape):
+    rows, cols = math.prod(shape[:-1]), shape[-1]
+    module.kernel_rows(rows, cols, *[np.broadcast_to(a, shape).reshape(rows, cols) for a in arrays],
+                       *[o.reshape(rows, o.size // rows) for o in outs])

@@ -1154,3 +1154,23 @@ def embedding_bag(weight, indices, offsets, num_bags, per_sample_weights, mode, 
 def fused_launch(module, arrays, outs, shape):
     meta = _meta(shape, *[_broadcast_view(a, shape) for a in arrays])
     module.kernel[_grid(math.prod(shape))](*[a.buf for a in arrays], *[o.buf for o in outs], meta)
+
+
+def _rows_view(a, shape):
+    """(array, offset, row stride, column stride) reading `a` broadcast to `shape` as a
+    (rows, shape[-1]) matrix; a copy where its leading dims do not merge into one stride."""
+    offset, strides = _broadcast_view(a, shape)
+    lead = [(n, st) for n, st in zip(shape[:-1], strides[:-1]) if n != 1]
+    if all(st == st_next * n_next for (_, st), (n_next, st_next) in zip(lead, lead[1:])):
+        return a, offset, lead[-1][1] if lead else 0, strides[-1]
+    dense = copy(CudaArray(a.buf, shape, strides, offset, dtype=a.dtype))
+    return dense, 0, shape[-1], 1
+
+
+def fused_row_launch(module, arrays, outs, shape):
+    rows, cols = math.prod(shape[:-1]), shape[-1]
+    views = [_rows_view(a, shape) for a in arrays]
+    meta = _device_ints(tuple(v for _, *layout in views for v in layout))
+    blocks = min(rows, 16 if SIMULATOR else 65535)
+    module.kernel_rows[blocks, module.THREADS](rows, cols, *[v[0].buf for v in views], *[o.buf for o in outs],
+                                               meta if views else _device_ints((0,)))
