@@ -111,12 +111,8 @@ def _floating(x, name):
 def _real_input(x, name):
     x = _floating(x, name)
     if x.dtype.is_complex:
-        raise RuntimeError(f"{name} expects a real input tensor, but got {_type_name(x.dtype)}")
+        raise RuntimeError(f"{name} expects a real input tensor, but got {_dt.scalar_name(x.dtype)}")
     return x
-
-
-def _type_name(dt):
-    return {"complex64": "ComplexFloat", "complex128": "ComplexDouble"}.get(dt.name, dt.name)
 
 
 def _check_n(n):
@@ -316,7 +312,7 @@ def _ihfftn(input, s, dim, norm, name):
     from framework.ops.complex import conj
     x = _floating(input, name)
     if x.dtype.is_complex:
-        raise RuntimeError(f"Only supports floating-point dtypes, but found: {_type_name(x.dtype)}")
+        raise RuntimeError(f"Only supports floating-point dtypes, but found: {_dt.scalar_name(x.dtype)}")
     dims, sizes = _dims_and_sizes(x, s, dim, True)
     if not dims:
         raise RuntimeError(f"{name} must transform at least one axis")

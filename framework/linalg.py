@@ -38,16 +38,12 @@ class LinAlgError(RuntimeError):
 # ----------------------------------------------------------------- checks
 
 
-def _type_name(dt):
-    return _dt.scalar_name(dt)
-
-
 def _check_float(A, name):
     if not isinstance(A, Tensor):
         raise TypeError(f"{name}(): argument 'A' (position 1) must be Tensor, not {type(A).__name__}")
     if not (A.dtype.is_floating_point or A.dtype.is_complex):
         raise RuntimeError(f"{name}: Expected a floating point or complex tensor as input. Got "
-                           f"{_type_name(A.dtype)}")
+                           f"{_dt.scalar_name(A.dtype)}")
 
 
 def _check_matrix(A, name, square=True):
@@ -62,7 +58,7 @@ def _check_matrix(A, name, square=True):
 def _check_same_dtype(A, B, name):
     if A.dtype is not B.dtype:
         raise RuntimeError(f"{name}: Expected A and B to have the same dtype, but found A of type "
-                           f"{_type_name(A.dtype)} and B of type {_type_name(B.dtype)} instead")
+                           f"{_dt.scalar_name(A.dtype)} and B of type {_dt.scalar_name(B.dtype)} instead")
 
 
 def _infos(info):
@@ -902,7 +898,7 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, dtype=None):
         raise TypeError(f"linalg.vector_norm(): argument 'x' (position 1) must be Tensor, not {type(x).__name__}")
     if not (x.dtype.is_floating_point or x.dtype.is_complex):
         raise RuntimeError(f"linalg.vector_norm: Expected a floating point or complex tensor as input. Got "
-                           f"{_type_name(x.dtype)}")
+                           f"{_dt.scalar_name(x.dtype)}")
     if isinstance(ord, str):
         raise RuntimeError(f"linalg.vector_norm: Order {ord} not supported.")
     if dtype is not None:
@@ -1166,8 +1162,8 @@ def householder_product(A, tau):
         raise RuntimeError(f"{name}: Expected batch dimensions of tau to be equal to input.shape[:-2], but got "
                            f"{list(tau.shape[:-1])}")
     if tau.dtype is not A.dtype:
-        raise RuntimeError(f"{name}: tau dtype {_type_name(tau.dtype)} does not match input dtype "
-                           f"{_type_name(A.dtype)}")
+        raise RuntimeError(f"{name}: tau dtype {_dt.scalar_name(tau.dtype)} does not match input dtype "
+                           f"{_dt.scalar_name(A.dtype)}")
     _lapack_dtype(A, "orgqr_cpu")
     Q = orgqr(A, tau)
     if tau.shape[-1] == 0 and A.requires_grad:  # no reflectors: Q does not depend on A, whose gradient is 0
@@ -1183,7 +1179,7 @@ if not hasattr(return_types, "linalg_ldl_factor_ex"):
 
 def _lapack_dtype(A, kernel):
     if A.dtype.name not in _LAPACK_PREFIX:
-        raise NotImplementedError(f"\"{kernel}\" not implemented for '{_type_name(A.dtype)}'")
+        raise NotImplementedError(f"\"{kernel}\" not implemented for '{_dt.scalar_name(A.dtype)}'")
 
 
 def _lapack(routine, dtype, hermitian):
@@ -1295,8 +1291,8 @@ def ldl_solve(LD, pivots, B, *, hermitian=False):
         raise IndexError(f"Dimension out of range (expected to be in range of [{-max(B.ndim, 1)}, "
                          f"{max(B.ndim, 1) - 1}], but got -2)")
     if B.dtype is not LD.dtype:
-        raise RuntimeError(f"Expected b and A to have the same dtype, but found b of type {_type_name(B.dtype)} and A "
-                           f"of type {_type_name(LD.dtype)} instead.")
+        raise RuntimeError(f"Expected b and A to have the same dtype, but found b of type {_dt.scalar_name(B.dtype)} "
+                           f"and A of type {_dt.scalar_name(LD.dtype)} instead.")
     if B.shape[-2] != n:
         raise RuntimeError(f"Incompatible matrix sizes for {name}: each A matrix is {n} by {n} but each b matrix is "
                            f"{B.shape[-2]} by {B.shape[-1]}")
@@ -1304,7 +1300,7 @@ def ldl_solve(LD, pivots, B, *, hermitian=False):
         raise RuntimeError(f"{name}: Expected LD.shape[:-1] and pivots.shape to be the same, but got pivots with "
                            f"shape {list(pivots.shape)} instead")
     if pivots.dtype.is_floating_point or pivots.dtype.is_complex or pivots.dtype is _dt.bool_:
-        raise RuntimeError(f"{name}: Expected pivots to be integers. Got {_type_name(pivots.dtype)}")
+        raise RuntimeError(f"{name}: Expected pivots to be integers. Got {_dt.scalar_name(pivots.dtype)}")
     _lapack_dtype(LD, "ldl_solve_kernel_cpu")
     batch = broadcast_shapes(tuple(LD.shape[:-2]), tuple(B.shape[:-2]))
     k = B.shape[-1]

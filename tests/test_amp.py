@@ -1,5 +1,7 @@
 """framework.amp: autocast's per-op precision against PyTorch's (CPU, bfloat16) and against its
 op lists (CUDA, float16); GradScaler step by step against PyTorch's."""
+import threading
+
 import numpy as np
 import pytest
 import torch
@@ -90,6 +92,35 @@ def test_autocast_nesting_disabling_dtype_and_decorator():
     with pytest.warns(UserWarning, match="target dtype is not supported"):
         framework.autocast("cpu", dtype=framework.float64)
     assert framework.amp.is_autocast_available("cpu")
+
+
+def test_autocast_state_is_per_thread():
+    """As PyTorch's: a second thread does not see the first thread's autocast region, default dtype or
+    cache flag, and its own region does not leak back."""
+    x = framework.randn(2, 4)
+    seen = {}
+
+    def other():
+        seen["enabled"] = framework.is_autocast_enabled("cpu")
+        seen["dtype"] = framework.get_autocast_dtype("cpu")
+        seen["cache"] = framework.is_autocast_cache_enabled()
+        seen["product"] = (x @ x.t()).dtype
+        with framework.autocast("cpu"):
+            seen["inside"] = (x @ x.t()).dtype
+
+    previous = framework.get_autocast_dtype("cpu")
+    framework.set_autocast_dtype("cpu", framework.float16)
+    try:
+        with framework.autocast("cpu", cache_enabled=False):
+            thread = threading.Thread(target=other)
+            thread.start()
+            thread.join()
+            assert (x @ x.t()).dtype is framework.float16
+    finally:
+        framework.set_autocast_dtype("cpu", previous)
+    assert seen == {"enabled": False, "dtype": framework.bfloat16, "cache": True, "product": framework.float32,
+                    "inside": framework.bfloat16}
+    assert not framework.is_autocast_enabled("cpu") and framework.is_autocast_cache_enabled()
 
 
 def test_cuda_grad_scaler_is_disabled_without_a_gpu():

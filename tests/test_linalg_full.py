@@ -258,6 +258,24 @@ def test_top_level_and_older_apis(device, name):
     check(COMPAT[name], well_conditioned(4, 4), device=device, atol=5e-5, rtol=5e-4)
 
 
+@pytest.mark.parametrize("upper", [False, True])
+@pytest.mark.parametrize("b_shape, factor_shape", [((3, 2), (3, 3)), ((2, 3, 1), (3, 3)), ((3, 2), (2, 3, 3))])
+def test_cholesky_solve_gradient_of_the_whole_factor(device, upper, b_shape, factor_shape):
+    """The factor's gradient is PyTorch's, in every entry: not only the triangle the solves read."""
+    factor = (RNG.standard_normal(factor_shape) + 3 * np.eye(3)).astype(np.float32)
+    check(lambda T, b, f: T.cholesky_solve(b, f, upper), mat(*b_shape), factor, device=device, atol=5e-5,
+          rtol=5e-4)
+
+
+def test_cholesky_solve_complex(device):
+    """A = L L^H (not L L^T) for a complex factor."""
+    factor = (RNG.standard_normal((2, 3, 3)) + 1j * RNG.standard_normal((2, 3, 3)) + 3 * np.eye(3)).astype(np.complex64)
+    b = (RNG.standard_normal((3, 2)) + 1j * RNG.standard_normal((3, 2))).astype(np.complex64)
+    for upper in (False, True):
+        check(lambda T, b, f: T.cholesky_solve(b, f, upper), b, factor, device=device, grad=False, atol=5e-5,
+              rtol=5e-4)
+
+
 LINALG_ERRORS = {
     "inv_singular": (lambda T, a: T.linalg.inv(a[:1].expand(3, 3)), RuntimeError),
     "inv_singular_batched": (lambda T, a: T.linalg.inv(a[:1].expand(2, 3, 3)), RuntimeError),

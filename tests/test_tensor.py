@@ -172,6 +172,24 @@ def test_bad_construction_errors():
             raise RuntimeError("CUDA present")
 
 
+@pytest.mark.parametrize("make, exc", [
+    (lambda T: T.tensor(None), RuntimeError), (lambda T: T.tensor([1, None]), RuntimeError),
+    (lambda T: T.tensor([[1.0], [None]]), RuntimeError), (lambda T: T.tensor(object()), RuntimeError),
+    (lambda T: T.as_tensor(None), RuntimeError), (lambda T: T.tensor({1: 2}), RuntimeError),
+    (lambda T: T.asarray(None), RuntimeError), (lambda T: T.tensor("abc"), TypeError),
+    (lambda T: T.asarray("abc"), TypeError), (lambda T: T.tensor(None, dtype=T.float32), TypeError),
+    (lambda T: T.asarray(None, dtype=T.float32), TypeError)])
+def test_uninferable_data(make, exc):
+    """Data with no dtype: PyTorch's RuntimeError ("Could not infer dtype of NoneType"); a str, or any
+    non-number once a dtype is given, is a TypeError."""
+    with pytest.raises(exc) as theirs:
+        make(torch)
+    with pytest.raises(exc) as ours:
+        make(framework)
+    if exc is RuntimeError:
+        assert str(ours.value) == str(theirs.value)
+
+
 @given(st.lists(st.floats(-1e3, 1e3, width=32), min_size=1, max_size=20))
 def test_tolist_roundtrip(device, values):
     assert framework.tensor(values, device=device).tolist() == torch.tensor(values).tolist()

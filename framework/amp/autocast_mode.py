@@ -14,6 +14,7 @@ the low dtype and rounds its result, as PyTorch's bfloat16/float16 kernels accum
 float32.
 """
 import functools
+import threading
 
 from framework import dtypes as _dt
 from framework.tensor import Tensor
@@ -52,14 +53,23 @@ PROMOTE = {"addcdiv", "addcmul", "atan2", "bilinear", "cross", "dot", "grid_samp
 DEFAULT_DTYPE = {"cpu": _dt.bfloat16, "cuda": _dt.float16}
 SUPPORTED = {"cpu": (_dt.bfloat16, _dt.float16), "cuda": (_dt.float16, _dt.bfloat16)}
 
-# {device type: dtype} of the autocast regions entered and not left (innermost wins)
-_enabled = {}
-_dtype = dict(DEFAULT_DTYPE)
-_cache_enabled = True
+
+class _State(threading.local):
+    """Autocast's state, per thread as PyTorch's (a thread does not see another's autocast region):
+    `enabled`, {device type: dtype} of the regions entered and not left (innermost wins); `dtype`, the
+    dtype autocast(device_type) takes by default; `cache_enabled`."""
+
+    def __init__(self):
+        self.enabled = {}
+        self.dtype = dict(DEFAULT_DTYPE)
+        self.cache_enabled = True
+
+
+state = _State()
 
 
 def active():
-    return bool(_enabled)
+    return bool(state.enabled)
 
 
 def policy(op, device_type):
@@ -106,11 +116,11 @@ def _floating_dtypes(args):
 def cast_inputs(op, args):
     """`args` with their floating tensors cast as autocast's policy for `op` says."""
     device_type = _device_of(args)
-    if device_type not in _enabled:
+    if device_type not in state.enabled:
         return args
     rule = policy(op, device_type)
     if rule == "lower":
-        low = _enabled[device_type]
+        low = state.enabled[device_type]
         return tuple(_cast(a, low, lambda d: d is _dt.float32) for a in args)
     if rule == "float32":
         return tuple(_cast(a, _dt.float32, lambda d: d._low) for a in args)
@@ -129,7 +139,7 @@ def autocast_op(op):
     def decorate(fn):
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
-            if _enabled:
+            if state.enabled:
                 args = cast_inputs(op, args)
                 kwargs = dict(zip(kwargs, cast_inputs(op, tuple(kwargs.values()))))
                 with _disabled_inside():
@@ -143,12 +153,10 @@ class _disabled_inside:
     """The ops a composite op is made of keep the precision it chose (PyTorch autocasts the outer op only)."""
 
     def __enter__(self):
-        global _enabled
-        self._saved, _enabled = _enabled, {}
+        self._saved, state.enabled = state.enabled, {}
 
     def __exit__(self, *exc):
-        global _enabled
-        _enabled = self._saved
+        state.enabled = self._saved
 
 
 class autocast:
@@ -161,7 +169,7 @@ class autocast:
         if device_type not in DEFAULT_DTYPE:
             raise RuntimeError(f"User specified an unsupported autocast device_type '{device_type}'")
         self.device = device_type
-        self.fast_dtype = _dtype[device_type] if dtype is None else _dt.as_dtype(dtype)
+        self.fast_dtype = state.dtype[device_type] if dtype is None else _dt.as_dtype(dtype)
         self._enabled = bool(enabled)
         if self._enabled and self.fast_dtype not in SUPPORTED[device_type]:
             import warnings
@@ -169,22 +177,20 @@ class autocast:
             warnings.warn(f"In {device_type.upper()} autocast, but the target dtype is not supported. Disabling "
                           f"autocast.\n{device_type.upper()} Autocast only supports dtypes of {names} currently.")
             self._enabled = False
-        self._cache_enabled = _cache_enabled if cache_enabled is None else bool(cache_enabled)
+        self._cache_enabled = state.cache_enabled if cache_enabled is None else bool(cache_enabled)
 
     def __enter__(self):
-        global _enabled, _cache_enabled
-        self._previous = (dict(_enabled), _cache_enabled)
+        self._previous = (dict(state.enabled), state.cache_enabled)
         if self._enabled:
             _dt._note(self.fast_dtype)  # turns on Function.apply's precision check
-            _enabled[self.device] = self.fast_dtype
+            state.enabled[self.device] = self.fast_dtype
         else:
-            _enabled.pop(self.device, None)
-        _cache_enabled = self._cache_enabled
+            state.enabled.pop(self.device, None)
+        state.cache_enabled = self._cache_enabled
         return self
 
     def __exit__(self, *exc):
-        global _enabled, _cache_enabled
-        _enabled, _cache_enabled = self._previous
+        state.enabled, state.cache_enabled = self._previous
         return False
 
     def __call__(self, fn):
@@ -201,34 +207,33 @@ def is_autocast_available(device_type):
 
 def is_autocast_enabled(device_type=None):
     """torch.is_autocast_enabled(device_type); without an argument, CUDA's (PyTorch's old form)."""
-    return (device_type or "cuda") in _enabled
+    return (device_type or "cuda") in state.enabled
 
 
 def get_autocast_dtype(device_type):
-    return _enabled.get(device_type, _dtype[device_type])
+    return state.enabled.get(device_type, state.dtype[device_type])
 
 
 def set_autocast_dtype(device_type, dtype):
-    _dtype[device_type] = _dt.as_dtype(dtype)
+    state.dtype[device_type] = _dt.as_dtype(dtype)
 
 
 def set_autocast_enabled(device_type, enabled=None):
     if enabled is None:  # PyTorch's old form set_autocast_enabled(enabled) is CUDA's
         device_type, enabled = "cuda", device_type
     if enabled:
-        _dt._note(_dtype[device_type])
-        _enabled[device_type] = _dtype[device_type]
+        _dt._note(state.dtype[device_type])
+        state.enabled[device_type] = state.dtype[device_type]
     else:
-        _enabled.pop(device_type, None)
+        state.enabled.pop(device_type, None)
 
 
 def is_autocast_cache_enabled():
-    return _cache_enabled
+    return state.cache_enabled
 
 
 def set_autocast_cache_enabled(enabled):
-    global _cache_enabled
-    _cache_enabled = bool(enabled)
+    state.cache_enabled = bool(enabled)
 
 
 def clear_autocast_cache():
@@ -243,7 +248,7 @@ def custom_fwd(fwd=None, *, device_type, cast_inputs=None):
 
     @functools.wraps(fwd)
     def wrapper(*args, **kwargs):
-        if cast_inputs is None or device_type not in _enabled:
+        if cast_inputs is None or device_type not in state.enabled:
             return fwd(*args, **kwargs)
         target = _dt.as_dtype(cast_inputs)
         args = tuple(_cast(a, target, lambda d: d.is_floating_point) for a in args)

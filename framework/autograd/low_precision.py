@@ -79,12 +79,12 @@ def _down(out, target):
 
 def needed(cls, args):
     """Whether autocast is on, or `cls` computes and an input is a 16-bit float."""
-    return bool(_amp._enabled) or (cls.opmath and has_low(args))
+    return bool(_amp.state.enabled) or (cls.opmath and has_low(args))
 
 
 def dispatch(cls, args):
     """Run `cls.apply(*args)` with autocast's casts and in float32 for 16-bit float inputs."""
-    if _amp._enabled:
+    if _amp.state.enabled:
         op = cls.autocast_op or getattr(cls, "op", None)
         if op is not None:
             args = _amp.cast_inputs(op, args)

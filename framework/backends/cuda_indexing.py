@@ -12,38 +12,8 @@ import numpy as np
 
 from framework.backends.cuda_backend import (CudaArray, _device_ints, _grid, arange, astype, broadcast_to, contiguous, copy, copy_,
                                      device_errors, empty, full, read_count, reshape, zeros)
-from framework.backends.layout import AdvancedKey
+from framework.backends.layout import AdvancedKey, basic_view
 from kernels.cuda import index as ix
-
-
-def _basic_view(a, key):
-    """a[key] for a key of ints, slices, None and Ellipsis: metadata only."""
-    if not isinstance(key, tuple):
-        key = (key,)
-    n_real = sum(1 for k in key if k is not None and k is not Ellipsis)
-    if n_real > a.ndim:
-        raise IndexError(f"too many indices for tensor of dimension {a.ndim}")
-    i = key.index(Ellipsis) if Ellipsis in key else len(key)
-    key = key[:i] + (slice(None),) * (a.ndim - n_real) + key[i + 1:]  # also pads a key without one
-    shape, strides, offset, d = [], [], a.offset, 0
-    for k in key:
-        if k is None:
-            shape.append(1)
-            strides.append(0)
-            continue
-        size, stride = a.shape[d], a.strides[d]
-        if isinstance(k, int):
-            if not -size <= k < size:
-                raise IndexError(f"index {k} is out of bounds for dimension {d} with size {size}")
-            offset += (k % size) * stride
-        else:
-            start, stop, step = k.indices(size)
-            count = max(0, -(-(stop - start) // step))
-            offset += start * stride if count else 0
-            shape.append(count)
-            strides.append(stride * step)
-        d += 1
-    return a.view(tuple(shape), tuple(strides), offset)
 
 
 def _index_columns(key, view):
@@ -66,7 +36,7 @@ def _index_columns(key, view):
 
 def _offsets(a, key):
     """(buffer positions of a[key]'s elements, result shape) for an AdvancedKey."""
-    view = _basic_view(a, key.basic)
+    view = basic_view(a, key.basic)
     columns = _index_columns(key.advanced, view)
     try:
         index_shape = np.broadcast_shapes(*(c.shape for _, c in columns))
@@ -95,7 +65,7 @@ def _offsets(a, key):
 
 def getitem(a, key):
     if not isinstance(key, AdvancedKey):
-        return _basic_view(a, key)
+        return basic_view(a, key)
     offsets, shape = _offsets(a, key)
     out = empty(shape, a.dtype)
     if out.size:
@@ -113,7 +83,7 @@ def _values(value, shape, dtype):
 
 def setitem(a, key, value):
     if not isinstance(key, AdvancedKey):
-        copy_(_basic_view(a, key), value)
+        copy_(basic_view(a, key), value)
         return
     offsets, shape = _offsets(a, key)
     if offsets.size:
@@ -180,7 +150,7 @@ def _split3(shape, dim):
 def _corner(a, index_shape, dim):
     """The part of `a` an index of `index_shape` reaches (all of `dim`), contiguous."""
     key = tuple(slice(0, n) if d != dim else slice(None) for d, n in enumerate(index_shape))
-    return contiguous(_basic_view(a, key))
+    return contiguous(basic_view(a, key))
 
 
 def gather(a, dim, index):
@@ -200,10 +170,10 @@ def scatter(a, dim, index, src, accumulate):
     idx = contiguous(index)
     if not isinstance(src, CudaArray):
         src = full(index.shape, src, a.dtype)
-    src = contiguous(_basic_view(src, tuple(slice(0, n) for n in index.shape)))
+    src = contiguous(basic_view(src, tuple(slice(0, n) for n in index.shape)))
     if src.dtype != a.dtype:
         src = astype(src, a.dtype)
-    region = _basic_view(out, tuple(slice(0, n) if d != dim else slice(None) for d, n in enumerate(index.shape)))
+    region = basic_view(out, tuple(slice(0, n) if d != dim else slice(None) for d, n in enumerate(index.shape)))
     work = contiguous(region)
     outer, size, inner = _split3(work.shape, dim)
     n = idx.size

@@ -17,7 +17,7 @@ import numpy as np
 
 from framework.backends import conv_geometry as geo
 from framework.backends.cpu_math import refuse_complex_to_real
-from framework.backends.layout import AdvancedKey, c_strides
+from framework.backends.layout import AdvancedKey, basic_view, c_strides
 from kernels.scalar import BOOL_OUT, OPTIMIZERS
 
 name = "meta"
@@ -343,36 +343,6 @@ def index_add(shape, dim, index, src):
     return _new(shape, src.dtype)
 
 
-def _basic_view(a, key):
-    """a[key] for a key of ints, slices, None and Ellipsis (as cuda_indexing._basic_view)."""
-    if not isinstance(key, tuple):
-        key = (key,)
-    n_real = sum(1 for k in key if k is not None and k is not Ellipsis)
-    if n_real > a.ndim:
-        raise IndexError(f"too many indices for tensor of dimension {a.ndim}")
-    i = key.index(Ellipsis) if Ellipsis in key else len(key)
-    key = key[:i] + (slice(None),) * (a.ndim - n_real) + key[i + 1:]
-    shape, strides, offset, d = [], [], a.offset, 0
-    for k in key:
-        if k is None:
-            shape.append(1)
-            strides.append(0)
-            continue
-        size, stride = a.shape[d], a.strides[d]
-        if isinstance(k, (int, np.integer)):
-            if not -size <= k < size:
-                raise IndexError(f"index {k} is out of bounds for dimension {d} with size {size}")
-            offset += (int(k) % size) * stride
-        else:
-            start, stop, step = k.indices(size)
-            count = max(0, -(-(stop - start) // step))
-            offset += start * stride if count else 0
-            shape.append(count)
-            strides.append(stride * step)
-        d += 1
-    return a.view(tuple(shape), tuple(strides), offset)
-
-
 def _advanced_shape(view, advanced):
     """The shape of view[advanced] (index arrays and full slices), with PyTorch's placement of
     the index dims: where the first one is when they are adjacent, else in front. A boolean
@@ -403,8 +373,8 @@ def _advanced_shape(view, advanced):
 
 def getitem(a, key):
     if not isinstance(key, AdvancedKey):
-        return _basic_view(a, key)
-    view = _basic_view(a, key.basic)
+        return basic_view(a, key)
+    view = basic_view(a, key.basic)
     return _new(_advanced_shape(view, key.advanced), a.dtype)
 
 
@@ -412,11 +382,11 @@ def setitem(a, key, value):
     """Nothing to write; the key is still checked as getitem checks it, but for boolean masks:
     a write through one needs no size (PyTorch's meta index_put_ takes them)."""
     if not isinstance(key, AdvancedKey):
-        _basic_view(a, key)
+        basic_view(a, key)
     elif not any(not isinstance(k, slice) and k.dtype == np.bool_ for k in key.advanced):
-        _advanced_shape(_basic_view(a, key.basic), key.advanced)
+        _advanced_shape(basic_view(a, key.basic), key.advanced)
     else:
-        _basic_view(a, key.basic)
+        basic_view(a, key.basic)
 
 
 def index_put_add(shape, key, values, dtype):

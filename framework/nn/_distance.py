@@ -2,6 +2,7 @@
 composed of differentiable ops with PyTorch's gradients at zero distance."""
 
 import framework
+from framework import dtypes as _dt
 from framework.ops import structure as _structure
 
 __all__ = ["pairwise_distance", "cosine_similarity", "pdist"]
@@ -33,16 +34,11 @@ def cosine_similarity(x1, x2, dim=1, eps=1e-8):
     dtype = framework.promote_types(x1.dtype, x2.dtype)
     if not dtype.is_floating_point:
         raise RuntimeError(f"expected common dtype to be floating point, yet common dtype is "
-                           f"{_scalar_name(dtype)}")
+                           f"{_dt.scalar_name(dtype)}")
     x1 = x1 if x1.dtype.is_floating_point else x1.to(dtype)
     x2 = x2 if x2.dtype.is_floating_point else x2.to(dtype)
     x1, x2 = framework.broadcast_tensors(x1, x2)
     return ((x1 / _clamped_norm(x1, dim, eps)) * (x2 / _clamped_norm(x2, dim, eps))).sum(dim)
-
-
-def _scalar_name(dtype):
-    from framework.dtypes import scalar_name
-    return scalar_name(dtype)
 
 
 pdist = _structure.pdist  # the one implementation: F.pdist is framework.pdist

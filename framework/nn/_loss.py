@@ -23,9 +23,6 @@ __all__ = [
     "poisson_nll_loss", "ctc_loss", "linear_cross_entropy", "LinearCrossEntropyOptions",
 ]
 
-scalar_name = _dt.scalar_name
-
-
 # ----------------------------------------------------------------- reductions (torch.nn._reduction)
 
 
@@ -92,7 +89,7 @@ def _weighted(loss, weight, input, reduction):
 
 def _check_float(input, name):
     if not input.dtype.is_floating_point:
-        raise NotImplementedError(f'"{name}" not implemented for \'{scalar_name(input.dtype)}\'')
+        raise NotImplementedError(f'"{name}" not implemented for \'{_dt.scalar_name(input.dtype)}\'')
 
 
 def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
@@ -102,7 +99,7 @@ def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", wei
     loss = (input - target).abs()
     if not loss.dtype.is_floating_point and reduction == "mean":
         raise RuntimeError("mean(): could not infer output dtype. Input dtype must be either a floating point or "
-                           f"complex dtype. Got: {scalar_name(loss.dtype)}")
+                           f"complex dtype. Got: {_dt.scalar_name(loss.dtype)}")
     return _apply(loss, reduction) if weight is None else _weighted(loss, weight, input, reduction)
 
 
@@ -311,7 +308,8 @@ def _check_class_weight(weight, c, input):
         raise RuntimeError(f"weight tensor should be defined either for all {c} classes or no classes but got weight "
                            f"tensor of shape: {list(weight.shape)}")
     if weight.dtype != input.dtype:
-        raise RuntimeError(f"expected scalar type {scalar_name(input.dtype)} but found {scalar_name(weight.dtype)}")
+        raise RuntimeError(f"expected scalar type {_dt.scalar_name(input.dtype)} but found "
+                           f"{_dt.scalar_name(weight.dtype)}")
 
 
 def _class_rows(input, target):
@@ -322,7 +320,7 @@ def _class_rows(input, target):
     if target.ndim > 1 and input.ndim <= 2:
         raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
     if target.dtype not in (_dt.int64, _dt.uint8):
-        raise RuntimeError(f"expected target dtype to be Long or Byte, but got {scalar_name(target.dtype)}")
+        raise RuntimeError(f"expected target dtype to be Long or Byte, but got {_dt.scalar_name(target.dtype)}")
     if input.ndim == 1:
         if target.ndim == 1 and target.shape[0] != 1:
             raise ValueError(f"For 1D input, 1D target must have size 1, but got target size: {target.shape[0]}")
@@ -350,7 +348,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     _check_class_weight(weight, rows.shape[1], input)
     _not_differentiable(weight, "nll_loss_forward", "weight")
     if not input.dtype.is_floating_point:
-        raise NotImplementedError(f'"nll_loss" not implemented for \'{scalar_name(input.dtype)}\'')
+        raise NotImplementedError(f'"nll_loss" not implemented for \'{_dt.scalar_name(input.dtype)}\'')
     out = _fused.nll_loss(rows, flat, weight, ignore_index, reduction)
     return out.reshape(shape) if reduction == "none" else out
 
@@ -376,9 +374,9 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
         raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
     if input.ndim == 0:
         raise RuntimeError(f"Expected floating point type for target with class probabilities, got "
-                           f"{scalar_name(target.dtype)}")
+                           f"{_dt.scalar_name(target.dtype)}")
     if not input.dtype.is_floating_point:
-        raise NotImplementedError(f'"log_softmax" not implemented for \'{scalar_name(input.dtype)}\'')
+        raise NotImplementedError(f'"log_softmax" not implemented for \'{_dt.scalar_name(input.dtype)}\'')
     _check_class_weight(weight, input.shape[0 if input.ndim == 1 else 1], input)
     if target.dtype.is_floating_point and target.shape == input.shape:
         return _cross_entropy_probabilities(input, target, weight, reduction, label_smoothing, ignore_index)
@@ -443,7 +441,7 @@ def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduct
     elif target.ndim != 2 or tuple(target.shape) != (n, c):
         raise RuntimeError(f"inconsistent target size: {list(target.shape)} for input of size: {list(input.shape)}")
     if target.dtype != _dt.int64:
-        raise RuntimeError(f"expected scalar type Long but found {scalar_name(target.dtype)}")
+        raise RuntimeError(f"expected scalar type Long but found {_dt.scalar_name(target.dtype)}")
     t = target.reshape(n, c)
     positions = framework.arange(c, device=x.device)
     first_end = framework.where(t == -1, positions, framework.full_like(t, c)).min(1, keepdim=True)[0]
@@ -603,7 +601,7 @@ def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reducti
         raise RuntimeError(f"Expected 3-dimensional tensor, but got {log_probs.ndim}-dimensional tensor for argument "
                            "#1 'log_probs' (while checking arguments for ctc_loss_allocate_outputs)")
     if not log_probs.dtype.is_floating_point:
-        raise RuntimeError(f"ctc_loss: expected floating point log_probs, got {scalar_name(log_probs.dtype)}")
+        raise RuntimeError(f"ctc_loss: expected floating point log_probs, got {_dt.scalar_name(log_probs.dtype)}")
     t_max, batch, c = log_probs.shape
     if not 0 <= blank < c:
         raise RuntimeError("blank must be in label range")

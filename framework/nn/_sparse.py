@@ -27,9 +27,8 @@ class _ScaleGrad(Function):
 
 def _check_indices(input, name):
     if input.dtype not in (_dt.int64, _dt.int32):
-        from framework.nn._loss import scalar_name
         raise RuntimeError(f"Expected tensor for argument #1 'indices' to have one of the following scalar types: "
-                           f"Long, Int; but got torch.{scalar_name(input.dtype)}Tensor instead (while checking "
+                           f"Long, Int; but got torch.{_dt.scalar_name(input.dtype)}Tensor instead (while checking "
                            f"arguments for {name})")
 
 

@@ -80,10 +80,6 @@ def imag(input):
     return view_as_real(input)[..., 1]
 
 
-def _type_name(dt):
-    return _dt.scalar_name(dt)
-
-
 def complex(real, imag):
     """The complex tensor real + i imag (both float32 or both float64; broadcast)."""
     for i, t in enumerate((real, imag)):
@@ -92,10 +88,10 @@ def complex(real, imag):
                             f"{type(t).__name__}")
     if real.dtype not in (_dt.float32, _dt.float64) or imag.dtype not in (_dt.float32, _dt.float64):
         raise RuntimeError(f"Expected both inputs to be Half, Float or Double tensors but got "
-                           f"{_type_name(real.dtype)} and {_type_name(imag.dtype)}")
+                           f"{_dt.scalar_name(real.dtype)} and {_dt.scalar_name(imag.dtype)}")
     if real.dtype is not imag.dtype:
-        raise RuntimeError(f"Expected object of scalar type {_type_name(real.dtype)} but got scalar type "
-                           f"{_type_name(imag.dtype)} for second argument")
+        raise RuntimeError(f"Expected object of scalar type {_dt.scalar_name(real.dtype)} but got scalar type "
+                           f"{_dt.scalar_name(imag.dtype)} for second argument")
     from framework.ops.shape import stack
     shape = broadcast_shapes(tuple(real.shape), tuple(imag.shape))
     return ViewAsComplex.apply(stack([real.expand(shape), imag.expand(shape)], -1))

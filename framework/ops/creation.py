@@ -55,7 +55,9 @@ def _infer_dtype(data):
         for k in kinds:
             result = k if result is None else _dt.promote_types(result, k)
         return result or _dt.get_default_dtype()
-    raise TypeError(f"Could not infer dtype of {type(data).__name__}")
+    if isinstance(data, str):
+        raise TypeError("new(): invalid data type 'str'")
+    raise RuntimeError(f"Could not infer dtype of {type(data).__name__}")
 
 
 def _to_host_nested(data):

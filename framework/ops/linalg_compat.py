@@ -1,9 +1,10 @@
 """torch's top-level linear-algebra names beyond matmul: the fused products (addmm, addmv,
 addr, baddbmm, addbmm), inner and vdot, and the older decomposition APIs (svd with `some`,
 qr, triangular_solve, cholesky_solve, cholesky_inverse, lu_unpack), each composed from
-framework.linalg and matmul, so their gradients come with them."""
+framework.linalg and matmul, so their gradients come with them (cholesky_solve's own for its factor)."""
 from framework import return_types
 from framework.amp.autocast_mode import autocast_op
+from framework.autograd.function import Function
 from framework.ops.linalg import bmm, matmul, mm, mv, outer
 
 
@@ -95,14 +96,36 @@ def triangular_solve(b, A, upper=True, transpose=False, unitriangular=False):
     return return_types.triangular_solve(X, A.clone())
 
 
+class CholeskySolve(Function):
+    """X with A X = B for A = L L^H (or U^H U with `upper`), by two triangular solves. The gradient for
+    the factor is PyTorch's (cholesky_solve_backward): that of (L L^H)^-1 B in all of L, where the
+    solves' own would keep only the triangle they read."""
+
+    autocast_op = "cholesky_solve"
+
+    @staticmethod
+    def forward(ctx, B, L, upper):
+        from framework import linalg
+        first, second = (L.mH, L) if upper else (L, L.mH)
+        X = linalg.solve_triangular(second, linalg.solve_triangular(first, B, upper=False), upper=True)
+        ctx.upper = upper
+        ctx.save_for_backward(L, X)
+        return X
+
+    @staticmethod
+    def backward(ctx, g):
+        L, X = ctx.saved_tensors
+        gB = CholeskySolve.apply(g, L, ctx.upper)
+        gL = None
+        if ctx.needs_input_grad[1]:
+            common = gB @ X.mH
+            common = common + common.mH
+            gL = -(L @ common) if ctx.upper else -(common @ L)
+        return gB, gL, None
+
+
 def cholesky_solve(B, L, upper=False):
-    """X with A X = B for A = L L^H (or U^H U with `upper`), by two triangular solves."""
-    from framework import linalg
-    if upper:
-        Y = linalg.solve_triangular(L.mT, B, upper=False)
-        return linalg.solve_triangular(L, Y, upper=True)
-    Y = linalg.solve_triangular(L, B, upper=False)
-    return linalg.solve_triangular(L.mT, Y, upper=True)
+    return CholeskySolve.apply(B, L, bool(upper))
 
 
 def cholesky_inverse(L, upper=False):

@@ -156,11 +156,10 @@ def geqrf(input, out=None):
     scales tau (not differentiable, as in PyTorch)."""
     import numpy as np
     from framework.ops.creation import tensor
-    from framework.ops.math import _type_name
     if input.ndim < 2:
         raise RuntimeError("torch.geqrf: input must have at least 2 dimensions.")
     if not (input.dtype.is_floating_point or input.dtype.is_complex):
-        raise NotImplementedError(f"\"geqrf_cpu\" not implemented for '{_type_name(input.dtype)}'")
+        raise NotImplementedError(f"\"geqrf_cpu\" not implemented for '{_dt.scalar_name(input.dtype)}'")
     a = input.detach().cpu().numpy()
     m, n = a.shape[-2:]
     batch = a.shape[:-2]

@@ -444,9 +444,10 @@ class Nextafter(Function):
 def nextafter(input, other):
     _tensor_args("nextafter", input, other)
     if input.dtype is not other.dtype:
-        raise RuntimeError(f"expected scalar type {_type_name(input.dtype)} but found {_type_name(other.dtype)}")
+        raise RuntimeError(f"expected scalar type {_dt.scalar_name(input.dtype)} but found "
+                           f"{_dt.scalar_name(other.dtype)}")
     if not input.dtype.is_floating_point:
-        raise RuntimeError(f"\"nextafter_cpu\" not implemented for '{_type_name(input.dtype)}'")
+        raise RuntimeError(f"\"nextafter_cpu\" not implemented for '{_dt.scalar_name(input.dtype)}'")
     return Nextafter.apply(input, other)
 
 
@@ -463,11 +464,8 @@ def rad2deg(input):
 
 def frac(input):
     if not input.dtype.is_floating_point:
-        raise NotImplementedError(f"\"frac_cpu\" not implemented for '{_type_name(input.dtype)}'")
+        raise NotImplementedError(f"\"frac_cpu\" not implemented for '{_dt.scalar_name(input.dtype)}'")
     return input - input.trunc()
-
-
-_type_name = _dt.scalar_name
 
 
 def logit(input, eps=None):
@@ -559,7 +557,7 @@ def nansum(input, dim=None, keepdim=False, dtype=None):
 def nanmean(input, dim=None, keepdim=False, dtype=None):
     if not (dtype is not None and _dt.as_dtype(dtype).is_floating_point) and not input.dtype.is_floating_point:
         raise RuntimeError(f"nanmean(): expected input to have floating point or complex dtype but got "
-                           f"{_type_name(input.dtype)}")
+                           f"{_dt.scalar_name(input.dtype)}")
     if dtype is not None:
         input = input.to(dtype)
     count = (input == input).sum(dim, keepdim=keepdim)
@@ -726,12 +724,12 @@ def cov(input, correction=1, fweights=None, aweights=None):
     if fweights is not None:
         if fweights.dtype.is_floating_point:
             raise RuntimeError(f"cov(): expected fweights to have integral dtype but got fweights with "
-                               f"{_type_name(fweights.dtype)} dtype")
+                               f"{_dt.scalar_name(fweights.dtype)} dtype")
         w = fweights
     if aweights is not None:
         if not aweights.dtype.is_floating_point:
             raise RuntimeError(f"cov(): expected aweights to have floating point dtype but got aweights with "
-                               f"{_type_name(aweights.dtype)} dtype")
+                               f"{_dt.scalar_name(aweights.dtype)} dtype")
         w = aweights if w is None else w * aweights
     if w is None:
         avg = x.mean(1)

@@ -12,7 +12,6 @@ from framework import dtypes as _dt, return_types
 from framework.autograd.function import Function
 from framework.ops._util import wrap, wrap_dim
 from framework.ops.elementwise import _Binary, _prepare, _saved_operands, where
-from framework.ops.math import _type_name
 from framework.tensor import Tensor
 
 if not hasattr(return_types, "histogramdd"):
@@ -25,7 +24,7 @@ def _integer_operands(kernel, a, b):
     """a and b in their promoted integer dtype; PyTorch's NotImplementedError for others."""
     xa, xb, dt, device, shape = _prepare(a, b)
     if dt.is_floating_point or dt.is_complex or dt is _dt.bool_:
-        raise NotImplementedError(f"\"{kernel}_cpu\" not implemented for '{_type_name(dt)}'")
+        raise NotImplementedError(f"\"{kernel}_cpu\" not implemented for '{_dt.scalar_name(dt)}'")
     return xa, xb, dt, device, shape
 
 
@@ -90,7 +89,7 @@ class _Igamma(_Binary):
     def untracked(cls, a, b):
         _, _, dt, _, _ = _prepare(a, b)
         if not dt.is_floating_point:
-            raise NotImplementedError(f"\"{cls.op}_cpu\" not implemented for '{_type_name(dt)}'")
+            raise NotImplementedError(f"\"{cls.op}_cpu\" not implemented for '{_dt.scalar_name(dt)}'")
         return super().untracked(a, b)
 
     @staticmethod
@@ -130,8 +129,8 @@ def float_power_(input, exponent):
     from framework.autograd.inplace import inplace
     from framework.ops.math import float_power
     if input.dtype is not _dt.float64:
-        raise RuntimeError(f"the base given to float_power_ has dtype {_type_name(input.dtype)} but the operation's "
-                           f"result requires dtype Double")
+        raise RuntimeError(f"the base given to float_power_ has dtype {_dt.scalar_name(input.dtype)} but the "
+                           f"operation's result requires dtype Double")
     return inplace(input, float_power, exponent)
 
 
@@ -361,7 +360,7 @@ def poisson(input, generator=None):
     import numpy as np
     from framework.random import numpy_generator
     if not input.dtype.is_floating_point:
-        raise NotImplementedError(f"\"poisson_cpu\" not implemented for '{_type_name(input.dtype)}'")
+        raise NotImplementedError(f"\"poisson_cpu\" not implemented for '{_dt.scalar_name(input.dtype)}'")
     rates = input.detach().cpu().numpy().astype(np.float64)
     if not (rates >= 0).all():
         raise RuntimeError("invalid Poisson rate, expected rate to be non-negative")
@@ -373,9 +372,10 @@ def binomial(count, prob, generator=None):
     import numpy as np
     from framework.random import numpy_generator
     if not count.dtype.is_floating_point:
-        raise ValueError(f"binomial only supports floating-point dtypes for count, got: {_type_name(count.dtype)}")
+        raise ValueError(f"binomial only supports floating-point dtypes for count, got: "
+                         f"{_dt.scalar_name(count.dtype)}")
     if prob.dtype is not count.dtype:
-        raise RuntimeError(f"Found dtype {_type_name(prob.dtype)} but expected {_type_name(count.dtype)}")
+        raise RuntimeError(f"Found dtype {_dt.scalar_name(prob.dtype)} but expected {_dt.scalar_name(count.dtype)}")
     n, p = np.broadcast_arrays(count.detach().cpu().numpy().astype(np.float64),
                                prob.detach().cpu().numpy().astype(np.float64))
     valid = (n >= 0) & (p >= 0) & (p <= 1)

@@ -7,9 +7,9 @@ device; and out= records no graph, so an input that requires grad is refused. Re
 import functools
 import warnings
 
+from framework import dtypes as _dt
 from framework.autograd import grad_mode
 from framework.ops._util import can_cast
-from framework.ops.math import _type_name
 from framework.tensor import Tensor
 
 # torch's top-level functions with an `out` argument, that framework provides (those whose own
@@ -55,8 +55,8 @@ def _write(name, result, out):
     if not isinstance(out, Tensor):
         raise TypeError(f"{name}(): argument 'out' must be Tensor, not {type(out).__name__}")
     if not can_cast(result.dtype, out.dtype):
-        raise RuntimeError(f"result type {_type_name(result.dtype)} can't be cast to the desired output type "
-                           f"{_type_name(out.dtype)}")
+        raise RuntimeError(f"result type {_dt.scalar_name(result.dtype)} can't be cast to the desired output type "
+                           f"{_dt.scalar_name(out.dtype)}")
     if out.device != result.device:
         raise RuntimeError(f"Expected out tensor to have device {result.device}, but got {out.device} instead")
     if tuple(out.shape) != tuple(result.shape):

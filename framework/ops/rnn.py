@@ -17,6 +17,7 @@ without create_graph) and `_Tensors` (differentiable tensor ops). Under create_g
 backward recomputes the layer in tensor ops from its saved inputs and runs the same
 backward algebra on them, so the gradients it returns are themselves differentiable.
 """
+from framework import dtypes as _dt
 from framework.autograd import grad_mode
 from framework.autograd.function import Function
 from framework.ops._util import wrap
@@ -377,8 +378,8 @@ def _check_layer(mode, x, h0, c0, weights, batch_sizes):
                                f"{x.device} and parameter tensor at {t.device}")
     for t in (h0, c0) + tuple(weights):
         if t is not None and t.dtype is not x.dtype:
-            raise RuntimeError(f"mat1 and mat2 must have the same dtype, but got {_dtype_name(t.dtype)} and "
-                               f"{_dtype_name(x.dtype)}")
+            raise RuntimeError(f"mat1 and mat2 must have the same dtype, but got {_dt.scalar_name(t.dtype)} and "
+                               f"{_dt.scalar_name(x.dtype)}")
     if not x.dtype.is_floating_point:
         raise RuntimeError(f"recurrent_layer(): expected a floating point input, got {x.dtype}")
     if x.ndim != 2 or w_ih.ndim != 2 or w_hh.ndim != 2:
@@ -509,13 +510,8 @@ def _check_cell(name, gates, input, hx, w_ih, w_hh, b_ih, b_hh):
                                f"expected {hidden}")
     for t in (w_ih, w_hh, b_ih, b_hh) + tuple(hx):
         if t is not None and t.dtype is not input.dtype:
-            raise RuntimeError(f"mat1 and mat2 must have the same dtype, but got {_dtype_name(input.dtype)} and "
-                               f"{_dtype_name(t.dtype)}")
-
-
-def _dtype_name(dtype):
-    return {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16"}.get(
-        str(dtype).replace("torch.", ""), str(dtype))
+            raise RuntimeError(f"mat1 and mat2 must have the same dtype, but got {_dt.scalar_name(input.dtype)} and "
+                               f"{_dt.scalar_name(t.dtype)}")
 
 
 def _projections(input, hx, w_ih, w_hh, b_ih, b_hh):

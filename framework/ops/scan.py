@@ -149,8 +149,7 @@ def cumprod(input, dim, dtype=None):
 def logcumsumexp(input, dim):
     _check(input, "logcumsumexp")
     if not input.dtype.is_floating_point:
-        from framework.ops.math import _type_name
-        raise NotImplementedError(f"\"logcumsumexp_out_cpu\" not implemented for '{_type_name(input.dtype)}'")
+        raise NotImplementedError(f"\"logcumsumexp_out_cpu\" not implemented for '{_dt.scalar_name(input.dtype)}'")
     if input.ndim == 0:
         return _on_vector(logcumsumexp, input, dim)
     return Logcumsumexp.apply(input, wrap_dim(dim, input.ndim))

@@ -39,9 +39,6 @@ def _check_range(index, size, dim, exc, message):
         raise exc(message.format(bad=bad, size=size, dim=dim))
 
 
-_dtype_name = _dt.scalar_name
-
-
 def _as_1d(t):
     return t.reshape(1) if t.ndim == 0 else t
 
@@ -63,13 +60,13 @@ def _check_slices(input, source, dim, name):
 def index_copy(input, dim, index, source):
     """input with its slices at `index` along dim replaced by source's (the last of repeated ones wins)."""
     if not isinstance(index, Tensor) or index.dtype is not _dt.int64:
-        got = _dtype_name(index.dtype) if isinstance(index, Tensor) else type(index).__name__
+        got = _dt.scalar_name(index.dtype) if isinstance(index, Tensor) else type(index).__name__
         raise RuntimeError(f"index_copy_(): Expected a long tensor for index, but got {got}")
     if index.ndim > 1:
         raise IndexError(f"index_copy_(): Index should have dimension 1 or 0 (got {index.ndim})")
     if source.dtype is not input.dtype:
         raise RuntimeError(f"index_copy_(): self and source expected to have the same dtype, but got (self) "
-                           f"{_dtype_name(input.dtype)} and (source) {_dtype_name(source.dtype)}")
+                           f"{_dt.scalar_name(input.dtype)} and (source) {_dt.scalar_name(source.dtype)}")
     same_device(input, index, source)
     x, src = _as_1d(input), _as_1d(source)
     dim = wrap_dim(dim, x.ndim)
@@ -120,8 +117,8 @@ def index_reduce(input, dim, index, source, reduce, *, include_self=True):
     if index.ndim > 1:
         raise IndexError(f"index_reduce_(): Index should have dimension 1 or 0 (got {index.ndim})")
     if source.dtype is not input.dtype:
-        raise RuntimeError(f"index_reduce_(): self ({_dtype_name(input.dtype)}) and source "
-                           f"({_dtype_name(source.dtype)}) must have the same scalar type")
+        raise RuntimeError(f"index_reduce_(): self ({_dt.scalar_name(input.dtype)}) and source "
+                           f"({_dt.scalar_name(source.dtype)}) must have the same scalar type")
     same_device(input, index, source)
     x, src = _as_1d(input), _as_1d(source)
     dim = wrap_dim(dim, x.ndim)
@@ -238,7 +235,7 @@ def index_put(input, indices, values, accumulate=False):
         raise TypeError(f"index_put(): argument 'values' (position 3) must be Tensor, not {type(values).__name__}")
     if values.dtype is not input.dtype:
         raise RuntimeError(f"Index put requires the source and destination dtypes match, got "
-                           f"{_dtype_name(input.dtype)} for the destination and {_dtype_name(values.dtype)} "
+                           f"{_dt.scalar_name(input.dtype)} for the destination and {_dt.scalar_name(values.dtype)} "
                            f"for the source.")
     same_device(input, values)
     width = sum(k.ndim if k.dtype in (_dt.bool_, _dt.uint8) else 1 for k in indices)
@@ -266,7 +263,7 @@ def masked_scatter(input, mask, source):
         raise RuntimeError(f"masked_scatter_ only supports boolean masks, but got mask with dtype {got}")
     if source.dtype is not input.dtype:
         raise RuntimeError(f"masked_scatter: expected self and source to have same dtypes but got "
-                           f"{_dtype_name(input.dtype)} and {_dtype_name(source.dtype)}")
+                           f"{_dt.scalar_name(input.dtype)} and {_dt.scalar_name(source.dtype)}")
     same_device(input, mask, source)
     from framework.ops.shape import broadcast_tensors
     input, mask = broadcast_tensors(input, mask)
@@ -299,11 +296,11 @@ def put(input, index, source, accumulate=False):
     """input with its flat positions `index` (negative from the end) set to (or, with accumulate,
     increased by) source's elements."""
     if not isinstance(index, Tensor) or index.dtype is not _dt.int64:
-        got = _dtype_name(index.dtype) if isinstance(index, Tensor) else type(index).__name__
+        got = _dt.scalar_name(index.dtype) if isinstance(index, Tensor) else type(index).__name__
         raise RuntimeError(f"put_(): Expected a long tensor for index, but got {got}")
     if source.dtype is not input.dtype:
         raise RuntimeError(f"put_(): self and source expected to have the same dtype, but got self.dtype = "
-                           f"{_dtype_name(input.dtype)} and source.dtype = {_dtype_name(source.dtype)}")
+                           f"{_dt.scalar_name(input.dtype)} and source.dtype = {_dt.scalar_name(source.dtype)}")
     if index.numel() != source.numel():
         raise IndexError(f"put_(): Expected source and index to have the same number of elements, but got "
                          f"source.numel() = {source.numel()}, index.numel() = {index.numel()}")

@@ -369,8 +369,7 @@ def _unique_dim(input, dim, return_inverse, return_counts, consecutive):
 def bincount(input, weights=None, minlength=0):
     if input.ndim != 1 or input.dtype.is_floating_point or input.dtype is _dt.bool_:
         if input.dtype.is_floating_point:
-            from framework.ops.math import _type_name
-            raise NotImplementedError(f"\"bincount_cpu\" not implemented for '{_type_name(input.dtype)}'")
+            raise NotImplementedError(f"\"bincount_cpu\" not implemented for '{_dt.scalar_name(input.dtype)}'")
         raise RuntimeError("bincount only supports 1-d non-negative integral inputs.")
     if minlength < 0:
         raise RuntimeError("minlength should be >= 0")
@@ -392,8 +391,7 @@ def histc(input, bins=100, min=0, max=0):
     """Counts in `bins` equal bins over [min, max] (the data's range when both are 0);
     elements outside are ignored, as PyTorch's."""
     if not input.dtype.is_floating_point:
-        from framework.ops.math import _type_name
-        raise NotImplementedError(f"\"histogram_cpu\" not implemented for '{_type_name(input.dtype)}'")
+        raise NotImplementedError(f"\"histogram_cpu\" not implemented for '{_dt.scalar_name(input.dtype)}'")
     if bins <= 0:
         raise RuntimeError("torch.histc(): bins must be > 0, but got " + str(bins) + " for bins")
     if min > max:

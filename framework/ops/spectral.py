@@ -102,11 +102,8 @@ def _warn_once(key, message):
 
 def _describe(x):
     if isinstance(x, Tensor):
-        return f"torch.{_dt_name(x.dtype)}Tensor{{[{', '.join(map(str, x.shape))}]}}"
+        return f"torch.{_dt.scalar_name(x.dtype)}Tensor{{[{', '.join(map(str, x.shape))}]}}"
     return "None"
-
-
-_dt_name = _dt.scalar_name
 
 
 def _centered(window, win_length, n_fft, like):

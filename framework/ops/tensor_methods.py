@@ -175,11 +175,10 @@ def _need_float(self, name, what):
     `what`, else NotImplementedError for the kernel `name`."""
     if self.dtype.is_floating_point:
         return
-    from framework.nn._loss import scalar_name
     if what:
         raise RuntimeError(f"{what} is a continuous probability distribution. dtype must be a floating point but you "
-                           f"specified {scalar_name(self.dtype)}")
-    raise NotImplementedError(f"\"{name}\" not implemented for '{scalar_name(self.dtype)}'")
+                           f"specified {_dt.scalar_name(self.dtype)}")
+    raise NotImplementedError(f"\"{name}\" not implemented for '{_dt.scalar_name(self.dtype)}'")
 
 
 def cauchy_(self, median=0.0, sigma=1.0, *, generator=None):

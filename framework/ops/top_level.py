@@ -1,7 +1,6 @@
 """The last top-level torch names: torch.asarray, the deprecated torch.range, the warn-always
 switch, the top-level spellings of Tensor methods (torch.gcd_(x, y) is x.gcd_(y), ...) and the
 `*_copy` forms of alias, slice and unfold (new tensors, differentiable like the views)."""
-import numbers
 import warnings
 
 import numpy as np
@@ -46,10 +45,10 @@ def warn_once(message, stacklevel=3):
 
 
 def _alias_error(obj_dtype, obj_device, dtype, device):
-    from framework.linalg import _type_name
     if obj_device != device:
         return ValueError(f"can't alias tensor from device '{obj_device}' to '{device}'.")
-    return ValueError(f"can't alias tensor with dtype '{_type_name(obj_dtype)}' into dtype '{_type_name(dtype)}'.")
+    return ValueError(f"can't alias tensor with dtype '{_dt.scalar_name(obj_dtype)}' into dtype "
+                      f"'{_dt.scalar_name(dtype)}'.")
 
 
 def _from_tensor(obj, dtype, device, copy):
@@ -107,8 +106,6 @@ def asarray(obj, *, dtype=None, device=None, copy=None, requires_grad=None):
     else:
         if copy is False:
             raise ValueError("can't alias arbitrary sequence into a tensor.")
-        if not isinstance(obj, (numbers.Number, list, tuple)):
-            raise RuntimeError(f"Could not infer dtype of {type(obj).__name__}")
         out = tensor(obj, dtype=dt, device=dev)
     if requires_grad is not None and requires_grad != out.requires_grad:
         # a leaf (obj itself included, as PyTorch's) changes its flag; a result with history is detached

@@ -10,6 +10,7 @@ import numpy as np
 
 import framework
 from framework import Tensor
+from framework import dtypes as _dt
 
 __all__ = ["PackedSequence", "invert_permutation", "pack_padded_sequence", "pad_packed_sequence", "pad_sequence",
            "unpad_sequence", "pack_sequence", "unpack_sequence"]
@@ -103,17 +104,12 @@ def _host_lengths(lengths):
     if isinstance(lengths, Tensor):
         if lengths.ndim != 1 or lengths.device.type != "cpu":
             raise RuntimeError(f"'lengths' argument should be a 1D CPU int64 tensor, but got {lengths.ndim}D "
-                               f"{lengths.device} {_type_name(lengths.dtype)} tensor")
+                               f"{lengths.device} {_dt.scalar_name(lengths.dtype)} tensor")
         return lengths.to(framework.int64).numpy().astype(np.int64)
     arr = np.asarray(lengths)
     if arr.ndim != 1:
         raise RuntimeError(f"'lengths' argument should be a 1D CPU int64 tensor, but got {arr.ndim}D cpu Long tensor")
     return arr.astype(np.int64)
-
-
-def _type_name(dtype):
-    from framework.dtypes import scalar_name
-    return scalar_name(dtype)
 
 
 def _rows(t, index):
