@@ -93,6 +93,22 @@ def test_convolution_values_across_arguments(device, rank, kernel, stride, paddi
           atol=1e-4, device=device)
 
 
+@pytest.mark.parametrize("padding,size,groups", [(1, (5, 6), 1), (0, (4, 5), 2), (2, (3, 3), 1), ((0, 2), (5, 4), 1)])
+def test_convolution_3x3_winograd(device, monkeypatch, padding, size, groups):
+    """3x3 stride-1 2-D convolutions go by Winograd on the CPU (from 16 channels: lowered here so
+    that tiny shapes take it): odd and even sizes (a last tile past the output's end), padding
+    0 to 2, groups, the transposed convolution (the input gradient's kernel), double backward."""
+    from framework.backends import cpu_backend
+    monkeypatch.setattr(cpu_backend, "_WINOGRAD_MIN_CHANNELS", 1)
+    x, w, b = randn(3, 4, *size), randn(2, 4 // groups, 3, 3), randn(2)
+    check(lambda T, x, w, b: _f(T, "conv2d")(x, w, b, padding=padding, groups=groups), x, w, b, atol=1e-4,
+          device=device)
+    check(lambda T, x, w: _f(T, "conv_transpose2d")(x, w, padding=1), randn(1, 2, 3, 4), randn(2, 3, 3, 3),
+          atol=1e-4, device=device)
+    gradcheck(lambda T, x, w: _f(T, "conv2d")(x, w, padding=padding, groups=groups), randn(1, 4, *size),
+              randn(2, 4 // groups, 3, 3), double=True, device=device)
+
+
 # ----------------------------------------------------------------- fold / unfold
 
 def test_unfold_and_fold_match_torch(device):
