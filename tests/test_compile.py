@@ -357,6 +357,38 @@ def test_recompiles_only_when_a_guard_changes(device):
     assert compiled.compile_count == 5
 
 
+def test_dynamic_sizes_after_a_change_and_with_dynamic_true(device):
+    """dynamic=None (the default): a size that changes is captured as a symbol at the second
+    compilation, so later sizes reuse that program (fused row and elementwise kernels included,
+    forward and backward); dynamic=True starts dynamic in the first dim; dynamic=False never."""
+    def f(x, w):
+        y = F.softmax(x * 2 + w, -1) * x
+        return y.reshape(-1)[: x.shape[0]] * 3
+
+    w = _tensor(randn(5), device)
+    compiled = framework.compile(f)
+    for rows, count in ((16, 1), (20, 2), (24, 2), (17, 2)):
+        x = _tensor(randn(rows, 5), device)
+        got, want = compiled(x, w), f(x, w)
+        assert compiled.compile_count == count and got.shape == want.shape
+        np.testing.assert_allclose(got.detach().cpu().numpy(), want.detach().cpu().numpy(), rtol=1e-5, atol=1e-6)
+        for g, e in zip(framework.autograd.grad(got.sum(), (x, w)), framework.autograd.grad(want.sum(), (x, w))):
+            np.testing.assert_allclose(g.cpu().numpy(), e.cpu().numpy(), rtol=1e-4, atol=1e-5)
+    dynamic = [p for table in compiled.dynamic.values() for p in table.values()]
+    assert len(dynamic) == 1 and any(getattr(g, "rows", False) for g in dynamic[0].groups)
+    compiled(_tensor(randn(16, 6), device, grad=False), _tensor(randn(6), device, grad=False))
+    assert compiled.compile_count == 3  # another dim changed: its own program
+
+    always = framework.compile(f, dynamic=True)
+    for rows in (16, 30):
+        always(_tensor(randn(rows, 5), device, grad=False), w.detach())
+    assert always.compile_count == 1
+    never = framework.compile(f, dynamic=False)
+    for rows in (16, 30, 31):
+        never(_tensor(randn(rows, 5), device, grad=False), w.detach())
+    assert never.compile_count == 3
+
+
 def test_training_flag_is_a_guard(device):
     model = nn.Sequential(nn.Linear(3, 3), nn.Dropout(0.5)).to(device)
     compiled = framework.compile(model)

@@ -15,6 +15,7 @@ falls back to eager with one warning (`fullgraph=True` raises instead). `stats` 
 compilations, fallbacks and kernels written or loaded. See docs/DESIGN.md, "framework.compile".
 """
 import functools
+import itertools
 import types
 import warnings
 
@@ -107,10 +108,11 @@ class _Compiled:
     """The compiled callable: {signature: Program, or None where it runs eagerly}."""
 
     def __init__(self, fn, fullgraph, dynamic, fuse, debug, limit, counter="compilations"):
-        self._fn, self.fullgraph, self.dynamic, self.fuse, self.debug = fn, fullgraph, dynamic, fuse, debug
+        self._fn, self.fullgraph, self.dynamic_mode, self.fuse, self.debug = fn, fullgraph, dynamic, fuse, debug
         self.counter = counter
         self.limit = limit
-        self.programs = {}
+        self.programs = {}  # {signature: Program, or None where it runs eagerly}
+        self.dynamic = {}  # {symbols ((tensor index, dim, name), ...): {signature without those sizes: Program}}
         self.compile_count = 0
         self._warned = False
 
@@ -125,15 +127,63 @@ class _Compiled:
             sig = _signature(self._fn, args, kwargs)
         except TypeError:  # an argument that cannot be a guard (unhashable, not a tensor)
             return self._eager("an argument is neither a tensor nor a hashable value", args, kwargs)
-        if sig in self.programs:
-            program = self.programs[sig]
-        elif len(self.programs) >= self.limit:
-            return self._eager(f"the recompile limit ({self.limit}) is reached", args, kwargs)
-        else:
-            program = self.programs[sig] = self._compile(args, kwargs)
+        program = self.programs.get(sig, _MISSING)
+        if program is _MISSING:
+            program = self._dynamic_program(sig)
+        if program is _MISSING:
+            if len(self.programs) + sum(map(len, self.dynamic.values())) >= self.limit:
+                return self._eager(f"the recompile limit ({self.limit}) is reached", args, kwargs)
+            symbols = self._dynamic_dims(sig, args, kwargs)
+            program = self._compile(args, kwargs, symbols)
+            if program is not None and program.dynamic:  # (perhaps with fewer symbols than asked)
+                self.dynamic.setdefault(program.symbols, {})[_masked(sig, program.symbols)] = program
+            else:
+                self.programs[sig] = program
         if program is None:
             return self._fn(*args, **kwargs)
         return program(args, kwargs)
+
+    def _dynamic_program(self, sig):
+        """A program with dynamic sizes whose guards `sig` meets: the static parts equal, the
+        sizes of each symbol equal to each other and at least 2 (0 and 1 broadcast)."""
+        parts = _tensor_parts(sig)
+        for symbols, table in self.dynamic.items():
+            sizes = {}
+            for k, d, name in symbols:
+                shape = parts[k][1] if k < len(parts) else ()
+                size = shape[d] if d < len(shape) else None
+                if size is None or size < 2 or sizes.setdefault(name, size) != size:
+                    break
+            else:
+                program = table.get(_masked(sig, symbols))
+                if program is not None:
+                    return program
+        return _MISSING
+
+    def _dynamic_dims(self, sig, args, kwargs):
+        """The sizes to capture as symbols, ((tensor input index, dim, symbol name), ...): with
+        dynamic=True the first dim of every tensor input; with dynamic=None (automatic, as
+        torch.compile) the dims whose sizes changed from a program already compiled for otherwise
+        the same signature; none with dynamic=False or on a first call. Sizes that change together
+        (equal before and after) share a symbol."""
+        if self.dynamic_mode is False:
+            return ()
+        parts = _tensor_parts(sig)
+        if self.dynamic_mode is True:
+            changed = [(k, 0, (p[1][0],)) for k, p in enumerate(parts) if p[1] and p[1][0] >= 2]
+        else:
+            changed = []
+            for old in self.programs:
+                old_parts = _tensor_parts(old)
+                if len(old) != len(sig) or len(old_parts) != len(parts) or \
+                        _masked(old, _all_dims(old_parts)) != _masked(sig, _all_dims(parts)):
+                    continue
+                changed = [(k, d, (a, b)) for k, (pa, pb) in enumerate(zip(old_parts, parts))
+                           for d, (a, b) in enumerate(zip(pa[1], pb[1])) if a != b and a >= 2 and b >= 2]
+                if changed:
+                    break
+        names = {}
+        return tuple((k, d, names.setdefault(key, f"s{len(names)}")) for k, d, key in changed)
 
     def _eager(self, why, args, kwargs):
         if self.fullgraph:
@@ -147,22 +197,61 @@ class _Compiled:
             self._warned = True
             warnings.warn(f"framework.compile: running {_name(self._fn)} eagerly: {why}", stacklevel=4)
 
-    def _compile(self, args, kwargs):
+    def _compile(self, args, kwargs, symbols=()):
+        """A Program (None: run eagerly), its sizes `symbols` dynamic where the code follows them;
+        where it does not (it reads a size as a value, or mixes a changed size with a fixed one),
+        fewer symbols (only the first input's first dim), then none."""
         from framework.export import CaptureError
         _counts[self.counter] += 1
         self.compile_count += 1
-        try:
-            graph, inputs, tensors = _capture(self._fn, args, kwargs)
-        except CaptureError as e:
-            if self.fullgraph:
-                raise
-            _counts["fallbacks"] += 1
-            self._warn(f"the graph cannot be captured ({e})")
-            return None
+        attempts = [symbols] + ([s for s in (symbols[:1],) if s != symbols] if symbols else [])
+        for attempt in attempts:
+            try:
+                graph, inputs, tensors = _capture(self._fn, args, kwargs, attempt)
+                symbols = attempt
+                break
+            except Exception:  # noqa: BLE001 (resized inputs can fail in any op; the static capture says why)
+                continue
+        else:
+            symbols = ()
+            try:
+                graph, inputs, tensors = _capture(self._fn, args, kwargs)
+            except CaptureError as e:
+                if self.fullgraph:
+                    raise
+                _counts["fallbacks"] += 1
+                self._warn(f"the graph cannot be captured ({e})")
+                return None
         program = Program(graph, inputs, tensors, fuse=self.fuse, debug=self.debug, strict=self.fullgraph)
+        program.dynamic, program.symbols = bool(symbols), symbols
         if self.debug:
             print(f"# ---- framework.compile: graph of {_name(self._fn)}\n{graph}", flush=True)
         return program
+
+
+_MISSING = object()
+
+
+def _tensor_parts(sig):
+    """The tensor inputs' guard entries ("T", shape, dtype, device, requires_grad), in order."""
+    return [p for p in sig if type(p) is tuple and p and p[0] == "T"]
+
+
+def _all_dims(parts):
+    return tuple((k, d, None) for k, (_, shape, *_) in enumerate(parts) for d in range(len(shape)))
+
+
+def _masked(sig, symbols):
+    """`sig` with the sizes at `symbols`' (tensor index, dim) replaced by their names."""
+    where = {(k, d): name for k, d, name in symbols}
+    out, k = [], 0
+    for p in sig:
+        if type(p) is tuple and p and p[0] == "T":
+            out.append(("T", tuple(where.get((k, d), size) for d, size in enumerate(p[1]))) + p[2:])
+            k += 1
+        else:
+            out.append(p)
+    return tuple(out)
 
 
 def _name(fn):
@@ -270,10 +359,12 @@ def _free_tensors(fn):
     return unique
 
 
-def _capture(fn, args, kwargs):
-    """(graph, input trees, {placeholder: live tensor getter}) of `fn` on these inputs."""
+def _capture(fn, args, kwargs, symbols=()):
+    """(graph, input trees, {placeholder: live tensor getter}) of `fn` on these inputs; the
+    sizes `symbols` names ((tensor input index, dim, name), ...) captured as symbols, as
+    framework.export does (a run per corner of the sizes, and a check run)."""
     import framework
-    from framework.export import _input_names, _input_tree, _resized
+    from framework.export import Dim, _input_names, _input_tree, _resized, _symbols
     from framework.export._capture import merge_runs, run_once
     free = _free_tensors(fn)
     named = [(n, "parameter" if isinstance(t, nn.Parameter) else "buffer", t) for n, t in free]
@@ -283,6 +374,11 @@ def _capture(fn, args, kwargs):
     with framework.no_grad():
         snapshot = [b.clone() for b in buffers]
     rng = framework.get_rng_state()
+    paths = _tensor_paths(args, kwargs)
+    dims = {}
+    for k, d, name in symbols:
+        dims.setdefault(paths[k], {})[d] = Dim(name)
+    names, base, _ = _symbols(dims, args, kwargs)
 
     def restore():
         with framework.no_grad():
@@ -291,16 +387,20 @@ def _capture(fn, args, kwargs):
                     b.copy_(s)
         framework.set_rng_state(rng)
 
+    runs, corners = [], []
     try:
-        a1, k1 = _resized(args, kwargs, {}, {}, roll=False)
-        a1, k1 = _clones(a1), _clones(k1)  # the capture must not write into the caller's tensors
-        first = run_once(fn, a1, k1, named, (arg_names, kw_names))
-        restore()
-        a2, k2 = _resized(args, kwargs, {}, {}, roll=True)
-        check = run_once(fn, a2, k2, named, (arg_names, kw_names))
+        for corner in itertools.product((0, 1), repeat=len(names)):
+            sizes = {s: base[i] + corner[i] for i, s in enumerate(names)}
+            a1, k1 = _resized(args, kwargs, dims, sizes, roll=False)
+            runs.append(run_once(fn, _clones(a1), _clones(k1), named, (arg_names, kw_names)))
+            corners.append(corner)
+            restore()  # (the capture must not write into the caller's tensors: clones above)
+        check = {s: base[i] + 2 for i, s in enumerate(names)}
+        a2, k2 = _resized(args, kwargs, dims, check, roll=True)
+        runs.append(run_once(fn, a2, k2, named, (arg_names, kw_names)))
     finally:
         restore()
-    graph, constants = merge_runs([first, check], [()], [], [], {})
+    graph, constants = merge_runs(runs, corners, base, names, check)
     graph.eliminate_dead_code()
     live = {n for n, _ in graph.placeholders}
     tensors = {n: (lambda t=t: t) for n, t in free if n in live}
@@ -308,6 +408,25 @@ def _capture(fn, args, kwargs):
     inputs = (tuple(_input_tree(a, n) for a, n in zip(args, arg_names)),
               {k: _input_tree(v, kw_names[k]) for k, v in kwargs.items()})
     return graph, inputs, tensors
+
+
+def _tensor_paths(args, kwargs):
+    """The paths (("args", i, ...) / ("kwargs", k, ...)) of the tensor inputs, in the guards' order."""
+    out = []
+
+    def walk(value, path):
+        if isinstance(value, Tensor):
+            out.append(path)
+        elif type(value) in (tuple, list):
+            for i, v in enumerate(value):
+                walk(v, path + (i,))
+        elif isinstance(value, dict):
+            for k, v in value.items():
+                walk(v, path + (k,))
+
+    walk(args, ("args",))
+    walk(kwargs, ("kwargs",))
+    return out
 
 
 def _clones(tree):

@@ -14,7 +14,7 @@ import math
 from framework import dtypes as _dt
 from framework.backends.fusion import BINARY, BOOL_OUT, UNARY, variant
 from framework.export import _ops
-from framework.export._graph import Ref, iter_refs
+from framework.export._graph import Ref, Sym, iter_refs
 
 # dtypes a fused kernel handles (float16/bfloat16 compute in float32 eagerly, complex has no table)
 _FUSIBLE_DTYPES = {"float32", "float64", "int64", "int32", "int16", "int8", "uint8", "bool"}
@@ -22,6 +22,11 @@ _FUSIBLE_DTYPES = {"float32", "float64", "int64", "int32", "int16", "int8", "uin
 _POW_FORMS = {2: "x * x", 3: "x * x * x", 0.5: "math.sqrt(x)", -0.5: "1.0 / math.sqrt(x)", -1: "1.0 / x",
               -2: "1.0 / (x * x)"}
 _INT_DIVISIONS = {"floor_divide", "remainder"}  # the CPU raises on a zero integer divisor: left eager
+
+
+def _sizes(shape):
+    """Whether every dim is an int or a symbol of a dynamic input size (framework.export's Sym)."""
+    return all(type(d) is int or isinstance(d, Sym) for d in shape)
 
 
 def _function_kind(op):
@@ -75,7 +80,7 @@ def elementwise_step(node, meta):
     out = node.meta[0].dtype
     refs = [a for a in node.args if isinstance(a, Ref)]
     dtypes = [meta[r.name].dtype for r in refs] + [out]
-    if any(d.name not in _FUSIBLE_DTYPES for d in dtypes) or not all(type(s) is int for s in node.meta[0].shape):
+    if any(d.name not in _FUSIBLE_DTYPES for d in dtypes) or not _sizes(node.meta[0].shape):
         return None
     args = list(node.args)
     if any(not (isinstance(a, Ref) or type(a) in (bool, int, float)) for a in args):
@@ -167,7 +172,7 @@ def row_steps(node, meta, used):
         return None
     x = args[0]
     shape, dt = tuple(meta[x.name].shape), meta[x.name].dtype
-    if not shape or not all(type(d) is int for d in shape) or dt.name not in _FLOAT:
+    if not shape or not _sizes(shape) or dt.name not in _FLOAT:
         return None
     last, name = len(shape) - 1, node.outputs[0]
     if op == "Sum":
@@ -184,9 +189,9 @@ def row_steps(node, meta, used):
         return shape, [Reduce(node, kind, x, dt, dt)]
     if op == "Var":  # as Var.untracked: the mean, the centred squares, their sum / divisor
         _, dims, divisor, _keepdim = args
-        if tuple(dims) != (last,):
-            return None
         n = shape[-1]
+        if tuple(dims) != (last,) or type(n) is not int or type(divisor) not in (int, float):
+            return None  # (a dynamic row length: its mean's divisor would be a symbol)
         total = Reduce(node, "sum", x, dt, dt, name + "__sum")
         mean = Step(node, BINARY["div"], [Ref(total.name), float(n) if n else float("nan")], dt, dt, name + "__mean")
         centred = Step(node, BINARY["sub"], [x, Ref(mean.name)], dt, dt, name + "__centred")
@@ -248,7 +253,7 @@ class _Run:
         elif self.reduces and shape == self.shape[:-1] + (1,) and spaces <= {"row"}:
             space = "row"
         elif (self.reduces and shape == self.shape[:-1] and spaces <= {"flat"}
-              and all(math.prod(meta[o.name].shape) == 1 for o in outside)):
+              and all(all(d == 1 for d in meta[o.name].shape) for o in outside)):
             space = "flat"  # (an outside (..., n) would broadcast along the rows, not per row)
         else:
             return False
@@ -259,7 +264,8 @@ class _Run:
     def close(self, items):
         """Append the group (or its nodes) to `items` and start over."""
         nodes = list(dict.fromkeys(s.node for s in self.steps))
-        if self.reduces and len(nodes) >= 2 and math.prod(self.shape[:-1]) >= ROW_MIN:
+        rows = self.shape[:-1] if self.reduces else ()
+        if self.reduces and len(nodes) >= 2 and (not all(type(d) is int for d in rows) or math.prod(rows) >= ROW_MIN):
             items.append(RowGroup(self.steps, self.shape, self.space, self.meta))
         elif self.reduces:
             _split(self.steps, items)
@@ -321,6 +327,7 @@ def partition(graph):
     for i, item in enumerate(items):
         if isinstance(item, Group):
             item.outputs = [s.name for s in item.steps if s.name in final or used_later.get(s.name, set()) - {i}]
+            item.meta = graph.meta  # (the shapes of its values: symbols of a dynamic program bind from them)
     return items
 
 

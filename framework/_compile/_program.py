@@ -1,10 +1,11 @@
 """A compiled program: the captured graph run node by node, each fused group as one kernel.
 
-Nodes that do not fuse (matmul, convolution, reductions, shape ops, a user's custom op) run by
-calling the same Function again (framework/export/_ops.py), so autograd records them as usual.
-A fused group that an input requiring grad reaches runs inside `_FusedGroup`, an autograd
-Function whose backward replays the group's ops eagerly on the saved inputs and differentiates
-them: gradients equal eager's, and the backward is not yet fused (docs/DESIGN.md).
+Nodes that do not fuse (matmul, convolution, other reductions, shape ops, a user's custom op)
+run by calling the same Function again (framework/export/_ops.py), so autograd records them as
+usual. A fused group that an input requiring grad reaches runs inside `_FusedGroup`, an autograd
+Function whose backward is the group's backward program: its ops replayed on the saved inputs
+and differentiated, captured once and fused (`_backward`; docs/DESIGN.md). A program captured
+with dynamic sizes binds its symbols from the inputs on every call (`bindings`).
 """
 import warnings
 
@@ -12,7 +13,7 @@ from framework._compile import _fusion, _kernels
 from framework.autograd import grad_mode
 from framework.autograd.function import Function
 from framework.export import _ops
-from framework.export._graph import Ref
+from framework.export._graph import Ref, Sym
 from framework.export._program import _materialize
 from framework.tensor import Tensor
 
@@ -21,21 +22,21 @@ class _FusedGroup(Function):
     """forward: the group's kernel; backward: the group's backward program (`_backward`)."""
 
     @staticmethod
-    def forward(ctx, group, debug, *tensors):
+    def forward(ctx, group, debug, bindings, *tensors):
         ctx.group, ctx.debug = group, debug
         ctx.save_for_backward(*tensors)
-        return tuple(_kernels.launch(group, list(tensors), debug))
+        return tuple(_kernels.launch(group, list(tensors), debug, bindings))
 
     @staticmethod
     def backward(ctx, *grads):
         group, saved = ctx.group, ctx.saved_tensors
-        needs = tuple(ctx.needs_input_grad[2:])
+        needs = tuple(ctx.needs_input_grad[3:])
         if grad_mode.state.enabled:  # create_graph: differentiate through the replay itself
             got = _differentiate(group, saved, needs, grads, create=True, leaves=False)
         else:
             got = _backward(group, needs, tuple(g is not None for g in grads), ctx.debug)(*saved, *grads)
         it = iter(got)
-        return (None, None) + tuple(next(it) if need else None for need in needs)
+        return (None, None, None) + tuple(next(it) if need else None for need in needs)
 
 
 def _differentiate(group, saved, needs, grads, create, leaves=True):
@@ -46,7 +47,7 @@ def _differentiate(group, saved, needs, grads, create, leaves=True):
     with framework.enable_grad():
         xs = [t.detach().requires_grad_() if leaves and need else t for t, need in zip(saved, needs)]
         env = dict(zip(group.inputs, xs))
-        replay(group.nodes, env, xs[0].device)
+        replay(group.nodes, env, xs[0].device, _bindings_of(group, xs))
         outs = [env[o] for o in group.outputs]
         pairs = [(o, g) for o, g in zip(outs, grads) if o.requires_grad and g is not None]
         wanted = [x for x, need in zip(xs, needs) if need]
@@ -75,7 +76,8 @@ def _backward(group, needs, present, debug):
             return tuple(_differentiate(group, args[:n], needs, full, create=True))
 
         backward.__qualname__ = f"backward of {', '.join(group.outputs)}"
-        compiled = _Compiled(backward, fullgraph=True, dynamic=None, fuse=True, debug=debug, limit=1,
+        # (dynamic=None: a second batch size makes the sizes that changed dynamic, as for a forward)
+        compiled = _Compiled(backward, fullgraph=True, dynamic=None, fuse=True, debug=debug, limit=3,
                              counter="backward_compilations")
 
         def run(*args):
@@ -93,10 +95,20 @@ def _backward(group, needs, present, debug):
     return programs[key]
 
 
-def replay(nodes, env, device):
+def _bindings_of(group, tensors):
+    """{symbol: size} of the group's inputs (`tensors`) where the graph's sizes are symbols."""
+    found = {}
+    for name, t in zip(group.inputs, tensors):
+        for want, got in zip(group.meta[name].shape, t.shape):
+            if isinstance(want, Sym) and want.is_symbol():
+                found[want.is_symbol()] = got
+    return found
+
+
+def replay(nodes, env, device, bindings=None):
     """Run `nodes` eagerly, reading and writing values in `env`."""
     for node in nodes:
-        out = _ops.call(node.op, _materialize(node.args, env, {}), device)
+        out = _ops.call(node.op, _materialize(node.args, env, bindings or {}), device)
         if len(node.outputs) == 1 and isinstance(out, Tensor):
             env[node.outputs[0]] = out
         else:
@@ -117,10 +129,11 @@ class Program:
         self.groups = [i for i in self.items if isinstance(i, _fusion.Group)]
 
     def __call__(self, args, kwargs):
-        env = {}
-        _bind(self.inputs[0], args, env)
+        env, bindings = {}, {}
+        meta = self.graph.meta
+        _bind(self.inputs[0], args, env, bindings, meta)
         for k, spec in self.inputs[1].items():
-            _bind(spec, kwargs[k], env)
+            _bind(spec, kwargs[k], env, bindings, meta)
         for name, get in self.tensors.items():
             env[name] = get()
         device = next((t.device for t in env.values() if isinstance(t, Tensor)), None)
@@ -129,20 +142,20 @@ class Program:
             device = framework.device("cpu")
         for item in self.items:
             if isinstance(item, _fusion.Group):
-                self._run_group(item, env, device)
+                self._run_group(item, env, device, bindings)
             else:
-                replay((item,), env, device)
-        return _materialize(self.graph.output, env, {})
+                replay((item,), env, device, bindings)
+        return _materialize(self.graph.output, env, bindings)
 
-    def _run_group(self, group, env, device):
+    def _run_group(self, group, env, device, bindings):
         if getattr(group, "failed", False):
-            return replay(group.nodes, env, device)
+            return replay(group.nodes, env, device, bindings)
         tensors = [env[n] for n in group.inputs]
         try:
             if grad_mode.state.enabled and any(t.requires_grad for t in tensors):
-                outs = _FusedGroup.apply(group, self.debug, *tensors)
+                outs = _FusedGroup.apply(group, self.debug, bindings, *tensors)
             else:
-                outs = _kernels.launch(group, tensors, self.debug)
+                outs = _kernels.launch(group, tensors, self.debug, bindings)
         except (ImportError, SyntaxError, NotImplementedError, _numba_error()) as e:
             if self.strict:
                 raise
@@ -150,7 +163,7 @@ class Program:
                           f"{str(e).splitlines()[0] if str(e) else ''}); they run eagerly:\n{group.describe()}",
                           stacklevel=4)
             group.failed = True
-            return replay(group.nodes, env, device)
+            return replay(group.nodes, env, device, bindings)
         env.update(zip(group.outputs, outs))
 
     def kernel_sources(self):
@@ -163,12 +176,17 @@ def _numba_error():
     return NumbaError
 
 
-def _bind(spec, value, env):
+def _bind(spec, value, env, bindings, meta):
+    """Inputs into `env`; the sizes of dims the capture made symbols into `bindings` (the guards
+    already matched everything else)."""
     if isinstance(spec, Ref):
         env[spec.name] = value
+        for want, got in zip(meta[spec.name].shape, value.shape):
+            if isinstance(want, Sym) and want.is_symbol():
+                bindings[want.is_symbol()] = got
     elif type(spec) in (tuple, list):
         for s, v in zip(spec, value):
-            _bind(s, v, env)
+            _bind(s, v, env, bindings, meta)
     elif isinstance(spec, dict):
         for k, s in spec.items():
-            _bind(s, value[k], env)
+            _bind(s, value[k], env, bindings, meta)
