@@ -87,6 +87,17 @@ def _eye_like(A, n=None):
     return eye(n, dtype=A.dtype, device=A.device)
 
 
+def _extreme(x, dim, largest, keepdim=False):
+    """x.amax (amin) over `dim`, for x with no elements too, as PyTorch's norms and tolerances
+    take it: empty over a batch of none; over an empty `dim`, a largest of 0 and no smallest
+    (amin's IndexError). framework's amax/amin refuse every empty input."""
+    if not x.numel() and (largest or x.shape[dim]):
+        return x.sum(dim, keepdim=keepdim)
+    if not x.shape[dim]:
+        raise IndexError(f"amin(): Expected reduction dim {dim} to have non-zero size.")
+    return x.amax(dim, keepdim=keepdim) if largest else x.amin(dim, keepdim=keepdim)
+
+
 def _unsqueeze_last(x, k=2):
     for _ in range(k):
         x = x.unsqueeze(-1)
@@ -144,7 +155,8 @@ def _lu_backward(gL, gU, L, U):
 def _permutation(pivots, m, dtype, device):
     """P (..., m, m) with A = P L U from LAPACK's 1-based row interchanges."""
     from framework.ops.creation import tensor
-    host = np.asarray(pivots.device.backend.to_host(pivots._data)).reshape(-1, pivots.shape[-1]) - 1
+    host = np.asarray(pivots.device.backend.to_host(pivots._data))
+    host = host.reshape(math.prod(pivots.shape[:-1]), pivots.shape[-1]) - 1  # explicit: 0 x 0 has no -1
     perms = np.empty((host.shape[0], m), np.int64)
     for b, swaps in enumerate(host):
         order = np.arange(m)
@@ -372,13 +384,17 @@ def inverse(input):
 
 
 class Solve(Function):
-    """X with A X = B; A (..., n, n) and B (..., n, k) share their batch shape."""
+    """X with A X = B; B (..., n, k) has the batch shape of both, A (..., n, n) its own, which is
+    factored once and whose shape `info` has, as PyTorch's."""
 
     @staticmethod
     def forward(ctx, A, B):
         b = A.device.backend
         lu_, piv, info = b.lu_factor(A._data)
-        X = wrap(b.lu_solve(lu_, piv, B._data, False), B.dtype, B.device)
+        n, batch = A.shape[-1], tuple(B.shape[:-2])
+        LU = wrap(lu_, A.dtype, A.device).expand(batch + (n, n))
+        pivots = wrap(piv, _dt.int32, A.device).expand(batch + (n,))
+        X = wrap(b.lu_solve(LU._data, pivots._data, B._data, False), B.dtype, B.device)
         info = wrap(info, _dt.int32, A.device)
         ctx.mark_non_differentiable(info)
         ctx.save_for_backward(A, X)
@@ -388,7 +404,7 @@ class Solve(Function):
     def backward(ctx, g, _):
         A, X = ctx.saved_tensors
         gB = _solve(_mH(A), g)
-        gA = -(gB @ _mH(X)) if ctx.needs_input_grad[0] else None
+        gA = (-(gB @ _mH(X))).sum_to_size(tuple(A.shape)) if ctx.needs_input_grad[0] else None
         return gA, gB
 
 
@@ -409,7 +425,7 @@ def _solve_args(A, B, left, name):
         raise RuntimeError(f"linalg.solve: Incompatible shapes of A and B for the equation AX = B ({n}x{n} and "
                            f"{B.shape[-2]}x{B.shape[-1]})")
     batch = broadcast_shapes(tuple(A.shape[:-2]), tuple(B.shape[:-2]))
-    return A.expand(batch + (n, n)), B.expand(batch + tuple(B.shape[-2:])), vector
+    return A, B.expand(batch + tuple(B.shape[-2:])), vector
 
 
 def solve_ex(A, B, left=True, check_errors=False):
@@ -726,12 +742,12 @@ class Pinv(Function):
             if hermitian:
                 L, V = eigh(A)
                 absL = L.abs()
-                tol = _tolerance(absL.amax(-1, keepdim=True), atol, rtol)
+                tol = _tolerance(_extreme(absL, -1, True, keepdim=True), atol, rtol)
                 inv_l = where(absL > tol, 1 / where(absL > tol, L, 1.0), 0.0)
                 out = (V * inv_l.unsqueeze(-2)) @ _mH(V)
             else:
                 U, S, Vh = svd(A, full_matrices=False)
-                tol = _tolerance(S.amax(-1, keepdim=True) if S.shape[-1] else S.sum(-1, keepdim=True), atol, rtol)
+                tol = _tolerance(_extreme(S, -1, True, keepdim=True), atol, rtol)
                 inv_s = where(S > tol, 1 / where(S > tol, S, 1.0), 0.0).to(A.dtype)
                 out = (_mH(Vh) * inv_s.unsqueeze(-2)) @ _mH(U)
         ctx.save_for_backward(A, out)
@@ -790,10 +806,7 @@ def matrix_rank(A, atol=None, rtol=None, hermitian=False, tol=None):
         atol, rtol = tol, 0.0
     with grad_mode.no_grad():
         s = eigvalsh(A).abs() if hermitian else svdvals(A)
-        if s.shape[-1] == 0:
-            from framework.ops.creation import zeros
-            return zeros(tuple(A.shape[:-2]), dtype=_dt.int64, device=A.device)
-        return (s > _tolerance(s.amax(-1, keepdim=True), atol, _rtol(A, atol, rtol))).sum(-1)
+        return (s > _tolerance(_extreme(s, -1, True, keepdim=True), atol, _rtol(A, atol, rtol))).sum(-1)
 
 
 class Lstsq(Function):
@@ -938,7 +951,7 @@ def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, dtype=None):
     if ord in ("nuc", 2, -2):
         moved = A.movedim((d0, d1), (-2, -1))
         s = svdvals(moved)
-        out = s.sum(-1) if ord == "nuc" else s.amax(-1) if ord == 2 else s.amin(-1)
+        out = s.sum(-1) if ord == "nuc" else _extreme(s, -1, ord == 2)
         if keepdim:
             for d in sorted((d0, d1)):
                 out = out.unsqueeze(d)
@@ -946,10 +959,10 @@ def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, dtype=None):
     a = cabs(A)
     if ord in (1, -1):  # max/min over columns of the column sums
         sums = a.sum(d0, keepdim=True)
-        out = sums.amax(d1, keepdim=True) if ord == 1 else sums.amin(d1, keepdim=True)
+        out = _extreme(sums, d1, ord == 1, keepdim=True)
     else:  # inf, -inf: over rows of the row sums
         sums = a.sum(d1, keepdim=True)
-        out = sums.amax(d0, keepdim=True) if ord == math.inf else sums.amin(d0, keepdim=True)
+        out = _extreme(sums, d0, ord == math.inf, keepdim=True)
     return out if keepdim else out.squeeze((d0, d1))
 
 
@@ -969,6 +982,9 @@ def norm(A, ord=None, dim=None, keepdim=False, dtype=None):
 
 def cond(A, p=None):
     _check_matrix(A, "linalg.cond", square=p not in (None, 2, -2))
+    if not A.numel():  # PyTorch's: 0 for a matrix of no elements
+        from framework.ops.complex import abs as cabs
+        return cabs(A).sum((-2, -1))
     if p in (None, 2, -2):
         s = svdvals(A)
         return s[..., 0] / s[..., -1] if p in (None, 2) else s[..., -1] / s[..., 0]

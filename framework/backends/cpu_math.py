@@ -131,9 +131,10 @@ def _lapack(name, a):
 
 
 def _batches(a, tail):
-    """a as (batch, *tail) and its batch shape."""
+    """a as (batch, *tail) and its batch shape; the count is explicit, as reshape's -1 cannot
+    infer it when a matrix has no elements (0 columns, 0 x 0)."""
     batch = a.shape[:a.ndim - len(tail)]
-    return a.reshape((-1,) + tuple(tail)), batch
+    return a.reshape((math.prod(batch),) + tuple(tail)), batch
 
 
 def lu_factor(a):
@@ -155,7 +156,7 @@ def lu_solve(lu, pivots, b, adjoint):
     n = lu.shape[-1]
     lus, batch = _batches(np.asarray(lu), (n, n))
     bs, _ = _batches(np.asarray(b), b.shape[-2:])
-    ps = np.asarray(pivots).reshape(-1, n)
+    ps = np.asarray(pivots).reshape(lus.shape[0], n)
     out = np.empty(bs.shape, np.result_type(lu.dtype, b.dtype))
     if out.size:
         getrs = _lapack("getrs", lus)
@@ -263,11 +264,11 @@ def lstsq(a, b, rcond, driver):
     k = b.shape[-1]
     mats, batch = _batches(np.asarray(a), (m, n))
     bs, _ = _batches(np.asarray(b), (m, k))
-    solution = np.empty((mats.shape[0], n, k), a.dtype)
     real = np.empty(0, a.dtype).real.dtype
-    ranks = np.empty(mats.shape[0], np.int64)
-    svals = np.empty((mats.shape[0], min(m, n)), real)
-    for i in range(mats.shape[0]):
+    solution = np.zeros((mats.shape[0], n, k), a.dtype)
+    ranks, svals = np.zeros(mats.shape[0], np.int64), np.zeros((mats.shape[0], min(m, n)), real)
+    solvable = mats.size and bs.size  # else PyTorch calls no LAPACK: a zero solution of rank 0
+    for i in range(mats.shape[0] if solvable else 0):
         if driver == "gels":
             solution[i] = np.linalg.lstsq(mats[i], bs[i], rcond=None)[0]
             ranks[i] = min(m, n)
@@ -276,7 +277,7 @@ def lstsq(a, b, rcond, driver):
             solution[i], ranks[i] = x, rank
             if sv is not None:
                 svals[i] = sv
-    full = bool(np.all(ranks == min(m, n)))
+    full = driver == "gels" or bool(np.all(ranks == min(m, n)))  # gels takes A to have full rank
     if m > n and driver != "gelsy" and full and mats.shape[0]:
         residuals = (np.abs(np.einsum("bij,bjk->bik", mats, solution) - bs) ** 2).sum(-2).astype(real)
         residuals = residuals.reshape(batch + (k,))

@@ -24,7 +24,7 @@ import numpy as np
 from numba import cuda
 
 from framework.backends import conv_geometry as geo
-from framework.backends.layout import basic_view, c_strides, reduction_runs
+from framework.backends.layout import c_strides, reduction_runs
 from kernels.cuda import conv, errors, linalg, loss, memory, norm, optim, pool, select
 from kernels.cuda import embedding
 from kernels.cuda import elementwise as ew
@@ -1093,7 +1093,7 @@ from framework.backends.cuda_indexing import (gather, getitem, index_add, index_
 
 
 # ----------------------------------------------------------------- scatter_reduce, storage views
-from framework.backends.cuda_indexing import _split3  # noqa: E402
+from framework.backends.cuda_indexing import _scatter_operands, _split3  # noqa: E402
 from kernels.cuda import index as _index_kernels  # noqa: E402
 
 def scatter_reduce(a, dim, index, src, op, include_self):
@@ -1101,11 +1101,7 @@ def scatter_reduce(a, dim, index, src, op, include_self):
     work = np.dtype(np.int32) if a.dtype == np.bool_ else a.dtype  # bools reduce as ints, then cast back
     out = copy(a) if work == a.dtype else astype(a, work)
     idx = contiguous(index)
-    s = contiguous(basic_view(src, tuple(slice(0, n) for n in index.shape)))
-    if s.dtype != work:
-        s = astype(s, work)
-    region = basic_view(out, tuple(slice(0, n) if d != dim else slice(None) for d, n in enumerate(index.shape)))
-    target = contiguous(region)
+    s, region, target = _scatter_operands(out, dim, index, src, work)
     outer, size, inner = _split3(target.shape, dim)
     if idx.size:
         _index_kernels.scatter_reduce_mid[_grid(outer * inner)](

@@ -165,16 +165,23 @@ def gather(a, dim, index):
     return out
 
 
+def _scatter_operands(out, dim, index, src, dtype):
+    """(src cut to index's shape, contiguous, in `dtype`; the region of `out` that index reaches,
+    index's extent in every dim but all of `dim`; that region contiguous, itself or a copy to
+    write into and copy back): what scatter and scatter_reduce hand their kernels."""
+    src = contiguous(basic_view(src, tuple(slice(0, n) for n in index.shape)))
+    if src.dtype != dtype:
+        src = astype(src, dtype)
+    region = basic_view(out, tuple(slice(0, n) if d != dim else slice(None) for d, n in enumerate(index.shape)))
+    return src, region, contiguous(region)
+
+
 def scatter(a, dim, index, src, accumulate):
     out = copy(a)
     idx = contiguous(index)
     if not isinstance(src, CudaArray):
         src = full(index.shape, src, a.dtype)
-    src = contiguous(basic_view(src, tuple(slice(0, n) for n in index.shape)))
-    if src.dtype != a.dtype:
-        src = astype(src, a.dtype)
-    region = basic_view(out, tuple(slice(0, n) if d != dim else slice(None) for d, n in enumerate(index.shape)))
-    work = contiguous(region)
+    src, region, work = _scatter_operands(out, dim, index, src, a.dtype)
     outer, size, inner = _split3(work.shape, dim)
     n = idx.size
     if n:

@@ -2,10 +2,13 @@
 addr, baddbmm, addbmm), inner and vdot, and the older decomposition APIs (svd with `some`,
 qr, triangular_solve, cholesky_solve, cholesky_inverse, lu_unpack), each composed from
 framework.linalg and matmul, so their gradients come with them (cholesky_solve's own for its factor)."""
+from framework import dtypes as _dt
 from framework import return_types
 from framework.amp.autocast_mode import autocast_op
 from framework.autograd.function import Function
+from framework.ops._util import broadcast_shapes
 from framework.ops.linalg import bmm, matmul, mm, mv, outer
+from framework.tensor import Tensor
 
 
 def _scaled(x, s):
@@ -89,11 +92,11 @@ def qr(input, some=True):
 
 
 def triangular_solve(b, A, upper=True, transpose=False, unitriangular=False):
-    """The older API: (X with op(A) X = b, a copy of A), op(A) = A or A^T."""
+    """The older API: (X with op(A) X = b, a copy of A broadcast to X's batch), op(A) = A or A^T."""
     from framework import linalg
     coefficient = A.mT if transpose else A
     X = linalg.solve_triangular(coefficient, b, upper=upper != transpose, unitriangular=unitriangular)
-    return return_types.triangular_solve(X, A.clone())
+    return return_types.triangular_solve(X, A.expand(tuple(X.shape[:-2]) + tuple(A.shape[-2:])).clone())
 
 
 class CholeskySolve(Function):
@@ -124,7 +127,36 @@ class CholeskySolve(Function):
         return gB, gL, None
 
 
+def _check_cholesky_solve(B, L):
+    """PyTorch's checks in its order and words (b for B, A and u for the factor): the
+    triangular solves would report them in their own terms, and run float16/bfloat16 in float32
+    where PyTorch has no kernel."""
+    for i, (t, name) in enumerate(((B, "input"), (L, "input2"))):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"cholesky_solve(): argument '{name}' (position {i + 1}) must be Tensor, not "
+                            f"{type(t).__name__}")
+    for t, name in ((B, "b"), (L, "u")):
+        if t.ndim < 2:
+            raise RuntimeError(f"{name} should have at least 2 dimensions, but has {t.ndim} dimensions instead")
+    if B.dtype is not L.dtype:
+        raise RuntimeError(f"Expected b and A to have the same dtype, but found b of type {_dt.scalar_name(B.dtype)} "
+                           f"and A of type {_dt.scalar_name(L.dtype)} instead.")
+    n = L.shape[-1]
+    if L.shape[-2] != n:
+        raise RuntimeError(f"A must be batches of square matrices, but they are {L.shape[-2]} by {n} matrices")
+    if B.shape[-2] != n:
+        raise RuntimeError(f"Incompatible matrix sizes for cholesky_solve: each A matrix is {n} by {n} but each b "
+                           f"matrix is {B.shape[-2]} by {B.shape[-1]}")
+    broadcast_shapes(tuple(B.shape[:-2]), tuple(L.shape[:-2]))
+    if B.dtype._low or not (B.dtype.is_floating_point or B.dtype.is_complex):
+        raise NotImplementedError(f"\"cholesky_solve_{B.device.type}\" not implemented for "
+                                  f"'{_dt.scalar_name(B.dtype)}'")
+
+
+@autocast_op("cholesky_solve")
 def cholesky_solve(B, L, upper=False):
+    """Checked after autocast's casts (float32 for float16/bfloat16 inputs), as PyTorch's."""
+    _check_cholesky_solve(B, L)
     return CholeskySolve.apply(B, L, bool(upper))
 
 
