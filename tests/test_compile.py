@@ -1,5 +1,6 @@
 """framework.compile: compiled equals eager (outputs and gradients) on every device, fusion,
 guards and recompiles, the eager fallback, the kernel cache across processes, debug output."""
+import json
 import operator
 import os
 import subprocess
@@ -329,6 +330,70 @@ def test_row_kernel_source_is_readable(capsys, monkeypatch):
     text = capsys.readouterr().out
     assert "def kernel_rows(rows, cols, in0, out0):" in text
     assert text.count("for c in range(cols):") == 3 and text.count("np.float32(exp(") == 1 and "buf0[c] = " in text
+
+
+_PTX_CHILD = """
+import json, sys, importlib.util
+from numba import cuda, float32, int64
+try:
+    cuda.compile_ptx(lambda: None, (), cc=(9, 0))
+except Exception as exc:
+    print(json.dumps({"skip": f"NVVM unavailable: {exc}"}))
+    sys.exit()
+import framework
+import framework.nn.functional as F
+from framework._compile import _fusion
+from framework.backends import fusion
+
+def layer_norm(x, w, b):
+    mu = x.mean(-1, keepdim=True)
+    d = x - mu
+    return d / ((d * d).mean(-1, keepdim=True) + 1e-5).sqrt() * w + b
+
+def attention_softmax(s, m):
+    return (F.softmax(s * 0.125 + m, -1) * 2).amax(-1)
+
+def gelu(x):
+    return 0.5 * x * (1.0 + (0.7978845608028654 * (x + 0.044715 * x ** 3)).tanh())
+
+out = []
+for fn, args in [(layer_norm, (framework.randn(16, 8), framework.randn(8), framework.randn(8))),
+                 (attention_softmax, (framework.randn(16, 8), framework.randn(16, 1))), (gelu, (framework.randn(16, 8),))]:
+    compiled = framework.compile(fn)
+    compiled(*args)
+    (program,) = compiled.programs.values()
+    for group in program.groups:
+        dtypes = tuple(program.graph.meta[n].dtype for n in group.inputs)
+        key = _fusion.key(group, "cuda", dtypes)
+        path = sys.argv[1] + "/" + key + ".py"
+        with open(path, "w") as f:
+            f.write(fusion.source(group, "cuda", dtypes, key))
+        spec = importlib.util.spec_from_file_location("fused_" + key, path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        arrays = (float32[::1],) * (len(group.inputs) + len(group.outputs)) + (int64[::1],)
+        rows = getattr(group, "rows", False)
+        kernel = module.kernel_rows if rows else module.kernel
+        ptx, _ = cuda.compile_ptx(kernel.py_func, ((int64, int64) if rows else ()) + arrays, cc=(9, 0))
+        out.append([fn.__name__, "rows" if rows else "elementwise", ".target sm_90" in ptx, "bar.sync" in ptx])
+print(json.dumps({"kernels": out}))
+"""
+
+
+def test_fused_cuda_kernels_compile_to_ptx(tmp_path):
+    """The generated CUDA kernels (elementwise and row kernels with a 128-thread block's shared-memory
+    tree) compile for the H100 (sm_90), outside the simulator."""
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_ENABLE_CUDASIM"}
+    env["FRAMEWORK_CACHE"] = str(tmp_path)
+    out = subprocess.run([sys.executable, "-c", _PTX_CHILD, str(tmp_path)], env=env, capture_output=True, text=True,
+                         timeout=900)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-6000:]
+    report = json.loads(out.stdout.strip().splitlines()[-1])
+    if "skip" in report:
+        pytest.skip(report["skip"])
+    kinds = {(name, kind) for name, kind, sm90, _ in report["kernels"] if sm90}
+    assert kinds == {("layer_norm", "rows"), ("attention_softmax", "rows"), ("gelu", "elementwise")}, report
+    assert all(synced for _, kind, _, synced in report["kernels"] if kind == "rows")
 
 
 # ----------------------------------------------------------------- guards
