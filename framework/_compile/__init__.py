@@ -303,11 +303,32 @@ def _signature(fn, args, kwargs):
 
     walk(args)
     walk(kwargs)
-    for path, t in _free_tensors(fn):
-        parts.append((path, id(t), tuple(t.shape), t.dtype.name, str(t.device), t.requires_grad))
     for m in _modules(fn):
-        parts.append(tuple(sub.training for sub in m.modules()))
+        parts.append(_module_guard(m))
+    if not isinstance(fn, nn.Module):
+        for _, t in _free_values(fn):
+            if isinstance(t, Tensor):
+                parts.append((id(t), t._data.shape, t.dtype, t.device, t._requires_grad))
     return tuple(parts)
+
+
+def _module_guard(root):
+    """The state of `root` and its submodules a program depends on, read without building names
+    (this runs on every call): each one's training flag, and the identity, shape, dtype, device
+    and requires_grad of its parameters and buffers."""
+    out, stack, seen = [], [root], set()
+    while stack:
+        m = stack.pop()
+        if id(m) in seen:
+            continue
+        seen.add(id(m))
+        out.append(m.training)
+        for group in (m._parameters, m._buffers):
+            for t in group.values():
+                if t is not None:
+                    out.append((id(t), t._data.shape, t.dtype, t.device, t._requires_grad))
+        stack.extend(c for c in m._modules.values() if c is not None)
+    return tuple(out)
 
 
 def _modules(fn):

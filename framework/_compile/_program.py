@@ -117,6 +117,34 @@ def replay(nodes, env, device, bindings=None):
                     env[name] = o
 
 
+def _runner(node):
+    """`run(env, device, bindings)` for one node: `replay` with its arguments' places worked out
+    once (a flat argument list of values and tensor references, the common case, is filled in
+    by position instead of walked on every call)."""
+    if any(type(a) not in (Ref, bool, int, float, str, type(None)) for a in node.args) or \
+            node.op in _ops.ACTIVATIONS or node.op == "full":
+        return lambda env, device, bindings: replay((node,), env, device, bindings)
+    cls = _ops.CUSTOM.get(node.op) or _ops._registry().get(node.op)
+    if cls is None:
+        return lambda env, device, bindings: replay((node,), env, device, bindings)
+    template = list(_ops.from_ir(node.op, list(node.args)))
+    refs = [(i, a.name) for i, a in enumerate(template) if type(a) is Ref]
+    outputs, apply = node.outputs, cls.apply
+
+    def run(env, device, bindings):
+        args = template.copy()
+        for i, name in refs:
+            args[i] = env[name]
+        out = apply(*args)
+        if len(outputs) == 1 and isinstance(out, Tensor):
+            env[outputs[0]] = out
+        else:
+            for name, o in zip(outputs, out):
+                if name:
+                    env[name] = o
+    return run
+
+
 class Program:
     """One input signature's compiled graph. `inputs`: the (args, kwargs) trees of Refs;
     `tensors`: {placeholder name: a function returning the live tensor} for parameters,
@@ -127,6 +155,7 @@ class Program:
         self.debug, self.strict = debug, strict
         self.items = _fusion.partition(graph) if fuse else list(graph.nodes)
         self.groups = [i for i in self.items if isinstance(i, _fusion.Group)]
+        self.steps = [(i, None if isinstance(i, _fusion.Group) else _runner(i)) for i in self.items]
 
     def __call__(self, args, kwargs):
         env, bindings = {}, {}
@@ -140,11 +169,11 @@ class Program:
         if device is None:
             import framework
             device = framework.device("cpu")
-        for item in self.items:
-            if isinstance(item, _fusion.Group):
+        for item, run in self.steps:
+            if run is None:
                 self._run_group(item, env, device, bindings)
             else:
-                replay((item,), env, device, bindings)
+                run(env, device, bindings)
         return _materialize(self.graph.output, env, bindings)
 
     def _run_group(self, group, env, device, bindings):
