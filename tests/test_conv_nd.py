@@ -109,6 +109,23 @@ def test_convolution_3x3_winograd(device, monkeypatch, padding, size, groups):
               randn(2, 4 // groups, 3, 3), double=True, device=device)
 
 
+@pytest.mark.parametrize("transposed", [False, True])
+def test_convolution_stride_1_both_weight_products(device, monkeypatch, transposed):
+    """Stride 1 takes the padded-image im2col/col2im on the CPU (dilated or not along W, with
+    padding, 2-D and 3-D); the weight gradient goes by either product (cpu_backend's
+    _transposed_weight_product picks one by shape: forced here)."""
+    from framework.backends import cpu_backend
+    monkeypatch.setattr(cpu_backend, "_transposed_weight_product", lambda *shape: transposed)
+    check(lambda T, x, w, b: _f(T, "conv2d")(x, w, b, padding=(1, 2), dilation=(1, 2)), randn(2, 3, 4, 5),
+          randn(2, 3, 2, 3), randn(2), device=device)
+    check(lambda T, x, w: _f(T, "conv2d")(x, w, padding=1, groups=2), randn(1, 4, 3, 4), randn(4, 2, 3, 2),
+          device=device)
+    check(lambda T, x, w: _f(T, "conv3d")(x, w, padding=(0, 1, 0)), randn(1, 2, 3, 2, 3), randn(2, 2, 2, 2, 2),
+          device=device)
+    check(lambda T, x: _f(T, "fold")(_f(T, "unfold")(x, (2, 3), padding=1, dilation=(2, 1)), (3, 4), (2, 3),
+                                     padding=1, dilation=(2, 1)), randn(1, 2, 3, 4), device=device)
+
+
 # ----------------------------------------------------------------- fold / unfold
 
 def test_unfold_and_fold_match_torch(device):

@@ -639,23 +639,15 @@ def _group_slices(total, groups):
     return [slice(g * step, (g + 1) * step) for g in range(groups)]
 
 
-def _wide_plane(x5_shape, s, p):
-    """(HP, WP), the padded plane the "wide" columns of kernels/cpu/conv.py run over (stride 1,
-    where im2col copies whole runs of the padded image), or None: narrow columns."""
-    return (x5_shape[3] + 2 * p[1], x5_shape[4] + 2 * p[2]) if s == (1, 1, 1) else None
-
-
 # Columns beyond this many bytes are made a slice of the batch at a time and not kept for the
 # weight gradient, which makes them again: a 3-D convolution's columns are its input times the
 # kernel's volume (32 channels of 64^3 with a 3^3 kernel: 0.9 GB per image).
 _KEPT_COLUMNS_BYTES = 1 << 28
 
 
-def _columns_bytes(x5_shape, cg, k, s, p, o, itemsize):
-    """Bytes of one image's im2col columns (wide or narrow, as _conv_columns makes them)."""
-    wide = _wide_plane(x5_shape, s, p)
-    length = ((o[0] - 1) * wide[0] + o[1]) * wide[1] if wide else o[0] * o[1] * o[2]
-    return cg * k[0] * k[1] * k[2] * length * itemsize
+def _columns_bytes(cg, k, o, itemsize):
+    """Bytes of one image's im2col columns."""
+    return cg * k[0] * k[1] * k[2] * o[0] * o[1] * o[2] * itemsize
 
 
 def _batch_slices(n, per_image):
@@ -668,14 +660,8 @@ def _conv_columns(xg, w2, b, has_bias, k, s, p, d, o, out):
     """out (N, OC, OD*OH*OW) = the convolution of xg (N, C, D, H, W) with w2 (OC, C*KD*KH*KW);
     returns the columns."""
     n, cg = xg.shape[:2]
-    wide = _wide_plane(xg.shape, s, p)
-    if wide is not None:
-        hp, wp = wide
-        cols = np.empty((n, cg * k[0] * k[1] * k[2], ((o[0] - 1) * hp + o[1]) * wp), xg.dtype)
-        conv.conv_forward_wide(xg, w2, b, has_bias, k, p, d, o, cols, out)
-    else:
-        cols = np.empty((n, cg * k[0] * k[1] * k[2], o[0] * o[1] * o[2]), xg.dtype)
-        conv.conv_forward(xg, w2, b, has_bias, k, s, p, d, o, cols, out)
+    cols = np.empty((n, cg * k[0] * k[1] * k[2], o[0] * o[1] * o[2]), xg.dtype)
+    conv.conv_forward(xg, w2, b, has_bias, k, s, p, d, o, cols, out)
     return cols
 
 
@@ -732,7 +718,7 @@ def convolution(x, w, bias, stride, padding, dilation, groups):
     x5 = _as5d(x)
     o = tuple(geo.conv_out(size, *args) for size, args in zip(x5.shape[2:], zip(k, s, p, d)))
     out = np.empty((n, oc, o[0] * o[1] * o[2]), x.dtype)
-    batches = _batch_slices(n, _columns_bytes(x5.shape, c // groups, k, s, p, o, x.dtype.itemsize))
+    batches = _batch_slices(n, _columns_bytes(c // groups, k, o, x.dtype.itemsize))
     all_cols = []
     for cs, os in zip(_group_slices(c, groups), _group_slices(oc, groups)):
         xg = np.ascontiguousarray(x5[:, cs]) if groups > 1 else x5
@@ -776,6 +762,13 @@ def convolution_grad_input(g, w, x_shape, stride, padding, dilation, groups):
     return dx.reshape(x_shape)
 
 
+def _transposed_weight_product(og, ck, positions):
+    """Whether the per-image weight-gradient product goes as cols @ g.T (conv.conv_grad_weight):
+    measured 2x faster with few output channels (og <= 32) and long rows (ck >= 128) over a
+    few hundred positions at most (LeNet's conv2: 16 x 150 x 100), up to 1.5x slower otherwise."""
+    return og <= 32 and ck >= 128 and positions <= 512
+
+
 def convolution_grad_weight(x, g, w_shape, stride, padding, dilation, groups, cols=None):
     oc, cg = w_shape[:2]
     n = g.shape[0]
@@ -796,9 +789,8 @@ def convolution_grad_weight(x, g, w_shape, stride, padding, dilation, groups, co
     g3 = g5.reshape(n, oc, math.prod(o))
     dw = np.empty((oc, cg * k[0] * k[1] * k[2]), g.dtype)
     x5 = _as5d(x)
-    wide = _wide_plane(x5.shape, s, p)
-    batches = [slice(0, n)] if cols is not None else _batch_slices(
-        n, _columns_bytes(x5.shape, cg, k, s, p, o, g.dtype.itemsize))
+    batches = [slice(0, n)] if cols is not None else _batch_slices(n, _columns_bytes(cg, k, o, g.dtype.itemsize))
+    transposed = _transposed_weight_product(oc // groups, dw.shape[1], g3.shape[2])
     for i, (cs, os) in enumerate(zip(_group_slices(x.shape[1], groups), _group_slices(oc, groups))):
         xg = np.ascontiguousarray(x5[:, cs]) if groups > 1 else x5
         gg = g3 if groups == 1 else np.ascontiguousarray(g3[:, os])
@@ -812,11 +804,7 @@ def convolution_grad_weight(x, g, w_shape, stride, padding, dilation, groups, co
                                            np.empty((part.stop - part.start, os.stop - os.start, g3.shape[2]),
                                                     g.dtype))
             target = dw_group if j == 0 else np.empty_like(dw_group)
-            if wide is not None:
-                conv.conv_grad_weight_wide(group_cols, gg[part], o, wide[0], wide[1], target,
-                                           numba.get_num_threads())
-            else:
-                conv.conv_grad_weight(group_cols, gg[part], target, numba.get_num_threads())
+            conv.conv_grad_weight(group_cols, gg[part], transposed, target, numba.get_num_threads())
             if j:
                 dw_group += target
     return dw.reshape(w_shape)
