@@ -171,7 +171,7 @@ def _cuda_loop(name, params, loads, expr):
     lines = "".join(f"        {load}\n" for load in loads)
     return f'''
 
-@cuda.jit
+@cuda.jit(cache=True)
 def {name}({params}):
     i = cuda.grid(1)
     while i < n:
@@ -184,7 +184,7 @@ def _cuda_unary(name, expr):
     expr = _cuda_expr(expr)
     return _cuda_loop(f"{name}_flat", "a, out, n", ("x = a[i]",), expr) + f'''
 
-@cuda.jit
+@cuda.jit(cache=True)
 def {name}_strided(a, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -201,7 +201,7 @@ def _cuda_binary(name, expr):
         _cuda_loop(f"{name}_scalar", "a, y, out, n", ("x = a[i]",), expr) + \
         _cuda_loop(f"{name}_rscalar", "x, b, out, n", ("y = b[i]",), expr) + f'''
 
-@cuda.jit
+@cuda.jit(cache=True)
 def {name}_strided(a, b, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -251,7 +251,7 @@ def {name}({", ".join(spec["arrays"] + spec["scalars"])}):
 def _cuda_optimizer(name, spec):
     return f'''
 
-@cuda.jit
+@cuda.jit(cache=True)
 def {name}({", ".join(spec["arrays"] + ("n",) + spec["scalars"])}):
 {_block(spec["prelude"], 1)}    i = cuda.grid(1)
     while i < n:

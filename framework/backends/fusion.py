@@ -144,7 +144,7 @@ def _offset(i, meta, k):
     return pos
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def kernel(''' + params + ''', meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -295,7 +295,7 @@ def _row_source(group, target, in_dtypes):
     shared = "".join(f"    sh{j} = cuda.shared.array(THREADS, {_cast(s.compute)})\n"
                      for j, s in enumerate(group.steps) if hasattr(s, "kind"))
     return ("import math\n\nimport numpy as np\nfrom numba import cuda\n\n" + imports +
-            f"\nTHREADS = {ROW_THREADS}  # per row: a block\n\n\n@cuda.jit\ndef kernel_rows({params}, meta):\n"
+            f"\nTHREADS = {ROW_THREADS}  # per row: a block\n\n\n@cuda.jit(cache=True)\ndef kernel_rows({params}, meta):\n"
             "    \"\"\"Block b walks rows b, b + blocks, ...; meta: (offset, row stride, column stride) per input.\"\"\"\n"
             "    tid = cuda.threadIdx.x\n" + shared + "    r = cuda.blockIdx.x\n    while r < rows:\n" +
             _indent(lines, 2) + "        r += cuda.gridDim.x\n")

@@ -11,7 +11,7 @@ import math
 from numba import cuda
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def attention_softmax_forward(scores, mask, moff, ms0, ms1, ms2, ms3, inner, has_mask, scale, causal, safe, out,
                               nb, rows, cols):
     """Row r = (b, i) of scores and out (flat, contiguous), b < nb, i < rows; mask element
@@ -53,7 +53,7 @@ def attention_softmax_forward(scores, mask, moff, ms0, ms1, ms2, ms3, inner, has
         r += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def attention_softmax_backward(g, p, scale, dx, rows, cols):
     """dx = scale * p * (g - sum(g * p)) per contiguous row of `cols` elements."""
     r = cuda.grid(1)

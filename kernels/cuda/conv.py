@@ -7,7 +7,7 @@ from numba import cuda
 from kernels.cuda.grid import unravel4, unravel5
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def conv_forward(x, w, bias, has_bias, out, n_img, c_in, d, h, wd, c_out, kd, kh, kw, od, oh, ow, sd, sh, sw, pd,
                  ph, pw, dd, dh, dw, groups):
     """out[n, o, t, i, j] = bias[o] + sum over the group's channels and taps."""
@@ -48,7 +48,7 @@ def _source(pos, pad, k, dil, stride, out_size):
     return q if q < out_size else -1
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def conv_grad_input(g, w, dx, n_img, c_in, d, h, wd, c_out, kd, kh, kw, od, oh, ow, sd, sh, sw, pd, ph, pw, dd, dh,
                     dw, groups):
     """dx[n, c, z, y, x] = sum of g[n, o, t, i, j] * w[o, c', e, a, b] over the outputs that read it."""
@@ -79,7 +79,7 @@ def conv_grad_input(g, w, dx, n_img, c_in, d, h, wd, c_out, kd, kh, kw, od, oh, 
         t += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def conv_grad_weight(x, g, dw_out, n_img, c_in, d, h, wd, c_out, kd, kh, kw, od, oh, ow, sd, sh, sw, pd, ph, pw, dd,
                      dh, dw, groups):
     """dw[o, c, e, a, b] = sum over images and output positions of g * the input it read."""
@@ -109,7 +109,7 @@ def conv_grad_weight(x, g, dw_out, n_img, c_in, d, h, wd, c_out, kd, kh, kw, od,
         t += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def im2col(x, cols, n_img, c_in, d, h, wd, kd, kh, kw, od, oh, ow, sd, sh, sw, pd, ph, pw, dd, dh, dw):
     """cols[n, (c, e, a, b), (t, i, j)] = x[n, c, t*sd - pd + e*dd, ...] or 0 in the padding (F.unfold)."""
     positions = od * oh * ow
@@ -128,7 +128,7 @@ def im2col(x, cols, n_img, c_in, d, h, wd, kd, kh, kw, od, oh, ow, sd, sh, sw, p
         t += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def col2im(cols, img, n_img, c_in, d, h, wd, kd, kh, kw, od, oh, ow, sd, sh, sw, pd, ph, pw, dd, dh, dw):
     """img[n, c, z, y, x] = the sum of the columns that read it (F.fold); one thread per pixel."""
     positions = od * oh * ow

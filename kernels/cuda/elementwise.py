@@ -1392,7 +1392,7 @@ def legendre_polynomial_p(x, n):
     return q
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def neg_flat(a, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -1401,7 +1401,7 @@ def neg_flat(a, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def neg_strided(a, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -1411,7 +1411,7 @@ def neg_strided(a, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def abs_flat(a, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -1420,7 +1420,7 @@ def abs_flat(a, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def abs_strided(a, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -1430,7 +1430,7 @@ def abs_strided(a, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def sign_flat(a, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -1439,7 +1439,7 @@ def sign_flat(a, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def sign_strided(a, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -1449,7 +1449,7 @@ def sign_strided(a, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def exp_flat(a, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -1458,7 +1458,7 @@ def exp_flat(a, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def exp_strided(a, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -1468,7 +1468,7 @@ def exp_strided(a, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def log_flat(a, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -1477,7 +1477,7 @@ def log_flat(a, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def log_strided(a, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -1487,7 +1487,7 @@ def log_strided(a, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def log1p_flat(a, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -1496,7 +1496,7 @@ def log1p_flat(a, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def log1p_strided(a, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -1506,7 +1506,7 @@ def log1p_strided(a, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def expm1_flat(a, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -1515,7 +1515,7 @@ def expm1_flat(a, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def expm1_strided(a, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -1525,7 +1525,7 @@ def expm1_strided(a, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def sqrt_flat(a, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -1534,7 +1534,7 @@ def sqrt_flat(a, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def sqrt_strided(a, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -1544,7 +1544,7 @@ def sqrt_strided(a, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def rsqrt_flat(a, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -1553,7 +1553,7 @@ def rsqrt_flat(a, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def rsqrt_strided(a, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -1563,7 +1563,7 @@ def rsqrt_strided(a, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def sin_flat(a, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -1572,7 +1572,7 @@ def sin_flat(a, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def sin_strided(a, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -1582,7 +1582,7 @@ def sin_strided(a, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def cos_flat(a, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -1591,7 +1591,7 @@ def cos_flat(a, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def cos_strided(a, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -1601,7 +1601,7 @@ def cos_strided(a, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def tanh_flat(a, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -1610,7 +1610,7 @@ def tanh_flat(a, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def tanh_strided(a, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -1620,7 +1620,7 @@ def tanh_strided(a, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def erf_flat(a, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -1629,7 +1629,7 @@ def erf_flat(a, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def erf_strided(a, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -1639,7 +1639,7 @@ def erf_strided(a, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def sigmoid_flat(a, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -1648,7 +1648,7 @@ def sigmoid_flat(a, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def sigmoid_strided(a, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -1658,7 +1658,7 @@ def sigmoid_strided(a, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def relu_flat(a, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -1667,7 +1667,7 @@ def relu_flat(a, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def relu_strided(a, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -1677,7 +1677,7 @@ def relu_strided(a, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def floor_flat(a, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -1686,7 +1686,7 @@ def floor_flat(a, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def floor_strided(a, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -1696,7 +1696,7 @@ def floor_strided(a, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def ceil_flat(a, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -1705,7 +1705,7 @@ def ceil_flat(a, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def ceil_strided(a, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -1715,7 +1715,7 @@ def ceil_strided(a, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def round_flat(a, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -1724,7 +1724,7 @@ def round_flat(a, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def round_strided(a, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -1734,7 +1734,7 @@ def round_strided(a, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def trunc_flat(a, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -1743,7 +1743,7 @@ def trunc_flat(a, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def trunc_strided(a, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -1753,7 +1753,7 @@ def trunc_strided(a, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def reciprocal_flat(a, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -1762,7 +1762,7 @@ def reciprocal_flat(a, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def reciprocal_strided(a, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -1772,7 +1772,7 @@ def reciprocal_strided(a, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def logical_not_flat(a, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -1781,7 +1781,7 @@ def logical_not_flat(a, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def logical_not_strided(a, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -1791,7 +1791,7 @@ def logical_not_strided(a, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def bitwise_not_flat(a, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -1800,7 +1800,7 @@ def bitwise_not_flat(a, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def bitwise_not_strided(a, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -1810,7 +1810,7 @@ def bitwise_not_strided(a, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def tan_flat(a, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -1819,7 +1819,7 @@ def tan_flat(a, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def tan_strided(a, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -1829,7 +1829,7 @@ def tan_strided(a, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def asin_flat(a, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -1838,7 +1838,7 @@ def asin_flat(a, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def asin_strided(a, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -1848,7 +1848,7 @@ def asin_strided(a, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def acos_flat(a, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -1857,7 +1857,7 @@ def acos_flat(a, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def acos_strided(a, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -1867,7 +1867,7 @@ def acos_strided(a, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def atan_flat(a, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -1876,7 +1876,7 @@ def atan_flat(a, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def atan_strided(a, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -1886,7 +1886,7 @@ def atan_strided(a, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def sinh_flat(a, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -1895,7 +1895,7 @@ def sinh_flat(a, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def sinh_strided(a, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -1905,7 +1905,7 @@ def sinh_strided(a, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def cosh_flat(a, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -1914,7 +1914,7 @@ def cosh_flat(a, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def cosh_strided(a, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -1924,7 +1924,7 @@ def cosh_strided(a, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def asinh_flat(a, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -1933,7 +1933,7 @@ def asinh_flat(a, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def asinh_strided(a, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -1943,7 +1943,7 @@ def asinh_strided(a, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def acosh_flat(a, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -1952,7 +1952,7 @@ def acosh_flat(a, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def acosh_strided(a, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -1962,7 +1962,7 @@ def acosh_strided(a, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def atanh_flat(a, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -1971,7 +1971,7 @@ def atanh_flat(a, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def atanh_strided(a, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -1981,7 +1981,7 @@ def atanh_strided(a, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def exp2_flat(a, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -1990,7 +1990,7 @@ def exp2_flat(a, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def exp2_strided(a, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -2000,7 +2000,7 @@ def exp2_strided(a, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def log2_flat(a, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -2009,7 +2009,7 @@ def log2_flat(a, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def log2_strided(a, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -2019,7 +2019,7 @@ def log2_strided(a, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def log10_flat(a, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -2028,7 +2028,7 @@ def log10_flat(a, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def log10_strided(a, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -2038,7 +2038,7 @@ def log10_strided(a, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def erfc_flat(a, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -2047,7 +2047,7 @@ def erfc_flat(a, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def erfc_strided(a, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -2057,7 +2057,7 @@ def erfc_strided(a, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def erfinv_flat(a, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -2066,7 +2066,7 @@ def erfinv_flat(a, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def erfinv_strided(a, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -2076,7 +2076,7 @@ def erfinv_strided(a, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def erfcx_flat(a, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -2085,7 +2085,7 @@ def erfcx_flat(a, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def erfcx_strided(a, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -2095,7 +2095,7 @@ def erfcx_strided(a, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def lgamma_flat(a, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -2104,7 +2104,7 @@ def lgamma_flat(a, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def lgamma_strided(a, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -2114,7 +2114,7 @@ def lgamma_strided(a, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def digamma_flat(a, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -2123,7 +2123,7 @@ def digamma_flat(a, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def digamma_strided(a, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -2133,7 +2133,7 @@ def digamma_strided(a, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def trigamma_flat(a, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -2142,7 +2142,7 @@ def trigamma_flat(a, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def trigamma_strided(a, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -2152,7 +2152,7 @@ def trigamma_strided(a, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def i0_flat(a, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -2161,7 +2161,7 @@ def i0_flat(a, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def i0_strided(a, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -2171,7 +2171,7 @@ def i0_strided(a, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def i0e_flat(a, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -2180,7 +2180,7 @@ def i0e_flat(a, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def i0e_strided(a, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -2190,7 +2190,7 @@ def i0e_strided(a, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def i1_flat(a, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -2199,7 +2199,7 @@ def i1_flat(a, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def i1_strided(a, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -2209,7 +2209,7 @@ def i1_strided(a, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def i1e_flat(a, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -2218,7 +2218,7 @@ def i1e_flat(a, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def i1e_strided(a, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -2228,7 +2228,7 @@ def i1e_strided(a, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def sinc_flat(a, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -2237,7 +2237,7 @@ def sinc_flat(a, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def sinc_strided(a, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -2247,7 +2247,7 @@ def sinc_strided(a, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def ndtr_flat(a, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -2256,7 +2256,7 @@ def ndtr_flat(a, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def ndtr_strided(a, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -2266,7 +2266,7 @@ def ndtr_strided(a, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def ndtri_flat(a, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -2275,7 +2275,7 @@ def ndtri_flat(a, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def ndtri_strided(a, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -2285,7 +2285,7 @@ def ndtri_strided(a, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def log_ndtr_flat(a, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -2294,7 +2294,7 @@ def log_ndtr_flat(a, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def log_ndtr_strided(a, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -2304,7 +2304,7 @@ def log_ndtr_strided(a, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def bessel_j0_flat(a, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -2313,7 +2313,7 @@ def bessel_j0_flat(a, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def bessel_j0_strided(a, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -2323,7 +2323,7 @@ def bessel_j0_strided(a, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def bessel_j1_flat(a, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -2332,7 +2332,7 @@ def bessel_j1_flat(a, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def bessel_j1_strided(a, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -2342,7 +2342,7 @@ def bessel_j1_strided(a, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def entr_flat(a, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -2351,7 +2351,7 @@ def entr_flat(a, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def entr_strided(a, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -2361,7 +2361,7 @@ def entr_strided(a, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def airy_ai_flat(a, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -2370,7 +2370,7 @@ def airy_ai_flat(a, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def airy_ai_strided(a, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -2380,7 +2380,7 @@ def airy_ai_strided(a, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def bessel_y0_flat(a, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -2389,7 +2389,7 @@ def bessel_y0_flat(a, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def bessel_y0_strided(a, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -2399,7 +2399,7 @@ def bessel_y0_strided(a, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def bessel_y1_flat(a, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -2408,7 +2408,7 @@ def bessel_y1_flat(a, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def bessel_y1_strided(a, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -2418,7 +2418,7 @@ def bessel_y1_strided(a, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def modified_bessel_i0_flat(a, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -2427,7 +2427,7 @@ def modified_bessel_i0_flat(a, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def modified_bessel_i0_strided(a, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -2437,7 +2437,7 @@ def modified_bessel_i0_strided(a, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def modified_bessel_i1_flat(a, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -2446,7 +2446,7 @@ def modified_bessel_i1_flat(a, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def modified_bessel_i1_strided(a, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -2456,7 +2456,7 @@ def modified_bessel_i1_strided(a, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def modified_bessel_k0_flat(a, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -2465,7 +2465,7 @@ def modified_bessel_k0_flat(a, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def modified_bessel_k0_strided(a, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -2475,7 +2475,7 @@ def modified_bessel_k0_strided(a, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def modified_bessel_k1_flat(a, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -2484,7 +2484,7 @@ def modified_bessel_k1_flat(a, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def modified_bessel_k1_strided(a, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -2494,7 +2494,7 @@ def modified_bessel_k1_strided(a, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def scaled_modified_bessel_k0_flat(a, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -2503,7 +2503,7 @@ def scaled_modified_bessel_k0_flat(a, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def scaled_modified_bessel_k0_strided(a, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -2513,7 +2513,7 @@ def scaled_modified_bessel_k0_strided(a, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def scaled_modified_bessel_k1_flat(a, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -2522,7 +2522,7 @@ def scaled_modified_bessel_k1_flat(a, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def scaled_modified_bessel_k1_strided(a, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -2532,7 +2532,7 @@ def scaled_modified_bessel_k1_strided(a, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def spherical_bessel_j0_flat(a, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -2541,7 +2541,7 @@ def spherical_bessel_j0_flat(a, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def spherical_bessel_j0_strided(a, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -2551,7 +2551,7 @@ def spherical_bessel_j0_strided(a, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def silu_flat(a, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -2560,7 +2560,7 @@ def silu_flat(a, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def silu_strided(a, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -2570,7 +2570,7 @@ def silu_strided(a, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def selu_flat(a, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -2579,7 +2579,7 @@ def selu_flat(a, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def selu_strided(a, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -2589,7 +2589,7 @@ def selu_strided(a, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def mish_flat(a, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -2598,7 +2598,7 @@ def mish_flat(a, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def mish_strided(a, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -2608,7 +2608,7 @@ def mish_strided(a, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def hardswish_flat(a, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -2617,7 +2617,7 @@ def hardswish_flat(a, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def hardswish_strided(a, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -2627,7 +2627,7 @@ def hardswish_strided(a, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def hardsigmoid_flat(a, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -2636,7 +2636,7 @@ def hardsigmoid_flat(a, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def hardsigmoid_strided(a, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -2646,7 +2646,7 @@ def hardsigmoid_strided(a, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def gelu_flat(a, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -2655,7 +2655,7 @@ def gelu_flat(a, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def gelu_strided(a, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -2665,7 +2665,7 @@ def gelu_strided(a, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def gelu_tanh_flat(a, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -2674,7 +2674,7 @@ def gelu_tanh_flat(a, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def gelu_tanh_strided(a, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -2684,7 +2684,7 @@ def gelu_tanh_strided(a, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def softplus_flat(a, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -2693,7 +2693,7 @@ def softplus_flat(a, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def softplus_strided(a, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -2703,7 +2703,7 @@ def softplus_strided(a, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def logsigmoid_flat(a, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -2712,7 +2712,7 @@ def logsigmoid_flat(a, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def logsigmoid_strided(a, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -2722,7 +2722,7 @@ def logsigmoid_strided(a, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def relu6_flat(a, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -2731,7 +2731,7 @@ def relu6_flat(a, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def relu6_strided(a, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -2741,7 +2741,7 @@ def relu6_strided(a, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def add_flat(a, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -2751,7 +2751,7 @@ def add_flat(a, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def add_scalar(a, y, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -2760,7 +2760,7 @@ def add_scalar(a, y, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def add_rscalar(x, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -2769,7 +2769,7 @@ def add_rscalar(x, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def add_strided(a, b, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -2781,7 +2781,7 @@ def add_strided(a, b, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def sub_flat(a, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -2791,7 +2791,7 @@ def sub_flat(a, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def sub_scalar(a, y, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -2800,7 +2800,7 @@ def sub_scalar(a, y, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def sub_rscalar(x, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -2809,7 +2809,7 @@ def sub_rscalar(x, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def sub_strided(a, b, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -2821,7 +2821,7 @@ def sub_strided(a, b, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def mul_flat(a, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -2831,7 +2831,7 @@ def mul_flat(a, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def mul_scalar(a, y, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -2840,7 +2840,7 @@ def mul_scalar(a, y, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def mul_rscalar(x, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -2849,7 +2849,7 @@ def mul_rscalar(x, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def mul_strided(a, b, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -2861,7 +2861,7 @@ def mul_strided(a, b, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def div_flat(a, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -2871,7 +2871,7 @@ def div_flat(a, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def div_scalar(a, y, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -2880,7 +2880,7 @@ def div_scalar(a, y, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def div_rscalar(x, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -2889,7 +2889,7 @@ def div_rscalar(x, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def div_strided(a, b, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -2901,7 +2901,7 @@ def div_strided(a, b, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def floor_divide_flat(a, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -2911,7 +2911,7 @@ def floor_divide_flat(a, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def floor_divide_scalar(a, y, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -2920,7 +2920,7 @@ def floor_divide_scalar(a, y, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def floor_divide_rscalar(x, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -2929,7 +2929,7 @@ def floor_divide_rscalar(x, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def floor_divide_strided(a, b, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -2941,7 +2941,7 @@ def floor_divide_strided(a, b, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def remainder_flat(a, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -2951,7 +2951,7 @@ def remainder_flat(a, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def remainder_scalar(a, y, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -2960,7 +2960,7 @@ def remainder_scalar(a, y, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def remainder_rscalar(x, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -2969,7 +2969,7 @@ def remainder_rscalar(x, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def remainder_strided(a, b, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -2981,7 +2981,7 @@ def remainder_strided(a, b, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def pow_flat(a, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -2991,7 +2991,7 @@ def pow_flat(a, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def pow_scalar(a, y, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -3000,7 +3000,7 @@ def pow_scalar(a, y, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def pow_rscalar(x, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -3009,7 +3009,7 @@ def pow_rscalar(x, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def pow_strided(a, b, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -3021,7 +3021,7 @@ def pow_strided(a, b, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def ipow_flat(a, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -3031,7 +3031,7 @@ def ipow_flat(a, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def ipow_scalar(a, y, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -3040,7 +3040,7 @@ def ipow_scalar(a, y, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def ipow_rscalar(x, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -3049,7 +3049,7 @@ def ipow_rscalar(x, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def ipow_strided(a, b, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -3061,7 +3061,7 @@ def ipow_strided(a, b, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def maximum_flat(a, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -3071,7 +3071,7 @@ def maximum_flat(a, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def maximum_scalar(a, y, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -3080,7 +3080,7 @@ def maximum_scalar(a, y, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def maximum_rscalar(x, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -3089,7 +3089,7 @@ def maximum_rscalar(x, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def maximum_strided(a, b, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -3101,7 +3101,7 @@ def maximum_strided(a, b, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def minimum_flat(a, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -3111,7 +3111,7 @@ def minimum_flat(a, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def minimum_scalar(a, y, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -3120,7 +3120,7 @@ def minimum_scalar(a, y, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def minimum_rscalar(x, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -3129,7 +3129,7 @@ def minimum_rscalar(x, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def minimum_strided(a, b, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -3141,7 +3141,7 @@ def minimum_strided(a, b, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def eq_flat(a, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -3151,7 +3151,7 @@ def eq_flat(a, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def eq_scalar(a, y, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -3160,7 +3160,7 @@ def eq_scalar(a, y, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def eq_rscalar(x, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -3169,7 +3169,7 @@ def eq_rscalar(x, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def eq_strided(a, b, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -3181,7 +3181,7 @@ def eq_strided(a, b, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def ne_flat(a, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -3191,7 +3191,7 @@ def ne_flat(a, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def ne_scalar(a, y, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -3200,7 +3200,7 @@ def ne_scalar(a, y, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def ne_rscalar(x, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -3209,7 +3209,7 @@ def ne_rscalar(x, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def ne_strided(a, b, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -3221,7 +3221,7 @@ def ne_strided(a, b, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def lt_flat(a, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -3231,7 +3231,7 @@ def lt_flat(a, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def lt_scalar(a, y, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -3240,7 +3240,7 @@ def lt_scalar(a, y, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def lt_rscalar(x, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -3249,7 +3249,7 @@ def lt_rscalar(x, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def lt_strided(a, b, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -3261,7 +3261,7 @@ def lt_strided(a, b, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def le_flat(a, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -3271,7 +3271,7 @@ def le_flat(a, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def le_scalar(a, y, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -3280,7 +3280,7 @@ def le_scalar(a, y, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def le_rscalar(x, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -3289,7 +3289,7 @@ def le_rscalar(x, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def le_strided(a, b, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -3301,7 +3301,7 @@ def le_strided(a, b, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def gt_flat(a, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -3311,7 +3311,7 @@ def gt_flat(a, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def gt_scalar(a, y, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -3320,7 +3320,7 @@ def gt_scalar(a, y, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def gt_rscalar(x, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -3329,7 +3329,7 @@ def gt_rscalar(x, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def gt_strided(a, b, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -3341,7 +3341,7 @@ def gt_strided(a, b, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def ge_flat(a, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -3351,7 +3351,7 @@ def ge_flat(a, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def ge_scalar(a, y, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -3360,7 +3360,7 @@ def ge_scalar(a, y, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def ge_rscalar(x, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -3369,7 +3369,7 @@ def ge_rscalar(x, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def ge_strided(a, b, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -3381,7 +3381,7 @@ def ge_strided(a, b, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def logical_and_flat(a, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -3391,7 +3391,7 @@ def logical_and_flat(a, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def logical_and_scalar(a, y, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -3400,7 +3400,7 @@ def logical_and_scalar(a, y, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def logical_and_rscalar(x, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -3409,7 +3409,7 @@ def logical_and_rscalar(x, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def logical_and_strided(a, b, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -3421,7 +3421,7 @@ def logical_and_strided(a, b, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def logical_or_flat(a, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -3431,7 +3431,7 @@ def logical_or_flat(a, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def logical_or_scalar(a, y, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -3440,7 +3440,7 @@ def logical_or_scalar(a, y, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def logical_or_rscalar(x, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -3449,7 +3449,7 @@ def logical_or_rscalar(x, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def logical_or_strided(a, b, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -3461,7 +3461,7 @@ def logical_or_strided(a, b, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def logical_xor_flat(a, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -3471,7 +3471,7 @@ def logical_xor_flat(a, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def logical_xor_scalar(a, y, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -3480,7 +3480,7 @@ def logical_xor_scalar(a, y, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def logical_xor_rscalar(x, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -3489,7 +3489,7 @@ def logical_xor_rscalar(x, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def logical_xor_strided(a, b, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -3501,7 +3501,7 @@ def logical_xor_strided(a, b, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def bitwise_and_flat(a, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -3511,7 +3511,7 @@ def bitwise_and_flat(a, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def bitwise_and_scalar(a, y, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -3520,7 +3520,7 @@ def bitwise_and_scalar(a, y, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def bitwise_and_rscalar(x, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -3529,7 +3529,7 @@ def bitwise_and_rscalar(x, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def bitwise_and_strided(a, b, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -3541,7 +3541,7 @@ def bitwise_and_strided(a, b, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def bitwise_or_flat(a, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -3551,7 +3551,7 @@ def bitwise_or_flat(a, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def bitwise_or_scalar(a, y, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -3560,7 +3560,7 @@ def bitwise_or_scalar(a, y, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def bitwise_or_rscalar(x, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -3569,7 +3569,7 @@ def bitwise_or_rscalar(x, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def bitwise_or_strided(a, b, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -3581,7 +3581,7 @@ def bitwise_or_strided(a, b, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def bitwise_xor_flat(a, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -3591,7 +3591,7 @@ def bitwise_xor_flat(a, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def bitwise_xor_scalar(a, y, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -3600,7 +3600,7 @@ def bitwise_xor_scalar(a, y, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def bitwise_xor_rscalar(x, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -3609,7 +3609,7 @@ def bitwise_xor_rscalar(x, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def bitwise_xor_strided(a, b, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -3621,7 +3621,7 @@ def bitwise_xor_strided(a, b, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def relu_backward_flat(a, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -3631,7 +3631,7 @@ def relu_backward_flat(a, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def relu_backward_scalar(a, y, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -3640,7 +3640,7 @@ def relu_backward_scalar(a, y, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def relu_backward_rscalar(x, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -3649,7 +3649,7 @@ def relu_backward_rscalar(x, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def relu_backward_strided(a, b, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -3661,7 +3661,7 @@ def relu_backward_strided(a, b, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def sigmoid_backward_flat(a, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -3671,7 +3671,7 @@ def sigmoid_backward_flat(a, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def sigmoid_backward_scalar(a, y, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -3680,7 +3680,7 @@ def sigmoid_backward_scalar(a, y, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def sigmoid_backward_rscalar(x, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -3689,7 +3689,7 @@ def sigmoid_backward_rscalar(x, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def sigmoid_backward_strided(a, b, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -3701,7 +3701,7 @@ def sigmoid_backward_strided(a, b, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def tanh_backward_flat(a, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -3711,7 +3711,7 @@ def tanh_backward_flat(a, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def tanh_backward_scalar(a, y, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -3720,7 +3720,7 @@ def tanh_backward_scalar(a, y, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def tanh_backward_rscalar(x, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -3729,7 +3729,7 @@ def tanh_backward_rscalar(x, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def tanh_backward_strided(a, b, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -3741,7 +3741,7 @@ def tanh_backward_strided(a, b, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def atan2_flat(a, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -3751,7 +3751,7 @@ def atan2_flat(a, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def atan2_scalar(a, y, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -3760,7 +3760,7 @@ def atan2_scalar(a, y, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def atan2_rscalar(x, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -3769,7 +3769,7 @@ def atan2_rscalar(x, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def atan2_strided(a, b, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -3781,7 +3781,7 @@ def atan2_strided(a, b, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def hypot_flat(a, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -3791,7 +3791,7 @@ def hypot_flat(a, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def hypot_scalar(a, y, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -3800,7 +3800,7 @@ def hypot_scalar(a, y, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def hypot_rscalar(x, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -3809,7 +3809,7 @@ def hypot_rscalar(x, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def hypot_strided(a, b, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -3821,7 +3821,7 @@ def hypot_strided(a, b, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def copysign_flat(a, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -3831,7 +3831,7 @@ def copysign_flat(a, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def copysign_scalar(a, y, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -3840,7 +3840,7 @@ def copysign_scalar(a, y, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def copysign_rscalar(x, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -3849,7 +3849,7 @@ def copysign_rscalar(x, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def copysign_strided(a, b, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -3861,7 +3861,7 @@ def copysign_strided(a, b, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def logaddexp_flat(a, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -3871,7 +3871,7 @@ def logaddexp_flat(a, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def logaddexp_scalar(a, y, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -3880,7 +3880,7 @@ def logaddexp_scalar(a, y, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def logaddexp_rscalar(x, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -3889,7 +3889,7 @@ def logaddexp_rscalar(x, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def logaddexp_strided(a, b, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -3901,7 +3901,7 @@ def logaddexp_strided(a, b, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def logaddexp2_flat(a, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -3911,7 +3911,7 @@ def logaddexp2_flat(a, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def logaddexp2_scalar(a, y, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -3920,7 +3920,7 @@ def logaddexp2_scalar(a, y, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def logaddexp2_rscalar(x, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -3929,7 +3929,7 @@ def logaddexp2_rscalar(x, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def logaddexp2_strided(a, b, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -3941,7 +3941,7 @@ def logaddexp2_strided(a, b, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def xlogy_flat(a, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -3951,7 +3951,7 @@ def xlogy_flat(a, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def xlogy_scalar(a, y, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -3960,7 +3960,7 @@ def xlogy_scalar(a, y, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def xlogy_rscalar(x, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -3969,7 +3969,7 @@ def xlogy_rscalar(x, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def xlogy_strided(a, b, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -3981,7 +3981,7 @@ def xlogy_strided(a, b, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def xlog1py_flat(a, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -3991,7 +3991,7 @@ def xlog1py_flat(a, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def xlog1py_scalar(a, y, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -4000,7 +4000,7 @@ def xlog1py_scalar(a, y, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def xlog1py_rscalar(x, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -4009,7 +4009,7 @@ def xlog1py_rscalar(x, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def xlog1py_strided(a, b, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -4021,7 +4021,7 @@ def xlog1py_strided(a, b, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def zeta_flat(a, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -4031,7 +4031,7 @@ def zeta_flat(a, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def zeta_scalar(a, y, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -4040,7 +4040,7 @@ def zeta_scalar(a, y, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def zeta_rscalar(x, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -4049,7 +4049,7 @@ def zeta_rscalar(x, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def zeta_strided(a, b, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -4061,7 +4061,7 @@ def zeta_strided(a, b, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def fmax_flat(a, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -4071,7 +4071,7 @@ def fmax_flat(a, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def fmax_scalar(a, y, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -4080,7 +4080,7 @@ def fmax_scalar(a, y, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def fmax_rscalar(x, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -4089,7 +4089,7 @@ def fmax_rscalar(x, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def fmax_strided(a, b, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -4101,7 +4101,7 @@ def fmax_strided(a, b, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def fmin_flat(a, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -4111,7 +4111,7 @@ def fmin_flat(a, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def fmin_scalar(a, y, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -4120,7 +4120,7 @@ def fmin_scalar(a, y, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def fmin_rscalar(x, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -4129,7 +4129,7 @@ def fmin_rscalar(x, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def fmin_strided(a, b, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -4141,7 +4141,7 @@ def fmin_strided(a, b, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def heaviside_flat(a, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -4151,7 +4151,7 @@ def heaviside_flat(a, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def heaviside_scalar(a, y, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -4160,7 +4160,7 @@ def heaviside_scalar(a, y, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def heaviside_rscalar(x, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -4169,7 +4169,7 @@ def heaviside_rscalar(x, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def heaviside_strided(a, b, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -4181,7 +4181,7 @@ def heaviside_strided(a, b, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def nextafter_flat(a, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -4191,7 +4191,7 @@ def nextafter_flat(a, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def nextafter_scalar(a, y, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -4200,7 +4200,7 @@ def nextafter_scalar(a, y, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def nextafter_rscalar(x, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -4209,7 +4209,7 @@ def nextafter_rscalar(x, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def nextafter_strided(a, b, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -4221,7 +4221,7 @@ def nextafter_strided(a, b, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def nextafter32_flat(a, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -4231,7 +4231,7 @@ def nextafter32_flat(a, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def nextafter32_scalar(a, y, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -4240,7 +4240,7 @@ def nextafter32_scalar(a, y, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def nextafter32_rscalar(x, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -4249,7 +4249,7 @@ def nextafter32_rscalar(x, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def nextafter32_strided(a, b, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -4261,7 +4261,7 @@ def nextafter32_strided(a, b, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def gcd_flat(a, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -4271,7 +4271,7 @@ def gcd_flat(a, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def gcd_scalar(a, y, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -4280,7 +4280,7 @@ def gcd_scalar(a, y, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def gcd_rscalar(x, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -4289,7 +4289,7 @@ def gcd_rscalar(x, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def gcd_strided(a, b, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -4301,7 +4301,7 @@ def gcd_strided(a, b, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def lcm_flat(a, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -4311,7 +4311,7 @@ def lcm_flat(a, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def lcm_scalar(a, y, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -4320,7 +4320,7 @@ def lcm_scalar(a, y, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def lcm_rscalar(x, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -4329,7 +4329,7 @@ def lcm_rscalar(x, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def lcm_strided(a, b, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -4341,7 +4341,7 @@ def lcm_strided(a, b, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def lshift8_flat(a, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -4351,7 +4351,7 @@ def lshift8_flat(a, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def lshift8_scalar(a, y, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -4360,7 +4360,7 @@ def lshift8_scalar(a, y, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def lshift8_rscalar(x, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -4369,7 +4369,7 @@ def lshift8_rscalar(x, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def lshift8_strided(a, b, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -4381,7 +4381,7 @@ def lshift8_strided(a, b, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def lshift16_flat(a, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -4391,7 +4391,7 @@ def lshift16_flat(a, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def lshift16_scalar(a, y, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -4400,7 +4400,7 @@ def lshift16_scalar(a, y, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def lshift16_rscalar(x, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -4409,7 +4409,7 @@ def lshift16_rscalar(x, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def lshift16_strided(a, b, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -4421,7 +4421,7 @@ def lshift16_strided(a, b, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def lshift32_flat(a, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -4431,7 +4431,7 @@ def lshift32_flat(a, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def lshift32_scalar(a, y, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -4440,7 +4440,7 @@ def lshift32_scalar(a, y, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def lshift32_rscalar(x, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -4449,7 +4449,7 @@ def lshift32_rscalar(x, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def lshift32_strided(a, b, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -4461,7 +4461,7 @@ def lshift32_strided(a, b, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def lshift64_flat(a, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -4471,7 +4471,7 @@ def lshift64_flat(a, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def lshift64_scalar(a, y, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -4480,7 +4480,7 @@ def lshift64_scalar(a, y, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def lshift64_rscalar(x, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -4489,7 +4489,7 @@ def lshift64_rscalar(x, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def lshift64_strided(a, b, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -4501,7 +4501,7 @@ def lshift64_strided(a, b, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def rshift_uint8_flat(a, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -4511,7 +4511,7 @@ def rshift_uint8_flat(a, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def rshift_uint8_scalar(a, y, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -4520,7 +4520,7 @@ def rshift_uint8_scalar(a, y, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def rshift_uint8_rscalar(x, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -4529,7 +4529,7 @@ def rshift_uint8_rscalar(x, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def rshift_uint8_strided(a, b, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -4541,7 +4541,7 @@ def rshift_uint8_strided(a, b, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def rshift8_flat(a, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -4551,7 +4551,7 @@ def rshift8_flat(a, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def rshift8_scalar(a, y, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -4560,7 +4560,7 @@ def rshift8_scalar(a, y, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def rshift8_rscalar(x, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -4569,7 +4569,7 @@ def rshift8_rscalar(x, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def rshift8_strided(a, b, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -4581,7 +4581,7 @@ def rshift8_strided(a, b, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def rshift16_flat(a, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -4591,7 +4591,7 @@ def rshift16_flat(a, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def rshift16_scalar(a, y, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -4600,7 +4600,7 @@ def rshift16_scalar(a, y, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def rshift16_rscalar(x, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -4609,7 +4609,7 @@ def rshift16_rscalar(x, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def rshift16_strided(a, b, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -4621,7 +4621,7 @@ def rshift16_strided(a, b, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def rshift32_flat(a, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -4631,7 +4631,7 @@ def rshift32_flat(a, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def rshift32_scalar(a, y, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -4640,7 +4640,7 @@ def rshift32_scalar(a, y, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def rshift32_rscalar(x, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -4649,7 +4649,7 @@ def rshift32_rscalar(x, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def rshift32_strided(a, b, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -4661,7 +4661,7 @@ def rshift32_strided(a, b, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def rshift64_flat(a, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -4671,7 +4671,7 @@ def rshift64_flat(a, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def rshift64_scalar(a, y, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -4680,7 +4680,7 @@ def rshift64_scalar(a, y, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def rshift64_rscalar(x, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -4689,7 +4689,7 @@ def rshift64_rscalar(x, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def rshift64_strided(a, b, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -4701,7 +4701,7 @@ def rshift64_strided(a, b, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def igamma_flat(a, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -4711,7 +4711,7 @@ def igamma_flat(a, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def igamma_scalar(a, y, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -4720,7 +4720,7 @@ def igamma_scalar(a, y, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def igamma_rscalar(x, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -4729,7 +4729,7 @@ def igamma_rscalar(x, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def igamma_strided(a, b, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -4741,7 +4741,7 @@ def igamma_strided(a, b, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def igammac_flat(a, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -4751,7 +4751,7 @@ def igammac_flat(a, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def igammac_scalar(a, y, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -4760,7 +4760,7 @@ def igammac_scalar(a, y, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def igammac_rscalar(x, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -4769,7 +4769,7 @@ def igammac_rscalar(x, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def igammac_strided(a, b, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -4781,7 +4781,7 @@ def igammac_strided(a, b, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def chebyshev_polynomial_t_flat(a, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -4791,7 +4791,7 @@ def chebyshev_polynomial_t_flat(a, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def chebyshev_polynomial_t_scalar(a, y, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -4800,7 +4800,7 @@ def chebyshev_polynomial_t_scalar(a, y, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def chebyshev_polynomial_t_rscalar(x, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -4809,7 +4809,7 @@ def chebyshev_polynomial_t_rscalar(x, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def chebyshev_polynomial_t_strided(a, b, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -4821,7 +4821,7 @@ def chebyshev_polynomial_t_strided(a, b, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def chebyshev_polynomial_u_flat(a, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -4831,7 +4831,7 @@ def chebyshev_polynomial_u_flat(a, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def chebyshev_polynomial_u_scalar(a, y, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -4840,7 +4840,7 @@ def chebyshev_polynomial_u_scalar(a, y, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def chebyshev_polynomial_u_rscalar(x, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -4849,7 +4849,7 @@ def chebyshev_polynomial_u_rscalar(x, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def chebyshev_polynomial_u_strided(a, b, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -4861,7 +4861,7 @@ def chebyshev_polynomial_u_strided(a, b, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def chebyshev_polynomial_v_flat(a, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -4871,7 +4871,7 @@ def chebyshev_polynomial_v_flat(a, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def chebyshev_polynomial_v_scalar(a, y, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -4880,7 +4880,7 @@ def chebyshev_polynomial_v_scalar(a, y, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def chebyshev_polynomial_v_rscalar(x, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -4889,7 +4889,7 @@ def chebyshev_polynomial_v_rscalar(x, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def chebyshev_polynomial_v_strided(a, b, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -4901,7 +4901,7 @@ def chebyshev_polynomial_v_strided(a, b, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def chebyshev_polynomial_w_flat(a, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -4911,7 +4911,7 @@ def chebyshev_polynomial_w_flat(a, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def chebyshev_polynomial_w_scalar(a, y, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -4920,7 +4920,7 @@ def chebyshev_polynomial_w_scalar(a, y, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def chebyshev_polynomial_w_rscalar(x, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -4929,7 +4929,7 @@ def chebyshev_polynomial_w_rscalar(x, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def chebyshev_polynomial_w_strided(a, b, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -4941,7 +4941,7 @@ def chebyshev_polynomial_w_strided(a, b, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def shifted_chebyshev_polynomial_t_flat(a, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -4951,7 +4951,7 @@ def shifted_chebyshev_polynomial_t_flat(a, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def shifted_chebyshev_polynomial_t_scalar(a, y, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -4960,7 +4960,7 @@ def shifted_chebyshev_polynomial_t_scalar(a, y, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def shifted_chebyshev_polynomial_t_rscalar(x, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -4969,7 +4969,7 @@ def shifted_chebyshev_polynomial_t_rscalar(x, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def shifted_chebyshev_polynomial_t_strided(a, b, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -4981,7 +4981,7 @@ def shifted_chebyshev_polynomial_t_strided(a, b, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def shifted_chebyshev_polynomial_u_flat(a, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -4991,7 +4991,7 @@ def shifted_chebyshev_polynomial_u_flat(a, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def shifted_chebyshev_polynomial_u_scalar(a, y, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -5000,7 +5000,7 @@ def shifted_chebyshev_polynomial_u_scalar(a, y, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def shifted_chebyshev_polynomial_u_rscalar(x, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -5009,7 +5009,7 @@ def shifted_chebyshev_polynomial_u_rscalar(x, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def shifted_chebyshev_polynomial_u_strided(a, b, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -5021,7 +5021,7 @@ def shifted_chebyshev_polynomial_u_strided(a, b, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def shifted_chebyshev_polynomial_v_flat(a, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -5031,7 +5031,7 @@ def shifted_chebyshev_polynomial_v_flat(a, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def shifted_chebyshev_polynomial_v_scalar(a, y, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -5040,7 +5040,7 @@ def shifted_chebyshev_polynomial_v_scalar(a, y, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def shifted_chebyshev_polynomial_v_rscalar(x, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -5049,7 +5049,7 @@ def shifted_chebyshev_polynomial_v_rscalar(x, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def shifted_chebyshev_polynomial_v_strided(a, b, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -5061,7 +5061,7 @@ def shifted_chebyshev_polynomial_v_strided(a, b, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def shifted_chebyshev_polynomial_w_flat(a, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -5071,7 +5071,7 @@ def shifted_chebyshev_polynomial_w_flat(a, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def shifted_chebyshev_polynomial_w_scalar(a, y, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -5080,7 +5080,7 @@ def shifted_chebyshev_polynomial_w_scalar(a, y, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def shifted_chebyshev_polynomial_w_rscalar(x, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -5089,7 +5089,7 @@ def shifted_chebyshev_polynomial_w_rscalar(x, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def shifted_chebyshev_polynomial_w_strided(a, b, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -5101,7 +5101,7 @@ def shifted_chebyshev_polynomial_w_strided(a, b, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def hermite_polynomial_h_flat(a, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -5111,7 +5111,7 @@ def hermite_polynomial_h_flat(a, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def hermite_polynomial_h_scalar(a, y, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -5120,7 +5120,7 @@ def hermite_polynomial_h_scalar(a, y, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def hermite_polynomial_h_rscalar(x, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -5129,7 +5129,7 @@ def hermite_polynomial_h_rscalar(x, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def hermite_polynomial_h_strided(a, b, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -5141,7 +5141,7 @@ def hermite_polynomial_h_strided(a, b, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def hermite_polynomial_h32_flat(a, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -5151,7 +5151,7 @@ def hermite_polynomial_h32_flat(a, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def hermite_polynomial_h32_scalar(a, y, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -5160,7 +5160,7 @@ def hermite_polynomial_h32_scalar(a, y, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def hermite_polynomial_h32_rscalar(x, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -5169,7 +5169,7 @@ def hermite_polynomial_h32_rscalar(x, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def hermite_polynomial_h32_strided(a, b, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -5181,7 +5181,7 @@ def hermite_polynomial_h32_strided(a, b, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def hermite_polynomial_he_flat(a, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -5191,7 +5191,7 @@ def hermite_polynomial_he_flat(a, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def hermite_polynomial_he_scalar(a, y, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -5200,7 +5200,7 @@ def hermite_polynomial_he_scalar(a, y, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def hermite_polynomial_he_rscalar(x, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -5209,7 +5209,7 @@ def hermite_polynomial_he_rscalar(x, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def hermite_polynomial_he_strided(a, b, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -5221,7 +5221,7 @@ def hermite_polynomial_he_strided(a, b, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def hermite_polynomial_he32_flat(a, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -5231,7 +5231,7 @@ def hermite_polynomial_he32_flat(a, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def hermite_polynomial_he32_scalar(a, y, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -5240,7 +5240,7 @@ def hermite_polynomial_he32_scalar(a, y, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def hermite_polynomial_he32_rscalar(x, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -5249,7 +5249,7 @@ def hermite_polynomial_he32_rscalar(x, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def hermite_polynomial_he32_strided(a, b, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -5261,7 +5261,7 @@ def hermite_polynomial_he32_strided(a, b, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def laguerre_polynomial_l_flat(a, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -5271,7 +5271,7 @@ def laguerre_polynomial_l_flat(a, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def laguerre_polynomial_l_scalar(a, y, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -5280,7 +5280,7 @@ def laguerre_polynomial_l_scalar(a, y, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def laguerre_polynomial_l_rscalar(x, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -5289,7 +5289,7 @@ def laguerre_polynomial_l_rscalar(x, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def laguerre_polynomial_l_strided(a, b, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -5301,7 +5301,7 @@ def laguerre_polynomial_l_strided(a, b, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def legendre_polynomial_p_flat(a, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -5311,7 +5311,7 @@ def legendre_polynomial_p_flat(a, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def legendre_polynomial_p_scalar(a, y, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -5320,7 +5320,7 @@ def legendre_polynomial_p_scalar(a, y, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def legendre_polynomial_p_rscalar(x, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -5329,7 +5329,7 @@ def legendre_polynomial_p_rscalar(x, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def legendre_polynomial_p_strided(a, b, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -5341,7 +5341,7 @@ def legendre_polynomial_p_strided(a, b, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def elu_flat(a, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -5351,7 +5351,7 @@ def elu_flat(a, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def elu_scalar(a, y, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -5360,7 +5360,7 @@ def elu_scalar(a, y, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def elu_rscalar(x, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -5369,7 +5369,7 @@ def elu_rscalar(x, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def elu_strided(a, b, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -5381,7 +5381,7 @@ def elu_strided(a, b, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def celu_flat(a, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -5391,7 +5391,7 @@ def celu_flat(a, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def celu_scalar(a, y, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -5400,7 +5400,7 @@ def celu_scalar(a, y, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def celu_rscalar(x, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -5409,7 +5409,7 @@ def celu_rscalar(x, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def celu_strided(a, b, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -5421,7 +5421,7 @@ def celu_strided(a, b, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def leaky_relu_flat(a, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -5431,7 +5431,7 @@ def leaky_relu_flat(a, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def leaky_relu_scalar(a, y, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -5440,7 +5440,7 @@ def leaky_relu_scalar(a, y, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def leaky_relu_rscalar(x, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -5449,7 +5449,7 @@ def leaky_relu_rscalar(x, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def leaky_relu_strided(a, b, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -5461,7 +5461,7 @@ def leaky_relu_strided(a, b, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def silu_backward_flat(a, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -5471,7 +5471,7 @@ def silu_backward_flat(a, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def silu_backward_scalar(a, y, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -5480,7 +5480,7 @@ def silu_backward_scalar(a, y, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def silu_backward_rscalar(x, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -5489,7 +5489,7 @@ def silu_backward_rscalar(x, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def silu_backward_strided(a, b, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -5501,7 +5501,7 @@ def silu_backward_strided(a, b, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def selu_backward_flat(a, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -5511,7 +5511,7 @@ def selu_backward_flat(a, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def selu_backward_scalar(a, y, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -5520,7 +5520,7 @@ def selu_backward_scalar(a, y, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def selu_backward_rscalar(x, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -5529,7 +5529,7 @@ def selu_backward_rscalar(x, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def selu_backward_strided(a, b, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -5541,7 +5541,7 @@ def selu_backward_strided(a, b, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def elu_backward_flat(a, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -5551,7 +5551,7 @@ def elu_backward_flat(a, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def elu_backward_scalar(a, y, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -5560,7 +5560,7 @@ def elu_backward_scalar(a, y, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def elu_backward_rscalar(x, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -5569,7 +5569,7 @@ def elu_backward_rscalar(x, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def elu_backward_strided(a, b, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -5581,7 +5581,7 @@ def elu_backward_strided(a, b, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def leaky_relu_backward_flat(a, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -5591,7 +5591,7 @@ def leaky_relu_backward_flat(a, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def leaky_relu_backward_scalar(a, y, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -5600,7 +5600,7 @@ def leaky_relu_backward_scalar(a, y, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def leaky_relu_backward_rscalar(x, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -5609,7 +5609,7 @@ def leaky_relu_backward_rscalar(x, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def leaky_relu_backward_strided(a, b, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -5621,7 +5621,7 @@ def leaky_relu_backward_strided(a, b, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def mish_backward_flat(a, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -5631,7 +5631,7 @@ def mish_backward_flat(a, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def mish_backward_scalar(a, y, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -5640,7 +5640,7 @@ def mish_backward_scalar(a, y, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def mish_backward_rscalar(x, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -5649,7 +5649,7 @@ def mish_backward_rscalar(x, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def mish_backward_strided(a, b, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -5661,7 +5661,7 @@ def mish_backward_strided(a, b, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def hardswish_backward_flat(a, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -5671,7 +5671,7 @@ def hardswish_backward_flat(a, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def hardswish_backward_scalar(a, y, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -5680,7 +5680,7 @@ def hardswish_backward_scalar(a, y, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def hardswish_backward_rscalar(x, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -5689,7 +5689,7 @@ def hardswish_backward_rscalar(x, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def hardswish_backward_strided(a, b, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -5701,7 +5701,7 @@ def hardswish_backward_strided(a, b, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def hardsigmoid_backward_flat(a, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -5711,7 +5711,7 @@ def hardsigmoid_backward_flat(a, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def hardsigmoid_backward_scalar(a, y, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -5720,7 +5720,7 @@ def hardsigmoid_backward_scalar(a, y, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def hardsigmoid_backward_rscalar(x, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -5729,7 +5729,7 @@ def hardsigmoid_backward_rscalar(x, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def hardsigmoid_backward_strided(a, b, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -5741,7 +5741,7 @@ def hardsigmoid_backward_strided(a, b, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def gelu_backward_flat(a, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -5751,7 +5751,7 @@ def gelu_backward_flat(a, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def gelu_backward_scalar(a, y, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -5760,7 +5760,7 @@ def gelu_backward_scalar(a, y, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def gelu_backward_rscalar(x, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -5769,7 +5769,7 @@ def gelu_backward_rscalar(x, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def gelu_backward_strided(a, b, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -5781,7 +5781,7 @@ def gelu_backward_strided(a, b, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def gelu_tanh_backward_flat(a, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -5791,7 +5791,7 @@ def gelu_tanh_backward_flat(a, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def gelu_tanh_backward_scalar(a, y, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -5800,7 +5800,7 @@ def gelu_tanh_backward_scalar(a, y, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def gelu_tanh_backward_rscalar(x, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -5809,7 +5809,7 @@ def gelu_tanh_backward_rscalar(x, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def gelu_tanh_backward_strided(a, b, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -5821,7 +5821,7 @@ def gelu_tanh_backward_strided(a, b, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def softplus_backward_flat(a, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -5831,7 +5831,7 @@ def softplus_backward_flat(a, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def softplus_backward_scalar(a, y, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -5840,7 +5840,7 @@ def softplus_backward_scalar(a, y, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def softplus_backward_rscalar(x, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -5849,7 +5849,7 @@ def softplus_backward_rscalar(x, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def softplus_backward_strided(a, b, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -5861,7 +5861,7 @@ def softplus_backward_strided(a, b, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def logsigmoid_backward_flat(a, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -5871,7 +5871,7 @@ def logsigmoid_backward_flat(a, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def logsigmoid_backward_scalar(a, y, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -5880,7 +5880,7 @@ def logsigmoid_backward_scalar(a, y, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def logsigmoid_backward_rscalar(x, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -5889,7 +5889,7 @@ def logsigmoid_backward_rscalar(x, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def logsigmoid_backward_strided(a, b, out, meta):
     n = meta[1]
     i = cuda.grid(1)
@@ -5901,7 +5901,7 @@ def logsigmoid_backward_strided(a, b, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def relu6_backward_flat(a, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -5911,7 +5911,7 @@ def relu6_backward_flat(a, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def relu6_backward_scalar(a, y, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -5920,7 +5920,7 @@ def relu6_backward_scalar(a, y, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def relu6_backward_rscalar(x, b, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -5929,7 +5929,7 @@ def relu6_backward_rscalar(x, b, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def relu6_backward_strided(a, b, out, meta):
     n = meta[1]
     i = cuda.grid(1)

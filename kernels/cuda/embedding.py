@@ -8,7 +8,7 @@ OFFSET_ERROR = 42  # RuntimeError: offsets that do not start at 0, decrease or p
 BAG_INDEX_ERROR = 43  # RuntimeError: an index outside [0, num_embeddings)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def embedding_bag_forward(weight, indices, offsets, n_offsets, num_bags, psw, has_psw, mode, padding_idx, out,
                           bag_of, bag_size, max_indices, n, v, d, errors):
     b = cuda.grid(1)

@@ -19,7 +19,7 @@ def _mid_position(o, t, size, e, inner):
     return ((o // (e * inner)) * size + t) * inner + o % inner
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def gather_mid(a, index, out, outer, size, e, inner, errors, dim):
     o = cuda.grid(1)
     while o < outer * e * inner:
@@ -33,7 +33,7 @@ def gather_mid(a, index, out, outer, size, e, inner, errors, dim):
         o += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def scatter_mid(out, index, src, outer, size, e, inner, errors, dim):
     o = cuda.grid(1)
     while o < outer * e * inner:
@@ -46,7 +46,7 @@ def scatter_mid(out, index, src, outer, size, e, inner, errors, dim):
         o += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def scatter_add_mid(out, index, src, outer, size, e, inner, errors, dim):
     """scatter_mid, adding (atomically: indices repeat). `out` must be a dtype atomic.add takes
     (32/64-bit ints and floats): the backend widens narrower ones first."""
@@ -61,7 +61,7 @@ def scatter_add_mid(out, index, src, outer, size, e, inner, errors, dim):
         o += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def scatter_reduce_mid(out, index, src, outer, size, e, inner, op, include_self, identity, errors, dim):
     """out[i, index[i,j,k], k] reduced with src[i, j, k] (op 0 sum, 1 prod, 2 amax, 3 amin; nan
     wins both extremes), one thread per (i, k) line walking j in order: no two threads write the
@@ -96,7 +96,7 @@ def scatter_reduce_mid(out, index, src, outer, size, e, inner, op, include_self,
         o += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def index_select_mid(a, index, out, outer, size, e, inner, errors, dim):
     o = cuda.grid(1)
     while o < outer * e * inner:
@@ -110,7 +110,7 @@ def index_select_mid(a, index, out, outer, size, e, inner, errors, dim):
         o += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def index_add_mid(out, index, src, outer, size, e, inner, errors, dim):
     o = cuda.grid(1)
     while o < outer * e * inner:
@@ -129,7 +129,7 @@ def index_add_mid(out, index, src, outer, size, e, inner, errors, dim):
 # setitem and the backward of getitem share the index arithmetic).
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def index_offsets(idx, offsets, meta, errors):
     """offsets[i] = buffer position of result element i, or -1 where an index is out of range.
     The result is (rest dims before, broadcast index shape, rest dims after); idx holds the k
@@ -163,7 +163,7 @@ def index_offsets(idx, offsets, meta, errors):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def take(src, offsets, out, n):
     i = cuda.grid(1)
     while i < n:
@@ -172,7 +172,7 @@ def take(src, offsets, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def put(dst, offsets, values, n):
     i = cuda.grid(1)
     while i < n:
@@ -182,7 +182,7 @@ def put(dst, offsets, values, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def put_accumulate(dst, offsets, values, n):
     i = cuda.grid(1)
     while i < n:
@@ -195,7 +195,7 @@ def put_accumulate(dst, offsets, values, n):
 # ----------------------------------------------------------------- prefix sums and nonzero
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def scan_blocks(x, out, block_sums, n):
     """Inclusive prefix sums of int64 `x` within chunks of blockDim.x elements (Hillis-Steele in
     shared memory); chunk b's total goes to block_sums[b]. Chunk offsets are added afterwards."""
@@ -222,7 +222,7 @@ def scan_blocks(x, out, block_sums, n):
         b += cuda.gridDim.x
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def add_chunk_offsets(out, scanned_sums, n, width):
     i = cuda.grid(1)
     while i < n:
@@ -232,7 +232,7 @@ def add_chunk_offsets(out, scanned_sums, n, width):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def nonzero_coords(scan, out, shape, ndim, n):
     """Row scan[i]-1 of `out` (count x ndim) gets the coordinates of element i where it is nonzero."""
     i = cuda.grid(1)

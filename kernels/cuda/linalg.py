@@ -4,7 +4,7 @@ from numba import cuda, float32
 TILE = 16
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def matmul_simple(a, b, out, batch, n, k, m):
     """One thread per output element: float64 and integer products (exact in their dtype)."""
     o = cuda.grid(1)
@@ -19,7 +19,7 @@ def matmul_simple(a, b, out, batch, n, k, m):
         o += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def matmul_tiled(a, b, out, batch, n, k, m):
     """out[p] = a[p] @ b[p] for contiguous float32 (batch, n, k) and (batch, k, m), 16x16 shared
     tiles; launch with (16, 16) threads per block."""

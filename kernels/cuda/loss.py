@@ -16,7 +16,7 @@ def _class_weight(weight, has_weight, j):
     return weight[j] if has_weight else 1.0
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def cross_entropy_forward(x, target, weight, has_weight, ignore_index, smoothing, losses, row_weights, n, c, errors):
     """losses[i] as the CPU kernel's; row_weights[i] = w[target[i]] (0 for ignored rows), whose
     sum divides the mean."""
@@ -43,7 +43,7 @@ def cross_entropy_forward(x, target, weight, has_weight, ignore_index, smoothing
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def cross_entropy_backward(x, target, weight, has_weight, ignore_index, smoothing, scale, grad, n, c, errors):
     """Checks the targets again: they may have changed since the forward."""
     i = cuda.grid(1)
@@ -72,7 +72,7 @@ def cross_entropy_backward(x, target, weight, has_weight, ignore_index, smoothin
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def nll_forward(x, target, weight, has_weight, ignore_index, losses, row_weights, n, c, errors):
     i = cuda.grid(1)
     while i < n:
@@ -89,7 +89,7 @@ def nll_forward(x, target, weight, has_weight, ignore_index, losses, row_weights
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def nll_backward(target, weight, has_weight, ignore_index, scale, grad, n, c, errors):
     """grad (N * C) = -w[t] * scale[i] at (i, target[i]), 0 elsewhere."""
     i = cuda.grid(1)
@@ -132,7 +132,7 @@ def _ctc_fits(targets, offsets, target_lengths, input_lengths, blank, n, t_max, 
     return True
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def ctc_loss_forward(log_probs, targets, offsets, target_lengths, input_lengths, blank, log_alpha, nll, t_max,
                      n_batch, c, s_max, n_targets, errors):
     """log_probs (T, N, C) flat; log_alpha (N, T, S) flat float64; nll (N,)."""
@@ -167,7 +167,7 @@ def ctc_loss_forward(log_probs, targets, offsets, target_lengths, input_lengths,
         n += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def ctc_loss_beta(log_probs, targets, offsets, target_lengths, input_lengths, blank, zero_infinity, nll, log_alpha,
                   log_beta, grad, t_max, n_batch, c, s_max, n_targets, errors):
     """log_beta, and grad[t, n, k] = log(sum over s with l'[s] = k of alpha * beta) for t < T_n
@@ -205,7 +205,7 @@ def ctc_loss_beta(log_probs, targets, offsets, target_lengths, input_lengths, bl
         n += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def ctc_loss_grad(grad_out, log_probs, input_lengths, zero_infinity, nll, grad, t_max, n_batch, c):
     """grad = (exp(lp) - exp(grad + nll - lp)) * grad_out[n] for t < T_n, else 0 (as PyTorch's)."""
     i = cuda.grid(1)

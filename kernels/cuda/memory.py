@@ -7,7 +7,7 @@ from numba import cuda
 from kernels.cuda.grid import view_offset
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def copy_strided(src, out, meta):
     """out[i] = src[offset + sum(c_d * stride_d)] for the i-th index of a view; casts to out's dtype.
     meta: [ndim, n, shape..., offset, strides...]."""
@@ -18,7 +18,7 @@ def copy_strided(src, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def scatter_strided(src, out, meta):
     """The inverse of copy_strided: out[view index i] = src[i] (writes through a view)."""
     n = meta[1]
@@ -28,7 +28,7 @@ def scatter_strided(src, out, meta):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def fill(out, value, n):
     i = cuda.grid(1)
     while i < n:
@@ -36,7 +36,7 @@ def fill(out, value, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def arange(out, start, step, n):
     i = cuda.grid(1)
     while i < n:
@@ -44,7 +44,7 @@ def arange(out, start, step, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def float32_bits_to_bfloat16_bits(src, out, n):
     """bfloat16 = float32's upper 16 bits, rounded to nearest even (src: float32 read as uint32);
     a nan stays a (quiet) nan. Numba has no bfloat16 type: the device stores it as uint16."""
@@ -58,7 +58,7 @@ def float32_bits_to_bfloat16_bits(src, out, n):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def bfloat16_bits_to_float32_bits(src, out, n):
     """The exact widening: a bfloat16's bits are the upper half of the same float32's."""
     i = cuda.grid(1)

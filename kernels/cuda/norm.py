@@ -6,7 +6,7 @@ import math
 from numba import cuda
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def layer_norm_forward(x, w, b, has_w, has_b, eps, out, mean, rstd, rows, c):
     i = cuda.grid(1)
     while i < rows:
@@ -31,7 +31,7 @@ def layer_norm_forward(x, w, b, has_w, has_b, eps, out, mean, rstd, rows, c):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def layer_norm_input_grad(g, x, w, has_w, mean, rstd, dx, rows, c):
     i = cuda.grid(1)
     while i < rows:
@@ -51,7 +51,7 @@ def layer_norm_input_grad(g, x, w, has_w, mean, rstd, dx, rows, c):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def layer_norm_param_grads(g, x, mean, rstd, dw, db, rows, c):
     """One thread per column: dw = sum of g * xhat over rows, db = sum of g."""
     j = cuda.grid(1)
@@ -81,7 +81,7 @@ def _channel_offset(e, ch, c, s):
     return (e // s) * c * s + ch * s + e % s
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def batch_norm_partial_stats(x, n, c, s, parts, partial):
     """partial[ch, k] = (count, mean, M2) of thread k's share of channel ch (float64)."""
     t = cuda.grid(1)
@@ -106,7 +106,7 @@ def batch_norm_partial_stats(x, n, c, s, parts, partial):
         t += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def batch_norm_finish_stats(partial, parts, c, train, w, b, has_w, has_b, eps, mean, var, invstd, scale, shift):
     """One thread per channel: merge the partials (train) or take mean and var as given, then
     invstd, and the affine map y = x * scale + shift."""
@@ -138,7 +138,7 @@ def batch_norm_finish_stats(partial, parts, c, train, w, b, has_w, has_b, eps, m
         ch += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def batch_norm_apply(x, scale, shift, size, c, s, out):
     """out = x * scale + shift per channel; also dx = g * a + x * b + k of the backward."""
     i = cuda.grid(1)
@@ -148,7 +148,7 @@ def batch_norm_apply(x, scale, shift, size, c, s, out):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def batch_norm_partial_grads(g, x, mean, n, c, s, parts, partial):
     """partial[ch, k] = (sum g, sum g * (x - mean)) over thread k's share of channel ch."""
     t = cuda.grid(1)
@@ -171,7 +171,7 @@ def batch_norm_partial_grads(g, x, mean, n, c, s, parts, partial):
         t += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def batch_norm_finish_grads(partial, parts, c, count, train, w, has_w, mean, invstd, dw, db, coef_g, coef_x, coef_k):
     """One thread per channel: db, dw, and dx = g * coef_g + x * coef_x + coef_k."""
     ch = cuda.grid(1)
@@ -197,7 +197,7 @@ def batch_norm_finish_grads(partial, parts, c, count, train, w, has_w, mean, inv
         ch += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def batch_norm_input_grad(g, x, coef_g, coef_x, coef_k, train, size, c, s, dx):
     """dx = g * coef_g + x * coef_x + coef_k with batch statistics, g * coef_g with fixed ones
     (x is not read: an inf in x gives no nan)."""

@@ -5,7 +5,7 @@ import math
 from numba import cuda
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def sgd(p, g, buf, n, lr, momentum, dampening, weight_decay, nesterov, maximize, first):
     i = cuda.grid(1)
     while i < n:
@@ -20,7 +20,7 @@ def sgd(p, g, buf, n, lr, momentum, dampening, weight_decay, nesterov, maximize,
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def adam(p, g, m, v, vmax, n, lr, beta1, beta2, eps, weight_decay, decoupled, amsgrad, maximize, step):
     bc1 = 1 - beta1 ** step
     bc2_sqrt = math.sqrt(1 - beta2 ** step)
@@ -45,7 +45,7 @@ def adam(p, g, m, v, vmax, n, lr, beta1, beta2, eps, weight_decay, decoupled, am
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def rmsprop(p, g, square_avg, grad_avg, buf, n, lr, alpha, eps, weight_decay, momentum, centered, maximize):
     i = cuda.grid(1)
     while i < n:
@@ -66,7 +66,7 @@ def rmsprop(p, g, square_avg, grad_avg, buf, n, lr, alpha, eps, weight_decay, mo
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def adagrad(p, g, state_sum, n, clr, eps, weight_decay, maximize):
     i = cuda.grid(1)
     while i < n:
@@ -78,7 +78,7 @@ def adagrad(p, g, state_sum, n, clr, eps, weight_decay, maximize):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def adadelta(p, g, square_avg, acc_delta, n, lr, rho, eps, weight_decay, maximize):
     i = cuda.grid(1)
     while i < n:
@@ -92,7 +92,7 @@ def adadelta(p, g, square_avg, acc_delta, n, lr, rho, eps, weight_decay, maximiz
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def adamax(p, g, exp_avg, exp_inf, n, lr, beta1, beta2, eps, weight_decay, maximize, step):
     clr = lr / (1 - beta1 ** step)
     i = cuda.grid(1)
@@ -108,7 +108,7 @@ def adamax(p, g, exp_avg, exp_inf, n, lr, beta1, beta2, eps, weight_decay, maxim
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def nadam(p, g, exp_avg, exp_avg_sq, n, lr, beta1, beta2, eps, weight_decay, decoupled, maximize, bias_correction2, grad_coef, avg_coef):
     i = cuda.grid(1)
     while i < n:
@@ -126,7 +126,7 @@ def nadam(p, g, exp_avg, exp_avg_sq, n, lr, beta1, beta2, eps, weight_decay, dec
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def radam(p, g, exp_avg, exp_avg_sq, n, lr, beta1, beta2, eps, weight_decay, decoupled, maximize, step):
     bias_correction1 = 1 - beta1 ** step
     bias_correction2 = 1 - beta2 ** step
@@ -153,7 +153,7 @@ def radam(p, g, exp_avg, exp_avg_sq, n, lr, beta1, beta2, eps, weight_decay, dec
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def asgd(p, g, ax, n, eta, lambd, weight_decay, mu, maximize):
     i = cuda.grid(1)
     while i < n:
@@ -169,7 +169,7 @@ def asgd(p, g, ax, n, eta, lambd, weight_decay, mu, maximize):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def rprop(p, g, prev, step_size, n, etaminus, etaplus, step_size_min, step_size_max, maximize):
     i = cuda.grid(1)
     while i < n:

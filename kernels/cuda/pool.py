@@ -14,7 +14,7 @@ def _first_tap(start, dil):
     return start + ((-start + dil - 1) // dil) * dil if start < 0 else start
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def max_pool(x, out, indices, planes, d, h, wd, od, oh, ow, kd, kh, kw, sd, sh, sw, pd, ph, pw, dd, dh, dw, lowest):
     total = planes * od * oh * ow
     t = cuda.grid(1)
@@ -66,7 +66,7 @@ def _avg_window(t, d, h, wd, od, oh, ow, kd, kh, kw, sd, sh, sw, pd, ph, pw, inc
     return p, z0, z1, y0, y1, x0, x1, div
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def avg_pool(x, out, planes, d, h, wd, od, oh, ow, kd, kh, kw, sd, sh, sw, pd, ph, pw, include_pad, divisor):
     total = planes * od * oh * ow
     t = cuda.grid(1)
@@ -82,7 +82,7 @@ def avg_pool(x, out, planes, d, h, wd, od, oh, ow, kd, kh, kw, sd, sh, sw, pd, p
         t += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def avg_pool_backward(g, dx, planes, d, h, wd, od, oh, ow, kd, kh, kw, sd, sh, sw, pd, ph, pw, include_pad, divisor):
     """dx must hold zeros; each output's share is added atomically to the pixels it averaged."""
     total = planes * od * oh * ow
@@ -113,7 +113,7 @@ def _adaptive_window(t, d, h, wd, od, oh, ow):
     return p, z0, z1, y0, y1, x0, x1
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def adaptive_avg_pool(x, out, planes, d, h, wd, od, oh, ow):
     total = planes * od * oh * ow
     t = cuda.grid(1)
@@ -128,7 +128,7 @@ def adaptive_avg_pool(x, out, planes, d, h, wd, od, oh, ow):
         t += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def adaptive_avg_pool_backward(g, dx, planes, d, h, wd, od, oh, ow):
     """dx must hold zeros."""
     total = planes * od * oh * ow
@@ -143,7 +143,7 @@ def adaptive_avg_pool_backward(g, dx, planes, d, h, wd, od, oh, ow):
         t += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def adaptive_max_pool(x, out, indices, planes, d, h, wd, od, oh, ow):
     """Adaptive windows are never empty (the input has no empty spatial dim)."""
     total = planes * od * oh * ow

@@ -12,7 +12,7 @@ _MIX2 = uint64(0x94D049BB133111EB)
 _S30, _S27, _S31 = uint64(30), uint64(27), uint64(31)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def random_bits(out, n, key):
     i = cuda.grid(1)
     while i < n:
@@ -23,7 +23,7 @@ def random_bits(out, n, key):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def bits_to_uniform(bits, out, n, shift, scale):
     """Uniform [0, 1) from the top 64 - shift bits (24 for float32, 53 for float64: exact)."""
     i = cuda.grid(1)
@@ -32,7 +32,7 @@ def bits_to_uniform(bits, out, n, shift, scale):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def bits_to_normal(bits, out, n, shift, scale):
     """Standard normal by Box-Muller from bits[2i] (in (0, 1]) and bits[2i + 1]."""
     i = cuda.grid(1)
@@ -43,7 +43,7 @@ def bits_to_normal(bits, out, n, shift, scale):
         i += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def bits_to_integers(bits, out, n, low, span):
     """low + bits mod span."""
     i = cuda.grid(1)

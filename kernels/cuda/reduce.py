@@ -10,7 +10,7 @@ from numba import cuda, float32
 BLOCK = 128
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def sum_mid(a, out, outer, red, inner):
     part = cuda.shared.array(BLOCK, dtype=float32)  # accumulate in float32 shared slots per thread
     o = cuda.blockIdx.x
@@ -35,7 +35,7 @@ def sum_mid(a, out, outer, red, inner):
         o += cuda.gridDim.x
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def sum_mid_exact(a, out, outer, red, inner):
     """One thread per output, sequential in `red`, accumulating in out's dtype (integer and
     float64 sums); `out` must hold zeros."""
@@ -49,7 +49,7 @@ def sum_mid_exact(a, out, outer, red, inner):
         o += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def prod_mid(a, out, outer, red, inner):
     """`out` must hold ones."""
     o = cuda.grid(1)
@@ -62,7 +62,7 @@ def prod_mid(a, out, outer, red, inner):
         o += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def all_any_mid(a, out, outer, red, inner, want_all):
     o = cuda.grid(1)
     while o < outer * inner:
@@ -78,7 +78,7 @@ def all_any_mid(a, out, outer, red, inner, want_all):
         o += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def extreme_mid(a, values, indices, outer, red, inner, is_max):
     """max/min over the middle axis with the first index of the extreme; NaN wins."""
     o = cuda.grid(1)
@@ -114,7 +114,7 @@ def max_and_exp_sum(x, start, c):
     return m, s
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def softmax_rows(a, out, rows, n, log):
     """Softmax (or log-softmax) of each contiguous row; one thread per row."""
     r = cuda.grid(1)

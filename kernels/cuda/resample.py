@@ -10,7 +10,7 @@ ZEROS, BORDER, REFLECTION = 0, 1, 2
 CUBIC_A = -0.75
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def axis_map(x, indptr, cols, weights, out, outer, n_in, n_out, inner):
     """out (outer, n_out, inner)[o, i, k] = sum_p weights[p] * x (outer, n_in, inner)[o, cols[p], k]."""
     t = cuda.grid(1)
@@ -166,7 +166,7 @@ def _corner(dx, dy, dz, a, b, c):
 # ----------------------------------------------------------------- grid sampling, 2-D
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def grid_sample_2d(x, grid, out, n_img, channels, height, width, oh, ow, mode, padding, align):
     """out (N, C, OH, OW) from x (N, C, H, W) at grid (N, OH, OW, 2); one thread per point."""
     t = cuda.grid(1)
@@ -232,7 +232,7 @@ def grid_sample_2d(x, grid, out, n_img, channels, height, width, oh, ow, mode, p
         t += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def grid_sample_2d_backward(g, x, grid, dx, dgrid, n_img, channels, height, width, oh, ow, mode, padding, align,
                             input_grad):
     """dx (zeroed by the caller, added to atomically when input_grad) and dgrid of grid_sample_2d."""
@@ -327,7 +327,7 @@ def grid_sample_2d_backward(g, x, grid, dx, dgrid, n_img, channels, height, widt
 # ----------------------------------------------------------------- grid sampling, 3-D
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def grid_sample_3d(x, grid, out, n_img, channels, depth, height, width, od, oh, ow, mode, padding, align):
     """out (N, C, OD, OH, OW) from x (N, C, D, H, W) at grid (N, OD, OH, OW, 3)."""
     t = cuda.grid(1)
@@ -371,7 +371,7 @@ def grid_sample_3d(x, grid, out, n_img, channels, depth, height, width, od, oh, 
         t += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def grid_sample_3d_backward(g, x, grid, dx, dgrid, n_img, channels, depth, height, width, od, oh, ow, mode,
                             padding, align, input_grad):
     t = cuda.grid(1)

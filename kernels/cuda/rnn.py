@@ -13,7 +13,7 @@ def _sigmoid(x, one):
     return one / (one + math.exp(-x))
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def lstm_cell_forward(xg, hg, c_prev, h, c, act, one, rows, hid):
     k = cuda.grid(1)
     while k < rows * hid:
@@ -34,7 +34,7 @@ def lstm_cell_forward(xg, hg, c_prev, h, c, act, one, rows, hid):
         k += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def lstm_cell_backward(dh, dc, act, c_prev, dgates, dc_prev, one, rows, hid):
     k = cuda.grid(1)
     while k < rows * hid:
@@ -57,7 +57,7 @@ def lstm_cell_backward(dh, dc, act, c_prev, dgates, dc_prev, one, rows, hid):
         k += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def gru_cell_forward(xg, hg, hb, has_hb, h_prev, h, act, one, rows, hid):
     k = cuda.grid(1)
     while k < rows * hid:
@@ -83,7 +83,7 @@ def gru_cell_forward(xg, hg, hb, has_hb, h_prev, h, act, one, rows, hid):
         k += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def gru_cell_backward(dh, act, h_prev, dxg, dhg, dh_prev, one, rows, hid):
     k = cuda.grid(1)
     while k < rows * hid:
@@ -109,7 +109,7 @@ def gru_cell_backward(dh, act, h_prev, dxg, dhg, dh_prev, one, rows, hid):
         k += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def rnn_cell_forward(xg, hg, relu, h, n):
     k = cuda.grid(1)
     while k < n:
@@ -123,7 +123,7 @@ def rnn_cell_forward(xg, hg, relu, h, n):
         k += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def rnn_cell_backward(dh, h, relu, dpre, one, n):
     k = cuda.grid(1)
     while k < n:

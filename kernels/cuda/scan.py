@@ -16,7 +16,7 @@ def _log_add_exp(a, b):
     return hi + math.log1p(math.exp(lo - hi))
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def cumsum_mid(a, out, outer, n, inner, init):
     line = cuda.grid(1)
     while line < outer * inner:
@@ -29,7 +29,7 @@ def cumsum_mid(a, out, outer, n, inner, init):
         line += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def cumprod_mid(a, out, outer, n, inner, init):
     line = cuda.grid(1)
     while line < outer * inner:
@@ -42,7 +42,7 @@ def cumprod_mid(a, out, outer, n, inner, init):
         line += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def logcumsumexp_mid(a, out, outer, n, inner, init):
     line = cuda.grid(1)
     while line < outer * inner:
@@ -55,7 +55,7 @@ def logcumsumexp_mid(a, out, outer, n, inner, init):
         line += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def cumextreme_mid(a, values, indices, outer, n, inner, is_max):
     """Running max (is_max) or min and its index, with PyTorch's ties and nans (see the CPU kernel)."""
     line = cuda.grid(1)

@@ -2,7 +2,7 @@
 from numba import cuda
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def where_strided(cond, a, b, out, meta):
     """out[i] = cond ? a : b, three broadcast views; meta: [ndim, n, shape..., then offset and
     strides for cond, a and b]."""

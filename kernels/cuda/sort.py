@@ -11,7 +11,7 @@ def _before(x, y, descending):
     return x < y or (y != y and x == x)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def sort_rows(a, values, indices, scratch, rows, n, descending):
     """Stable merge sort of each row of `a` into values and indices; `scratch` holds rows * n
     int64 (the merge's second buffer)."""
@@ -55,7 +55,7 @@ def sort_rows(a, values, indices, scratch, rows, n, descending):
         r += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def searchsorted_rows(seq, vals, out, seq_rows, n, rows, k, right):
     """out[r, c] = the insertion point of vals[r, c] in row r of seq (its only row when
     seq_rows == 1), as the CPU kernel."""
@@ -76,7 +76,7 @@ def searchsorted_rows(seq, vals, out, seq_rows, n, rows, k, right):
         e += cuda.gridsize(1)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def mode_sorted_rows(values, indices, mode_values, mode_indices, rows, n):
     """Per row of ascending `values`: the most frequent value (smallest on ties) and the largest
     of its original indices."""
