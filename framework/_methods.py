@@ -88,11 +88,12 @@ def _operator(fn, reflected=False):
     return op
 
 
-Tensor.__add__ = Tensor.__radd__ = _operator(ew.add)
-Tensor.__sub__ = _operator(ew.sub)
+# (ew.operator: the same, with a fast path to the op's `untracked` where nothing else would run)
+Tensor.__add__ = Tensor.__radd__ = ew.operator(ew.Add, _operator(ew.add))
+Tensor.__sub__ = ew.operator(ew.Sub, _operator(ew.sub))
 Tensor.__rsub__ = _operator(ew.sub, reflected=True)
-Tensor.__mul__ = Tensor.__rmul__ = _operator(ew.mul)
-Tensor.__truediv__ = _operator(ew.div)
+Tensor.__mul__ = Tensor.__rmul__ = ew.operator(ew.Mul, _operator(ew.mul))
+Tensor.__truediv__ = ew.operator(ew.Div, _operator(ew.div))
 # (`Function.apply` looked up at each call, not bound here: the profiler and framework.export swap it)
 Tensor.__rtruediv__ = _operator(lambda a, b: ew.Div.apply(a, b), reflected=True)
 Tensor.__floordiv__ = _operator(ew.floor_divide)
@@ -110,12 +111,12 @@ Tensor.__invert__ = ew.bitwise_not
 Tensor.__and__ = Tensor.__rand__ = _operator(ew.bitwise_and)
 Tensor.__or__ = Tensor.__ror__ = _operator(ew.bitwise_or)
 Tensor.__xor__ = Tensor.__rxor__ = _operator(ew.bitwise_xor)
-Tensor.__eq__ = _operator(ew.eq)
-Tensor.__ne__ = _operator(ew.ne)
-Tensor.__lt__ = _operator(ew.lt)
-Tensor.__le__ = _operator(ew.le)
-Tensor.__gt__ = _operator(ew.gt)
-Tensor.__ge__ = _operator(ew.ge)
+Tensor.__eq__ = ew.operator(ew.Eq, _operator(ew.eq))
+Tensor.__ne__ = ew.operator(ew.Ne, _operator(ew.ne))
+Tensor.__lt__ = ew.operator(ew.Lt, _operator(ew.lt))
+Tensor.__le__ = ew.operator(ew.Le, _operator(ew.le))
+Tensor.__gt__ = ew.operator(ew.Gt, _operator(ew.gt))
+Tensor.__ge__ = ew.operator(ew.Ge, _operator(ew.ge))
 
 # ----------------------------------------------------------------- in-place
 

@@ -152,6 +152,27 @@ def test_activations_and_custom_function_are_recorded_by_their_ops(device):
     _close(ep.module()(x), M()(x))
 
 
+def test_inverted_mask_input_is_captured_and_runs_loaded(tmp_path, device):
+    """`~mask` and `~codes` on graph inputs are recorded ops (logical_not, bitwise_not), so the
+    saved program computes them from the inputs it is given, not from the example's values."""
+    class Masked(nn.Module):
+        def forward(self, x, mask, codes):
+            return x.masked_fill(~mask, 0.0) + (~codes).float()
+
+    x = framework.randn(2, 3, device=device)
+    mask = framework.tensor([[True, False, True], [False, False, True]], device=device)
+    codes = framework.tensor([[1, -2, 3], [0, 5, -7]], device=device)
+    ep = export(Masked(), (x, mask, codes))
+    ops = [n.op for n in ep.graph.nodes]
+    assert "logical_not" in ops and "bitwise_not" in ops
+    path = tmp_path / "masked.fwp"
+    save(ep, str(path))
+    m = load(str(path)).module().to(device)
+    x2, mask2, codes2 = framework.randn(2, 3, device=device), ~mask, codes * 3
+    _close(m(x2, mask2, codes2), Masked()(x2, mask2, codes2))
+    _close(m(x2, mask2, codes2), x2.masked_fill(mask, 0.0) + (-codes2 - 1).float())
+
+
 def test_kwargs_and_tuple_outputs(device):
     class M(nn.Module):
         def forward(self, x, scale=None):

@@ -249,6 +249,32 @@ def test_in_place_ops_and_gradient_accumulation_stay_16_bit(device, dtype):
 
 
 @pytest.mark.parametrize("dtype", LOW)
+def test_users_own_function_runs_on_16_bit_inputs_as_written(device, dtype):
+    """A Function defined outside framework is not computed in float32 copies (as PyTorch's
+    autograd.Function): an in-place write with mark_dirty lands on the caller's tensor."""
+    def define(base):
+        class AddOneInPlace(base):
+            @staticmethod
+            def forward(ctx, x):
+                ctx.mark_dirty(x)
+                seen.append(x.dtype)
+                return x.add_(1)
+
+            @staticmethod
+            def backward(ctx, g):
+                return g
+        return AddOneInPlace
+
+    for lib, dev in ((framework, device), (torch, "cpu")):
+        seen = []
+        x = lib.tensor([0.5, -2.25], dtype=getattr(lib, dtype), device=dev)
+        out = define(lib.autograd.Function).apply(x)
+        assert out is x and x.tolist() == [1.5, -1.25] and x._version == 2
+        assert seen == [getattr(lib, dtype)]  # forward saw the 16-bit tensor itself
+    assert framework.autograd.Function.opmath and not define(framework.autograd.Function).opmath
+
+
+@pytest.mark.parametrize("dtype", LOW)
 @pytest.mark.parametrize("optimizer", ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad"])
 def test_training_a_16_bit_model_tracks_torch(device, dtype, optimizer):
     """The same MLP, weights and batches in PyTorch and here, trained 3 steps in float16/bfloat16

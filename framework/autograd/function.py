@@ -13,6 +13,8 @@ from framework import dtypes as _dt
 from framework.autograd import anomaly_mode as _anomaly, grad_mode, low_precision
 from framework.tensor import Tensor
 
+_grad = grad_mode.state  # (read on every op: one attribute load instead of two)
+
 
 class Node:
     """What the engine needs of a graph node."""
@@ -69,6 +71,21 @@ def grad_accumulator(t):
     return acc
 
 
+class _NeedsInputGrad:
+    """`ctx.needs_input_grad`, made on first read from the input metas `_connect` keeps (None
+    for an input that needs no gradient) and then kept in the instance's dict, which a
+    descriptor without __set__ yields to. Most nodes never read it: recording skips building it."""
+
+    def __get__(self, ctx, owner=None):
+        if ctx is None:
+            return self
+        metas = ctx.__dict__.get("_input_meta")
+        if metas is None:
+            return ()
+        needs = ctx.__dict__["needs_input_grad"] = tuple(m is not None for m in metas)
+        return needs
+
+
 class Function(Node):
     """Subclass with static `forward(ctx, *args)` and `backward(ctx, *grads)`; call `.apply`."""
 
@@ -78,7 +95,7 @@ class Function(Node):
     _materialize_grads = True
     _non_differentiable = None
     _dirty = None
-    needs_input_grad = ()
+    needs_input_grad = _NeedsInputGrad()
 
     def name(self):
         return type(self).__name__ + "Backward0"
@@ -86,7 +103,7 @@ class Function(Node):
     # ---- ctx API
     def save_for_backward(self, *tensors):
         self._saved = tensors
-        self._saved_versions = tuple(None if t is None else t._version_box[0] for t in tensors)
+        self._saved_versions = [None if t is None else t._version_box[0] for t in tensors]  # (only zipped)
 
     @property
     def saved_tensors(self):
@@ -140,11 +157,21 @@ class Function(Node):
     # elementwise ops are known by their `op`.
     autocast_op = None
 
+    def __init_subclass__(cls, **kwargs):
+        """A user's own Function (defined outside `framework`) runs as written on float16/bfloat16
+        inputs, as in PyTorch: no float32 copies, so an in-place write with `mark_dirty` lands on
+        the caller's tensor. It may still set `opmath = True` itself."""
+        super().__init_subclass__(**kwargs)
+        if "opmath" not in cls.__dict__ and not _is_framework(cls.__module__):
+            owner = next(c for c in cls.__mro__ if "opmath" in c.__dict__)
+            if _is_framework(owner.__module__):
+                cls.opmath = False
+
     @classmethod
     def apply(cls, *args):
         if _dt.low_used and not low_precision.state.inner and low_precision.needed(cls, args):
             return low_precision.dispatch(cls, args)  # float16/bfloat16 inputs, or autocast
-        prev = grad_mode.state.enabled
+        prev = _grad.enabled
         record = False
         if prev:
             for a in args:
@@ -154,16 +181,34 @@ class Function(Node):
         if not record and cls.untracked is not None:
             return cls.untracked(*args)
         ctx = cls.__new__(cls)
-        grad_mode.state.enabled = False
+        _grad.enabled = False
         try:
             outputs = cls.forward(ctx, *args)
         finally:
-            grad_mode.state.enabled = prev
+            _grad.enabled = prev
         if ctx._dirty is not None:
             _modified_in_place(ctx, outputs, record)
         if record:
             return _connect(ctx, args, outputs)
         return outputs
+
+
+# The hot paths that skip Function.apply where it would only call the op's `untracked` (the
+# operators in framework/ops/elementwise.py `operator`; reshape, cat, sum, softmax, linear,
+# x[key], ~x) ask `skips_apply`: the profiler and framework.export swap Function.apply to see
+# every op, float16/bfloat16 and autocast need its prelude, and then those paths step aside.
+_function_attrs = Function.__dict__
+_plain_apply = Function.__dict__["apply"]
+
+
+def skips_apply(requires_grad):
+    """Whether an op whose inputs' requires_grad is `requires_grad` (any of them) may call its
+    `untracked` directly: nothing to record, Function.apply not swapped, no 16-bit float in use."""
+    return _function_attrs["apply"] is _plain_apply and not _dt.low_used and not (requires_grad and _grad.enabled)
+
+
+def _is_framework(module):
+    return module == "framework" or module.startswith("framework.")
 
 
 def _modified_in_place(ctx, outputs, record):
@@ -194,29 +239,40 @@ def _connect(ctx, args, outputs):
     """Wire `ctx` into the graph: edges to the inputs, grad_fn on the outputs.
 
     Returns the outputs: an input returned as it is (and not marked dirty) becomes a new
-    alias of it, as PyTorch's view_as(self), so the input keeps its own history."""
-    needs, edges, metas = [], [], []
+    alias of it, as PyTorch's view_as(self), so the input keeps its own history.
+    (Written for speed: every recorded op runs it; one output is the common case.)"""
+    edges, metas = [], []
     for a in args:
         if isinstance(a, Tensor) and a._requires_grad:
-            needs.append(True)
             fn = a.grad_fn
             edges.append((fn, a._output_nr) if fn is not None else (a._accumulator or grad_accumulator(a), 0))
             metas.append((a._data.shape, a.dtype))
         else:
-            needs.append(False)
-            edges.append((None, 0))
+            edges.append(_NO_EDGE)
             metas.append(None)
-    ctx.needs_input_grad = tuple(needs)
     ctx.next_functions = tuple(edges)
-    ctx._input_meta = metas
-    single = isinstance(outputs, Tensor)
-    outs = (outputs,) if single else outputs
+    ctx._input_meta = metas  # (needs_input_grad is read from it, when asked for)
+    if isinstance(outputs, Tensor):  # (no _output_meta: the engine's default is one output)
+        o = outputs
+        if o.dtype._category >= 2 and (ctx._non_differentiable is None or id(o) not in ctx._non_differentiable):
+            for a in args:
+                if a is o:
+                    if ctx._dirty is None or not any(o is d for d in ctx._dirty):
+                        o = Tensor._make(o._data, o.dtype, o.device, base=o)
+                    break
+            o._requires_grad = True
+            o.grad_fn = ctx
+            o._output_nr = 0
+        if _anomaly.enabled:
+            _anomaly.record(ctx)
+        return o
+    outs = outputs
     ctx._output_meta = [(o._data.shape, o.dtype, o.device) for o in outs]
     skip = ctx._non_differentiable
     aliased = None
     for i, o in enumerate(outs):
-        if (o.dtype.is_floating_point or o.dtype.is_complex) and (skip is None or id(o) not in skip):
-            for a in args:  # (a plain loop: this is every recorded op's path)
+        if o.dtype._category >= 2 and (skip is None or id(o) not in skip):  # floating or complex
+            for a in args:
                 if a is o:
                     if ctx._dirty is None or not any(o is d for d in ctx._dirty):
                         o = Tensor._make(o._data, o.dtype, o.device, base=o)
@@ -227,11 +283,34 @@ def _connect(ctx, args, outputs):
             o._requires_grad = True
             o.grad_fn = ctx
             o._output_nr = i
-    ctx._single_output = single
     if _anomaly.enabled:
         _anomaly.record(ctx)
     if aliased is None:
         return outputs
-    if single:
-        return aliased[0]
     return type(outputs)(aliased) if type(outputs) in (tuple, list) else type(outputs)(*aliased)
+
+
+_NO_EDGE = (None, 0)
+
+
+def record_pair(ctx, a, b, out):
+    """`_connect` for the commonest recorded op, ready-made: tensors `a` and `b` in (one or both
+    requiring grad), one new floating `out` (framework/ops/elementwise.py `operator`, whose
+    forward is only a kernel). The same edges, metas and output state, without the general loops."""
+    ea = eb = _NO_EDGE
+    ma = mb = None
+    if a._requires_grad:
+        fn = a.grad_fn
+        ea = (fn, a._output_nr) if fn is not None else (a._accumulator or grad_accumulator(a), 0)
+        ma = (a._data.shape, a.dtype)
+    if b._requires_grad:
+        fn = b.grad_fn
+        eb = (fn, b._output_nr) if fn is not None else (b._accumulator or grad_accumulator(b), 0)
+        mb = (b._data.shape, b.dtype)
+    ctx.next_functions = (ea, eb)
+    ctx._input_meta = [ma, mb]
+    out._requires_grad = True
+    out.grad_fn = ctx
+    if _anomaly.enabled:
+        _anomaly.record(ctx)
+    return out

@@ -101,12 +101,12 @@ def _marking(step):
         if depth == 0 and step > 0:
             plain = Tensor.__dict__["_make"].__func__
 
-            def _make(cls, data, dtype, device, base=None):
-                t = plain(cls, data, dtype, device, base)
+            def _make(data, dtype, device, base=None):
+                t = plain(data, dtype, device, base)
                 if state.inference and (base is None or base.__dict__.get("_inference", False)):
                     t.__dict__["_inference"] = True
                 return t
-            Tensor._make = classmethod(_make)
+            Tensor._make = staticmethod(_make)
         elif depth + step == 0:
-            Tensor._make = classmethod(plain)
+            Tensor._make = staticmethod(plain)
         _marking_depth[:] = [depth + step, plain]

@@ -175,13 +175,14 @@ PARALLEL_MIN = 1 << 18
 BINARY_OPS = tuple(_SCALAR)
 UNARY_OPS = tuple(op for op in _FLAT if op not in _SCALAR)
 _ndarray = np.ndarray
+_BOOL = np.dtype(np.bool_)  # (np.empty takes a dtype object faster than a type)
 
 
 def unary(op, a, out=None):
     if out is None:
-        out = np.empty(a.shape, np.bool_ if op in BOOL_OUT else a.dtype)
+        out = np.empty(a.shape, _BOOL if op in BOOL_OUT else a.dtype)
     if a.flags.c_contiguous and out.flags.c_contiguous:
-        (_FLAT_PARALLEL if a.size >= PARALLEL_MIN else _FLAT)[op](a.reshape(-1), out.reshape(-1))
+        (_FLAT_PARALLEL if a.size >= PARALLEL_MIN else _FLAT)[op](a.ravel(), out.ravel())
     elif out.size:
         kern = _STRIDED[op]
         for x, o in _views(out, a):
@@ -196,32 +197,35 @@ def binary(op, a, b, out=None, out_shape=None):
     equal shape take the flat kernel whatever their strides (reshape copies the rare
     non-contiguous one); `out`, when given, is written in place."""
     a_arr, b_arr = type(a) is _ndarray, type(b) is _ndarray
-    if out is None:
+    if out is None:  # (ravel, not reshape(-1): the same view or copy, at half the cost)
         if a_arr and b_arr:
-            if a.shape == b.shape:
-                out = np.empty(a.shape, np.bool_ if op in BOOL_OUT else a.dtype)
-                (_FLAT_PARALLEL if a.size >= PARALLEL_MIN else _FLAT)[op](a.reshape(-1), b.reshape(-1),
-                                                                          out.reshape(-1))
+            shape = a.shape
+            if shape == b.shape:
+                out = np.empty(shape, _BOOL if op in BOOL_OUT else a.dtype)
+                (_FLAT_PARALLEL if a.size >= PARALLEL_MIN else _FLAT)[op](a.ravel(), b.ravel(), out.ravel())
                 return out
             if out_shape is not None and 0 not in out_shape:  # broadcasting (x + bias), the common case
-                out = np.empty(out_shape, np.bool_ if op in BOOL_OUT else a.dtype)
+                out = np.empty(out_shape, _BOOL if op in BOOL_OUT else a.dtype)
                 if _strided_3d(_STRIDED[op], a, b, out):
                     return out
         elif a_arr:
-            out = np.empty(a.shape, np.bool_ if op in BOOL_OUT else a.dtype)
-            (_SCALAR_PARALLEL if a.size >= PARALLEL_MIN else _SCALAR)[op](a.reshape(-1), b, out.reshape(-1))
+            out = np.empty(a.shape, _BOOL if op in BOOL_OUT else a.dtype)
+            (_SCALAR_PARALLEL if a.size >= PARALLEL_MIN else _SCALAR)[op](a.ravel(), b, out.ravel())
             return out
         else:
-            out = np.empty(b.shape, np.bool_ if op in BOOL_OUT else b.dtype)
-            _RSCALAR[op](a, b.reshape(-1), out.reshape(-1))
+            out = np.empty(b.shape, _BOOL if op in BOOL_OUT else b.dtype)
+            _RSCALAR[op](a, b.ravel(), out.ravel())
             return out
     elif out.flags.c_contiguous:
         if not b_arr and a.shape == out.shape:
-            (_SCALAR_PARALLEL if a.size >= PARALLEL_MIN else _SCALAR)[op](a.reshape(-1), b, out.reshape(-1))
+            (_SCALAR_PARALLEL if a.size >= PARALLEL_MIN else _SCALAR)[op](a.ravel(), b, out.ravel())
             return out
-        if a_arr and b_arr and a.shape == b.shape == out.shape:
-            (_FLAT_PARALLEL if a.size >= PARALLEL_MIN else _FLAT)[op](a.reshape(-1), b.reshape(-1), out.reshape(-1))
-            return out
+        if a_arr and b_arr:
+            if a.shape == b.shape == out.shape:
+                (_FLAT_PARALLEL if a.size >= PARALLEL_MIN else _FLAT)[op](a.ravel(), b.ravel(), out.ravel())
+                return out
+            if out.size and _strided_3d(_STRIDED[op], a, b, out):  # out += bias, in place
+                return out
     if not a_arr:
         a = np.full((), a, b.dtype)
     if not b_arr:
@@ -374,18 +378,23 @@ def softmax(a, dim, log):
 
 def matmul(a, b, batch_shape):
     """Batched matmul of (..., n, k) by (..., k, m); batch dims already broadcast-compatible."""
+    if not batch_shape and a.dtype.kind == "f":
+        # 2-D: BLAS reads C- or F-ordered operands directly (a transposed weight costs no copy).
+        n, k = a.shape
+        m = b.shape[1]
+        out = np.empty((n, m), a.dtype)
+        if 2 * n * k * m >= blas.THREADED_FLOPS:
+            blas.set_threads(blas.CORES)
+            linalg.gemm(_blas_operand(a), _blas_operand(b), out)
+            blas.set_threads(1)
+        else:
+            linalg.gemm(_blas_operand(a), _blas_operand(b), out)
+        return out
     n, k = a.shape[-2:]
     m = b.shape[-1]
     threaded = 2 * n * k * m * math.prod(batch_shape) >= blas.THREADED_FLOPS
     if threaded:
         blas.set_threads(blas.CORES)
-    if not batch_shape and a.dtype.kind == "f":
-        # 2-D: BLAS reads C- or F-ordered operands directly (a transposed weight costs no copy).
-        out = np.empty((n, m), a.dtype)
-        linalg.gemm(_blas_operand(a), _blas_operand(b), out)
-        if threaded:
-            blas.set_threads(1)
-        return out
     nb = math.prod(batch_shape)
     a3 = np.broadcast_to(a, (*batch_shape, n, k)).reshape(nb, n, k)
     b3 = np.broadcast_to(b, (*batch_shape, k, m)).reshape(nb, k, m)
@@ -400,7 +409,8 @@ def matmul(a, b, batch_shape):
 
 
 def _blas_operand(a):
-    return a if a.flags.c_contiguous or a.flags.f_contiguous else np.ascontiguousarray(a)
+    flags = a.flags  # (a new object per read)
+    return a if flags.c_contiguous or flags.f_contiguous else np.ascontiguousarray(a)
 
 
 # ----------------------------------------------------------------- math breadth (scans, sorts, linalg, fft)

@@ -6,7 +6,8 @@ import numpy as _np
 
 from framework import dtypes as _dt
 from framework.autograd import grad_mode
-from framework.autograd.function import Function
+from framework.autograd.grad_mode import state as _grad
+from framework.autograd.function import Function, _function_attrs, _plain_apply, record_pair, skips_apply
 from framework.ops._util import broadcast_shapes, check_operand, wrap
 from framework.tensor import Tensor
 
@@ -73,9 +74,9 @@ class _Binary(Function):
             if dt._category and not (cls.to_float and not dt.is_floating_point):
                 if type(b) is Tensor:
                     if b.dtype is dt and b.device is a.device:
-                        s1, s2 = a._data.shape, b._data.shape
-                        data = a.device.backend.binary(cls.op, a._data, b._data,
-                                                       out_shape=s1 if s1 == s2 else broadcast_shapes(s1, s2))
+                        x, y = a._data, b._data
+                        s1, s2 = x.shape, y.shape
+                        data = a.device.backend.binary(cls.op, x, y, None, s1 if s1 == s2 else broadcast_shapes(s1, s2))
                         return Tensor._make(data, _dt.bool_ if cls.boolean else dt, a.device)
                 elif (type(b) is float or type(b) is int) and dt.is_floating_point:
                     data = a.device.backend.binary(cls.op, a._data, dt.np.type(b))
@@ -101,6 +102,53 @@ class _Binary(Function):
     @staticmethod
     def backward(ctx, g):
         raise RuntimeError(f"the derivative for '{type(ctx).op}' is not implemented")
+
+
+def operator(cls, fallback):
+    """The Python operator (`a + b`, `a * b`, ...) of the binary op `cls`: `fallback(self, other)`
+    (the public function's checks, then `cls.apply`), but for a tensor that is not bool with a
+    tensor of its dtype or a Python number, where those checks pass: `cls.apply` directly, or
+    what apply would come to where nothing else would run (no float16/bfloat16 in use,
+    Function.apply not swapped). Two plain tensors alike (untracked's first case) go to the
+    kernel from here, and when they record, to the node `forward` and `_connect` would make
+    (record_pair). Skipping the layers between is most of PyTorch's per-op lead on small tensors."""
+    untracked, name, to_float, saves = cls.untracked, cls.op, cls.to_float, cls.saves
+    out_dtype = _dt.bool_ if cls.boolean else None
+    recordable = not cls.boolean and cls.forward is _Binary.forward
+
+    def op(self, other):
+        dt = self.dtype
+        if type(other) is Tensor:
+            if other.dtype is not dt or not dt._category:
+                return fallback(self, other)
+            device = self.device
+            if _dt.low_used or _function_attrs["apply"] is not _plain_apply or type(self) is not Tensor \
+                    or other.device is not device or (to_float and not dt.is_floating_point):
+                return cls.apply(self, other)
+            record = _grad.enabled and (self._requires_grad or other._requires_grad)
+            if record and not recordable:
+                return cls.apply(self, other)
+            x, y = self._data, other._data
+            s1, s2 = x.shape, y.shape
+            out = Tensor._make(device.backend.binary(name, x, y, None, s1 if s1 == s2 else broadcast_shapes(s1, s2)),
+                               out_dtype or dt, device)
+            if not record:
+                return out
+            ctx = _new(cls)
+            if saves:
+                ctx.scalars = _NO_SCALARS
+                ctx.save_for_backward(self, other)
+            return record_pair(ctx, self, other, out)
+        if (type(other) is float or type(other) is int) and dt.is_floating_point:
+            if not skips_apply(self._requires_grad):
+                return cls.apply(self, other)
+            return untracked(self, other)
+        return fallback(self, other)
+    return op
+
+
+_new = object.__new__
+_NO_SCALARS = (None, None)
 
 
 def _saved_operands(ctx):
@@ -663,8 +711,29 @@ def square(input):
     return input * input
 
 
+class LogicalNot(_Unary):
+    """A Function (as BitwiseNot), though its bool result takes no gradient: so that the graph,
+    and framework.export's capture (which sees ops at Function.apply), record `~mask`. A float16
+    input is read in float32, as every computing op's (framework/autograd/low_precision.py)."""
+    op = "logical_not"
+    saves = None
+
+    @classmethod
+    def untracked(cls, x):
+        return Tensor._make(x.device.backend.unary("logical_not", x._data), _dt.bool_, x.device)
+
+
+class BitwiseNot(_Unary):
+    """`~x` of an integer tensor: a Function for the same reason as LogicalNot."""
+    op = "bitwise_not"
+    saves = None
+    to_float = False
+
+
 def logical_not(input):
-    return wrap(input.device.backend.unary("logical_not", input._data), _dt.bool_, input.device)
+    if skips_apply(False):
+        return LogicalNot.untracked(input)  # (all apply would do: a bool result records no graph)
+    return LogicalNot.apply(input)
 
 
 def bitwise_not(input):
@@ -672,7 +741,9 @@ def bitwise_not(input):
         raise TypeError("bitwise_not is only supported for integer and boolean tensors")
     if input.dtype is _dt.bool_:
         return logical_not(input)
-    return wrap(input.device.backend.unary("bitwise_not", input._data), input.dtype, input.device)
+    if skips_apply(False):
+        return BitwiseNot.untracked(input)  # (all apply would do: an integer result records no graph)
+    return BitwiseNot.apply(input)
 
 
 # ----------------------------------------------------------------- where, clamp

@@ -8,7 +8,7 @@ import numpy as np
 
 from framework import dtypes as _dt
 from framework.autograd import grad_mode
-from framework.autograd.function import Function
+from framework.autograd.function import Function, skips_apply
 from framework.autograd.inplace import inplace
 from framework.backends.layout import AdvancedKey
 from framework.ops._util import same_device, wrap, wrap_dim
@@ -76,8 +76,13 @@ def convert_key(key, shape, device):
     gives a view. A key with index tensors or masks becomes an AdvancedKey (see there)."""
     if _plain(key):
         return (key,), True  # x[i], x[a:b]: nothing to convert
-    if type(key) is tuple and all(_plain(k) or k is None or k is Ellipsis for k in key) and key.count(Ellipsis) < 2:
-        return key, True
+    if type(key) is tuple:
+        for k in key:  # (a loop, not all() over a generator: x[:, 1] is on every model's path)
+            if not (_plain(k) or k is None or k is Ellipsis):
+                break
+        else:
+            if key.count(Ellipsis) < 2:
+                return key, True
     items = [_convert_item(k, device) for k in (key if isinstance(key, tuple) else (key,))]
     if not any(_is_array(k) or isinstance(k, bool) for k in items):
         return tuple(items), True
@@ -150,7 +155,9 @@ class IndexIntoZeros(Function):
 
 
 def getitem(input, key):
-    bkey, basic = convert_key(key, input.shape, input.device)
+    bkey, basic = convert_key(key, input._data.shape, input.device)
+    if skips_apply(input._requires_grad):
+        return GetItem.untracked(input, bkey, basic)  # what GetItem.apply comes to, without its layers
     return GetItem.apply(input, bkey, basic)
 
 

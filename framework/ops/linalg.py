@@ -3,7 +3,7 @@ import math
 
 from framework import dtypes as _dt
 from framework.autograd import grad_mode
-from framework.autograd.function import Function
+from framework.autograd.function import Function, skips_apply
 from framework.ops._util import broadcast_shapes, same_device, wrap
 from framework.tensor import Tensor
 
@@ -125,12 +125,14 @@ class Linear(Function):
     @staticmethod
     def untracked(x, w, b):
         bk = x.device.backend
-        shape = x._data.shape
-        x2 = bk.reshape(x._data, (math.prod(shape[:-1]), shape[-1]))
-        out = bk.matmul(x2, bk.permute(w._data, (1, 0)), ())
+        xd = x._data
+        shape = xd.shape
+        flat = len(shape) == 2  # (the common case, with no reshapes to make)
+        out = bk.matmul(xd if flat else bk.reshape(xd, (math.prod(shape[:-1]), shape[-1])),
+                        bk.permute(w._data, (1, 0)), ())
         if b is not None:
-            bk.binary("add", out, b._data, out=out, out_shape=out.shape)
-        return Tensor._make(bk.reshape(out, shape[:-1] + (w._data.shape[0],)), x.dtype, x.device)
+            bk.binary("add", out, b._data, out, out.shape)
+        return Tensor._make(out if flat else bk.reshape(out, shape[:-1] + (w._data.shape[0],)), x.dtype, x.device)
 
     @staticmethod
     def forward(ctx, x, w, b):
@@ -165,6 +167,8 @@ def linear(input, weight, bias=None):
                                f"bias of size {list(b_shape)}")
         raise RuntimeError(f"The size of tensor a ({w_shape[0]}) must match the size of tensor b ({b_shape[0]}) at "
                            f"non-singleton dimension 1")
+    if skips_apply(input._requires_grad or weight._requires_grad or (bias is not None and bias._requires_grad)):
+        return Linear.untracked(input, weight, bias)  # what Linear.apply comes to, without its layers
     return Linear.apply(input, weight, bias)
 
 

@@ -4,7 +4,7 @@ import math
 
 from framework import dtypes as _dt
 from framework import return_types
-from framework.autograd.function import Function
+from framework.autograd.function import Function, skips_apply
 from framework.ops._util import normalize_dims, reduced_shape, wrap, wrap_dim
 from framework.ops.elementwise import where
 from framework.tensor import Tensor
@@ -40,7 +40,9 @@ class Sum(Function):
 
 
 def sum(input, dim=None, keepdim=False, dtype=None):
-    dims = normalize_dims(dim, input.ndim)
+    dims = normalize_dims(dim, input._data.ndim)
+    if dtype is None and skips_apply(input._requires_grad):
+        return _sum(input, dims, keepdim, None)  # what Sum.apply comes to, without its layers
     return Sum.apply(input, dims, keepdim, _dt.as_dtype(dtype) if dtype is not None else None)
 
 
@@ -394,9 +396,12 @@ def _softmax(input, dim, dtype, log):
         raise RuntimeError(f"\"softmax\" not implemented for '{input.dtype.name}'")
     if dim is None:
         dim = 0 if input.ndim in (0, 1, 3) else 1  # PyTorch's legacy implicit dim
-    if input.ndim == 0:
+    ndim = input._data.ndim
+    if ndim == 0:
         return Softmax.apply(input.reshape(1), 0, log).reshape(())
-    return Softmax.apply(input, wrap_dim(dim, input.ndim), log)
+    if skips_apply(input._requires_grad):
+        return _softmax_values(input, wrap_dim(dim, ndim), log)  # what Softmax.apply comes to, without its layers
+    return Softmax.apply(input, wrap_dim(dim, ndim), log)
 
 
 def softmax(input, dim=None, dtype=None):

@@ -2,7 +2,8 @@
 narrow, ...) share storage and the version counter with their base."""
 import math
 
-from framework.autograd.function import Function
+from framework import dtypes as _dt
+from framework.autograd.function import Function, skips_apply
 from framework.ops._util import normalize_dims, same_device, wrap, wrap_dim
 from framework.tensor import Tensor
 
@@ -10,6 +11,12 @@ from framework.tensor import Tensor
 def _shape_arg(shape):
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = shape[0]
+    if type(shape) is tuple:
+        for s in shape:
+            if type(s) is not int:
+                break
+        else:
+            return shape  # (the common case: already a tuple of ints)
     return tuple(map(int, shape))
 
 
@@ -65,11 +72,13 @@ def view(input, *shape):
     if len(shape) == 1 and not isinstance(shape[0], (tuple, list, int)):
         raise NotImplementedError(f"view({shape[0]}): reinterpreting a tensor's bytes as another dtype is not "
                                   "supported; use .to(dtype) to convert values")
-    return Reshape.apply(input, infer_shape(_shape_arg(shape), input.numel()), True)
+    return Reshape.apply(input, infer_shape(_shape_arg(shape), input._data.size), True)
 
 
 def reshape(input, *shape):
-    shape = infer_shape(_shape_arg(shape), input.numel())
+    shape = infer_shape(_shape_arg(shape), input._data.size)
+    if skips_apply(input._requires_grad):
+        return _reshaped(input, shape, False)  # what Reshape.apply comes to, without its layers
     return Reshape.apply(input, shape, False)
 
 
@@ -314,17 +323,25 @@ class Cat(Function):
 
 
 def cat(tensors, dim=0):
-    tensors = list(tensors)
+    if type(tensors) is not list:
+        tensors = list(tensors)
     if not tensors:
         raise RuntimeError("torch.cat(): expected a non-empty list of Tensors")
     first = tensors[0]
     if type(first) is Tensor and first._data.ndim:  # tensors alike in shape, dtype and device: no checks to make
         ref, dtype, device = first._data.shape, first.dtype, first.device
+        grad = False
         for t in tensors:
             if type(t) is not Tensor or t._data.shape != ref or t.dtype is not dtype or t.device is not device:
                 break
+            grad = grad or t._requires_grad
         else:
-            return Cat.apply(wrap_dim(dim, len(ref)), *tensors)
+            if not (type(dim) is int and 0 <= dim < len(ref)):
+                dim = wrap_dim(dim, len(ref))
+            if skips_apply(grad):
+                # what Cat.apply comes to, without its layers
+                return Tensor._make(device.backend.cat([t._data for t in tensors], dim), dtype, device)
+            return Cat.apply(dim, *tensors)
     for t in tensors:
         if not isinstance(t, Tensor):
             raise TypeError(f"expected Tensor as element in argument 0, but got {type(t).__name__}")
@@ -343,7 +360,6 @@ def cat(tensors, dim=0):
                                f"(shapes {list(ref)} and {list(shape)}).")
     dt = tensors[0].dtype
     if any(t.dtype is not dt for t in tensors):
-        from framework import dtypes as _dt
         dt = _dt.result_type(*tensors)
         tensors = [t if t.dtype is dt else t.to(dt) for t in tensors]
     return Cat.apply(dim, *tensors)
