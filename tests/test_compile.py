@@ -158,6 +158,22 @@ def test_broadcast_zero_size_zero_dim_and_strided_inputs(device):
     np.testing.assert_allclose(framework.compile(f)(x, s).cpu().numpy(), f(x, s).cpu().numpy(), atol=1e-6)
 
 
+def test_broadcast_operands_are_read_as_rows_and_columns(device, capsys, monkeypatch):
+    """A bias (the same for every row) and a per-row value are read through contiguous 2-D arrays
+    (a loop that vectorises), a transposed operand through its strides; both equal eager."""
+    def f(x, s, r):
+        return (x * s + 1).exp() - r
+
+    monkeypatch.setenv("FRAMEWORK_COMPILE_DEBUG", "1")
+    x, s, r = (_tensor(randn(*shape), device, grad=False) for shape in ((2, 4, 3), (4, 3), (2, 1, 1)))
+    compiled = framework.compile(f)
+    np.testing.assert_allclose(compiled(x, s, r).cpu().numpy(), f(x, s, r).cpu().numpy(), rtol=1e-6)
+    if device == "cpu":
+        assert "SPLIT, KINDS = 1, ('full', 'tile', 'row')" in capsys.readouterr().out
+    xt = _tensor(randn(2, 3, 4), device, grad=False).transpose(1, 2)
+    np.testing.assert_allclose(compiled(xt, s, r).cpu().numpy(), f(xt, s, r).cpu().numpy(), rtol=1e-6)
+
+
 def test_integer_bool_and_float64_dtypes(device):
     def f(i, x):
         big = i > 2

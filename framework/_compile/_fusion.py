@@ -328,7 +328,32 @@ def partition(graph):
         if isinstance(item, Group):
             item.outputs = [s.name for s in item.steps if s.name in final or used_later.get(s.name, set()) - {i}]
             item.meta = graph.meta  # (the shapes of its values: symbols of a dynamic program bind from them)
+            if not getattr(item, "rows", False):
+                item.plan = broadcast_plan(item.shape, [graph.meta[n].shape for n in item.inputs])
     return items
+
+
+def broadcast_plan(shape, input_shapes):
+    """(j, kinds): `shape` seen as rows (its dims before j) by columns (from j), each input
+    "full", a "tile" (the same for every row), a "row" value (the same along a row) or "one"
+    value, so that a kernel can read each through a contiguous 2-D array (one that vectorises;
+    reading broadcast views through their strides does not: a tanh GELU on a (2048, 512) matmul
+    output plus a bias took 6.9 ms that way, 1.7 eagerly). None where no split fits."""
+    n = len(shape)
+    for j in range(n):
+        kinds = []
+        for s in input_shapes:
+            a = (1,) * (n - len(s)) + tuple(s)
+            lead_one, tail_one = all(d == 1 for d in a[:j]), all(d == 1 for d in a[j:])
+            lead_eq, tail_eq = a[:j] == tuple(shape[:j]), a[j:] == tuple(shape[j:])
+            kind = ("one" if lead_one and tail_one else "full" if lead_eq and tail_eq else
+                    "tile" if lead_one and tail_eq else "row" if lead_eq and tail_one else None)
+            if kind is None:
+                break
+            kinds.append(kind)
+        else:
+            return j, tuple(kinds)
+    return None
 
 
 def key(group, target, in_dtypes):
@@ -338,6 +363,8 @@ def key(group, target, in_dtypes):
     parts = [variant(target), str(len(group.shape)), str([d.name for d in in_dtypes])]
     if getattr(group, "rows", False):
         parts.append(f"rows {group.input_space} {[group.space[s.name] for s in group.steps]}")
+    elif getattr(group, "plan", None) is not None:
+        parts.append(f"plan {group.plan}")
     for j, s in enumerate(group.steps):
         local[s.name] = f"t{j}"
         ops = [local[o.name] if isinstance(o, Ref) else repr(o) for o in s.operands]

@@ -1229,6 +1229,13 @@ def fused_launch(module, arrays, outs, shape):
     if all(a.shape == shape and a.flags.c_contiguous for a in arrays):
         module.kernel_flat(*[a.reshape(-1) for a in arrays], *[o.reshape(-1) for o in outs])
         return
+    if hasattr(module, "kernel_2d") and all(a.flags.c_contiguous for a in arrays):
+        rows = math.prod(shape[:module.SPLIT])
+        cols = math.prod(shape[module.SPLIT:])
+        size = {"full": (rows, cols), "tile": (1, cols), "row": (rows, 1), "one": (1, 1)}
+        module.kernel_2d(*[a.reshape(size[k]) for a, k in zip(arrays, module.KINDS)],
+                         *[o.reshape(rows, cols) for o in outs])
+        return
     full = shape if shape else (1,)
     module.kernel_nd(*[np.broadcast_to(a, full) for a in arrays], *[o.reshape(full) for o in outs])
 

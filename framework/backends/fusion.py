@@ -118,12 +118,22 @@ def source(group, target, in_dtypes, key_):
         loops = "".join("    " * (d + 1) + f"for i{d} in {'prange' if d == 0 else 'range'}(out0.shape[{d}]):\n"
                         for d in range(rank))
         pad = "    " * (rank + 1)
+        plan = getattr(group, "plan", None)
+        two_d = ""
+        if plan is not None:  # contiguous (rows, columns) operands: the inner loop vectorises
+            split, kinds = plan
+            where = {"full": "r, c", "tile": "0, c", "row": "r, 0", "one": "0, 0"}
+            body2, _ = _body(group, target, in_dtypes, lambda k: f"in{k}[{where[kinds[k]]}]")
+            two_d = (f"\n\nSPLIT, KINDS = {split}, {kinds!r}  # rows: dims before SPLIT; how each input is read\n"
+                     f"\n\n@njit(parallel=True, cache=True)\ndef kernel_2d({params}):\n"
+                     "    for r in prange(out0.shape[0]):\n        for c in range(out0.shape[1]):\n" +
+                     "".join(f"            {line.format(index='r, c')}\n" for line in body2))
         return (doc + "import math\n\nimport numpy as np\nfrom numba import njit, prange\n\n" + imports +
                 f"\n\n@njit(parallel=True, cache=True)\ndef kernel_flat({params}):\n"
                 f"    for i in prange(out0.shape[0]):\n" +
                 "".join(f"        {line.format(index='i')}\n" for line in flat) +
                 f"\n\n@njit(parallel=True, cache=True)\ndef kernel_nd({params}):\n" + loops +
-                "".join(f"{pad}{line.format(index=idx)}\n" for line in nd))
+                "".join(f"{pad}{line.format(index=idx)}\n" for line in nd) + two_d)
     body, helpers = _body(group, target, in_dtypes, lambda k: f"in{k}[_offset(i, meta, {k})]")
     imports = "".join(f"from kernels.cuda.elementwise import {h}\n" for h in sorted(helpers))
     return (doc + "import math\n\nimport numpy as np\nfrom numba import cuda\n\n"
