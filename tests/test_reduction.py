@@ -163,3 +163,16 @@ def test_large_reductions_take_the_parallel_kernels(device, expr):
     x[3, 5] = np.nan  # NaN wins max/min in the row it is in
     check(eval(f"lambda T, x: {expr}"), x, grad=False, rtol=1e-4, atol=1e-3, device=device)
     check(lambda T, x: x.long().sum(), np.nan_to_num(np.abs(x)) * 10, grad=False, device=device)
+
+
+@pytest.mark.parametrize("fn", [lambda L, x: x.amax(-1), lambda L, x: x.amin(1, keepdim=True),
+                                lambda L, x: L.amax(x, (1,))])
+def test_amax_amin_of_empty_rows_is_empty(fn, device):
+    """A tensor with no elements reduces over a dim that is not empty (an empty result), as PyTorch's."""
+    check(fn, np.zeros((0, 3), np.float32), device=device)
+
+
+@pytest.mark.parametrize("fn, exc", [(lambda L, x: x.amax(-1), IndexError), (lambda L, x: x.amin((0, 1)), IndexError),
+                                     (lambda L, x: x.amax(), RuntimeError), (lambda L, x: x.max(), RuntimeError)])
+def test_amax_amin_over_an_empty_dim_raise_as_pytorch(fn, exc, device):
+    assert "reduction dim" in check_raises(fn, np.zeros((3, 0), np.float32), exc=exc, device=device)

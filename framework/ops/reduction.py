@@ -103,8 +103,9 @@ class Extreme(Function):
 
     @staticmethod
     def forward(ctx, x, op, dims, keepdim):
-        if x.numel() == 0:
-            raise RuntimeError(f"{op}(): Expected reduction dim to be specified for input.numel() == 0.")
+        if x.numel() == 0 and [d for d in dims if x.shape[d] == 0]:
+            raise RuntimeError(f"{op}(): Expected reduction dim to be specified for input.numel() == 0. Specify the "
+                               f"reduction dim with the 'dim' argument.")
         out = x.device.backend.reduce(op, x._data, dims, x.dtype.np)
         if keepdim:
             out = x.device.backend.reshape(out, reduced_shape(x.shape, dims, True))
@@ -173,12 +174,25 @@ def min(input, dim=None, keepdim=False, other=None):
     return _extreme("min", input, dim, keepdim, other)
 
 
+def _amax_amin(name, op, input, dim, keepdim):
+    """An empty input reduces where the reduced dims are not empty (an empty result), as PyTorch's."""
+    dims = normalize_dims(dim, input.ndim)
+    if input.numel() == 0 and dim not in ((), None, []):
+        for given, d in zip(dim if isinstance(dim, (tuple, list)) else (dim,), dims):
+            if input.shape[d] == 0:
+                raise IndexError(f"{name}(): Expected reduction dim {given} to have non-zero size.")
+    elif input.numel() == 0:
+        raise RuntimeError(f"{name}(): Expected reduction dim to be specified for input.numel() == 0. Specify the "
+                           f"reduction dim with the 'dim' argument.")
+    return Extreme.apply(input, op, dims, keepdim)
+
+
 def amax(input, dim=(), keepdim=False):
-    return Extreme.apply(input, "max", normalize_dims(dim, input.ndim), keepdim)
+    return _amax_amin("amax", "max", input, dim, keepdim)
 
 
 def amin(input, dim=(), keepdim=False):
-    return Extreme.apply(input, "min", normalize_dims(dim, input.ndim), keepdim)
+    return _amax_amin("amin", "min", input, dim, keepdim)
 
 
 def _arg(op, input, dim, keepdim):
