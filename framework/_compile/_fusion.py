@@ -352,7 +352,7 @@ def broadcast_plan(shape, input_shapes):
                 break
             kinds.append(kind)
         else:
-            return j, tuple(kinds)
+            return None if all(k == "full" for k in kinds) else (j, tuple(kinds))  # (all whole: kernel_flat's)
     return None
 
 
