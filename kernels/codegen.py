@@ -11,6 +11,7 @@ Numba can cache each of them to disk:
 - `<op>_strided(x[, y], out)`: 3-D operands of any strides; a size-1 dim of x or y is
   broadcast against out's (the backend views operands so, without stride tricks);
 - `<op>_scalar(x, s, out)` and `<op>_rscalar(s, y, out)`: binary op with a scalar;
+- `<op>_rows(x, b, out)`: a 2-D x with a 1-D b along its rows (`x + bias`: no views to make);
 - `<optimizer>(arrays..., scalars...)`: one fused update (CUDA: `n` after the arrays).
 """
 import ast
@@ -92,6 +93,16 @@ def _binary(name, expr):
              for layout, params, loads in (("flat", "a, b, out", both), ("scalar", "a, y, out", left))
              for suffix, loop in (("", SERIAL), ("_parallel", PARALLEL))]
     parts.append(_loop(f"{name}_rscalar", "x, b, out", ("y = b[i]",), expr, **SERIAL))
+    parts.append(f'''
+
+@kernel
+def {name}_rows(a, b, out):
+    for i in range(out.shape[0]):
+        for k in range(out.shape[1]):
+            x = a[i, k]
+            y = b[k]
+            out[i, k] = {expr}
+''')
     parts.append(f'''
 
 @kernel

@@ -3058,6 +3058,15 @@ def add_rscalar(x, b, out):
 
 
 @kernel
+def add_rows(a, b, out):
+    for i in range(out.shape[0]):
+        for k in range(out.shape[1]):
+            x = a[i, k]
+            y = b[k]
+            out[i, k] = x + y
+
+
+@kernel
 def add_strided(a, b, out):
     for i in range(out.shape[0]):
         ia, ib = (i if a.shape[0] != 1 else 0), (i if b.shape[0] != 1 else 0)
@@ -3115,6 +3124,15 @@ def sub_rscalar(x, b, out):
     for i in range(out.shape[0]):
         y = b[i]
         out[i] = x - y
+
+
+@kernel
+def sub_rows(a, b, out):
+    for i in range(out.shape[0]):
+        for k in range(out.shape[1]):
+            x = a[i, k]
+            y = b[k]
+            out[i, k] = x - y
 
 
 @kernel
@@ -3178,6 +3196,15 @@ def mul_rscalar(x, b, out):
 
 
 @kernel
+def mul_rows(a, b, out):
+    for i in range(out.shape[0]):
+        for k in range(out.shape[1]):
+            x = a[i, k]
+            y = b[k]
+            out[i, k] = x * y
+
+
+@kernel
 def mul_strided(a, b, out):
     for i in range(out.shape[0]):
         ia, ib = (i if a.shape[0] != 1 else 0), (i if b.shape[0] != 1 else 0)
@@ -3235,6 +3262,15 @@ def div_rscalar(x, b, out):
     for i in range(out.shape[0]):
         y = b[i]
         out[i] = x / y
+
+
+@kernel
+def div_rows(a, b, out):
+    for i in range(out.shape[0]):
+        for k in range(out.shape[1]):
+            x = a[i, k]
+            y = b[k]
+            out[i, k] = x / y
 
 
 @kernel
@@ -3298,6 +3334,15 @@ def floor_divide_rscalar(x, b, out):
 
 
 @kernel
+def floor_divide_rows(a, b, out):
+    for i in range(out.shape[0]):
+        for k in range(out.shape[1]):
+            x = a[i, k]
+            y = b[k]
+            out[i, k] = x // y
+
+
+@kernel
 def floor_divide_strided(a, b, out):
     for i in range(out.shape[0]):
         ia, ib = (i if a.shape[0] != 1 else 0), (i if b.shape[0] != 1 else 0)
@@ -3355,6 +3400,15 @@ def remainder_rscalar(x, b, out):
     for i in range(out.shape[0]):
         y = b[i]
         out[i] = x % y
+
+
+@kernel
+def remainder_rows(a, b, out):
+    for i in range(out.shape[0]):
+        for k in range(out.shape[1]):
+            x = a[i, k]
+            y = b[k]
+            out[i, k] = x % y
 
 
 @kernel
@@ -3418,6 +3472,15 @@ def pow_rscalar(x, b, out):
 
 
 @kernel
+def pow_rows(a, b, out):
+    for i in range(out.shape[0]):
+        for k in range(out.shape[1]):
+            x = a[i, k]
+            y = b[k]
+            out[i, k] = x ** y
+
+
+@kernel
 def pow_strided(a, b, out):
     for i in range(out.shape[0]):
         ia, ib = (i if a.shape[0] != 1 else 0), (i if b.shape[0] != 1 else 0)
@@ -3475,6 +3538,15 @@ def ipow_rscalar(x, b, out):
     for i in range(out.shape[0]):
         y = b[i]
         out[i] = x ** y if y >= 0 else (1 if x == 1 else ((1 if y % 2 == 0 else -1) if x == -1 else 0))
+
+
+@kernel
+def ipow_rows(a, b, out):
+    for i in range(out.shape[0]):
+        for k in range(out.shape[1]):
+            x = a[i, k]
+            y = b[k]
+            out[i, k] = x ** y if y >= 0 else (1 if x == 1 else ((1 if y % 2 == 0 else -1) if x == -1 else 0))
 
 
 @kernel
@@ -3538,6 +3610,15 @@ def maximum_rscalar(x, b, out):
 
 
 @kernel
+def maximum_rows(a, b, out):
+    for i in range(out.shape[0]):
+        for k in range(out.shape[1]):
+            x = a[i, k]
+            y = b[k]
+            out[i, k] = x if (x >= y or x != x) else y
+
+
+@kernel
 def maximum_strided(a, b, out):
     for i in range(out.shape[0]):
         ia, ib = (i if a.shape[0] != 1 else 0), (i if b.shape[0] != 1 else 0)
@@ -3595,6 +3676,15 @@ def minimum_rscalar(x, b, out):
     for i in range(out.shape[0]):
         y = b[i]
         out[i] = x if (x <= y or x != x) else y
+
+
+@kernel
+def minimum_rows(a, b, out):
+    for i in range(out.shape[0]):
+        for k in range(out.shape[1]):
+            x = a[i, k]
+            y = b[k]
+            out[i, k] = x if (x <= y or x != x) else y
 
 
 @kernel
@@ -3658,6 +3748,15 @@ def eq_rscalar(x, b, out):
 
 
 @kernel
+def eq_rows(a, b, out):
+    for i in range(out.shape[0]):
+        for k in range(out.shape[1]):
+            x = a[i, k]
+            y = b[k]
+            out[i, k] = x == y
+
+
+@kernel
 def eq_strided(a, b, out):
     for i in range(out.shape[0]):
         ia, ib = (i if a.shape[0] != 1 else 0), (i if b.shape[0] != 1 else 0)
@@ -3715,6 +3814,15 @@ def ne_rscalar(x, b, out):
     for i in range(out.shape[0]):
         y = b[i]
         out[i] = x != y
+
+
+@kernel
+def ne_rows(a, b, out):
+    for i in range(out.shape[0]):
+        for k in range(out.shape[1]):
+            x = a[i, k]
+            y = b[k]
+            out[i, k] = x != y
 
 
 @kernel
@@ -3778,6 +3886,15 @@ def lt_rscalar(x, b, out):
 
 
 @kernel
+def lt_rows(a, b, out):
+    for i in range(out.shape[0]):
+        for k in range(out.shape[1]):
+            x = a[i, k]
+            y = b[k]
+            out[i, k] = x < y
+
+
+@kernel
 def lt_strided(a, b, out):
     for i in range(out.shape[0]):
         ia, ib = (i if a.shape[0] != 1 else 0), (i if b.shape[0] != 1 else 0)
@@ -3835,6 +3952,15 @@ def le_rscalar(x, b, out):
     for i in range(out.shape[0]):
         y = b[i]
         out[i] = x <= y
+
+
+@kernel
+def le_rows(a, b, out):
+    for i in range(out.shape[0]):
+        for k in range(out.shape[1]):
+            x = a[i, k]
+            y = b[k]
+            out[i, k] = x <= y
 
 
 @kernel
@@ -3898,6 +4024,15 @@ def gt_rscalar(x, b, out):
 
 
 @kernel
+def gt_rows(a, b, out):
+    for i in range(out.shape[0]):
+        for k in range(out.shape[1]):
+            x = a[i, k]
+            y = b[k]
+            out[i, k] = x > y
+
+
+@kernel
 def gt_strided(a, b, out):
     for i in range(out.shape[0]):
         ia, ib = (i if a.shape[0] != 1 else 0), (i if b.shape[0] != 1 else 0)
@@ -3955,6 +4090,15 @@ def ge_rscalar(x, b, out):
     for i in range(out.shape[0]):
         y = b[i]
         out[i] = x >= y
+
+
+@kernel
+def ge_rows(a, b, out):
+    for i in range(out.shape[0]):
+        for k in range(out.shape[1]):
+            x = a[i, k]
+            y = b[k]
+            out[i, k] = x >= y
 
 
 @kernel
@@ -4018,6 +4162,15 @@ def logical_and_rscalar(x, b, out):
 
 
 @kernel
+def logical_and_rows(a, b, out):
+    for i in range(out.shape[0]):
+        for k in range(out.shape[1]):
+            x = a[i, k]
+            y = b[k]
+            out[i, k] = x and y
+
+
+@kernel
 def logical_and_strided(a, b, out):
     for i in range(out.shape[0]):
         ia, ib = (i if a.shape[0] != 1 else 0), (i if b.shape[0] != 1 else 0)
@@ -4075,6 +4228,15 @@ def logical_or_rscalar(x, b, out):
     for i in range(out.shape[0]):
         y = b[i]
         out[i] = x or y
+
+
+@kernel
+def logical_or_rows(a, b, out):
+    for i in range(out.shape[0]):
+        for k in range(out.shape[1]):
+            x = a[i, k]
+            y = b[k]
+            out[i, k] = x or y
 
 
 @kernel
@@ -4138,6 +4300,15 @@ def logical_xor_rscalar(x, b, out):
 
 
 @kernel
+def logical_xor_rows(a, b, out):
+    for i in range(out.shape[0]):
+        for k in range(out.shape[1]):
+            x = a[i, k]
+            y = b[k]
+            out[i, k] = (x != 0) != (y != 0)
+
+
+@kernel
 def logical_xor_strided(a, b, out):
     for i in range(out.shape[0]):
         ia, ib = (i if a.shape[0] != 1 else 0), (i if b.shape[0] != 1 else 0)
@@ -4195,6 +4366,15 @@ def bitwise_and_rscalar(x, b, out):
     for i in range(out.shape[0]):
         y = b[i]
         out[i] = x & y
+
+
+@kernel
+def bitwise_and_rows(a, b, out):
+    for i in range(out.shape[0]):
+        for k in range(out.shape[1]):
+            x = a[i, k]
+            y = b[k]
+            out[i, k] = x & y
 
 
 @kernel
@@ -4258,6 +4438,15 @@ def bitwise_or_rscalar(x, b, out):
 
 
 @kernel
+def bitwise_or_rows(a, b, out):
+    for i in range(out.shape[0]):
+        for k in range(out.shape[1]):
+            x = a[i, k]
+            y = b[k]
+            out[i, k] = x | y
+
+
+@kernel
 def bitwise_or_strided(a, b, out):
     for i in range(out.shape[0]):
         ia, ib = (i if a.shape[0] != 1 else 0), (i if b.shape[0] != 1 else 0)
@@ -4315,6 +4504,15 @@ def bitwise_xor_rscalar(x, b, out):
     for i in range(out.shape[0]):
         y = b[i]
         out[i] = x ^ y
+
+
+@kernel
+def bitwise_xor_rows(a, b, out):
+    for i in range(out.shape[0]):
+        for k in range(out.shape[1]):
+            x = a[i, k]
+            y = b[k]
+            out[i, k] = x ^ y
 
 
 @kernel
@@ -4378,6 +4576,15 @@ def relu_backward_rscalar(x, b, out):
 
 
 @kernel
+def relu_backward_rows(a, b, out):
+    for i in range(out.shape[0]):
+        for k in range(out.shape[1]):
+            x = a[i, k]
+            y = b[k]
+            out[i, k] = 0 if x <= 0 else y
+
+
+@kernel
 def relu_backward_strided(a, b, out):
     for i in range(out.shape[0]):
         ia, ib = (i if a.shape[0] != 1 else 0), (i if b.shape[0] != 1 else 0)
@@ -4435,6 +4642,15 @@ def sigmoid_backward_rscalar(x, b, out):
     for i in range(out.shape[0]):
         y = b[i]
         out[i] = y * x * (1.0 - x)
+
+
+@kernel
+def sigmoid_backward_rows(a, b, out):
+    for i in range(out.shape[0]):
+        for k in range(out.shape[1]):
+            x = a[i, k]
+            y = b[k]
+            out[i, k] = y * x * (1.0 - x)
 
 
 @kernel
@@ -4498,6 +4714,15 @@ def tanh_backward_rscalar(x, b, out):
 
 
 @kernel
+def tanh_backward_rows(a, b, out):
+    for i in range(out.shape[0]):
+        for k in range(out.shape[1]):
+            x = a[i, k]
+            y = b[k]
+            out[i, k] = y * (1.0 - x * x)
+
+
+@kernel
 def tanh_backward_strided(a, b, out):
     for i in range(out.shape[0]):
         ia, ib = (i if a.shape[0] != 1 else 0), (i if b.shape[0] != 1 else 0)
@@ -4555,6 +4780,15 @@ def atan2_rscalar(x, b, out):
     for i in range(out.shape[0]):
         y = b[i]
         out[i] = math.atan2(x, y)
+
+
+@kernel
+def atan2_rows(a, b, out):
+    for i in range(out.shape[0]):
+        for k in range(out.shape[1]):
+            x = a[i, k]
+            y = b[k]
+            out[i, k] = math.atan2(x, y)
 
 
 @kernel
@@ -4618,6 +4852,15 @@ def hypot_rscalar(x, b, out):
 
 
 @kernel
+def hypot_rows(a, b, out):
+    for i in range(out.shape[0]):
+        for k in range(out.shape[1]):
+            x = a[i, k]
+            y = b[k]
+            out[i, k] = math.hypot(x, y)
+
+
+@kernel
 def hypot_strided(a, b, out):
     for i in range(out.shape[0]):
         ia, ib = (i if a.shape[0] != 1 else 0), (i if b.shape[0] != 1 else 0)
@@ -4675,6 +4918,15 @@ def copysign_rscalar(x, b, out):
     for i in range(out.shape[0]):
         y = b[i]
         out[i] = math.copysign(x, y)
+
+
+@kernel
+def copysign_rows(a, b, out):
+    for i in range(out.shape[0]):
+        for k in range(out.shape[1]):
+            x = a[i, k]
+            y = b[k]
+            out[i, k] = math.copysign(x, y)
 
 
 @kernel
@@ -4738,6 +4990,15 @@ def logaddexp_rscalar(x, b, out):
 
 
 @kernel
+def logaddexp_rows(a, b, out):
+    for i in range(out.shape[0]):
+        for k in range(out.shape[1]):
+            x = a[i, k]
+            y = b[k]
+            out[i, k] = logaddexp(x, y)
+
+
+@kernel
 def logaddexp_strided(a, b, out):
     for i in range(out.shape[0]):
         ia, ib = (i if a.shape[0] != 1 else 0), (i if b.shape[0] != 1 else 0)
@@ -4795,6 +5056,15 @@ def logaddexp2_rscalar(x, b, out):
     for i in range(out.shape[0]):
         y = b[i]
         out[i] = logaddexp2(x, y)
+
+
+@kernel
+def logaddexp2_rows(a, b, out):
+    for i in range(out.shape[0]):
+        for k in range(out.shape[1]):
+            x = a[i, k]
+            y = b[k]
+            out[i, k] = logaddexp2(x, y)
 
 
 @kernel
@@ -4858,6 +5128,15 @@ def xlogy_rscalar(x, b, out):
 
 
 @kernel
+def xlogy_rows(a, b, out):
+    for i in range(out.shape[0]):
+        for k in range(out.shape[1]):
+            x = a[i, k]
+            y = b[k]
+            out[i, k] = xlogy(x, y)
+
+
+@kernel
 def xlogy_strided(a, b, out):
     for i in range(out.shape[0]):
         ia, ib = (i if a.shape[0] != 1 else 0), (i if b.shape[0] != 1 else 0)
@@ -4915,6 +5194,15 @@ def xlog1py_rscalar(x, b, out):
     for i in range(out.shape[0]):
         y = b[i]
         out[i] = xlog1py(x, y)
+
+
+@kernel
+def xlog1py_rows(a, b, out):
+    for i in range(out.shape[0]):
+        for k in range(out.shape[1]):
+            x = a[i, k]
+            y = b[k]
+            out[i, k] = xlog1py(x, y)
 
 
 @kernel
@@ -4978,6 +5266,15 @@ def zeta_rscalar(x, b, out):
 
 
 @kernel
+def zeta_rows(a, b, out):
+    for i in range(out.shape[0]):
+        for k in range(out.shape[1]):
+            x = a[i, k]
+            y = b[k]
+            out[i, k] = zeta(x, y)
+
+
+@kernel
 def zeta_strided(a, b, out):
     for i in range(out.shape[0]):
         ia, ib = (i if a.shape[0] != 1 else 0), (i if b.shape[0] != 1 else 0)
@@ -5035,6 +5332,15 @@ def fmax_rscalar(x, b, out):
     for i in range(out.shape[0]):
         y = b[i]
         out[i] = x if (x >= y or y != y) else y
+
+
+@kernel
+def fmax_rows(a, b, out):
+    for i in range(out.shape[0]):
+        for k in range(out.shape[1]):
+            x = a[i, k]
+            y = b[k]
+            out[i, k] = x if (x >= y or y != y) else y
 
 
 @kernel
@@ -5098,6 +5404,15 @@ def fmin_rscalar(x, b, out):
 
 
 @kernel
+def fmin_rows(a, b, out):
+    for i in range(out.shape[0]):
+        for k in range(out.shape[1]):
+            x = a[i, k]
+            y = b[k]
+            out[i, k] = x if (x <= y or y != y) else y
+
+
+@kernel
 def fmin_strided(a, b, out):
     for i in range(out.shape[0]):
         ia, ib = (i if a.shape[0] != 1 else 0), (i if b.shape[0] != 1 else 0)
@@ -5155,6 +5470,15 @@ def heaviside_rscalar(x, b, out):
     for i in range(out.shape[0]):
         y = b[i]
         out[i] = y if x == 0 else (1 if x > 0 else 0)
+
+
+@kernel
+def heaviside_rows(a, b, out):
+    for i in range(out.shape[0]):
+        for k in range(out.shape[1]):
+            x = a[i, k]
+            y = b[k]
+            out[i, k] = y if x == 0 else (1 if x > 0 else 0)
 
 
 @kernel
@@ -5218,6 +5542,15 @@ def nextafter_rscalar(x, b, out):
 
 
 @kernel
+def nextafter_rows(a, b, out):
+    for i in range(out.shape[0]):
+        for k in range(out.shape[1]):
+            x = a[i, k]
+            y = b[k]
+            out[i, k] = nextafter(x, y, 53, -1021, 1024)
+
+
+@kernel
 def nextafter_strided(a, b, out):
     for i in range(out.shape[0]):
         ia, ib = (i if a.shape[0] != 1 else 0), (i if b.shape[0] != 1 else 0)
@@ -5275,6 +5608,15 @@ def nextafter32_rscalar(x, b, out):
     for i in range(out.shape[0]):
         y = b[i]
         out[i] = nextafter(x, y, 24, -125, 128)
+
+
+@kernel
+def nextafter32_rows(a, b, out):
+    for i in range(out.shape[0]):
+        for k in range(out.shape[1]):
+            x = a[i, k]
+            y = b[k]
+            out[i, k] = nextafter(x, y, 24, -125, 128)
 
 
 @kernel
@@ -5338,6 +5680,15 @@ def gcd_rscalar(x, b, out):
 
 
 @kernel
+def gcd_rows(a, b, out):
+    for i in range(out.shape[0]):
+        for k in range(out.shape[1]):
+            x = a[i, k]
+            y = b[k]
+            out[i, k] = gcd(x, y)
+
+
+@kernel
 def gcd_strided(a, b, out):
     for i in range(out.shape[0]):
         ia, ib = (i if a.shape[0] != 1 else 0), (i if b.shape[0] != 1 else 0)
@@ -5395,6 +5746,15 @@ def lcm_rscalar(x, b, out):
     for i in range(out.shape[0]):
         y = b[i]
         out[i] = lcm(x, y)
+
+
+@kernel
+def lcm_rows(a, b, out):
+    for i in range(out.shape[0]):
+        for k in range(out.shape[1]):
+            x = a[i, k]
+            y = b[k]
+            out[i, k] = lcm(x, y)
 
 
 @kernel
@@ -5458,6 +5818,15 @@ def lshift8_rscalar(x, b, out):
 
 
 @kernel
+def lshift8_rows(a, b, out):
+    for i in range(out.shape[0]):
+        for k in range(out.shape[1]):
+            x = a[i, k]
+            y = b[k]
+            out[i, k] = lshift(x, y, 8)
+
+
+@kernel
 def lshift8_strided(a, b, out):
     for i in range(out.shape[0]):
         ia, ib = (i if a.shape[0] != 1 else 0), (i if b.shape[0] != 1 else 0)
@@ -5515,6 +5884,15 @@ def lshift16_rscalar(x, b, out):
     for i in range(out.shape[0]):
         y = b[i]
         out[i] = lshift(x, y, 16)
+
+
+@kernel
+def lshift16_rows(a, b, out):
+    for i in range(out.shape[0]):
+        for k in range(out.shape[1]):
+            x = a[i, k]
+            y = b[k]
+            out[i, k] = lshift(x, y, 16)
 
 
 @kernel
@@ -5578,6 +5956,15 @@ def lshift32_rscalar(x, b, out):
 
 
 @kernel
+def lshift32_rows(a, b, out):
+    for i in range(out.shape[0]):
+        for k in range(out.shape[1]):
+            x = a[i, k]
+            y = b[k]
+            out[i, k] = lshift(x, y, 32)
+
+
+@kernel
 def lshift32_strided(a, b, out):
     for i in range(out.shape[0]):
         ia, ib = (i if a.shape[0] != 1 else 0), (i if b.shape[0] != 1 else 0)
@@ -5635,6 +6022,15 @@ def lshift64_rscalar(x, b, out):
     for i in range(out.shape[0]):
         y = b[i]
         out[i] = lshift(x, y, 64)
+
+
+@kernel
+def lshift64_rows(a, b, out):
+    for i in range(out.shape[0]):
+        for k in range(out.shape[1]):
+            x = a[i, k]
+            y = b[k]
+            out[i, k] = lshift(x, y, 64)
 
 
 @kernel
@@ -5698,6 +6094,15 @@ def rshift_uint8_rscalar(x, b, out):
 
 
 @kernel
+def rshift_uint8_rows(a, b, out):
+    for i in range(out.shape[0]):
+        for k in range(out.shape[1]):
+            x = a[i, k]
+            y = b[k]
+            out[i, k] = rshift(x, y, 8, False)
+
+
+@kernel
 def rshift_uint8_strided(a, b, out):
     for i in range(out.shape[0]):
         ia, ib = (i if a.shape[0] != 1 else 0), (i if b.shape[0] != 1 else 0)
@@ -5755,6 +6160,15 @@ def rshift8_rscalar(x, b, out):
     for i in range(out.shape[0]):
         y = b[i]
         out[i] = rshift(x, y, 8, True)
+
+
+@kernel
+def rshift8_rows(a, b, out):
+    for i in range(out.shape[0]):
+        for k in range(out.shape[1]):
+            x = a[i, k]
+            y = b[k]
+            out[i, k] = rshift(x, y, 8, True)
 
 
 @kernel
@@ -5818,6 +6232,15 @@ def rshift16_rscalar(x, b, out):
 
 
 @kernel
+def rshift16_rows(a, b, out):
+    for i in range(out.shape[0]):
+        for k in range(out.shape[1]):
+            x = a[i, k]
+            y = b[k]
+            out[i, k] = rshift(x, y, 16, True)
+
+
+@kernel
 def rshift16_strided(a, b, out):
     for i in range(out.shape[0]):
         ia, ib = (i if a.shape[0] != 1 else 0), (i if b.shape[0] != 1 else 0)
@@ -5875,6 +6298,15 @@ def rshift32_rscalar(x, b, out):
     for i in range(out.shape[0]):
         y = b[i]
         out[i] = rshift(x, y, 32, True)
+
+
+@kernel
+def rshift32_rows(a, b, out):
+    for i in range(out.shape[0]):
+        for k in range(out.shape[1]):
+            x = a[i, k]
+            y = b[k]
+            out[i, k] = rshift(x, y, 32, True)
 
 
 @kernel
@@ -5938,6 +6370,15 @@ def rshift64_rscalar(x, b, out):
 
 
 @kernel
+def rshift64_rows(a, b, out):
+    for i in range(out.shape[0]):
+        for k in range(out.shape[1]):
+            x = a[i, k]
+            y = b[k]
+            out[i, k] = rshift(x, y, 64, True)
+
+
+@kernel
 def rshift64_strided(a, b, out):
     for i in range(out.shape[0]):
         ia, ib = (i if a.shape[0] != 1 else 0), (i if b.shape[0] != 1 else 0)
@@ -5995,6 +6436,15 @@ def igamma_rscalar(x, b, out):
     for i in range(out.shape[0]):
         y = b[i]
         out[i] = igamma(x, y)
+
+
+@kernel
+def igamma_rows(a, b, out):
+    for i in range(out.shape[0]):
+        for k in range(out.shape[1]):
+            x = a[i, k]
+            y = b[k]
+            out[i, k] = igamma(x, y)
 
 
 @kernel
@@ -6058,6 +6508,15 @@ def igammac_rscalar(x, b, out):
 
 
 @kernel
+def igammac_rows(a, b, out):
+    for i in range(out.shape[0]):
+        for k in range(out.shape[1]):
+            x = a[i, k]
+            y = b[k]
+            out[i, k] = igammac(x, y)
+
+
+@kernel
 def igammac_strided(a, b, out):
     for i in range(out.shape[0]):
         ia, ib = (i if a.shape[0] != 1 else 0), (i if b.shape[0] != 1 else 0)
@@ -6115,6 +6574,15 @@ def chebyshev_polynomial_t_rscalar(x, b, out):
     for i in range(out.shape[0]):
         y = b[i]
         out[i] = chebyshev_polynomial(x, y, 0)
+
+
+@kernel
+def chebyshev_polynomial_t_rows(a, b, out):
+    for i in range(out.shape[0]):
+        for k in range(out.shape[1]):
+            x = a[i, k]
+            y = b[k]
+            out[i, k] = chebyshev_polynomial(x, y, 0)
 
 
 @kernel
@@ -6178,6 +6646,15 @@ def chebyshev_polynomial_u_rscalar(x, b, out):
 
 
 @kernel
+def chebyshev_polynomial_u_rows(a, b, out):
+    for i in range(out.shape[0]):
+        for k in range(out.shape[1]):
+            x = a[i, k]
+            y = b[k]
+            out[i, k] = chebyshev_polynomial(x, y, 1)
+
+
+@kernel
 def chebyshev_polynomial_u_strided(a, b, out):
     for i in range(out.shape[0]):
         ia, ib = (i if a.shape[0] != 1 else 0), (i if b.shape[0] != 1 else 0)
@@ -6235,6 +6712,15 @@ def chebyshev_polynomial_v_rscalar(x, b, out):
     for i in range(out.shape[0]):
         y = b[i]
         out[i] = chebyshev_polynomial(x, y, 2)
+
+
+@kernel
+def chebyshev_polynomial_v_rows(a, b, out):
+    for i in range(out.shape[0]):
+        for k in range(out.shape[1]):
+            x = a[i, k]
+            y = b[k]
+            out[i, k] = chebyshev_polynomial(x, y, 2)
 
 
 @kernel
@@ -6298,6 +6784,15 @@ def chebyshev_polynomial_w_rscalar(x, b, out):
 
 
 @kernel
+def chebyshev_polynomial_w_rows(a, b, out):
+    for i in range(out.shape[0]):
+        for k in range(out.shape[1]):
+            x = a[i, k]
+            y = b[k]
+            out[i, k] = chebyshev_polynomial(x, y, 3)
+
+
+@kernel
 def chebyshev_polynomial_w_strided(a, b, out):
     for i in range(out.shape[0]):
         ia, ib = (i if a.shape[0] != 1 else 0), (i if b.shape[0] != 1 else 0)
@@ -6355,6 +6850,15 @@ def shifted_chebyshev_polynomial_t_rscalar(x, b, out):
     for i in range(out.shape[0]):
         y = b[i]
         out[i] = shifted_chebyshev_polynomial(x, y, 0)
+
+
+@kernel
+def shifted_chebyshev_polynomial_t_rows(a, b, out):
+    for i in range(out.shape[0]):
+        for k in range(out.shape[1]):
+            x = a[i, k]
+            y = b[k]
+            out[i, k] = shifted_chebyshev_polynomial(x, y, 0)
 
 
 @kernel
@@ -6418,6 +6922,15 @@ def shifted_chebyshev_polynomial_u_rscalar(x, b, out):
 
 
 @kernel
+def shifted_chebyshev_polynomial_u_rows(a, b, out):
+    for i in range(out.shape[0]):
+        for k in range(out.shape[1]):
+            x = a[i, k]
+            y = b[k]
+            out[i, k] = shifted_chebyshev_polynomial(x, y, 1)
+
+
+@kernel
 def shifted_chebyshev_polynomial_u_strided(a, b, out):
     for i in range(out.shape[0]):
         ia, ib = (i if a.shape[0] != 1 else 0), (i if b.shape[0] != 1 else 0)
@@ -6475,6 +6988,15 @@ def shifted_chebyshev_polynomial_v_rscalar(x, b, out):
     for i in range(out.shape[0]):
         y = b[i]
         out[i] = shifted_chebyshev_polynomial(x, y, 2)
+
+
+@kernel
+def shifted_chebyshev_polynomial_v_rows(a, b, out):
+    for i in range(out.shape[0]):
+        for k in range(out.shape[1]):
+            x = a[i, k]
+            y = b[k]
+            out[i, k] = shifted_chebyshev_polynomial(x, y, 2)
 
 
 @kernel
@@ -6538,6 +7060,15 @@ def shifted_chebyshev_polynomial_w_rscalar(x, b, out):
 
 
 @kernel
+def shifted_chebyshev_polynomial_w_rows(a, b, out):
+    for i in range(out.shape[0]):
+        for k in range(out.shape[1]):
+            x = a[i, k]
+            y = b[k]
+            out[i, k] = shifted_chebyshev_polynomial(x, y, 3)
+
+
+@kernel
 def shifted_chebyshev_polynomial_w_strided(a, b, out):
     for i in range(out.shape[0]):
         ia, ib = (i if a.shape[0] != 1 else 0), (i if b.shape[0] != 1 else 0)
@@ -6595,6 +7126,15 @@ def hermite_polynomial_h_rscalar(x, b, out):
     for i in range(out.shape[0]):
         y = b[i]
         out[i] = hermite_polynomial_h(x, y, 512)
+
+
+@kernel
+def hermite_polynomial_h_rows(a, b, out):
+    for i in range(out.shape[0]):
+        for k in range(out.shape[1]):
+            x = a[i, k]
+            y = b[k]
+            out[i, k] = hermite_polynomial_h(x, y, 512)
 
 
 @kernel
@@ -6658,6 +7198,15 @@ def hermite_polynomial_h32_rscalar(x, b, out):
 
 
 @kernel
+def hermite_polynomial_h32_rows(a, b, out):
+    for i in range(out.shape[0]):
+        for k in range(out.shape[1]):
+            x = a[i, k]
+            y = b[k]
+            out[i, k] = hermite_polynomial_h(x, y, 128)
+
+
+@kernel
 def hermite_polynomial_h32_strided(a, b, out):
     for i in range(out.shape[0]):
         ia, ib = (i if a.shape[0] != 1 else 0), (i if b.shape[0] != 1 else 0)
@@ -6715,6 +7264,15 @@ def hermite_polynomial_he_rscalar(x, b, out):
     for i in range(out.shape[0]):
         y = b[i]
         out[i] = hermite_polynomial_he(x, y, 512)
+
+
+@kernel
+def hermite_polynomial_he_rows(a, b, out):
+    for i in range(out.shape[0]):
+        for k in range(out.shape[1]):
+            x = a[i, k]
+            y = b[k]
+            out[i, k] = hermite_polynomial_he(x, y, 512)
 
 
 @kernel
@@ -6778,6 +7336,15 @@ def hermite_polynomial_he32_rscalar(x, b, out):
 
 
 @kernel
+def hermite_polynomial_he32_rows(a, b, out):
+    for i in range(out.shape[0]):
+        for k in range(out.shape[1]):
+            x = a[i, k]
+            y = b[k]
+            out[i, k] = hermite_polynomial_he(x, y, 128)
+
+
+@kernel
 def hermite_polynomial_he32_strided(a, b, out):
     for i in range(out.shape[0]):
         ia, ib = (i if a.shape[0] != 1 else 0), (i if b.shape[0] != 1 else 0)
@@ -6835,6 +7402,15 @@ def laguerre_polynomial_l_rscalar(x, b, out):
     for i in range(out.shape[0]):
         y = b[i]
         out[i] = laguerre_polynomial_l(x, y)
+
+
+@kernel
+def laguerre_polynomial_l_rows(a, b, out):
+    for i in range(out.shape[0]):
+        for k in range(out.shape[1]):
+            x = a[i, k]
+            y = b[k]
+            out[i, k] = laguerre_polynomial_l(x, y)
 
 
 @kernel
@@ -6898,6 +7474,15 @@ def legendre_polynomial_p_rscalar(x, b, out):
 
 
 @kernel
+def legendre_polynomial_p_rows(a, b, out):
+    for i in range(out.shape[0]):
+        for k in range(out.shape[1]):
+            x = a[i, k]
+            y = b[k]
+            out[i, k] = legendre_polynomial_p(x, y)
+
+
+@kernel
 def legendre_polynomial_p_strided(a, b, out):
     for i in range(out.shape[0]):
         ia, ib = (i if a.shape[0] != 1 else 0), (i if b.shape[0] != 1 else 0)
@@ -6955,6 +7540,15 @@ def elu_rscalar(x, b, out):
     for i in range(out.shape[0]):
         y = b[i]
         out[i] = y * (x if exp(x) == type(x)(1.0) else (-type(x)(1.0) if exp(x) - type(x)(1.0) == -type(x)(1.0) else (exp(x) - type(x)(1.0)) * x / log(exp(x)))) if x <= 0 else x
+
+
+@kernel
+def elu_rows(a, b, out):
+    for i in range(out.shape[0]):
+        for k in range(out.shape[1]):
+            x = a[i, k]
+            y = b[k]
+            out[i, k] = y * (x if exp(x) == type(x)(1.0) else (-type(x)(1.0) if exp(x) - type(x)(1.0) == -type(x)(1.0) else (exp(x) - type(x)(1.0)) * x / log(exp(x)))) if x <= 0 else x
 
 
 @kernel
@@ -7018,6 +7612,15 @@ def celu_rscalar(x, b, out):
 
 
 @kernel
+def celu_rows(a, b, out):
+    for i in range(out.shape[0]):
+        for k in range(out.shape[1]):
+            x = a[i, k]
+            y = b[k]
+            out[i, k] = y * ((x * (type(x)(1.0) / y)) if exp((x * (type(x)(1.0) / y))) == type(x)(1.0) else (-type(x)(1.0) if exp((x * (type(x)(1.0) / y))) - type(x)(1.0) == -type(x)(1.0) else (exp((x * (type(x)(1.0) / y))) - type(x)(1.0)) * (x * (type(x)(1.0) / y)) / log(exp((x * (type(x)(1.0) / y)))))) if x <= 0 else x
+
+
+@kernel
 def celu_strided(a, b, out):
     for i in range(out.shape[0]):
         ia, ib = (i if a.shape[0] != 1 else 0), (i if b.shape[0] != 1 else 0)
@@ -7075,6 +7678,15 @@ def leaky_relu_rscalar(x, b, out):
     for i in range(out.shape[0]):
         y = b[i]
         out[i] = x if x > 0 else x * y
+
+
+@kernel
+def leaky_relu_rows(a, b, out):
+    for i in range(out.shape[0]):
+        for k in range(out.shape[1]):
+            x = a[i, k]
+            y = b[k]
+            out[i, k] = x if x > 0 else x * y
 
 
 @kernel
@@ -7138,6 +7750,15 @@ def silu_backward_rscalar(x, b, out):
 
 
 @kernel
+def silu_backward_rows(a, b, out):
+    for i in range(out.shape[0]):
+        for k in range(out.shape[1]):
+            x = a[i, k]
+            y = b[k]
+            out[i, k] = y * (type(x)(1.0) / (type(x)(1.0) + exp(-x)) if x >= 0 else exp(x) / (type(x)(1.0) + exp(x))) * (type(x)(1.0) + x * (type(x)(1.0) - (type(x)(1.0) / (type(x)(1.0) + exp(-x)) if x >= 0 else exp(x) / (type(x)(1.0) + exp(x)))))
+
+
+@kernel
 def silu_backward_strided(a, b, out):
     for i in range(out.shape[0]):
         ia, ib = (i if a.shape[0] != 1 else 0), (i if b.shape[0] != 1 else 0)
@@ -7195,6 +7816,15 @@ def selu_backward_rscalar(x, b, out):
     for i in range(out.shape[0]):
         y = b[i]
         out[i] = y * 1.7580993408473766 * exp(x) if x <= 0 else y * 1.0507009873554805
+
+
+@kernel
+def selu_backward_rows(a, b, out):
+    for i in range(out.shape[0]):
+        for k in range(out.shape[1]):
+            x = a[i, k]
+            y = b[k]
+            out[i, k] = y * 1.7580993408473766 * exp(x) if x <= 0 else y * 1.0507009873554805
 
 
 @kernel
@@ -7258,6 +7888,15 @@ def elu_backward_rscalar(x, b, out):
 
 
 @kernel
+def elu_backward_rows(a, b, out):
+    for i in range(out.shape[0]):
+        for k in range(out.shape[1]):
+            x = a[i, k]
+            y = b[k]
+            out[i, k] = y * exp(x) if x <= 0 else y
+
+
+@kernel
 def elu_backward_strided(a, b, out):
     for i in range(out.shape[0]):
         ia, ib = (i if a.shape[0] != 1 else 0), (i if b.shape[0] != 1 else 0)
@@ -7315,6 +7954,15 @@ def leaky_relu_backward_rscalar(x, b, out):
     for i in range(out.shape[0]):
         y = b[i]
         out[i] = y if x > 0 else y * 0.01
+
+
+@kernel
+def leaky_relu_backward_rows(a, b, out):
+    for i in range(out.shape[0]):
+        for k in range(out.shape[1]):
+            x = a[i, k]
+            y = b[k]
+            out[i, k] = y if x > 0 else y * 0.01
 
 
 @kernel
@@ -7378,6 +8026,15 @@ def mish_backward_rscalar(x, b, out):
 
 
 @kernel
+def mish_backward_rows(a, b, out):
+    for i in range(out.shape[0]):
+        for k in range(out.shape[1]):
+            x = a[i, k]
+            y = b[k]
+            out[i, k] = y * (1.0 + x * 0.0) if x > 20.0 else y * ((exp(x) * (exp(x) + type(x)(2.0))) / ((exp(x) * (exp(x) + type(x)(2.0))) + type(x)(2.0)) + x * (exp(x) / (exp(x) + type(x)(1.0))) * (type(x)(4.0) * ((exp(x) * (exp(x) + type(x)(2.0))) + type(x)(1.0)) / (((exp(x) * (exp(x) + type(x)(2.0))) + type(x)(2.0)) * ((exp(x) * (exp(x) + type(x)(2.0))) + type(x)(2.0)))))
+
+
+@kernel
 def mish_backward_strided(a, b, out):
     for i in range(out.shape[0]):
         ia, ib = (i if a.shape[0] != 1 else 0), (i if b.shape[0] != 1 else 0)
@@ -7435,6 +8092,15 @@ def hardswish_backward_rscalar(x, b, out):
     for i in range(out.shape[0]):
         y = b[i]
         out[i] = 0.0 if x <= -3.0 else (y * (x / 3.0 + 0.5) if x < 3.0 else y)
+
+
+@kernel
+def hardswish_backward_rows(a, b, out):
+    for i in range(out.shape[0]):
+        for k in range(out.shape[1]):
+            x = a[i, k]
+            y = b[k]
+            out[i, k] = 0.0 if x <= -3.0 else (y * (x / 3.0 + 0.5) if x < 3.0 else y)
 
 
 @kernel
@@ -7498,6 +8164,15 @@ def hardsigmoid_backward_rscalar(x, b, out):
 
 
 @kernel
+def hardsigmoid_backward_rows(a, b, out):
+    for i in range(out.shape[0]):
+        for k in range(out.shape[1]):
+            x = a[i, k]
+            y = b[k]
+            out[i, k] = y * (1.0 / 6.0) if (x > -3.0 and x < 3.0) else 0.0
+
+
+@kernel
 def hardsigmoid_backward_strided(a, b, out):
     for i in range(out.shape[0]):
         ia, ib = (i if a.shape[0] != 1 else 0), (i if b.shape[0] != 1 else 0)
@@ -7555,6 +8230,15 @@ def gelu_backward_rscalar(x, b, out):
     for i in range(out.shape[0]):
         y = b[i]
         out[i] = y * (type(x)(0.5) * (type(x)(1.0) + math.erf(x * type(x)(0.7071067811865476))) + x * type(x)(0.3989422804014327) * exp(x * x * type(x)(-0.5)))
+
+
+@kernel
+def gelu_backward_rows(a, b, out):
+    for i in range(out.shape[0]):
+        for k in range(out.shape[1]):
+            x = a[i, k]
+            y = b[k]
+            out[i, k] = y * (type(x)(0.5) * (type(x)(1.0) + math.erf(x * type(x)(0.7071067811865476))) + x * type(x)(0.3989422804014327) * exp(x * x * type(x)(-0.5)))
 
 
 @kernel
@@ -7618,6 +8302,15 @@ def gelu_tanh_backward_rscalar(x, b, out):
 
 
 @kernel
+def gelu_tanh_backward_rows(a, b, out):
+    for i in range(out.shape[0]):
+        for k in range(out.shape[1]):
+            x = a[i, k]
+            y = b[k]
+            out[i, k] = y * (type(x)(0.5) * (type(x)(1.0) + tanh(type(x)(0.7978845608028654) * (x + type(x)(0.044715) * x * x * x))) + type(x)(0.5) * x * (type(x)(1.0) - tanh(type(x)(0.7978845608028654) * (x + type(x)(0.044715) * x * x * x)) * tanh(type(x)(0.7978845608028654) * (x + type(x)(0.044715) * x * x * x))) * type(x)(0.7978845608028654) * (type(x)(1.0) + type(x)(0.134145) * x * x))
+
+
+@kernel
 def gelu_tanh_backward_strided(a, b, out):
     for i in range(out.shape[0]):
         ia, ib = (i if a.shape[0] != 1 else 0), (i if b.shape[0] != 1 else 0)
@@ -7675,6 +8368,15 @@ def softplus_backward_rscalar(x, b, out):
     for i in range(out.shape[0]):
         y = b[i]
         out[i] = y if x > 20.0 else y * exp(x) / (exp(x) + 1.0)
+
+
+@kernel
+def softplus_backward_rows(a, b, out):
+    for i in range(out.shape[0]):
+        for k in range(out.shape[1]):
+            x = a[i, k]
+            y = b[k]
+            out[i, k] = y if x > 20.0 else y * exp(x) / (exp(x) + 1.0)
 
 
 @kernel
@@ -7738,6 +8440,15 @@ def logsigmoid_backward_rscalar(x, b, out):
 
 
 @kernel
+def logsigmoid_backward_rows(a, b, out):
+    for i in range(out.shape[0]):
+        for k in range(out.shape[1]):
+            x = a[i, k]
+            y = b[k]
+            out[i, k] = y * (1.0 - exp(x) / (1.0 + exp(x))) if x < 0 else y * (exp(-x) / (1.0 + exp(-x)))
+
+
+@kernel
 def logsigmoid_backward_strided(a, b, out):
     for i in range(out.shape[0]):
         ia, ib = (i if a.shape[0] != 1 else 0), (i if b.shape[0] != 1 else 0)
@@ -7795,6 +8506,15 @@ def relu6_backward_rscalar(x, b, out):
     for i in range(out.shape[0]):
         y = b[i]
         out[i] = 0.0 if (x <= 0 or x >= 6.0) else y
+
+
+@kernel
+def relu6_backward_rows(a, b, out):
+    for i in range(out.shape[0]):
+        for k in range(out.shape[1]):
+            x = a[i, k]
+            y = b[k]
+            out[i, k] = 0.0 if (x <= 0 or x >= 6.0) else y
 
 
 @kernel
