@@ -14,7 +14,7 @@ from framework.autograd import grad_mode
 from framework.autograd.function import Function
 from framework.export import _ops
 from framework.export._graph import Ref, Sym
-from framework.export._program import _materialize
+from framework.export._program import _materialize, store
 from framework.tensor import Tensor
 
 
@@ -108,13 +108,7 @@ def _bindings_of(group, tensors):
 def replay(nodes, env, device, bindings=None):
     """Run `nodes` eagerly, reading and writing values in `env`."""
     for node in nodes:
-        out = _ops.call(node.op, _materialize(node.args, env, bindings or {}), device)
-        if len(node.outputs) == 1 and isinstance(out, Tensor):
-            env[node.outputs[0]] = out
-        else:
-            for name, o in zip(node.outputs, out):
-                if name:
-                    env[name] = o
+        store(node.outputs, _ops.call(node.op, _materialize(node.args, env, bindings or {}), device), env)
 
 
 def _runner(node):
@@ -135,13 +129,7 @@ def _runner(node):
         args = template.copy()
         for i, name in refs:
             args[i] = env[name]
-        out = apply(*args)
-        if len(outputs) == 1 and isinstance(out, Tensor):
-            env[outputs[0]] = out
-        else:
-            for name, o in zip(outputs, out):
-                if name:
-                    env[name] = o
+        store(outputs, apply(*args), env)
     return run
 
 

@@ -316,10 +316,6 @@ def cache_dir():
     return os.path.join(root, "compile")
 
 
-def debug_enabled(mode):
-    return mode == "debug" or os.environ.get("FRAMEWORK_COMPILE_DEBUG", "") not in ("", "0")
-
-
 def load(group, target, in_dtypes, key, debug=False):
     """The group's kernel module for `target`, from the cache or written there first; `key`
     names it (a hash of the fused subgraph)."""

@@ -157,13 +157,7 @@ class ExportedModule(nn.Module):
         if device is None:
             device = next((t.device for t in env.values()), framework.device("cpu"))
         for node in graph.nodes:
-            out = _ops.call(node.op, _materialize(node.args, env, bindings), device)
-            if len(node.outputs) == 1 and isinstance(out, Tensor):
-                env[node.outputs[0]] = out
-            else:
-                for name, o in zip(node.outputs, out):
-                    if name:
-                        env[name] = o
+            store(node.outputs, _ops.call(node.op, _materialize(node.args, env, bindings), device), env)
         return _materialize(graph.output, env, bindings)
 
     def _bind(self, spec, value, env, bindings, where):
@@ -198,6 +192,17 @@ class ExportedModule(nn.Module):
         elif spec != value:
             raise RuntimeError(f"{where}: the program was exported with {spec!r} here (non-tensor inputs are "
                                f"constants of the graph), got {value!r}")
+
+
+def store(names, out, env):
+    """A node's result into `env` under its output names (one tensor, or a tuple with unused
+    outputs unnamed)."""
+    if len(names) == 1 and isinstance(out, Tensor):
+        env[names[0]] = out
+    else:
+        for name, o in zip(names, out):
+            if name:
+                env[name] = o
 
 
 def _materialize(value, env, bindings):
