@@ -222,7 +222,7 @@ def _evaluate(e, x, y):
     return getattr(operator, op if op != "div" else "truediv")(a, b)
 
 
-@settings(max_examples=8)
+@settings(max_examples=6)
 @given(expr=_expressions())
 def test_hypothesis_elementwise_expressions(expr, device):
     def f(x, y):
@@ -448,7 +448,7 @@ def test_dynamic_sizes_after_a_change_and_with_dynamic_true(device):
 
     w = _tensor(randn(5), device)
     compiled = framework.compile(f)
-    for rows, count in ((16, 1), (20, 2), (24, 2), (17, 2)):
+    for rows, count in ((16, 1), (20, 2), (17, 2)):
         x = _tensor(randn(rows, 5), device)
         got, want = compiled(x, w), f(x, w)
         assert compiled.compile_count == count and got.shape == want.shape
@@ -459,6 +459,8 @@ def test_dynamic_sizes_after_a_change_and_with_dynamic_true(device):
     assert len(dynamic) == 1 and any(getattr(g, "rows", False) for g in dynamic[0].groups)
     compiled(_tensor(randn(16, 6), device, grad=False), _tensor(randn(6), device, grad=False))
     assert compiled.compile_count == 3  # another dim changed: its own program
+    if device == "cuda":
+        return  # (the modes below are the guards' logic, the same on every device)
 
     always = framework.compile(f, dynamic=True)
     for rows in (16, 30):

@@ -93,6 +93,12 @@ def test_integer_arithmetic_wraps_like_torch(device):
 
 # ------------------------------------------------------------------ every op on 16-bit floats
 
+# PyTorch computes sinc's gradient in the 16-bit dtype, where pi*x*cos(pi*x) - sin(pi*x) cancels
+# for |x| below about 0.1 (bfloat16 at x = -0.03125: 0.159, exact 0.1027; ours, in float32, 0.1025):
+# the inputs keep away from there, so that the comparison is of the op, not of PyTorch's rounding.
+_AWAY_FROM_ZERO = {"sinc": lambda a: np.sign(a) * (np.abs(a) + 0.25)}
+
+
 def _cases():
     """(name, fn, arrays) from the op tables of the float32 tests, plus the layers and products."""
     rng = np.random.default_rng(0)
@@ -101,7 +107,8 @@ def _cases():
     cases += [(f"binary_{n}", fn, [x, y]) for n, fn in test_elementwise.BINARY.items()]
     cases += [(f"shape_{n}", fn, [rng.standard_normal((2, 3, 4)).astype(np.float32)])
               for n, fn in test_shape.SHAPE_OPS.items()]
-    cases += [(f"math_{n}", fn, [inp]) for n, (fn, inp, _) in test_math_ops.UNARY.items() if n != "logit_eps"]
+    cases += [(f"math_{n}", fn, [_AWAY_FROM_ZERO[n](inp) if n in _AWAY_FROM_ZERO else inp])
+              for n, (fn, inp, _) in test_math_ops.UNARY.items() if n != "logit_eps"]
     cases += [(f"reduce_{n}", fn, [x]) for n, fn in test_math_ops.REDUCTIONS.items()]
     cases += [(f"act_{n}", fn, [x]) for n, fn in test_activations.ELEMENTWISE.items()]
     w, img = rng.standard_normal((3, 4)).astype(np.float32), rng.standard_normal((2, 2, 5, 5)).astype(np.float32)
