@@ -1,32 +1,23 @@
 """Geometric(probs or logits): the number of failures before the first success of Bernoulli(probs)
 trials, on {0, 1, 2, ...}."""
-from numbers import Number
-
 import framework
 from framework import Size
 from framework.distributions import constraints
 from framework.distributions.distribution import Distribution
-from framework.distributions.utils import (broadcast_all, expand_probs_or_logits, finfo, lazy_property, logits_to_probs,
-                                           probs_to_logits)
+from framework.distributions.utils import (BinaryProbsLogits, broadcast_all, expand_probs_or_logits, finfo,
+                                           set_probs_or_logits)
 from framework.nn.functional import binary_cross_entropy_with_logits
 
 __all__ = ["Geometric"]
 
 
-class Geometric(Distribution):
+class Geometric(BinaryProbsLogits, Distribution):
     arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}
     support = constraints.nonnegative_integer
 
     def __init__(self, probs=None, logits=None, validate_args=None):
-        if (probs is None) == (logits is None):
-            raise ValueError("Either `probs` or `logits` must be specified, but not both.")
-        if probs is not None:
-            (self.probs,) = broadcast_all(probs)
-        else:
-            (self.logits,) = broadcast_all(logits)
-        probs_or_logits = probs if probs is not None else logits
-        batch_shape = Size() if isinstance(probs_or_logits, Number) else probs_or_logits.size()
-        super().__init__(batch_shape, validate_args=validate_args)
+        set_probs_or_logits(self, probs, logits)
+        super().__init__(self._param.size(), validate_args=validate_args)
         if self._validate_args and probs is not None:
             # unit_interval admits 0, which has no geometric law
             value = self.probs
@@ -55,14 +46,6 @@ class Geometric(Distribution):
     @property
     def variance(self):
         return (1.0 / self.probs - 1.0) / self.probs
-
-    @lazy_property
-    def logits(self):
-        return probs_to_logits(self.probs, is_binary=True)
-
-    @lazy_property
-    def probs(self):
-        return logits_to_probs(self.logits, is_binary=True)
 
     def sample(self, sample_shape=Size()):
         """floor(log U / log(1 - p)), U uniform on [tiny, 1): inversion of the cdf."""

@@ -4,8 +4,9 @@ log (where the density is computed)."""
 import framework
 from framework import Size
 from framework.distributions import constraints
-from framework.distributions.categorical import Categorical
+from framework.distributions.categorical import Categorical, _CategoricalParams
 from framework.distributions.distribution import Distribution
+from framework.distributions.relaxed_bernoulli import _RelaxedParams
 from framework.distributions.transformed_distribution import TransformedDistribution
 from framework.distributions.transforms import ExpTransform
 from framework.distributions.utils import broadcast_all, clamp_probs
@@ -13,7 +14,7 @@ from framework.distributions.utils import broadcast_all, clamp_probs
 __all__ = ["ExpRelaxedCategorical", "RelaxedOneHotCategorical"]
 
 
-class ExpRelaxedCategorical(Distribution):
+class ExpRelaxedCategorical(_CategoricalParams, Distribution):
     """log_softmax((logits + Gumbel noise) / temperature)."""
     arg_constraints = {"probs": constraints.simplex, "logits": constraints.real_vector}
     support = constraints.real_vector  # in fact a submanifold of it
@@ -35,18 +36,6 @@ class ExpRelaxedCategorical(Distribution):
         new._validate_args = self._validate_args
         return new
 
-    @property
-    def param_shape(self):
-        return self._categorical.param_shape
-
-    @property
-    def logits(self):
-        return self._categorical.logits
-
-    @property
-    def probs(self):
-        return self._categorical.probs
-
     def rsample(self, sample_shape=Size()):
         shape = tuple(self._extended_shape(sample_shape))
         uniforms = clamp_probs(framework.rand(shape, dtype=self.logits.dtype, device=self.logits.device))
@@ -65,7 +54,7 @@ class ExpRelaxedCategorical(Distribution):
         return score + log_scale
 
 
-class RelaxedOneHotCategorical(TransformedDistribution):
+class RelaxedOneHotCategorical(_RelaxedParams, TransformedDistribution):
     arg_constraints = {"probs": constraints.simplex, "logits": constraints.real_vector}
     support = constraints.simplex
     has_rsample = True
@@ -77,15 +66,3 @@ class RelaxedOneHotCategorical(TransformedDistribution):
     def expand(self, batch_shape, _instance=None):
         new = self._get_checked_instance(RelaxedOneHotCategorical, _instance)
         return super().expand(batch_shape, _instance=new)
-
-    @property
-    def temperature(self):
-        return self.base_dist.temperature
-
-    @property
-    def logits(self):
-        return self.base_dist.logits
-
-    @property
-    def probs(self):
-        return self.base_dist.probs

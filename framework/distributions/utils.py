@@ -75,6 +75,19 @@ def expand_probs_or_logits(source, new, batch_shape):
         new._param = new.logits
 
 
+def set_probs_or_logits(dist, probs, logits, *others):
+    """For `__init__` of a law given by `probs` or by `logits` (exactly one): `dist` gets that one,
+    broadcast with `others` (first, so that numbers take their dtype), also as its `_param`; returns
+    the others, broadcast."""
+    if (probs is None) == (logits is None):
+        raise ValueError("Either `probs` or `logits` must be specified, but not both.")
+    name, value = ("probs", probs) if probs is not None else ("logits", logits)
+    *others, param = broadcast_all(*others, value)
+    setattr(dist, name, param)
+    dist._param = param
+    return others
+
+
 def logits_to_probs(logits, is_binary=False):
     if is_binary:
         return framework.sigmoid(logits)
@@ -113,6 +126,19 @@ class lazy_property:
 class _lazy_property_and_property(lazy_property, property):
     def __init__(self, wrapped):
         property.__init__(self, wrapped)
+
+
+class BinaryProbsLogits:
+    """For the laws given by a success probability `probs` or by its log-odds `logits`: the one not
+    given is computed from the other (sigmoid, logit) when first read."""
+
+    @lazy_property
+    def logits(self):
+        return probs_to_logits(self.probs, is_binary=True)
+
+    @lazy_property
+    def probs(self):
+        return logits_to_probs(self.logits, is_binary=True)
 
 
 def _tril_mask(n, diag, device):

@@ -10,7 +10,7 @@ from framework import Size
 from framework.distributions import constraints
 from framework.distributions.chi2 import Chi2
 from framework.distributions.exp_family import ExponentialFamily
-from framework.distributions.multivariate_normal import _precision_to_scale_tril
+from framework.distributions.multivariate_normal import _cholesky_of_given, _ScaleTrilParams
 from framework.distributions.utils import broadcast_shapes, finfo, lazy_property
 
 __all__ = ["Wishart"]
@@ -26,7 +26,7 @@ def _mvdigamma(x, p):
     return framework.digamma(x.unsqueeze(-1) - halves.expand(tuple(x.shape) + (-1,))).sum(-1)
 
 
-class Wishart(ExponentialFamily):
+class Wishart(_ScaleTrilParams, ExponentialFamily):
     support = constraints.positive_definite
     has_rsample = True
     _mean_carrier_measure = 0
@@ -65,12 +65,7 @@ class Wishart(ExponentialFamily):
                           "ndim.", stacklevel=2)
         super().__init__(batch_shape, event_shape, validate_args=validate_args)
         self._batch_dims = [-(x + 1) for x in range(len(self._batch_shape))]
-        if scale_tril is not None:
-            self._unbroadcasted_scale_tril = scale_tril
-        elif covariance_matrix is not None:
-            self._unbroadcasted_scale_tril = framework.linalg.cholesky(covariance_matrix)
-        else:
-            self._unbroadcasted_scale_tril = _precision_to_scale_tril(precision_matrix)
+        self._unbroadcasted_scale_tril = _cholesky_of_given(covariance_matrix, precision_matrix, scale_tril)
         self._dist_chi2 = self._bartlett_chi2()
 
     def _bartlett_chi2(self):
@@ -87,9 +82,7 @@ class Wishart(ExponentialFamily):
         new._unbroadcasted_scale_tril = self._unbroadcasted_scale_tril.expand(cov_shape)
         new.df = self.df.expand(tuple(batch_shape))
         new._batch_dims = [-(x + 1) for x in range(len(batch_shape))]
-        for name in ("covariance_matrix", "scale_tril", "precision_matrix"):
-            if name in self.__dict__:
-                setattr(new, name, self.__dict__[name].expand(cov_shape))
+        self._expand_matrix_params(new, cov_shape)
         super(Wishart, new).__init__(batch_shape, self.event_shape, validate_args=False)
         new._dist_chi2 = new._bartlett_chi2()
         new._validate_args = self._validate_args
@@ -97,15 +90,6 @@ class Wishart(ExponentialFamily):
 
     def _matrix_shape(self):
         return tuple(self._batch_shape) + tuple(self._event_shape)
-
-    @lazy_property
-    def scale_tril(self):
-        return self._unbroadcasted_scale_tril.expand(self._matrix_shape())
-
-    @lazy_property
-    def covariance_matrix(self):
-        L = self._unbroadcasted_scale_tril
-        return (L @ L.transpose(-2, -1)).expand(self._matrix_shape())
 
     @lazy_property
     def precision_matrix(self):
