@@ -61,6 +61,20 @@ def _check_same_dtype(A, B, name):
                            f"{_dt.scalar_name(A.dtype)} and B of type {_dt.scalar_name(B.dtype)} instead")
 
 
+def _check_system(A, B, left, name):
+    """n, once A (n x n matrices) and B (at least matrices, of A's dtype) make a system AX = B
+    (XA = B where not left) of PyTorch's solvers with a factored or triangular A."""
+    _check_matrix(A, name)
+    _check_same_dtype(A, B, name)
+    if B.ndim < 2:
+        raise RuntimeError(f"{name}: The input tensor B must have at least 2 dimensions.")
+    n = A.shape[-1]
+    if (B.shape[-2] if left else B.shape[-1]) != n:
+        raise RuntimeError(f"{name}: Incompatible shapes of A and B for the equation "
+                           f"{'AX = B' if left else 'XA = B'} ({n}x{n} and {B.shape[-2]}x{B.shape[-1]})")
+    return n
+
+
 def _infos(info):
     """(batch index, code) of the first nonzero LAPACK info, or None."""
     host = np.asarray(info.device.backend.to_host(info._data)).reshape(-1)
@@ -229,14 +243,7 @@ class LuSolve(Function):
 
 
 def lu_solve(LU, pivots, B, left=True, adjoint=False):
-    _check_matrix(LU, "linalg.lu_solve")
-    _check_same_dtype(LU, B, "linalg.lu_solve")
-    if B.ndim < 2:
-        raise RuntimeError("linalg.lu_solve: The input tensor B must have at least 2 dimensions.")
-    n = LU.shape[-1]
-    if (B.shape[-2] if left else B.shape[-1]) != n:
-        raise RuntimeError(f"linalg.lu_solve: Incompatible shapes of A and B for the equation "
-                           f"{'AX = B' if left else 'XA = B'} ({n}x{n} and {B.shape[-2]}x{B.shape[-1]})")
+    n = _check_system(LU, B, left, "linalg.lu_solve")
     if not left:  # X A = B  <=>  A^H X^H = B^H
         return _mH(lu_solve(LU, pivots, _mH(B), True, not adjoint))
     batch = broadcast_shapes(tuple(LU.shape[:-2]), tuple(B.shape[:-2]))
@@ -468,14 +475,7 @@ class SolveTriangular(Function):
 
 
 def solve_triangular(A, B, upper, left=True, unitriangular=False):
-    _check_matrix(A, "linalg.solve_triangular")
-    _check_same_dtype(A, B, "linalg.solve_triangular")
-    if B.ndim < 2:
-        raise RuntimeError("linalg.solve_triangular: The input tensor B must have at least 2 dimensions.")
-    n = A.shape[-1]
-    if (B.shape[-2] if left else B.shape[-1]) != n:
-        raise RuntimeError(f"linalg.solve_triangular: Incompatible shapes of A and B for the equation "
-                           f"{'AX = B' if left else 'XA = B'} ({n}x{n} and {B.shape[-2]}x{B.shape[-1]})")
+    n = _check_system(A, B, left, "linalg.solve_triangular")
     batch = broadcast_shapes(tuple(A.shape[:-2]), tuple(B.shape[:-2]))
     return SolveTriangular.apply(A.expand(batch + (n, n)), B.expand(batch + tuple(B.shape[-2:])), bool(upper),
                                  bool(left), bool(unitriangular))

@@ -13,7 +13,7 @@ import numpy as np
 
 from framework.backends import conv_geometry as geo
 from framework.backends.host_memory import tune_malloc
-from framework.backends.layout import AdvancedKey, c_strides, reduction_runs
+from framework.backends.layout import AdvancedKey, c_strides, reduction_runs, two_batch_runs
 from kernels.cpu import elementwise as ew
 from kernels.cpu import index as ix
 from kernels.cpu import blas, conv, linalg, loss, norm, optim, pool, reduce as rd, select
@@ -975,18 +975,10 @@ def _mask_view(mask, shape):
     batch: the batch dims merge where their strides allow (a stride-0 run stays stride 0), and
     a mask whose batch dims do not merge into two is copied."""
     m = np.broadcast_to(mask, shape)
-    merged = []  # [size, stride] runs of batch dims
-    for n, st in zip(shape[:-2], m.strides[:-2]):
-        if n == 1:
-            continue
-        if merged and merged[-1][1] == st * n:
-            merged[-1] = [merged[-1][0] * n, st]
-        else:
-            merged.append([n, st])
-    if len(merged) > 2:
+    merged = two_batch_runs(shape[:-2], m.strides[:-2])  # [size, stride] runs of batch dims
+    if merged is None:
         m = np.ascontiguousarray(m)
-        merged = [[math.prod(shape[:-2]), m.strides[-3]]]
-    merged = [[1, 0]] * (2 - len(merged)) + merged
+        merged = [[1, 0], [math.prod(shape[:-2]), m.strides[-3]]]
     return np.lib.stride_tricks.as_strided(m, (merged[0][0], merged[1][0]) + shape[-2:],
                                            (merged[0][1], merged[1][1]) + m.strides[-2:], writeable=False)
 

@@ -24,7 +24,7 @@ import numpy as np
 from numba import cuda
 
 from framework.backends import conv_geometry as geo
-from framework.backends.layout import c_strides, reduction_runs
+from framework.backends.layout import StridedArray, c_strides, reduction_runs, two_batch_runs
 from kernels.cuda import conv, errors, linalg, loss, memory, norm, optim, pool, select
 from kernels.cuda import embedding
 from kernels.cuda import elementwise as ew
@@ -48,7 +48,7 @@ BFLOAT16 = np.dtype(ml_dtypes.bfloat16)
 _BITS = {BFLOAT16: np.dtype(np.uint16)}
 
 
-class CudaArray:
+class CudaArray(StridedArray):
     """A view (shape, strides, offset; strides in elements) of a flat device buffer. `dtype`
     is the elements' dtype; the buffer's is the same except for bfloat16 (uint16 bits)."""
 
@@ -60,21 +60,6 @@ class CudaArray:
         self.strides = tuple(strides) if strides is not None else c_strides(self.shape)
         self.offset = int(offset)
         self.dtype = np.dtype(buf.dtype) if dtype is None else np.dtype(dtype)
-
-    @property
-    def ndim(self):
-        return len(self.shape)
-
-    @property
-    def size(self):
-        return math.prod(self.shape)
-
-    @property
-    def itemsize(self):
-        return self.dtype.itemsize
-
-    def is_contiguous(self):
-        return all(st == c for st, c, n in zip(self.strides, c_strides(self.shape), self.shape) if n != 1)
 
     def flat(self):
         """The 1-D device view of a contiguous array (None when not contiguous)."""
@@ -975,18 +960,10 @@ def _attention_mask_view(mask, shape):
     (B1, B2, L, S) view, B1 * B2 the batch, B2 = inner; copied when its batch dims do not
     merge into two. The view is checked against the buffer before any kernel reads it."""
     m = broadcast_to(mask, shape)
-    merged = []  # [size, stride] runs of batch dims
-    for n, st in zip(shape[:-2], m.strides[:-2]):
-        if n == 1:
-            continue
-        if merged and merged[-1][1] == st * n:
-            merged[-1] = [merged[-1][0] * n, st]
-        else:
-            merged.append([n, st])
-    if len(merged) > 2:
+    merged = two_batch_runs(shape[:-2], m.strides[:-2])  # [size, stride] runs of batch dims
+    if merged is None:
         m = contiguous(m)
-        merged = [[math.prod(shape[:-2]), shape[-2] * shape[-1]]]
-    merged = [[1, 0]] * (2 - len(merged)) + merged
+        merged = [[1, 0], [math.prod(shape[:-2]), shape[-2] * shape[-1]]]
     sizes = (merged[0][0], merged[1][0]) + tuple(shape[-2:])
     strides = (merged[0][1], merged[1][1]) + tuple(m.strides[-2:])
     reach = [(n - 1) * st for n, st in zip(sizes, strides) if n > 0]

@@ -10,6 +10,7 @@ import math
 import numpy as np
 
 from framework.backends.cuda_backend import CudaArray, _grid, astype, contiguous, empty, permute
+from framework.backends.layout import diagonal_view
 from kernels.cuda import scan as sk
 from kernels.cuda import sort as so
 
@@ -91,14 +92,7 @@ def sorted_mode(values, indices):
 
 def diagonal(a, offset, dim1, dim2):
     """The diagonal of dims dim1, dim2 as a view, appended as the last dim (metadata only)."""
-    n = max(0, min(a.shape[dim1] + min(offset, 0), a.shape[dim2] - max(offset, 0)))
-    start = a.offset
-    if n:
-        start += max(-offset, 0) * a.strides[dim1] + max(offset, 0) * a.strides[dim2]
-    keep = [d for d in range(a.ndim) if d not in (dim1, dim2)]
-    shape = tuple(a.shape[d] for d in keep) + (n,)
-    strides = tuple(a.strides[d] for d in keep) + (a.strides[dim1] + a.strides[dim2],)
-    return CudaArray(a.buf, shape, strides, start, a.dtype)
+    return a.view(*diagonal_view(a, offset, dim1, dim2))
 
 
 

@@ -1,4 +1,5 @@
 """Shape arithmetic both backends share (no arrays, no kernels)."""
+import math
 
 
 def c_strides(shape):
@@ -8,6 +9,57 @@ def c_strides(shape):
         strides.append(acc)
         acc *= n
     return tuple(reversed(strides))
+
+
+class StridedArray:
+    """What the backends' own array views (CudaArray, MetaArray) share: NumPy's ndim, size,
+    itemsize, and whether the shape, strides (in elements) and dtype make a C-contiguous view."""
+
+    __slots__ = ()
+
+    @property
+    def ndim(self):
+        return len(self.shape)
+
+    @property
+    def size(self):
+        return math.prod(self.shape)
+
+    @property
+    def itemsize(self):
+        return self.dtype.itemsize
+
+    def is_contiguous(self):
+        return all(st == c for st, c, n in zip(self.strides, c_strides(self.shape), self.shape) if n != 1)
+
+
+def two_batch_runs(sizes, strides):
+    """Batch dims of `sizes` and `strides` merged into two [size, stride] runs, outer first, where
+    their strides allow (size-1 dims dropped, a stride-0 run kept stride 0; [1, 0] fills in front),
+    or None when they do not merge into two (the caller copies)."""
+    merged = []
+    for n, st in zip(sizes, strides):
+        if n == 1:
+            continue
+        if merged and merged[-1][1] == st * n:
+            merged[-1] = [merged[-1][0] * n, st]
+        else:
+            merged.append([n, st])
+    if len(merged) > 2:
+        return None
+    return [[1, 0]] * (2 - len(merged)) + merged
+
+
+def diagonal_view(a, offset, dim1, dim2):
+    """(shape, strides, offset) of the view of a's diagonal of dims dim1, dim2 (`offset` above
+    the main one), appended as the last dim: for a backend's strided array (metadata only)."""
+    n = max(0, min(a.shape[dim1] + min(offset, 0), a.shape[dim2] - max(offset, 0)))
+    start = a.offset
+    if n:
+        start += max(-offset, 0) * a.strides[dim1] + max(offset, 0) * a.strides[dim2]
+    keep = [d for d in range(a.ndim) if d not in (dim1, dim2)]
+    return (tuple(a.shape[d] for d in keep) + (n,),
+            tuple(a.strides[d] for d in keep) + (a.strides[dim1] + a.strides[dim2],), start)
 
 
 def reduction_runs(dims):

@@ -17,7 +17,7 @@ import numpy as np
 
 from framework.backends import conv_geometry as geo
 from framework.backends.cpu_math import refuse_complex_to_real
-from framework.backends.layout import AdvancedKey, basic_view, c_strides
+from framework.backends.layout import AdvancedKey, StridedArray, basic_view, c_strides, diagonal_view
 from kernels.scalar import BOOL_OUT, OPTIMIZERS
 
 name = "meta"
@@ -32,7 +32,7 @@ class _Storage:
         self.nbytes = nbytes
 
 
-class MetaArray:
+class MetaArray(StridedArray):
     """A view (shape, strides and offset in elements, dtype) of a `_Storage`."""
 
     __slots__ = ("storage", "shape", "strides", "offset", "dtype")
@@ -43,21 +43,6 @@ class MetaArray:
         self.strides = tuple(int(s) for s in strides)
         self.offset = int(offset)
         self.dtype = np.dtype(dtype)
-
-    @property
-    def ndim(self):
-        return len(self.shape)
-
-    @property
-    def size(self):
-        return math.prod(self.shape)
-
-    @property
-    def itemsize(self):
-        return self.dtype.itemsize
-
-    def is_contiguous(self):
-        return all(st == c for st, c, n in zip(self.strides, c_strides(self.shape), self.shape) if n != 1)
 
     def view(self, shape, strides, offset, dtype=None):
         return MetaArray(self.storage, shape, strides, offset, self.dtype if dtype is None else dtype)
@@ -224,14 +209,8 @@ def sorted_mode(values, indices):
 
 
 def diagonal(a, offset, dim1, dim2):
-    """A view, as the CPU's (see cuda_math.diagonal for the same arithmetic)."""
-    n = max(0, min(a.shape[dim1] + min(offset, 0), a.shape[dim2] - max(offset, 0)))
-    start = a.offset
-    if n:
-        start += max(-offset, 0) * a.strides[dim1] + max(offset, 0) * a.strides[dim2]
-    keep = [d for d in range(a.ndim) if d not in (dim1, dim2)]
-    return a.view(tuple(a.shape[d] for d in keep) + (n,),
-                  tuple(a.strides[d] for d in keep) + (a.strides[dim1] + a.strides[dim2],), start)
+    """A view, as the CPU's."""
+    return a.view(*diagonal_view(a, offset, dim1, dim2))
 
 
 def view_as_real(a):

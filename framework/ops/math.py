@@ -355,6 +355,12 @@ def _tensor_args(name, *args):
                             f"not {type(a).__name__}")
 
 
+def _a_tensor_arg(name, input, other):
+    """For the binary ops that take a number for either argument, not both."""
+    if not isinstance(input, Tensor) and not isinstance(other, Tensor):
+        raise TypeError(f"{name}(): at least one of 'input' and 'other' must be a Tensor")
+
+
 def atan2(input, other):
     _tensor_args("atan2", input, other)
     return Atan2.apply(input, other)
@@ -385,20 +391,17 @@ def logaddexp2(input, other):
 
 
 def xlogy(input, other):
-    if not isinstance(input, Tensor) and not isinstance(other, Tensor):
-        raise TypeError("xlogy(): at least one of 'input' and 'other' must be a Tensor")
+    _a_tensor_arg("xlogy", input, other)
     return Xlogy.apply(input, other)
 
 
 def xlog1py(input, other):
-    if not isinstance(input, Tensor) and not isinstance(other, Tensor):
-        raise TypeError("xlog1py(): at least one of 'input' and 'other' must be a Tensor")
+    _a_tensor_arg("xlog1py", input, other)
     return Xlog1py.apply(input, other)
 
 
 def zeta(input, other):
-    if not isinstance(input, Tensor) and not isinstance(other, Tensor):
-        raise TypeError("zeta(): at least one of 'input' and 'other' must be a Tensor")
+    _a_tensor_arg("zeta", input, other)
     return Zeta.apply(input, other)
 
 

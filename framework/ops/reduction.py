@@ -16,13 +16,18 @@ def _expand_back(g, shape, dims, keepdim):
     return g.expand(shape)
 
 
+def _reduce(x, op, dims, keepdim, np_dtype, data=None):
+    """The backend's `op` reduction of x's data (or of `data`, in x's shape) over dims, into
+    np_dtype, with the reduced dims kept as size 1 where keepdim (a backend array)."""
+    b = x.device.backend
+    out = b.reduce(op, x._data if data is None else data, dims, np_dtype)
+    return b.reshape(out, reduced_shape(x.shape, dims, True)) if keepdim else out
+
+
 def _sum(x, dims, keepdim, dtype):
     out_dt = dtype or (_dt.int64 if not x.dtype.is_floating_point else x.dtype)
     data = x._data if dtype is None or dtype is x.dtype else x.device.backend.astype(x._data, dtype.np)
-    out = x.device.backend.reduce("sum", data, dims, out_dt.np)
-    if keepdim:
-        out = x.device.backend.reshape(out, reduced_shape(x.shape, dims, True))
-    return Tensor._make(out, out_dt, x.device)
+    return Tensor._make(_reduce(x, "sum", dims, keepdim, out_dt.np, data), out_dt, x.device)
 
 
 class Sum(Function):
@@ -72,9 +77,7 @@ class Prod(Function):
     @staticmethod
     def forward(ctx, x, dims, keepdim):
         out_dt = _dt.int64 if not x.dtype.is_floating_point else x.dtype
-        out = x.device.backend.reduce("prod", x._data, dims, out_dt.np)
-        if keepdim:
-            out = x.device.backend.reshape(out, reduced_shape(x.shape, dims, True))
+        out = _reduce(x, "prod", dims, keepdim, out_dt.np)
         ctx.dims, ctx.keepdim = dims, keepdim
         ctx.save_for_backward(x)
         return wrap(out, out_dt, x.device)
@@ -106,10 +109,7 @@ class Extreme(Function):
         if x.numel() == 0 and [d for d in dims if x.shape[d] == 0]:
             raise RuntimeError(f"{op}(): Expected reduction dim to be specified for input.numel() == 0. Specify the "
                                f"reduction dim with the 'dim' argument.")
-        out = x.device.backend.reduce(op, x._data, dims, x.dtype.np)
-        if keepdim:
-            out = x.device.backend.reshape(out, reduced_shape(x.shape, dims, True))
-        out = wrap(out, x.dtype, x.device)
+        out = wrap(_reduce(x, op, dims, keepdim, x.dtype.np), x.dtype, x.device)
         ctx.dims, ctx.keepdim = dims, keepdim
         ctx.save_for_backward(x, out)
         return out
@@ -285,10 +285,7 @@ def logsumexp(input, dim, keepdim=False):
 class _BoolReduce(Function):
     @staticmethod
     def forward(ctx, x, op, dims, keepdim):
-        out = x.device.backend.reduce(op, x._data, dims, _dt.bool_.np)
-        if keepdim:
-            out = x.device.backend.reshape(out, reduced_shape(x.shape, dims, True))
-        return wrap(out, _dt.bool_, x.device)
+        return wrap(_reduce(x, op, dims, keepdim, _dt.bool_.np), _dt.bool_, x.device)
 
 
 def all(input, dim=None, keepdim=False):
@@ -306,10 +303,7 @@ class Norm2(Function):
     def forward(ctx, x, dims, keepdim):
         b = x.device.backend
         sq = b.binary("mul", x._data, x._data)
-        out = b.unary("sqrt", b.reduce("sum", sq, dims, x.dtype.np))
-        if keepdim:
-            out = x.device.backend.reshape(out, reduced_shape(x.shape, dims, True))
-        out = wrap(out, x.dtype, x.device)
+        out = wrap(b.unary("sqrt", _reduce(x, "sum", dims, keepdim, x.dtype.np, sq)), x.dtype, x.device)
         ctx.dims, ctx.keepdim = dims, keepdim
         ctx.save_for_backward(x, out)
         return out

@@ -8,6 +8,7 @@ from framework import return_types
 from framework.autograd.function import Function
 from framework.ops._util import wrap, wrap_dim
 from framework.ops.elementwise import where
+from framework.ops.sort import PickedAlong
 from framework.tensor import Tensor
 
 
@@ -111,20 +112,10 @@ class Logcumsumexp(Function):
         return part(where(g > 0, g, 0.0)) - part(where(g < 0, -g, 0.0)), None
 
 
-class CumExtreme(Function):
+class CumExtreme(PickedAlong):
     @staticmethod
     def forward(ctx, x, op, dim):
-        values, indices = x.device.backend.scan_extreme(op, x._data, dim)
-        idx = wrap(indices, _dt.int64, x.device)
-        ctx.shape, ctx.dim = x.shape, dim
-        ctx.save_for_backward(idx)
-        return wrap(values, x.dtype, x.device), idx
-
-    @staticmethod
-    def backward(ctx, g, _):
-        (idx,) = ctx.saved_tensors
-        from framework.ops.indexing import scatter_into_zeros
-        return scatter_into_zeros(ctx.shape, ctx.dim, idx, g), None, None
+        return PickedAlong.picked(ctx, x, dim, *x.device.backend.scan_extreme(op, x._data, dim))
 
 
 def _check(input, name):

@@ -18,10 +18,14 @@ _kthvalue_result = return_types.kthvalue
 _mode_result = return_types.mode
 
 
-class Sort(Function):
+class PickedAlong(Function):
+    """Base of the functions of (x, two more arguments) whose values are x's entries picked along
+    dim at `indices` (sort; cummax and cummin in scan.py): the gradient goes back to where each
+    value was picked, summed."""
+
     @staticmethod
-    def forward(ctx, x, dim, descending):
-        values, indices = x.device.backend.sort(x._data, dim, descending)
+    def picked(ctx, x, dim, values, indices):
+        """The forward's result, (values, int64 indices) as tensors, from the backend's arrays."""
         idx = wrap(indices, _dt.int64, x.device)
         ctx.shape, ctx.dim = x.shape, dim
         ctx.save_for_backward(idx)
@@ -32,6 +36,12 @@ class Sort(Function):
         (idx,) = ctx.saved_tensors
         from framework.ops.indexing import scatter_into_zeros
         return scatter_into_zeros(ctx.shape, ctx.dim, idx, g), None, None
+
+
+class Sort(PickedAlong):
+    @staticmethod
+    def forward(ctx, x, dim, descending):
+        return PickedAlong.picked(ctx, x, dim, *x.device.backend.sort(x._data, dim, descending))
 
 
 def _sorted(input, dim, descending):

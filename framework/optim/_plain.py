@@ -20,6 +20,18 @@ def _direction(g, maximize):
     return -g if maximize else g
 
 
+def _decayed(p, g, weight_decay, maximize, decoupled=False, lr=0.0):
+    """The gradient an update follows: negated to maximize, plus weight_decay * p (L2), or,
+    decoupled (AdamW's way), p itself shrunk by lr * weight_decay and the gradient left as is."""
+    grad = _direction(g, maximize)
+    if weight_decay != 0:
+        if decoupled:
+            p.mul_(1 - lr * weight_decay)
+        else:
+            grad = grad.add(_kept(p), alpha=weight_decay)
+    return grad
+
+
 def _kept(state):
     """A state read by an op that saves it for backward: a copy when autograd records (the
     differentiable mode), since the next step updates the state in place. (The framework's
@@ -28,9 +40,7 @@ def _kept(state):
 
 
 def sgd(p, g, buf, lr, momentum, dampening, weight_decay, nesterov, maximize, first):
-    d = _direction(g, maximize)
-    if weight_decay != 0:
-        d = d.add(_kept(p), alpha=weight_decay)
+    d = _decayed(p, g, weight_decay, maximize)
     if momentum != 0:
         if first:
             buf.copy_(d.detach())
@@ -41,12 +51,7 @@ def sgd(p, g, buf, lr, momentum, dampening, weight_decay, nesterov, maximize, fi
 
 
 def adam(p, g, m, v, vmax, lr, beta1, beta2, eps, weight_decay, decoupled, amsgrad, maximize, step):
-    grad = _direction(g, maximize)
-    if weight_decay != 0:
-        if decoupled:
-            p.mul_(1 - lr * weight_decay)
-        else:
-            grad = grad.add(_kept(p), alpha=weight_decay)
+    grad = _decayed(p, g, weight_decay, maximize, decoupled, lr)
     m.lerp_(grad, 1 - beta1)
     v.mul_(beta2).add_(grad * grad, alpha=1 - beta2)
     bias_correction2_sqrt = math.sqrt(1 - beta2 ** step)
@@ -59,9 +64,7 @@ def adam(p, g, m, v, vmax, lr, beta1, beta2, eps, weight_decay, decoupled, amsgr
 
 
 def rmsprop(p, g, square_avg, grad_avg, buf, lr, alpha, eps, weight_decay, momentum, centered, maximize):
-    grad = _direction(g, maximize)
-    if weight_decay != 0:
-        grad = grad.add(_kept(p), alpha=weight_decay)
+    grad = _decayed(p, g, weight_decay, maximize)
     square_avg.mul_(alpha).add_(grad * grad, alpha=1 - alpha)
     if centered:
         grad_avg.lerp_(grad, 1 - alpha)
@@ -77,17 +80,13 @@ def rmsprop(p, g, square_avg, grad_avg, buf, lr, alpha, eps, weight_decay, momen
 
 
 def adagrad(p, g, state_sum, clr, eps, weight_decay, maximize):
-    grad = _direction(g, maximize)
-    if weight_decay != 0:
-        grad = grad.add(_kept(p), alpha=weight_decay)
+    grad = _decayed(p, g, weight_decay, maximize)
     state_sum.add_(grad * grad)
     p.add_(grad / state_sum.sqrt().add(eps), alpha=-clr)
 
 
 def adadelta(p, g, square_avg, acc_delta, lr, rho, eps, weight_decay, maximize):
-    grad = _direction(g, maximize)
-    if weight_decay != 0:
-        grad = grad.add(_kept(p), alpha=weight_decay)
+    grad = _decayed(p, g, weight_decay, maximize)
     square_avg.mul_(rho).add_(grad * grad, alpha=1 - rho)
     std = square_avg.add(eps).sqrt()
     delta = acc_delta.add(eps).sqrt() / std * grad
@@ -96,9 +95,7 @@ def adadelta(p, g, square_avg, acc_delta, lr, rho, eps, weight_decay, maximize):
 
 
 def adamax(p, g, exp_avg, exp_inf, lr, beta1, beta2, eps, weight_decay, maximize, step):
-    grad = _direction(g, maximize)
-    if weight_decay != 0:
-        grad = grad.add(_kept(p), alpha=weight_decay)
+    grad = _decayed(p, g, weight_decay, maximize)
     exp_avg.lerp_(grad, 1 - beta1)
     exp_inf.copy_(exp_inf.mul(beta2).maximum(grad.abs().add(eps)))
     p.add_(_kept(exp_avg) / _kept(exp_inf), alpha=-lr / (1 - beta1 ** step))
@@ -108,12 +105,7 @@ def nadam(p, g, exp_avg, exp_avg_sq, lr, beta1, beta2, eps, weight_decay, decoup
           grad_coef, avg_coef):
     """grad_coef and avg_coef: the step's momentum-schedule factors, -lr (1 - mu) / (1 - prod mu)
     and -lr mu_next / (1 - prod mu * mu_next), computed by the optimizer from its state."""
-    grad = _direction(g, maximize)
-    if weight_decay != 0:
-        if decoupled:
-            p.mul_(1 - lr * weight_decay)
-        else:
-            grad = grad.add(_kept(p), alpha=weight_decay)
+    grad = _decayed(p, g, weight_decay, maximize, decoupled, lr)
     exp_avg.lerp_(grad, 1 - beta1)
     exp_avg_sq.mul_(beta2).add_(grad * grad, alpha=1 - beta2)
     denom = (_kept(exp_avg_sq) / bias_correction2).sqrt().add(eps)
@@ -132,12 +124,7 @@ def _radam_rectification(beta2, step):
 
 
 def radam(p, g, exp_avg, exp_avg_sq, lr, beta1, beta2, eps, weight_decay, decoupled, maximize, step):
-    grad = _direction(g, maximize)
-    if weight_decay != 0:
-        if decoupled:
-            p.mul_(1 - lr * weight_decay)
-        else:
-            grad = grad.add(_kept(p), alpha=weight_decay)
+    grad = _decayed(p, g, weight_decay, maximize, decoupled, lr)
     exp_avg.lerp_(grad, 1 - beta1)
     exp_avg_sq.mul_(beta2).add_(grad * grad, alpha=1 - beta2)
     bias_corrected_exp_avg = _kept(exp_avg) / (1 - beta1 ** step)
@@ -151,9 +138,7 @@ def radam(p, g, exp_avg, exp_avg_sq, lr, beta1, beta2, eps, weight_decay, decoup
 
 def asgd(p, g, ax, eta, lambd, weight_decay, mu, maximize):
     """eta and mu: the step's learning rate and averaging weight, kept by the optimizer."""
-    grad = _direction(g, maximize)
-    if weight_decay != 0:
-        grad = grad.add(_kept(p), alpha=weight_decay)
+    grad = _decayed(p, g, weight_decay, maximize)
     p.mul_(1 - lambd * eta)
     p.add_(grad, alpha=-eta)
     if mu != 1:

@@ -11,6 +11,7 @@ from copy import deepcopy
 import framework
 from framework import Tensor
 from framework import profiler as _profiler
+from framework.nn.modules.module import _zero_grads
 
 
 class _RequiredParameter:
@@ -285,17 +286,7 @@ class Optimizer:
 
     # ------------------------------------------------------------ gradients and groups
     def zero_grad(self, set_to_none=True):
-        for group in self.param_groups:
-            for p in group["params"]:
-                if p.grad is not None:
-                    if set_to_none:
-                        p.grad = None
-                    else:
-                        if p.grad.grad_fn is not None:
-                            p.grad.detach_()
-                        else:
-                            p.grad.requires_grad_(False)
-                        p.grad.zero_()
+        _zero_grads((p for group in self.param_groups for p in group["params"]), set_to_none)
 
     def add_param_group(self, param_group):
         if not isinstance(param_group, dict):

@@ -1,12 +1,11 @@
 """Convolution modules, 1-D to 3-D, plain and transposed: PyTorch's constructors, attributes,
 initialisation, padding modes and reprs, each a thin shell over nn.functional."""
 import collections.abc
-import math
 
 import framework
-from framework.nn import functional as F, init
+from framework.nn import functional as F
+from framework.nn.modules.linear import kaiming_reset_, weight_and_bias
 from framework.nn.modules.module import Module
-from framework.nn.parameter import Parameter
 
 
 def _ntuple(n):
@@ -61,19 +60,11 @@ class _ConvNd(Module):
         else:
             self._reversed_padding_repeated_twice = _reverse_repeat_tuple(padding, 2)
         shape = (in_channels, out_channels // groups) if transposed else (out_channels, in_channels // groups)
-        self.weight = Parameter(framework.empty(*shape, *kernel_size, device=device, dtype=dtype))
-        if bias:
-            self.bias = Parameter(framework.empty(out_channels, device=device, dtype=dtype))
-        else:
-            self.register_parameter("bias", None)
+        weight_and_bias(self, (*shape, *kernel_size), out_channels, bias, device, dtype)
         self.reset_parameters()
 
     def reset_parameters(self):
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in, _ = init._calculate_fan_in_and_fan_out(self.weight)
-            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
-            init.uniform_(self.bias, -bound, bound)
+        kaiming_reset_(self)
 
     def extra_repr(self):
         s = "{in_channels}, {out_channels}, kernel_size={kernel_size}, stride={stride}"

@@ -130,61 +130,51 @@ class _LazyConvXdMixin(LazyModuleMixin):
             self.in_channels = self._get_in_channels(input)
 
 
+def _lazy_conv_init(self, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=True,
+                    padding_mode="zeros", device=None, dtype=None):
+    """LazyConv1d/2d/3d's constructor: Conv*d's less in_channels, which the first input gives
+    (LazyModuleMixin's __init__ builds the concrete class next in the MRO, with size 0)."""
+    LazyModuleMixin.__init__(self, 0, 0, kernel_size, stride, padding, dilation, groups, False, padding_mode, device,
+                             dtype)
+    self._placeholders(out_channels, bias, device, dtype)
+
+
+def _lazy_conv_transpose_init(self, out_channels, kernel_size, stride=1, padding=0, output_padding=0, groups=1,
+                              bias=True, dilation=1, padding_mode="zeros", device=None, dtype=None):
+    """LazyConvTranspose1d/2d/3d's constructor, as _lazy_conv_init."""
+    LazyModuleMixin.__init__(self, 0, 0, kernel_size, stride, padding, output_padding, groups, False, dilation,
+                             padding_mode, device, dtype)
+    self._placeholders(out_channels, bias, device, dtype)
+
+
 class LazyConv1d(_LazyConvXdMixin, Conv1d):
     cls_to_become, _spatial_dims = Conv1d, 1
-
-    def __init__(self, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=True,
-                 padding_mode="zeros", device=None, dtype=None):
-        super().__init__(0, 0, kernel_size, stride, padding, dilation, groups, False, padding_mode, device, dtype)
-        self._placeholders(out_channels, bias, device, dtype)
+    __init__ = _lazy_conv_init
 
 
 class LazyConv2d(_LazyConvXdMixin, Conv2d):
     cls_to_become, _spatial_dims = Conv2d, 2
-
-    def __init__(self, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=True,
-                 padding_mode="zeros", device=None, dtype=None):
-        super().__init__(0, 0, kernel_size, stride, padding, dilation, groups, False, padding_mode, device, dtype)
-        self._placeholders(out_channels, bias, device, dtype)
+    __init__ = _lazy_conv_init
 
 
 class LazyConv3d(_LazyConvXdMixin, Conv3d):
     cls_to_become, _spatial_dims = Conv3d, 3
-
-    def __init__(self, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=True,
-                 padding_mode="zeros", device=None, dtype=None):
-        super().__init__(0, 0, kernel_size, stride, padding, dilation, groups, False, padding_mode, device, dtype)
-        self._placeholders(out_channels, bias, device, dtype)
+    __init__ = _lazy_conv_init
 
 
 class LazyConvTranspose1d(_LazyConvXdMixin, ConvTranspose1d):
     cls_to_become, _spatial_dims = ConvTranspose1d, 1
-
-    def __init__(self, out_channels, kernel_size, stride=1, padding=0, output_padding=0, groups=1, bias=True,
-                 dilation=1, padding_mode="zeros", device=None, dtype=None):
-        super().__init__(0, 0, kernel_size, stride, padding, output_padding, groups, False, dilation, padding_mode,
-                         device, dtype)
-        self._placeholders(out_channels, bias, device, dtype)
+    __init__ = _lazy_conv_transpose_init
 
 
 class LazyConvTranspose2d(_LazyConvXdMixin, ConvTranspose2d):
     cls_to_become, _spatial_dims = ConvTranspose2d, 2
-
-    def __init__(self, out_channels, kernel_size, stride=1, padding=0, output_padding=0, groups=1, bias=True,
-                 dilation=1, padding_mode="zeros", device=None, dtype=None):
-        super().__init__(0, 0, kernel_size, stride, padding, output_padding, groups, False, dilation, padding_mode,
-                         device, dtype)
-        self._placeholders(out_channels, bias, device, dtype)
+    __init__ = _lazy_conv_transpose_init
 
 
 class LazyConvTranspose3d(_LazyConvXdMixin, ConvTranspose3d):
     cls_to_become, _spatial_dims = ConvTranspose3d, 3
-
-    def __init__(self, out_channels, kernel_size, stride=1, padding=0, output_padding=0, groups=1, bias=True,
-                 dilation=1, padding_mode="zeros", device=None, dtype=None):
-        super().__init__(0, 0, kernel_size, stride, padding, output_padding, groups, False, dilation, padding_mode,
-                         device, dtype)
-        self._placeholders(out_channels, bias, device, dtype)
+    __init__ = _lazy_conv_transpose_init
 
 
 # ----------------------------------------------------------------- normalisation

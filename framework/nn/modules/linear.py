@@ -26,21 +26,33 @@ def fan_in_uniform_(tensor, weight):
     init.uniform_(tensor, -bound, bound)
 
 
+def weight_and_bias(module, weight_shape, bias_features, bias, device, dtype):
+    """module.weight of weight_shape and module.bias of bias_features (None where not `bias`),
+    uninitialised: the parameters of Linear, Bilinear and the convolutions."""
+    module.weight = Parameter(framework.empty(*weight_shape, device=device, dtype=dtype))
+    if bias:
+        module.bias = Parameter(framework.empty(bias_features, device=device, dtype=dtype))
+    else:
+        module.register_parameter("bias", None)
+
+
+def kaiming_reset_(module):
+    """Linear's and the convolutions' reset_parameters: weight kaiming-uniform (a = sqrt(5)), the
+    bias U(-1/sqrt(fan_in), 1/sqrt(fan_in))."""
+    init.kaiming_uniform_(module.weight, a=math.sqrt(5))
+    if module.bias is not None:
+        fan_in_uniform_(module.bias, module.weight)
+
+
 class Linear(Module):
     def __init__(self, in_features, out_features, bias=True, device=None, dtype=None):
         super().__init__()
         self.in_features, self.out_features = in_features, out_features
-        self.weight = Parameter(framework.empty(out_features, in_features, device=device, dtype=dtype))
-        if bias:
-            self.bias = Parameter(framework.empty(out_features, device=device, dtype=dtype))
-        else:
-            self.register_parameter("bias", None)
+        weight_and_bias(self, (out_features, in_features), out_features, bias, device, dtype)
         self.reset_parameters()
 
     def reset_parameters(self):
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in_uniform_(self.bias, self.weight)
+        kaiming_reset_(self)
 
     def forward(self, input):
         if input.ndim == 0 or input.shape[-1] != self.in_features:
@@ -58,11 +70,7 @@ class Bilinear(Module):
     def __init__(self, in1_features, in2_features, out_features, bias=True, device=None, dtype=None):
         super().__init__()
         self.in1_features, self.in2_features, self.out_features = in1_features, in2_features, out_features
-        self.weight = Parameter(framework.empty(out_features, in1_features, in2_features, device=device, dtype=dtype))
-        if bias:
-            self.bias = Parameter(framework.empty(out_features, device=device, dtype=dtype))
-        else:
-            self.register_parameter("bias", None)
+        weight_and_bias(self, (out_features, in1_features, in2_features), out_features, bias, device, dtype)
         self.reset_parameters()
 
     def reset_parameters(self):

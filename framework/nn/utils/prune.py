@@ -181,6 +181,19 @@ class Identity(BasePruningMethod):
         return super().apply(module, name)
 
 
+def _unstructured_mask(t, default_mask, amount, score, largest):
+    """default_mask with `amount` entries zeroed: those of the largest (or smallest) score(t),
+    score being called only when there is anything to prune."""
+    size = t.numel()
+    nparams_toprune = _compute_nparams_toprune(amount, size)
+    _validate_pruning_amount(nparams_toprune, size)
+    mask = default_mask.clone()
+    if nparams_toprune != 0:
+        pruned = framework.topk(score(t).reshape(-1), k=nparams_toprune, largest=largest).indices
+        mask.view(-1)[pruned] = 0
+    return mask
+
+
 class RandomUnstructured(BasePruningMethod):
     """Prunes `amount` (a fraction, or a count) of the entries, at random."""
     PRUNING_TYPE = "unstructured"
@@ -190,15 +203,7 @@ class RandomUnstructured(BasePruningMethod):
         self.amount = amount
 
     def compute_mask(self, t, default_mask):
-        size = t.numel()
-        nparams_toprune = _compute_nparams_toprune(self.amount, size)
-        _validate_pruning_amount(nparams_toprune, size)
-        mask = default_mask.clone()
-        if nparams_toprune != 0:
-            prob = framework.rand_like(t)
-            pruned = framework.topk(prob.reshape(-1), k=nparams_toprune).indices
-            mask.view(-1)[pruned] = 0
-        return mask
+        return _unstructured_mask(t, default_mask, self.amount, framework.rand_like, largest=True)
 
     @classmethod
     def apply(cls, module, name, amount):
@@ -214,18 +219,21 @@ class L1Unstructured(BasePruningMethod):
         self.amount = amount
 
     def compute_mask(self, t, default_mask):
-        size = t.numel()
-        nparams_toprune = _compute_nparams_toprune(self.amount, size)
-        _validate_pruning_amount(nparams_toprune, size)
-        mask = default_mask.clone()
-        if nparams_toprune != 0:
-            pruned = framework.topk(t.abs().reshape(-1), k=nparams_toprune, largest=False).indices
-            mask.view(-1)[pruned] = 0
-        return mask
+        return _unstructured_mask(t, default_mask, self.amount, framework.Tensor.abs, largest=False)
 
     @classmethod
     def apply(cls, module, name, amount, importance_scores=None):
         return super().apply(module, name, amount=amount, importance_scores=importance_scores)
+
+
+def _structured_count(t, amount, dim):
+    """(channels along dim, how many of them to prune), t and dim checked."""
+    _validate_structured_pruning(t)
+    _validate_pruning_dim(t, dim)
+    size = t.shape[dim]
+    nparams_toprune = _compute_nparams_toprune(amount, size)
+    _validate_pruning_amount(nparams_toprune, size)
+    return size, nparams_toprune
 
 
 class RandomStructured(BasePruningMethod):
@@ -237,11 +245,7 @@ class RandomStructured(BasePruningMethod):
         self.amount, self.dim = amount, dim
 
     def compute_mask(self, t, default_mask):
-        _validate_structured_pruning(t)
-        _validate_pruning_dim(t, self.dim)
-        size = t.shape[self.dim]
-        nparams_toprune = _compute_nparams_toprune(self.amount, size)
-        _validate_pruning_amount(nparams_toprune, size)
+        size, nparams_toprune = _structured_count(t, self.amount, self.dim)
         if nparams_toprune == 0:
             return default_mask
         prob = framework.rand(size)
@@ -262,11 +266,7 @@ class LnStructured(BasePruningMethod):
         self.amount, self.n, self.dim = amount, n, dim
 
     def compute_mask(self, t, default_mask):
-        _validate_structured_pruning(t)
-        _validate_pruning_dim(t, self.dim)
-        size = t.shape[self.dim]
-        nparams_toprune = _compute_nparams_toprune(self.amount, size)
-        _validate_pruning_amount(nparams_toprune, size)
+        size, nparams_toprune = _structured_count(t, self.amount, self.dim)
         norm = _compute_norm(t, self.n, self.dim)
         kept = framework.topk(norm, k=size - nparams_toprune, largest=True).indices
         if nparams_toprune == 0:
