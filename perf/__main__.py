@@ -5,7 +5,7 @@ import argparse
 import os
 
 import perf
-from perf import compile_bench
+from perf import _timing, compile_bench
 from perf.suite import (bench_cold_start, bench_conv, bench_dataloader, bench_elementwise, bench_matmul,
                         bench_overhead, bench_reductions, bench_sequence_models, bench_training, format_table,
                         torch)
@@ -18,6 +18,7 @@ def main(argv=None):
     p.add_argument("--skip-cold", action="store_true", help="skip the cold-start measurement (two fresh processes)")
     p.add_argument("--skip-compile", action="store_true", help="skip the framework.compile table")
     args = p.parse_args(argv)
+    _timing.QUICK = args.quick
     threads = os.cpu_count() or 1
     if torch:
         torch.set_num_threads(threads)

@@ -3,8 +3,14 @@ import statistics
 import time
 
 
+# `python -m perf --quick` (a smoke run, not figures to quote) sets this: 3 runs of ~10 ms each
+QUICK = False
+
+
 def median_seconds(fn, repeat=7, number=None, min_time=0.05):
     """Median over `repeat` runs of the mean time of `number` calls (auto-sized to ~min_time)."""
+    if QUICK:
+        repeat, min_time = min(repeat, 3), min(min_time, 0.01)
     fn()  # warm up: compilation and caches are not part of run time
     if number is None:
         number, elapsed = 1, 0.0

@@ -8,6 +8,7 @@ The same rows as in `python -m perf` (perf/suite.py), only these.
 import argparse
 import os
 
+from perf import _timing
 from perf.suite import bench_elementwise, bench_matmul, bench_overhead, format_table, torch
 
 
@@ -15,6 +16,7 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="small sizes for a smoke run")
     args = p.parse_args(argv)
+    _timing.QUICK = args.quick
     if torch is not None:
         torch.set_num_threads(os.cpu_count() or 1)
     rows = []

@@ -222,7 +222,7 @@ def _evaluate(e, x, y):
     return getattr(operator, op if op != "div" else "truediv")(a, b)
 
 
-@settings(max_examples=6)
+@settings(max_examples=4)
 @given(expr=_expressions())
 def test_hypothesis_elementwise_expressions(expr, device):
     def f(x, y):
