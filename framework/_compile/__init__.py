@@ -204,8 +204,8 @@ class _Compiled:
         from framework.export import CaptureError
         _counts[self.counter] += 1
         self.compile_count += 1
-        attempts = [symbols] + ([s for s in (symbols[:1],) if s != symbols] if symbols else [])
-        for attempt in attempts:
+        attempts = [symbols, symbols[:1]] if len(symbols) > 1 else [symbols] if symbols else []
+        for attempt in attempts:  # (with no symbols: straight to the static capture below, once)
             try:
                 graph, inputs, tensors = _capture(self._fn, args, kwargs, attempt)
                 symbols = attempt

@@ -143,16 +143,15 @@ class Group:
 class RowGroup(Group):
     """Elementwise nodes and reductions over the last dim of one shape S (softmax, layer norm,
     a loss's rows): one kernel that walks each row (all dims but the last) in passes, one per
-    reduction, recomputing the elementwise values a pass needs instead of storing them.
-    `space[name]` is "full" (shape S) or "row" (one value per row) for the values it computes."""
+    reduction (framework/backends/fusion.py says which values a pass recomputes and which it
+    keeps). `space[name]` is "full" (shape S), "row" or "flat" (one value per row, see _Run) for
+    the values it computes; `input_space` (set by `partition`) the same for its inputs."""
 
     rows = True
 
-    def __init__(self, steps, shape, space, meta):
+    def __init__(self, steps, shape, space):
         super().__init__(steps, shape)
         self.space = {s.name: space[s.name] for s in steps}
-        # an input with one value per row (its last dim 1, or none) is read once per row
-        self.input_space = ["row" if not meta[n].shape or meta[n].shape[-1] == 1 else "full" for n in self.inputs]
 
 
 # A row group needs this many rows: its kernel gives each row to one thread (one block on
@@ -211,7 +210,8 @@ def row_steps(node, meta, used):
         return shape, [top, shifted, exp, total, log_total,
                        Step(node, BINARY["sub"], [Ref(shifted.name), Ref(log_total.name)], dt, dt)]
     inverse = Step(node, "1.0 / x", [Ref(total.name)], dt, dt, name + "__inverse")
-    return shape, [top, shifted, exp, total, inverse, Step(node, BINARY["mul"], [Ref(exp.name), Ref(inverse.name)], dt, dt)]
+    return shape, [top, shifted, exp, total, inverse,
+                   Step(node, BINARY["mul"], [Ref(exp.name), Ref(inverse.name)], dt, dt)]
 
 
 class _Run:
@@ -225,7 +225,6 @@ class _Run:
 
     def take(self, node, meta, used):
         """Add `node` if it fits: True, or False (the run is left as it was)."""
-        self.meta = meta
         reduction = row_steps(node, meta, used)
         if reduction is not None:
             shape, steps = reduction
@@ -266,7 +265,7 @@ class _Run:
         nodes = list(dict.fromkeys(s.node for s in self.steps))
         rows = self.shape[:-1] if self.reduces else ()
         if self.reduces and len(nodes) >= 2 and (not all(type(d) is int for d in rows) or math.prod(rows) >= ROW_MIN):
-            items.append(RowGroup(self.steps, self.shape, self.space, self.meta))
+            items.append(RowGroup(self.steps, self.shape, self.space))
         elif self.reduces:
             _split(self.steps, items)
         elif len(self.steps) >= 2:
@@ -328,8 +327,11 @@ def partition(graph):
         if isinstance(item, Group):
             item.outputs = [s.name for s in item.steps if s.name in final or used_later.get(s.name, set()) - {i}]
             item.meta = graph.meta  # (the shapes of its values: symbols of a dynamic program bind from them)
-            if not getattr(item, "rows", False):
-                item.plan = broadcast_plan(item.shape, [graph.meta[n].shape for n in item.inputs])
+            shapes = [graph.meta[n].shape for n in item.inputs]
+            if getattr(item, "rows", False):  # one value per row (last dim 1, or none): read once a row
+                item.input_space = ["row" if not s or s[-1] == 1 else "full" for s in shapes]
+            else:
+                item.plan = broadcast_plan(item.shape, shapes)
     return items
 
 

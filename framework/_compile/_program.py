@@ -95,13 +95,18 @@ def _backward(group, needs, present, debug):
     return programs[key]
 
 
+def _bind_sizes(want, got, bindings):
+    """Into `bindings`, the sizes `got` of the dims whose graph sizes `want` are symbols."""
+    for w, g in zip(want, got):
+        if isinstance(w, Sym) and w.is_symbol():
+            bindings[w.is_symbol()] = g
+
+
 def _bindings_of(group, tensors):
     """{symbol: size} of the group's inputs (`tensors`) where the graph's sizes are symbols."""
     found = {}
     for name, t in zip(group.inputs, tensors):
-        for want, got in zip(group.meta[name].shape, t.shape):
-            if isinstance(want, Sym) and want.is_symbol():
-                found[want.is_symbol()] = got
+        _bind_sizes(group.meta[name].shape, t.shape, found)
     return found
 
 
@@ -198,9 +203,7 @@ def _bind(spec, value, env, bindings, meta):
     already matched everything else)."""
     if isinstance(spec, Ref):
         env[spec.name] = value
-        for want, got in zip(meta[spec.name].shape, value.shape):
-            if isinstance(want, Sym) and want.is_symbol():
-                bindings[want.is_symbol()] = got
+        _bind_sizes(meta[spec.name].shape, value.shape, bindings)
     elif type(spec) in (tuple, list):
         for s, v in zip(spec, value):
             _bind(s, v, env, bindings, meta)
