@@ -303,12 +303,12 @@ def _signature(fn, args, kwargs):
 
     walk(args)
     walk(kwargs)
-    for m in _modules(fn):
+    free = [] if isinstance(fn, nn.Module) else _free_values(fn)  # (read once: this runs on every call)
+    for m in _modules(fn, free):
         parts.append(_module_guard(m))
-    if not isinstance(fn, nn.Module):
-        for _, t in _free_values(fn):
-            if isinstance(t, Tensor):
-                parts.append((id(t), t._data.shape, t.dtype, t.device, t._requires_grad))
+    for _, t in free:
+        if isinstance(t, Tensor):
+            parts.append((id(t), t._data.shape, t.dtype, t.device, t._requires_grad))
     return tuple(parts)
 
 
@@ -331,13 +331,14 @@ def _module_guard(root):
     return tuple(out)
 
 
-def _modules(fn):
-    """The modules whose state a call reads: the compiled module, or those a function names."""
+def _modules(fn, free=None):
+    """The modules whose state a call reads: the compiled module, or those a function names
+    (`free`: its _free_values, when already read)."""
     if isinstance(fn, nn.Module):
         return [fn]
     owner = getattr(fn, "__self__", None)
     found = [owner] if isinstance(owner, nn.Module) else []
-    return found + [v for _, v in _free_values(fn) if isinstance(v, nn.Module)]
+    return found + [v for _, v in (_free_values(fn) if free is None else free) if isinstance(v, nn.Module)]
 
 
 def _free_values(fn):
