@@ -227,6 +227,9 @@ def binary(op, a, b, out=None, out_shape=None):
             if a.shape == b.shape == out.shape:
                 (_FLAT_PARALLEL if a.size >= PARALLEL_MIN else _FLAT)[op](a.ravel(), b.ravel(), out.ravel())
                 return out
+            if len(out.shape) == 2 and a.shape == out.shape and b.shape == out.shape[1:]:
+                _ROWS[op](a, b, out)  # (linear's out += bias)
+                return out
             if out.size and _strided_3d(_STRIDED[op], a, b, out):  # out += bias, in place
                 return out
     if not a_arr:

@@ -330,17 +330,17 @@ def cat(tensors, dim=0):
     first = tensors[0]
     if type(first) is Tensor and first._data.ndim:  # tensors alike in shape, dtype and device: no checks to make
         ref, dtype, device = first._data.shape, first.dtype, first.device
-        grad = False
+        grad, arrays = False, []
         for t in tensors:
-            if type(t) is not Tensor or t._data.shape != ref or t.dtype is not dtype or t.device is not device:
+            if type(t) is not Tensor or t.dtype is not dtype or t.device is not device or t._data.shape != ref:
                 break
             grad = grad or t._requires_grad
+            arrays.append(t._data)
         else:
             if not (type(dim) is int and 0 <= dim < len(ref)):
                 dim = wrap_dim(dim, len(ref))
-            if skips_apply(grad):
-                # what Cat.apply comes to, without its layers
-                return Tensor._make(device.backend.cat([t._data for t in tensors], dim), dtype, device)
+            if skips_apply(grad):  # what Cat.apply comes to, without its layers
+                return Tensor._make(device.backend.cat(arrays, dim), dtype, device)
             return Cat.apply(dim, *tensors)
     for t in tensors:
         if not isinstance(t, Tensor):
