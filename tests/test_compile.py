@@ -319,9 +319,14 @@ def test_row_kernel_edge_values_dtypes_and_layouts(device):
 
     x = randn(16, 4)
     x[1, 2], x[3, :] = np.nan, -np.inf
-    for arr in (x, x.astype(np.float64)):
+    wide = randn(16, 21)  # (the CPU's max runs in 8 lanes: 2 rounds and a tail of 5)
+    wide[1, 13], wide[2, 20], wide[3, :], wide[4, 7] = np.nan, 50, -np.inf, 50
+    for arr in (x, x.astype(np.float64), wide):
         t = _tensor(arr, device, grad=False)
         np.testing.assert_allclose(framework.compile(f)(t).cpu().numpy(), f(t).cpu().numpy(), rtol=1e-6, atol=1e-6)
+    smallest = lambda x: x - x.amin(-1, keepdim=True)  # noqa: E731
+    t = _tensor(-wide, device, grad=False)
+    np.testing.assert_allclose(framework.compile(smallest)(t).cpu().numpy(), smallest(t).cpu().numpy())
     t = _tensor(randn(4, 16), device, grad=False).t()
     np.testing.assert_allclose(framework.compile(f)(t).cpu().numpy(), f(t).cpu().numpy(), rtol=1e-6, atol=1e-6)
 
@@ -339,13 +344,14 @@ def test_row_kernel_edge_values_dtypes_and_layouts(device):
 
 
 def test_row_kernel_source_is_readable(capsys, monkeypatch):
-    """debug mode shows the row kernel: a pass per reduction, the exponentials kept in a row
-    buffer for the last pass instead of computed twice."""
+    """debug mode shows the row kernel: a pass per reduction (the max in 8 lanes), the
+    exponentials kept in a row buffer for the last pass instead of computed twice."""
     monkeypatch.setenv("FRAMEWORK_COMPILE_DEBUG", "1")
     framework.compile(hand_softmax)(framework.randn(16, 8))
     text = capsys.readouterr().out
     assert "def kernel_rows(rows, cols, in0, out0):" in text
-    assert text.count("for c in range(cols):") == 3 and text.count("np.float32(exp(") == 1 and "buf0[c] = " in text
+    assert "while c0 + 8 <= cols:" in text and "acc0_7 = t0 if t0 > acc0_7 else acc0_7" in text
+    assert text.count("for c in range(cols):") == 2 and text.count("np.float32(exp(") == 1 and "buf0[c] = " in text
 
 
 _PTX_CHILD = """
