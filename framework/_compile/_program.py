@@ -13,7 +13,7 @@ from framework._compile import _fusion, _kernels
 from framework.autograd import grad_mode
 from framework.autograd.function import Function
 from framework.export import _ops
-from framework.export._graph import Ref, Sym
+from framework.export._graph import Ref, Sym, iter_refs
 from framework.export._program import _materialize, store
 from framework.tensor import Tensor
 
@@ -148,7 +148,8 @@ class Program:
         self.debug, self.strict = debug, strict
         self.items = _fusion.partition(graph) if fuse else list(graph.nodes)
         self.groups = [i for i in self.items if isinstance(i, _fusion.Group)]
-        self.steps = [(i, None if isinstance(i, _fusion.Group) else _runner(i)) for i in self.items]
+        self.steps = [(i, None if isinstance(i, _fusion.Group) else _runner(i), drop)
+                      for i, drop in zip(self.items, _last_uses(self.items, graph.output))]
 
     def __call__(self, args, kwargs):
         env, bindings = {}, {}
@@ -162,11 +163,13 @@ class Program:
         if device is None:
             import framework
             device = framework.device("cpu")
-        for item, run in self.steps:
+        for item, run, drop in self.steps:
             if run is None:
                 self._run_group(item, env, device, bindings)
             else:
                 run(env, device, bindings)
+            for name in drop:
+                env.pop(name, None)
         return _materialize(self.graph.output, env, bindings)
 
     def _run_group(self, group, env, device, bindings):
@@ -191,6 +194,27 @@ class Program:
     def kernel_sources(self):
         """[(graph nodes, kernel file path)] of the groups built so far."""
         return [(g.describe(), m.__file__) for g in self.groups for m in g.kernels.values()]
+
+
+def _last_uses(items, output):
+    """Per step, the values no later step reads and the program does not return: the program
+    lets go of them right after that step, as eager code drops an intermediate at its last use
+    (holding every value to the end made a compiled forward's peak memory the sum of all its
+    intermediates). A value nothing reads goes where it is made."""
+    returned = {r.name for r in iter_refs(output)}
+    last = {}
+    for i, item in enumerate(items):
+        grouped = isinstance(item, _fusion.Group)
+        for name in (item.inputs if grouped else (r.name for r in item.refs())):
+            last[name] = i
+        for name in item.outputs:
+            if name:
+                last.setdefault(name, i)
+    drops = [[] for _ in items]
+    for name, i in last.items():
+        if name not in returned:
+            drops[i].append(name)
+    return [tuple(d) for d in drops]
 
 
 def _numba_error():

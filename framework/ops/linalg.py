@@ -1,8 +1,6 @@
 """matmul with PyTorch's 1-D and batch-broadcast rules; mm, bmm, dot, mv, outer, linear."""
 import math
 
-from framework import dtypes as _dt
-from framework.autograd import grad_mode
 from framework.autograd.function import Function, skips_apply
 from framework.ops._util import broadcast_shapes, same_device, wrap
 from framework.tensor import Tensor
@@ -46,12 +44,10 @@ def _check(a, b, name):
 
 def matmul(input, other):
     a, b = input, other
-    # (the fast path skips Function.apply: not once float16/bfloat16 or autocast are in use)
-    if isinstance(a, Tensor) and isinstance(b, Tensor) and a.dtype is b.dtype and a.device is b.device and \
-            not _dt.low_used:
+    if isinstance(a, Tensor) and isinstance(b, Tensor) and a.dtype is b.dtype and a.device is b.device:
         sa, sb = a._data.shape, b._data.shape
         if len(sa) == 2 and len(sb) == 2 and sa[1] == sb[0]:  # the common 2-D case, checked cheaply
-            if not (grad_mode.state.enabled and (a._requires_grad or b._requires_grad)):
+            if skips_apply(a._requires_grad or b._requires_grad):  # what Matmul.apply comes to
                 return wrap(a.device.backend.matmul(a._data, b._data, ()), a.dtype, a.device)
             return Matmul.apply(a, b)
     _check(a, b, "matmul")
