@@ -367,7 +367,12 @@ def argreduce(op, a, dim):
 
 def softmax(a, dim, log):
     """softmax or log_softmax over `dim` (non-negative)."""
-    kern = rd.log_softmax_last if log else rd.softmax_last
+    if not a.size:
+        return np.empty(a.shape, a.dtype)
+    if a.size >= PARALLEL_MIN:
+        kern = rd.log_softmax_last_parallel if log else rd.softmax_last_parallel
+    else:
+        kern = rd.log_softmax_last if log else rd.softmax_last
     if dim == a.ndim - 1 and a.flags.c_contiguous:  # rows already: no axis moves
         out = np.empty(a.shape, a.dtype)
         kern(a.reshape(-1, a.shape[-1]), out.reshape(-1, a.shape[-1]))
