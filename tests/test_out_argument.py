@@ -65,6 +65,12 @@ def test_every_function_with_out_accepts_it():
         fn = getattr(framework, name)
         assert "out" in inspect.signature(fn, follow_wrapped=False).parameters, name
         assert "out" in (getattr(torch, name).__doc__ or ""), name
+        # the wrapper calls the function it wraps (a wrapper spelled with a function's own name
+        # once replaced a function named `fn`: floor, ceil and trunc called themselves)
+        assert fn.__globals__.get("fn", fn.__wrapped__) is fn.__wrapped__, name
+    x = framework.tensor([1.5, -1.5])
+    assert framework.floor(x).tolist() == [1.0, -2.0] and framework.trunc(x, out=framework.empty(2)).tolist() == [1, -1]
+    assert (framework.floor.__name__, framework.ceil.__name__) == ("floor", "ceil")
 
 
 def test_indexing_with_a_range_is_indexing_with_its_list(device):

@@ -615,6 +615,7 @@ def _floor_like(cls):
         if not input.dtype.is_floating_point:
             return input.clone()
         return cls.apply(input)
+    fn.__name__ = fn.__qualname__ = cls.op  # (floor, ceil, trunc: the names torch's have)
     return fn
 
 

@@ -113,11 +113,11 @@ def _spelled_out(fn, name):
     call = ", ".join([*positional, *[f"{k}={k}" for k in keyword]])
     args = "(" + "".join(f"{a}, " for a in positional) + ")"
     kwargs = "{" + ", ".join(f"{k!r}: {k}" for k in keyword) + "}"
-    exec(f"def {name}({text}):\n"
+    exec(f"def with_out({text}):\n"  # (not fn's name: a function named `fn` would call itself)
          f"    if out is None:\n"
          f"        return fn({call})\n"
          f"    return _with_out(fn, name, {args}, {kwargs}, out)\n", env)
-    return env[name]
+    return env["with_out"]
 
 
 def accepts_out(fn):
