@@ -16,7 +16,7 @@ from hypothesis import given, settings, strategies as st
 import framework
 import framework.nn.functional as F
 from framework import nn
-from framework._compile import stats
+from framework._compile import _fusion, stats
 from framework.export import CaptureError
 from tests.helpers import randn
 
@@ -352,6 +352,33 @@ def test_row_kernel_source_is_readable(capsys, monkeypatch):
     assert "def kernel_rows(rows, cols, in0, out0):" in text
     assert "while c0 + 8 <= cols:" in text and "acc0_7 = t0 if t0 > acc0_7 else acc0_7" in text
     assert text.count("for c in range(cols):") == 2 and text.count("np.float32(exp(") == 1 and "buf0[c] = " in text
+
+
+def test_sum_over_all_dims_fuses_by_rows(device):
+    """A loss (a sum over every dim of an elementwise chain: MSE written out, mse_loss, a
+    3-D sum kept 3-D) runs as a row group of row sums plus a small sum of those; values and
+    gradients equal eager's. A plain input's sum, and too few rows, are left as they were."""
+    def losses(a, b, c):
+        return (((a - b) ** 2).mean() + F.mse_loss(a, b) * 2, (c * c).sum((0, 1, 2), keepdim=True), c.sum())
+
+    a, b, c = (_tensor(randn(*shape), device) for shape in ((16, 5), (16, 5), (4, 4, 3)))
+    compiled = framework.compile(losses)
+    got, want = compiled(a, b, c), losses(a, b, c)
+    for g, w in zip(got, want):
+        assert g.shape == w.shape
+        np.testing.assert_allclose(g.detach().cpu().numpy(), w.detach().cpu().numpy(), rtol=1e-5)
+    total = lambda outs: outs[0] + outs[1].sum() * 3 + outs[2]  # noqa: E731
+    for g, e in zip(framework.autograd.grad(total(got), [a, b, c]), framework.autograd.grad(total(want), [a, b, c])):
+        np.testing.assert_allclose(g.cpu().numpy(), e.cpu().numpy(), rtol=1e-5, atol=1e-6)
+    (program,) = compiled.programs.values()
+    rows = [g for g in program.groups if getattr(g, "rows", False)]
+    assert len(rows) == 3 and all(any(o.endswith("__rows") for o in g.outputs) for g in rows)
+    plain = [i for i in program.items if not isinstance(i, _fusion.Group) and i.op == "Sum"]
+    assert [tuple(program.graph.meta[n.args[0].name].shape) for n in plain].count((4, 4, 3)) == 1  # c.sum()
+    few = framework.compile(lambda x: (x * x).sum())
+    few(_tensor(randn(3, 5), device))
+    (program,) = few.programs.values()
+    assert not any(getattr(g, "rows", False) for g in program.groups)
 
 
 def test_program_drops_each_value_after_its_last_use():

@@ -14,7 +14,7 @@ import math
 from framework import dtypes as _dt
 from framework.backends.fusion import BINARY, BOOL_OUT, UNARY, variant
 from framework.export import _ops
-from framework.export._graph import Ref, Sym, iter_refs
+from framework.export._graph import Node, Ref, Sym, TensorMeta, iter_refs
 
 # dtypes a fused kernel handles (float16/bfloat16 compute in float32 eagerly, complex has no table)
 _FUSIBLE_DTYPES = {"float32", "float64", "int64", "int32", "int16", "int8", "uint8", "bool"}
@@ -303,13 +303,42 @@ def _flush(run, items):
     run.clear()
 
 
+def _full_sums_by_rows(graph):
+    """The graph's nodes, each sum over all dims of a float value an elementwise node makes (a
+    loss: `((a - b) ** 2).mean()` is a Sum, then a div) taken apart into a sum over the last dim,
+    which then joins the chain making the value as a row group, and a sum of those row sums (a
+    small eager reduction). The row sums are a new value of `graph.meta`."""
+    made_by, nodes = {}, []
+    taken = {name for name, _ in graph.placeholders} | {o for n in graph.nodes for o in n.outputs}
+    for node in graph.nodes:
+        for name in node.outputs:
+            made_by[name] = node
+        if node.op != "Sum" or node.mutates or not isinstance(node.args[0], Ref) or node.meta[0] is None:
+            nodes.append(node)
+            continue
+        x, dims, keepdim, dtype = node.args
+        shape, dt = tuple(graph.meta[x.name].shape), graph.meta[x.name].dtype
+        rows, name = shape[:-1], node.outputs[0] + "__rows"
+        if (len(shape) < 2 or tuple(sorted(dims)) != tuple(range(len(shape))) or dtype not in (None, dt)
+                or dt.name not in _FLOAT or not _sizes(shape) or name in taken
+                or (all(type(d) is int for d in rows) and math.prod(rows) < ROW_MIN)
+                or x.name not in made_by or elementwise_step(made_by[x.name], graph.meta) is None):
+            nodes.append(node)
+            continue
+        graph.meta[name] = TensorMeta(rows + (1,), dt)
+        nodes.append(Node("Sum", (x, (len(shape) - 1,), True, None), [name], [graph.meta[name]], node.source))
+        nodes.append(Node("Sum", (Ref(name), dims, keepdim, dtype), node.outputs, node.meta, node.source))
+    return nodes
+
+
 def partition(graph):
     """The graph's nodes as a list of items in execution order: a Node (run as it is), a Group
     of at least two elementwise nodes of one shape, or a RowGroup (elementwise nodes around
     reductions over the last dim, on ROW_MIN rows or more)."""
     items, run = [], _Run()
-    used = {r.name for n in graph.nodes for r in n.refs()} | {r.name for r in iter_refs(graph.output)}
-    for node in graph.nodes:
+    nodes = _full_sums_by_rows(graph)
+    used = {r.name for n in nodes for r in n.refs()} | {r.name for r in iter_refs(graph.output)}
+    for node in nodes:
         if run.take(node, graph.meta, used):
             continue
         run.close(items)
