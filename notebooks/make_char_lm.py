@@ -1,8 +1,7 @@
 """Writes notebooks/03_char_lm.ipynb (run: python notebooks/make_char_lm.py)."""
-import pathlib
+from nbformat.v4 import new_code_cell, new_markdown_cell
 
-import nbformat
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+from nbwrite import write
 
 cells = [
     new_markdown_cell("# A character-level Transformer language model\n\n"
@@ -30,6 +29,4 @@ cells = [
     new_code_cell("print(log[-1])"),
 ]
 
-nb = new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
-                                                        "language": "python"}})
-pathlib.Path(__file__).with_name("03_char_lm.ipynb").write_text(nbformat.writes(nb))
+write(cells, "03_char_lm.ipynb")

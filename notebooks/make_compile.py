@@ -1,8 +1,7 @@
 """Writes notebooks/04_compile.ipynb (run: python notebooks/make_compile.py)."""
-import pathlib
+from nbformat.v4 import new_code_cell, new_markdown_cell
 
-import nbformat
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+from nbwrite import write
 
 cells = [
     new_markdown_cell(
@@ -68,7 +67,5 @@ cells = [
         "same comparison for a layer norm, a softmax, a GELU MLP block and whole training steps."),
 ]
 
-nb = new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
-                                                        "language": "python"}})
 if __name__ == "__main__":
-    nbformat.write(nb, pathlib.Path(__file__).with_name("04_compile.ipynb"))
+    write(cells, "04_compile.ipynb")

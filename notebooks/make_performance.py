@@ -1,8 +1,7 @@
 """Writes notebooks/02_performance.ipynb (run: python notebooks/make_performance.py)."""
-import pathlib
+from nbformat.v4 import new_code_cell, new_markdown_cell
 
-import nbformat
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+from nbwrite import write
 
 cells = [
     new_markdown_cell("# A performance experiment\n\nframework against PyTorch, measured side by side in this "
@@ -46,6 +45,4 @@ cells = [
                   "print(first.key_averages().table(sort_by='compile_time_total', row_limit=5))"),
 ]
 
-nb = new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
-                                                        "language": "python"}})
-pathlib.Path(__file__).with_name("02_performance.ipynb").write_text(nbformat.writes(nb))
+write(cells, "02_performance.ipynb")

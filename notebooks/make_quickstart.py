@@ -1,8 +1,7 @@
 """Writes notebooks/01_quickstart.ipynb (run: python notebooks/make_quickstart.py)."""
-import pathlib
+from nbformat.v4 import new_code_cell, new_markdown_cell
 
-import nbformat
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+from nbwrite import write
 
 cells = [
     new_markdown_cell("# Quickstart\n\nThe PyTorch tutorial, with `import framework as torch`: tensors, autograd, "
@@ -61,6 +60,4 @@ cells = [
                   "assert same"),
 ]
 
-nb = new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
-                                                        "language": "python"}})
-pathlib.Path(__file__).with_name("01_quickstart.ipynb").write_text(nbformat.writes(nb))
+write(cells, "01_quickstart.ipynb")

@@ -10,6 +10,7 @@ inputs' device (`T.arange(3.0, device=x.device)`), which is the CPU for PyTorch.
 import numpy as np
 import pytest
 import torch
+from hypothesis import strategies as st
 
 import framework
 
@@ -28,6 +29,16 @@ class const:
 
     def __init__(self, array):
         self.array = array
+
+
+@st.composite
+def broadcastable(draw, max_side=4):
+    """Two shapes that broadcast (up to max_side dims of up to max_side each): drop leading dims
+    and set some dims to 1 on either side."""
+    base = draw(st.lists(st.integers(1, max_side), min_size=0, max_size=max_side))
+    a = [d if draw(st.booleans()) else 1 for d in base]
+    b = [d if draw(st.booleans()) else 1 for d in base]
+    return a[draw(st.integers(0, len(a))):], b[draw(st.integers(0, len(b))):]
 
 
 def _wrap(lib, a, grad, device):
@@ -110,6 +121,17 @@ def check_raises(fn, *inputs, exc=RuntimeError, device="cpu"):
     except exc as e:
         return str(e)
     raise AssertionError(f"framework did not raise {exc}")
+
+
+def same_error(fn, *inputs, exc=RuntimeError, device="cpu"):
+    """Both libraries raise `exc` with the same message."""
+    try:
+        fn(torch, *[torch.tensor(a) if isinstance(a, np.ndarray) else a for a in inputs])
+    except exc as e:
+        expected = str(e)
+    else:
+        raise AssertionError("torch did not raise")
+    assert check_raises(fn, *inputs, exc=exc, device=device) == expected
 
 
 def _to(out, device):

@@ -290,19 +290,13 @@ def test_inplace_errors_match_torch(device):
     msg = check_raises(overwrite_saved, randn(3), device=device)
     assert "modified by an inplace operation" in msg
 
-    def negative_slope(T, x):
-        y = x.requires_grad_() * 1
-        T.nn.functional.leaky_relu_(y, -0.5)
-        y.sum().backward()
-    msg = check_raises(negative_slope, randn(3), device=device)
-    assert msg.startswith("In-place leakyReLu backward calculation is triggered with a negative slope")
-
-    def elu_negative_alpha(T, x):
-        y = x.requires_grad_() * 1
-        T.nn.functional.elu_(y, -0.5)
-        y.sum().backward()
-    msg = check_raises(elu_negative_alpha, randn(3), device=device)
-    assert msg.startswith("In-place elu backward calculation is triggered with a negative slope")
+    for op, what in (("leaky_relu_", "leakyReLu"), ("elu_", "elu")):  # a negative slope or alpha
+        def negative_slope(T, x, op=op):
+            y = x.requires_grad_() * 1
+            getattr(T.nn.functional, op)(y, -0.5)
+            y.sum().backward()
+        msg = check_raises(negative_slope, randn(3), device=device)
+        assert msg.startswith(f"In-place {what} backward calculation is triggered with a negative slope")
 
 
 def test_inplace_through_a_view(device):

@@ -43,14 +43,20 @@ def run_both(fn, *arrays, device, grad=False):
     return ours, theirs, ft, tt
 
 
-def raises_like_torch(fn, *arrays, device, exc=RuntimeError):
-    """Both libraries raise `exc` with the same message."""
+def _messages(fn, arrays, device, exc):
+    """[torch's message, ours]: both libraries must raise `exc`."""
     msgs = []
     for T, dev in ((torch, "cpu"), (framework, device)):
         args = [T.tensor(a, device=dev) if T is framework else T.tensor(a) for a in arrays]
         with pytest.raises(exc) as info:
             fn(T, *args)
         msgs.append(str(info.value))
+    return msgs
+
+
+def raises_like_torch(fn, *arrays, device, exc=RuntimeError):
+    """Both libraries raise `exc` with the same message."""
+    msgs = _messages(fn, arrays, device, exc)
     assert msgs[0] == msgs[1]
     return msgs[1]
 
@@ -464,12 +470,7 @@ def test_func_errors(device, name):
 def raises_like_torch_any(fn, *arrays, device, exc):
     """Both raise `exc`; the message is PyTorch's where it names no PyTorch internals (pytree
     specs and vmap's function names print differently)."""
-    msgs = []
-    for T, dev in ((torch, "cpu"), (framework, device)):
-        args = [T.tensor(a, device=dev) if T is framework else T.tensor(a) for a in arrays]
-        with pytest.raises(exc) as info:
-            fn(T, *args)
-        msgs.append(str(info.value))
+    msgs = _messages(fn, arrays, device, exc)
     if "TreeSpec" not in msgs[0] and "structure" not in msgs[0]:
         assert msgs[0] == msgs[1]
     return msgs[1]

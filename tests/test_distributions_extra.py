@@ -15,51 +15,16 @@ import torch
 
 import framework
 import framework.distributions as fd
-from test_distributions import _check_gradients, _close, _to_numpy  # the same comparison helpers
+from test_distributions import (F32, Draws, _built, _close, _to_numpy, _torch_sample, assert_moments,  # shared
+                                check_kl, check_queries_and_gradients, check_same_error, check_samples_and_expand,
+                                const)
 
-RNG = np.random.default_rng(7)
-F32 = np.float32
-
-
-def real(*shape):
-    return RNG.standard_normal(shape).astype(F32)
-
-
-def pos(*shape, low=0.5):
-    return (np.abs(RNG.standard_normal(shape)) + low).astype(F32)
-
-
-def unit(*shape):
-    return RNG.uniform(0.1, 0.9, shape).astype(F32)
-
-
-def simplex(*shape):
-    p = pos(*shape)
-    return (p / p.sum(-1, keepdims=True)).astype(F32)
-
-
-def spd(n, batch=()):
-    a = RNG.standard_normal(batch + (n, n))
-    return (a @ np.swapaxes(a, -1, -2) + n * np.eye(n)).astype(F32)
+_draws = Draws(7)
+real, pos, unit, simplex, spd = _draws.real, _draws.pos, _draws.unit, _draws.simplex, _draws.spd
 
 
 def arr(*values):
     return np.array(values, F32)
-
-
-class const:
-    """A parameter that never requires grad."""
-
-    def __init__(self, array):
-        self.array = array
-
-
-def _tensor(lib, a, device):
-    if isinstance(a, const):
-        return torch.tensor(a.array) if lib is torch else framework.tensor(a.array, device=device)
-    if lib is torch:
-        return torch.tensor(a, requires_grad=True)
-    return framework.tensor(a, device=device, requires_grad=True)
 
 
 def _D(T):
@@ -117,81 +82,17 @@ CUDA_STATISTICS = {"gumbel", "geometric_probs"}
 
 
 def _build(name, lib, device="cpu"):
-    build, params = DISTS[name]
-    tensors = [_tensor(lib, p, device) for p in params]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # Wishart's low-df warning
-        return build(lib, *tensors), tensors
-
-
-def _attempt(fn):
-    """fn's value, or the exception class it raised."""
-    try:
-        return fn()
-    except (NotImplementedError, ValueError, AttributeError) as e:
-        return type(e)
-
-
-def _queries(d, values, probs):
-    return {"log_prob": lambda: d.log_prob(values), "entropy": lambda: d.entropy(), "mean": lambda: d.mean,
-            "mode": lambda: d.mode, "variance": lambda: d.variance, "stddev": lambda: d.stddev,
-            "cdf": lambda: d.cdf(values), "icdf": lambda: d.icdf(probs), "perplexity": lambda: d.perplexity()}
-
-
-def _torch_sample(d, shape):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # Wishart's spurious "Singular sample detected."
-        return d.sample(shape)
+    return _built(*DISTS[name], lib, device)
 
 
 @pytest.mark.parametrize("name", sorted(DISTS))
 def test_values_and_gradients_match_torch(name, device):
-    if device == "cuda" and name not in CUDA_DISTS:
-        pytest.skip("the CPU covers this distribution; the CUDA simulator runs a few")
-    torch.manual_seed(0)
-    theirs, t_params = _build(name, torch)
-    ours, f_params = _build(name, framework, device)
-    assert ours.batch_shape == theirs.batch_shape and ours.event_shape == theirs.event_shape
-    assert ours.has_rsample == theirs.has_rsample
-    assert ours.has_enumerate_support == theirs.has_enumerate_support
-    values_t = _torch_sample(theirs, (2,))
-    probs_t = torch.rand(values_t.shape[:values_t.dim() - len(theirs.event_shape)])
-    values_f = framework.tensor(values_t.numpy(), device=device)
-    probs_f = framework.tensor(probs_t.numpy(), device=device)
-    for what, t_fn in _queries(theirs, values_t, probs_t).items():
-        expected = _attempt(t_fn)
-        got = _attempt(_queries(ours, values_f, probs_f)[what])
-        if isinstance(expected, type):
-            assert got is expected, f"{what}: torch raised {expected.__name__}, we gave {got}"
-            continue
-        _close(got, expected, what)
-        if expected.requires_grad and bool(torch.isfinite(expected).all()):
-            _check_gradients(what, expected, got, t_params, f_params)
+    check_queries_and_gradients(_build, name, device, CUDA_DISTS)
 
 
 @pytest.mark.parametrize("name", sorted(DISTS))
 def test_sample_shapes_supports_and_expand(name, device):
-    if device == "cuda" and name not in CUDA_SAMPLES:
-        pytest.skip("the CPU covers this distribution; the CUDA simulator runs a few")
-    theirs, _ = _build(name, torch)
-    ours, _ = _build(name, framework, device)
-    for shape in [(), (2,), (2, 1)]:
-        s = ours.sample(shape)
-        expected = _torch_sample(theirs, shape)
-        assert tuple(s.shape) == tuple(expected.shape) and str(s.dtype) == str(expected.dtype), shape
-        assert s.device.type == framework.device(device).type
-        assert not s.requires_grad
-        assert bool(ours.support.check(s).all()), f"sample outside the support {ours.support}"
-        if ours.has_rsample:
-            r = ours.rsample(shape)
-            assert tuple(r.shape) == tuple(expected.shape) and r.requires_grad
-    batch = (2,) + tuple(theirs.batch_shape)
-    big_t, big_f = theirs.expand(batch), ours.expand(batch)
-    assert type(big_f).__name__ == type(big_t).__name__
-    assert big_f.batch_shape == big_t.batch_shape and big_f.event_shape == big_t.event_shape
-    values = _torch_sample(big_t, ())
-    _close(big_f.log_prob(framework.tensor(values.numpy(), device=device)), big_t.log_prob(values), "expanded")
-    assert tuple(big_f.sample().shape) == tuple(values.shape)
+    check_samples_and_expand(_build, name, device, CUDA_SAMPLES, lead=2)
 
 
 # name -> what to compare (the first and second moments where they exist)
@@ -230,11 +131,7 @@ def test_sample_statistics(name, device):
         samples, mean, var = samples[..., finite], mean[finite], var[finite]
         if not finite.any():
             return
-    stderr = np.sqrt(var / n)
-    assert np.all(np.abs(samples.mean(0) - mean) < 5 * stderr + 1e-6), (samples.mean(0), mean)
-    m4 = ((samples - samples.mean(0)) ** 4).mean(0)
-    var_stderr = np.sqrt(np.maximum(m4 - var ** 2, 0) / n)
-    assert np.all(np.abs(samples.var(0) - var) < 6 * var_stderr + 1e-6), (samples.var(0), var)
+    assert_moments(samples, mean, var, var_sigmas=6)
 
 
 # ----------------------------------------------------------------- reparameterised gradients
@@ -379,20 +276,7 @@ KL_PAIRS.update({
 def test_kl_divergence_matches_torch(name, device):
     if device == "cuda" and name not in ("gumbel_gumbel", "lowrank_lowrank", "pareto_normal"):
         pytest.skip("the CPU covers this pair; CUDA runs three")
-    build, params = KL_PAIRS[name]
-    t_params = [_tensor(torch, p, "cpu") for p in params]
-    f_params = [_tensor(framework, p, device) for p in params]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        theirs = torch.distributions.kl_divergence(*build(torch, *t_params))
-        ours = fd.kl_divergence(*build(framework, *f_params))
-    _close(ours, theirs, "kl", rtol=2e-4, atol=2e-5)
-    if theirs.requires_grad and bool(torch.isfinite(theirs).all()):
-        theirs.sum().backward()
-        ours.sum().backward()
-        for i, (a, b) in enumerate(zip(f_params, t_params)):
-            if b.grad is not None:
-                _close(a.grad, b.grad, f"gradient of parameter {i}", rtol=1e-3, atol=1e-4)
+    check_kl(*KL_PAIRS[name], device, rtol=2e-4, atol=2e-5)
 
 
 # ----------------------------------------------------------------- validation and errors
@@ -449,14 +333,7 @@ BAD_ARGS = [
 
 @pytest.mark.parametrize("index", range(len(BAD_ARGS)))
 def test_validation_errors_match_torch(index):
-    errors = []
-    for lib in (torch, framework):
-        with pytest.raises(Exception) as err:
-            BAD_ARGS[index](lib)
-        errors.append((type(err.value), str(err.value)))
-    # (torch's LinAlgError is torch._C._LinAlgError)
-    assert errors[1][0].__name__.lstrip("_") == errors[0][0].__name__.lstrip("_"), errors
-    assert errors[1][1] == errors[0][1]
+    check_same_error(BAD_ARGS[index])
 
 
 def test_validate_args_false_skips_the_checks():

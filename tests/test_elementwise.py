@@ -3,7 +3,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 import framework
-from helpers import check, check_raises, gradcheck, randn
+from helpers import broadcastable, check, check_raises, gradcheck, randn
 
 UNARY = {
     "neg": (lambda T, x: -x, None),
@@ -91,18 +91,6 @@ BINARY = {
     "where": lambda T, x, y: T.where(x > 0, x, y),
     "lerp": lambda T, x, y: T.lerp(x, y, 0.3),
 }
-
-shapes = st.lists(st.integers(1, 4), min_size=0, max_size=4)
-
-
-@st.composite
-def broadcastable(draw):
-    """Two shapes that broadcast: drop leading dims and set some dims to 1 on either side."""
-    base = draw(shapes)
-    a = [d if draw(st.booleans()) else 1 for d in base]
-    b = [d if draw(st.booleans()) else 1 for d in base]
-    return a[draw(st.integers(0, len(a))):], b[draw(st.integers(0, len(b))):]
-
 
 @pytest.mark.parametrize("name", sorted(BINARY))
 @given(shapes=broadcastable())

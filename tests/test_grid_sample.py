@@ -8,18 +8,7 @@ import torch
 from hypothesis import given, settings, strategies as st
 
 import framework
-from helpers import RNG, check, check_raises, const, gradcheck, randn
-
-
-def same_error(fn, *inputs, exc=RuntimeError, device="cpu"):
-    """Both libraries raise `exc` with the same message."""
-    try:
-        fn(torch, *[torch.tensor(a) if isinstance(a, np.ndarray) else a for a in inputs])
-    except exc as e:
-        expected = str(e)
-    else:
-        raise AssertionError("torch did not raise")
-    assert check_raises(fn, *inputs, exc=exc, device=device) == expected
+from helpers import RNG, check, check_raises, const, gradcheck, randn, same_error
 
 
 def grid(*shape, spread=1.25, dtype=np.float32):

@@ -7,20 +7,9 @@ import torch
 from hypothesis import given, settings, strategies as st
 
 import framework
-from helpers import check, check_raises, gradcheck, randn
+from helpers import check, check_raises, gradcheck, randn, same_error
 
 warnings.filterwarnings("ignore", "nn.functional.upsample", UserWarning)
-
-
-def same_error(fn, *inputs, exc=RuntimeError, device="cpu"):
-    """Both libraries raise `exc` with the same message."""
-    try:
-        fn(torch, *[torch.tensor(a) if isinstance(a, np.ndarray) else a for a in inputs])
-    except exc as e:
-        expected = str(e)
-    else:
-        raise AssertionError("torch did not raise")
-    assert check_raises(fn, *inputs, exc=exc, device=device) == expected
 
 
 def interp(**kw):

@@ -26,9 +26,10 @@ class Fn(nn.Module):
         return self.fn(*xs)
 
 
-def _run(model, inputs, opset=None, dynamic=False, other=None, axes=None):
-    """Export, check, run in onnxruntime; compare with the framework on `inputs` (and on `other`).
-    `dynamic`: dim 0 of every input is the dynamic "batch"; `axes`: dynamic_axes as given."""
+def _run(model, inputs, opset=None, dynamic=False, other=None, axes=None, others=()):
+    """Export, check, run in onnxruntime; compare with the framework on `inputs` (and on `other`
+    and each of `others`). `dynamic`: dim 0 of every input is the dynamic "batch"; `axes`:
+    dynamic_axes as given."""
     model.eval()
     names = [f"in{i}" for i in range(len(inputs))]
     f = io.BytesIO()
@@ -37,7 +38,7 @@ def _run(model, inputs, opset=None, dynamic=False, other=None, axes=None):
     proto = onnx.load_from_string(f.getvalue())
     onnx.checker.check_model(proto, full_check=True)
     sess = ort.InferenceSession(f.getvalue(), providers=["CPUExecutionProvider"])
-    for xs in [inputs] + ([other] if other is not None else []):
+    for xs in [inputs, *([other] if other is not None else []), *others]:
         got = sess.run(None, {n: x.numpy() for n, x in zip(names, xs)})
         with framework.no_grad():
             want = model(*xs)

@@ -13,6 +13,8 @@ import framework  # noqa: E402
 import framework.nn as nn  # noqa: E402
 import framework.onnx  # noqa: E402
 
+from test_onnx import _run  # noqa: E402  (export, check, run in onnxruntime, compare)
+
 
 class Wrap(nn.Module):
     """A recurrent module's outputs flattened: (output, h_n[, c_n]); h0 (and c0) as inputs when given."""
@@ -28,35 +30,6 @@ class Wrap(nn.Module):
         if isinstance(self.rnn, nn.LSTMCell):
             return self.rnn(x, tuple(state) if state else None)
         return self.rnn(x, *state)
-
-
-def _export(model, inputs, axes=None):
-    names = [f"in{i}" for i in range(len(inputs))]
-    f = io.BytesIO()
-    framework.onnx.export(model, tuple(inputs), f, input_names=names, dynamic_axes=axes)
-    proto = onnx.load_from_string(f.getvalue())
-    onnx.checker.check_model(proto, full_check=True)
-    return proto, ort.InferenceSession(f.getvalue(), providers=["CPUExecutionProvider"]), names
-
-
-def _compare(model, sess, names, inputs):
-    got = sess.run(None, {n: x.numpy() for n, x in zip(names, inputs)})
-    with framework.no_grad():
-        want = model(*inputs)
-    want = list(want) if isinstance(want, (tuple, list)) else [want]
-    assert len(got) == len(want)
-    for g, w in zip(got, want):
-        w = w.numpy()
-        assert g.dtype == w.dtype and g.shape == w.shape, (g.dtype, w.dtype, g.shape, w.shape)
-        np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-5)
-
-
-def _run(model, inputs, axes=None, others=()):
-    model.eval()
-    proto, sess, names = _export(model, inputs, axes)
-    for xs in [inputs, *others]:
-        _compare(model, sess, names, xs)
-    return proto
 
 
 def _state(module, batch):
@@ -97,7 +70,7 @@ def test_dynamic_batch_and_sequence_length(kind):
     if kind == "lstm":
         axes["in2"] = {1: "batch"}
     others = [[framework.randn(t, b, 3), *_state(module, b)] for t, b in ((7, 3), (1, 1), (9, 5))]
-    proto = _run(Wrap(module), inputs, axes, others)
+    proto = _run(Wrap(module), inputs, axes=axes, others=others)
     dims = proto.graph.input[0].type.tensor_type.shape.dim
     assert (dims[0].dim_param, dims[1].dim_param) == ("seq", "batch")
 
@@ -105,8 +78,8 @@ def test_dynamic_batch_and_sequence_length(kind):
 def test_batch_first_dynamic_axes():
     framework.manual_seed(2)
     module = nn.GRU(3, 4, batch_first=True)
-    _run(Wrap(module), [framework.randn(2, 3, 3)], {"in0": {0: "batch", 1: "seq"}},
-         [[framework.randn(5, 8, 3)], [framework.randn(1, 1, 3)]])
+    _run(Wrap(module), [framework.randn(2, 3, 3)], axes={"in0": {0: "batch", 1: "seq"}},
+         others=[[framework.randn(5, 8, 3)], [framework.randn(1, 1, 3)]])
 
 
 def test_unbatched_input():
@@ -140,8 +113,8 @@ def test_cells(cell, bias, with_state):
     if with_state:
         state = (framework.randn(2, 4), framework.randn(2, 4)) if cell == "lstm" else (framework.randn(2, 4),)
     axes = {f"in{i}": {0: "batch"} for i in range(1 + len(state))}
-    _run(Wrap(module), [framework.randn(2, 3), *state], axes,
-         [[framework.randn(5, 3), *(framework.randn(5, 4) for _ in state)]])
+    _run(Wrap(module), [framework.randn(2, 3), *state], axes=axes,
+         others=[[framework.randn(5, 3), *(framework.randn(5, 4) for _ in state)]])
 
 
 @pytest.mark.parametrize("opset", [17, 18, 21])

@@ -114,6 +114,18 @@ def _steps(lib, opt, params, n, device="cpu"):
         opt.step()
 
 
+def _run_both(name, device, n):
+    """CONFIGS[name]'s optimizer over the same two parameter groups in both libraries, after n steps:
+    (torch's parameters, ours, torch's optimizer, ours)."""
+    cls, kwargs = CONFIGS[name]
+    theirs, ours = _params(torch, device), _params(framework, device)
+    opt_t = getattr(torch.optim, cls)(_groups(theirs, kwargs), **kwargs)
+    opt_f = getattr(framework.optim, cls)(_groups(ours, kwargs), **kwargs)
+    _steps(torch, opt_t, theirs, n)
+    _steps(framework, opt_f, ours, n, device)
+    return theirs, ours, opt_t, opt_f
+
+
 def _assert_params_close(ours, theirs, rtol=1e-5, atol=1e-6):
     for i, (a, b) in enumerate(zip(ours, theirs)):
         assert np.isfinite(b.detach().numpy()).all(), "the run diverged: choose a smaller lr"
@@ -145,12 +157,7 @@ def _skip_on_cuda(name, device, subset):
 @pytest.mark.parametrize("name", sorted(CONFIGS))
 def test_trajectory_matches_torch(name, device):
     _skip_on_cuda(name, device, CUDA_CONFIGS)
-    cls, kwargs = CONFIGS[name]
-    theirs, ours = _params(torch, device), _params(framework, device)
-    opt_t = getattr(torch.optim, cls)(_groups(theirs, kwargs), **kwargs)
-    opt_f = getattr(framework.optim, cls)(_groups(ours, kwargs), **kwargs)
-    _steps(torch, opt_t, theirs, 20)
-    _steps(framework, opt_f, ours, 20, device)
+    theirs, ours, opt_t, opt_f = _run_both(name, device, 20)
     _assert_params_close(ours, theirs)
     st, sf = opt_t.state_dict(), opt_f.state_dict()
     assert sf["param_groups"] == st["param_groups"]
@@ -175,12 +182,8 @@ def test_state_dict_moves_between_libraries(name, direction, device):
     """Run 5 steps in both; hand one library's state dict to a fresh optimizer of the other
     (over copies of the parameters); 5 more steps of the original and the fresh one agree."""
     _skip_on_cuda(name, device, {"nadam_decoupled", "asgd_averaging"})
+    theirs, ours, opt_t, opt_f = _run_both(name, device, 5)
     cls, kwargs = CONFIGS[name]
-    theirs, ours = _params(torch, device), _params(framework, device)
-    opt_t = getattr(torch.optim, cls)(_groups(theirs, kwargs), **kwargs)
-    opt_f = getattr(framework.optim, cls)(_groups(ours, kwargs), **kwargs)
-    _steps(torch, opt_t, theirs, 5)
-    _steps(framework, opt_f, ours, 5, device)
     if direction == "ours_to_torch":
         fresh = _params(torch, device, values=[p.detach().cpu().numpy() for p in ours])
         fresh_opt = getattr(torch.optim, cls)(_groups(fresh, kwargs), **kwargs)

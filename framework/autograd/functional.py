@@ -147,6 +147,16 @@ def _prepare_v(v, against, is_tuple, name, none_message, create_graph):
     return v
 
 
+def _product(outputs, is_outputs_tuple, of, wrt, v, like, result_is_tuple, strict, create_graph, stage):
+    """The last step of vjp, jvp, vhp and hvp: (the function's outputs, the gradient of `of` with
+    respect to `wrt` against v, zeros shaped like `like` where it does not reach)."""
+    with set_grad_enabled(True if create_graph else is_grad_enabled()):
+        grad_res = _autograd_grad(of, wrt, v, create_graph=create_graph)
+        result = _fill_in_zeros(grad_res, like, strict, create_graph, stage)
+    return (_tuple_postprocess(_grad_postprocess(outputs, create_graph), is_outputs_tuple),
+            _tuple_postprocess(_grad_postprocess(result, create_graph), result_is_tuple))
+
+
 def vjp(func, inputs, v=None, create_graph=False, strict=False):
     """(func(inputs), v^T J): the vector-Jacobian product at `inputs`."""
     with enable_grad():
@@ -156,11 +166,8 @@ def vjp(func, inputs, v=None, create_graph=False, strict=False):
         _check_requires_grad(outputs, "outputs", strict=strict)
         v = _prepare_v(v, outputs, is_outputs_tuple, "vjp", "The vector v can only be None if the user-provided "
                        "function returns a single Tensor with a single element.", create_graph)
-    with set_grad_enabled(True if create_graph else is_grad_enabled()):
-        grad_res = _autograd_grad(outputs, inputs, v, create_graph=create_graph)
-        result = _fill_in_zeros(grad_res, inputs, strict, create_graph, "back")
-    return (_tuple_postprocess(_grad_postprocess(outputs, create_graph), is_outputs_tuple),
-            _tuple_postprocess(_grad_postprocess(result, create_graph), is_inputs_tuple))
+    return _product(outputs, is_outputs_tuple, of=outputs, wrt=inputs, v=v, like=inputs,
+                    result_is_tuple=is_inputs_tuple, strict=strict, create_graph=create_graph, stage="back")
 
 
 def jvp(func, inputs, v=None, create_graph=False, strict=False):
@@ -178,11 +185,8 @@ def jvp(func, inputs, v=None, create_graph=False, strict=False):
         grad_outputs = tuple(zeros_like(out, requires_grad=True) for out in outputs)
         grad_inputs = _autograd_grad(outputs, inputs, grad_outputs, create_graph=True)
         _check_requires_grad(grad_inputs, "grad_inputs", strict=strict)
-    with set_grad_enabled(True if create_graph else is_grad_enabled()):
-        grad_res = _autograd_grad(grad_inputs, grad_outputs, v, create_graph=create_graph)
-        result = _fill_in_zeros(grad_res, outputs, strict, create_graph, "back_trick")
-    return (_tuple_postprocess(_grad_postprocess(outputs, create_graph), is_outputs_tuple),
-            _tuple_postprocess(_grad_postprocess(result, create_graph), is_outputs_tuple))
+    return _product(outputs, is_outputs_tuple, of=grad_inputs, wrt=grad_outputs, v=v, like=outputs,
+                    result_is_tuple=is_outputs_tuple, strict=strict, create_graph=create_graph, stage="back_trick")
 
 
 def _check_strategy(strategy, create_graph, strict, vectorize):
@@ -294,11 +298,8 @@ def vhp(func, inputs, v=None, create_graph=False, strict=False):
     with enable_grad():
         is_inputs_tuple, inputs, v, is_outputs_tuple, outputs, jac = _second_order_setup(
             func, inputs, v, create_graph, strict, "vhp")
-    with set_grad_enabled(True if create_graph else is_grad_enabled()):
-        grad_res = _autograd_grad(jac, inputs, v, create_graph=create_graph)
-        result = _fill_in_zeros(grad_res, inputs, strict, create_graph, "double_back")
-    return (_tuple_postprocess(_grad_postprocess(outputs, create_graph), is_outputs_tuple),
-            _tuple_postprocess(_grad_postprocess(result, create_graph), is_inputs_tuple))
+    return _product(outputs, is_outputs_tuple, of=jac, wrt=inputs, v=v, like=inputs,
+                    result_is_tuple=is_inputs_tuple, strict=strict, create_graph=create_graph, stage="double_back")
 
 
 def hvp(func, inputs, v=None, create_graph=False, strict=False):
@@ -310,8 +311,6 @@ def hvp(func, inputs, v=None, create_graph=False, strict=False):
         grad_jac = tuple(zeros_like(inp, requires_grad=True) for inp in inputs)
         double_back = _autograd_grad(jac, inputs, grad_jac, create_graph=True)
         _check_requires_grad(jac, "hessian", strict=strict)
-    with set_grad_enabled(True if create_graph else is_grad_enabled()):
-        grad_res = _autograd_grad(double_back, grad_jac, v, create_graph=create_graph)
-        result = _fill_in_zeros(grad_res, inputs, strict, create_graph, "double_back_trick")
-    return (_tuple_postprocess(_grad_postprocess(outputs, create_graph), is_outputs_tuple),
-            _tuple_postprocess(_grad_postprocess(result, create_graph), is_inputs_tuple))
+    return _product(outputs, is_outputs_tuple, of=double_back, wrt=grad_jac, v=v, like=inputs,
+                    result_is_tuple=is_inputs_tuple, strict=strict, create_graph=create_graph,
+                    stage="double_back_trick")

@@ -612,10 +612,14 @@ def _lowest(dtype):
     return float("-inf") if dtype.kind == "f" else int(np.iinfo(dtype).min)
 
 
-def max_pool(x, kernel_size, stride, padding, dilation, out_size):
+def _max_pool_outputs(x, out_size):
+    """A max pool's (values, int64 indices) arrays, of the batch and channel dims then out_size."""
     shape = tuple(x.shape[:2]) + tuple(out_size)
-    out = empty(shape, x.dtype)
-    indices = empty(shape, np.int64)
+    return empty(shape, x.dtype), empty(shape, np.int64)
+
+
+def max_pool(x, kernel_size, stride, padding, dilation, out_size):
+    out, indices = _max_pool_outputs(x, out_size)
     if out.size:
         pool.max_pool[_grid(out.size)](_flat_input(x), out.buf, indices.buf,
                                        *_pool_launch(x.shape, out_size, kernel_size, stride, padding),
@@ -660,9 +664,7 @@ def adaptive_avg_pool_backward(g, x_shape):
 
 
 def adaptive_max_pool(x, out_size):
-    shape = tuple(x.shape[:2]) + tuple(out_size)
-    out = empty(shape, x.dtype)
-    indices = empty(shape, np.int64)
+    out, indices = _max_pool_outputs(x, out_size)
     if out.size:
         pool.adaptive_max_pool[_grid(out.size)](_flat_input(x), out.buf, indices.buf,
                                                 *_adaptive_launch(x.shape, out_size))

@@ -12,7 +12,7 @@ from framework.distributions.gamma import Gamma
 from framework.distributions.geometric import Geometric
 from framework.distributions.gumbel import Gumbel
 from framework.distributions.half_normal import HalfNormal
-from framework.distributions.kl import (_batch_trace_XXT, _euler_gamma, _infinite_like, _kl_normal_normal, _set,
+from framework.distributions.kl import (_batch_trace_XXT, _euler_gamma, _kl_normal_normal, _register_infinite, _set,
                                         _x_log_x, inf, register_kl)
 from framework.distributions.lowrank_multivariate_normal import (LowRankMultivariateNormal, _batch_lowrank_logdet,
                                                                  _batch_lowrank_mahalanobis)
@@ -140,14 +140,8 @@ def _kl_beta_continuous_bernoulli(p, q):
     return -p.entropy() - p.mean * q.logits - framework.log1p(-q.probs) - q._cont_bern_log_norm()
 
 
-@register_kl(Beta, Pareto)
-def _kl_beta_infinity(p, q):
-    return _infinite_like(p.concentration1)
-
-
-@register_kl(ContinuousBernoulli, Pareto)
-def _kl_continuous_bernoulli_infinity(p, q):
-    return _infinite_like(p.probs)
+_register_infinite(Beta, "concentration1", Pareto)
+_register_infinite(ContinuousBernoulli, "probs", Pareto)
 
 
 @register_kl(ContinuousBernoulli, Exponential)
@@ -170,10 +164,7 @@ def _kl_continuous_bernoulli_uniform(p, q):
     return framework.where(outside, framework.ones_like(result) * inf, result)
 
 
-@register_kl(Exponential, ContinuousBernoulli)
-@register_kl(Exponential, Pareto)
-def _kl_exponential_infinity(p, q):
-    return _infinite_like(p.rate)
+_register_infinite(Exponential, "rate", ContinuousBernoulli, Pareto)
 
 
 @register_kl(Exponential, Gumbel)
@@ -186,10 +177,7 @@ def _kl_exponential_gumbel(p, q):
     return t1 - loc_scale_ratio + t2 + t3
 
 
-@register_kl(Gamma, ContinuousBernoulli)
-@register_kl(Gamma, Pareto)
-def _kl_gamma_infinity(p, q):
-    return _infinite_like(p.concentration)
+_register_infinite(Gamma, "concentration", ContinuousBernoulli, Pareto)
 
 
 @register_kl(Gamma, Gumbel)
@@ -203,19 +191,10 @@ def _kl_gamma_gumbel(p, q):
     return t1 + t2 + t3
 
 
-@register_kl(Gumbel, Beta)
-@register_kl(Gumbel, ContinuousBernoulli)
-@register_kl(Gumbel, Exponential)
-@register_kl(Gumbel, Gamma)
-@register_kl(Gumbel, Pareto)
-@register_kl(Gumbel, Uniform)
-@register_kl(Laplace, ContinuousBernoulli)
-@register_kl(Laplace, Pareto)
-@register_kl(Normal, ContinuousBernoulli)
-@register_kl(Normal, Pareto)
-def _kl_real_support_infinity(p, q):
-    """A law on the whole line against one on a half-line or an interval."""
-    return _infinite_like(p.loc)
+# a law on the whole line against one on a half-line or an interval
+_register_infinite(Gumbel, "loc", Beta, ContinuousBernoulli, Exponential, Gamma, Pareto, Uniform)
+_register_infinite(Laplace, "loc", ContinuousBernoulli, Pareto)
+_register_infinite(Normal, "loc", ContinuousBernoulli, Pareto)
 
 
 @register_kl(Gumbel, Normal)
@@ -238,11 +217,7 @@ def _kl_normal_gumbel(p, q):
     return -t1 + t2 + t3 - (0.5 * (1 + math.log(2 * math.pi)))
 
 
-@register_kl(Pareto, Beta)
-@register_kl(Pareto, ContinuousBernoulli)
-@register_kl(Pareto, Uniform)
-def _kl_pareto_infinity(p, q):
-    return _infinite_like(p.scale)
+_register_infinite(Pareto, "scale", Beta, ContinuousBernoulli, Uniform)
 
 
 @register_kl(Pareto, Exponential)

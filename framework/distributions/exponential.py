@@ -6,7 +6,7 @@ from framework import Size
 from framework.distributions import constraints
 from framework.distributions.distribution import Distribution
 from framework.distributions.exp_family import ExponentialFamily
-from framework.distributions.utils import broadcast_all, finfo
+from framework.distributions.utils import Centred, LocScale, broadcast_all, finfo
 
 __all__ = ["Exponential", "Laplace"]
 
@@ -75,18 +75,10 @@ class Exponential(ExponentialFamily):
         return -framework.log(-x)
 
 
-class Laplace(Distribution):
+class Laplace(Centred, LocScale, Distribution):
     arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
     support = constraints.real
     has_rsample = True
-
-    @property
-    def mean(self):
-        return self.loc
-
-    @property
-    def mode(self):
-        return self.loc
 
     @property
     def variance(self):
@@ -95,20 +87,6 @@ class Laplace(Distribution):
     @property
     def stddev(self):
         return (2 ** 0.5) * self.scale
-
-    def __init__(self, loc, scale, validate_args=None):
-        self.loc, self.scale = broadcast_all(loc, scale)
-        batch_shape = Size() if isinstance(loc, Number) and isinstance(scale, Number) else self.loc.size()
-        super().__init__(batch_shape, validate_args=validate_args)
-
-    def expand(self, batch_shape, _instance=None):
-        new = self._get_checked_instance(Laplace, _instance)
-        batch_shape = Size(batch_shape)
-        new.loc = self.loc.expand(batch_shape)
-        new.scale = self.scale.expand(batch_shape)
-        super(Laplace, new).__init__(batch_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
 
     def rsample(self, sample_shape=Size()):
         shape = tuple(self._extended_shape(sample_shape))

@@ -83,6 +83,14 @@ def _infinite_like(tensor):
     return framework.full_like(tensor, inf)
 
 
+def _register_infinite(type_p, param, *types_q):
+    """KL(p || q) is inf where q's support misses part of p's: one filler, shaped like p's parameter `param`."""
+    def _kl_infinity(p, q):
+        return _infinite_like(getattr(p, param))
+    for type_q in types_q:
+        register_kl(type_p, type_q)(_kl_infinity)
+
+
 def _x_log_x(tensor):
     return framework.xlogy(tensor, tensor)  # 0 at x = 0
 
@@ -297,10 +305,7 @@ def _kl_beta_uniform(p, q):
     return _set(result, (q.low > p.support.lower_bound) | (q.high < p.support.upper_bound), inf)
 
 
-@register_kl(Exponential, Beta)
-@register_kl(Exponential, Uniform)
-def _kl_exponential_infinity(p, q):
-    return _infinite_like(p.rate)
+_register_infinite(Exponential, "rate", Beta, Uniform)
 
 
 @register_kl(Exponential, Gamma)
@@ -321,10 +326,7 @@ def _kl_exponential_normal(p, q):
     return t1 - 1 + (t2 - t3 + t4) / var_normal
 
 
-@register_kl(Gamma, Beta)
-@register_kl(Gamma, Uniform)
-def _kl_gamma_infinity(p, q):
-    return _infinite_like(p.concentration)
+_register_infinite(Gamma, "concentration", Beta, Uniform)
 
 
 @register_kl(Gamma, Exponential)
@@ -343,12 +345,7 @@ def _kl_gamma_normal(p, q):
     return t1 + (p.concentration - 1) * p.concentration.digamma() + (t2 - t3 + t4) / var_normal
 
 
-@register_kl(Laplace, Beta)
-@register_kl(Laplace, Exponential)
-@register_kl(Laplace, Gamma)
-@register_kl(Laplace, Uniform)
-def _kl_laplace_infinity(p, q):
-    return _infinite_like(p.loc)
+_register_infinite(Laplace, "loc", Beta, Exponential, Gamma, Uniform)
 
 
 @register_kl(Laplace, Normal)
@@ -362,12 +359,7 @@ def _kl_laplace_normal(p, q):
     return -t1 + scale_sqr_var_ratio + (t2 - t3 + t4) / var_normal - 1
 
 
-@register_kl(Normal, Beta)
-@register_kl(Normal, Exponential)
-@register_kl(Normal, Gamma)
-@register_kl(Normal, Uniform)
-def _kl_normal_infinity(p, q):
-    return _infinite_like(p.loc)
+_register_infinite(Normal, "loc", Beta, Exponential, Gamma, Uniform)
 
 
 @register_kl(Normal, Laplace)
@@ -381,10 +373,7 @@ def _kl_normal_laplace(p, q):
     return -t1 + (t2 + t3) / q.scale - (0.5 * (1 + math.log(0.5 * math.pi)))
 
 
-@register_kl(Poisson, Bernoulli)
-@register_kl(Poisson, Binomial)
-def _kl_poisson_infinity(p, q):
-    return _infinite_like(p.rate)
+_register_infinite(Poisson, "rate", Bernoulli, Binomial)
 
 
 @register_kl(Uniform, Beta)

@@ -9,23 +9,9 @@ from framework.distributions.distribution import Distribution
 __all__ = ["MixtureSameFamily"]
 
 
-class MixtureSameFamilyConstraint(constraints.Constraint):
+class MixtureSameFamilyConstraint(constraints._Wrapping):
     """The component's support, checked with the component dimension put back (a value is valid
     where it is valid for every component)."""
-
-    def __init__(self, base_constraint):
-        if not isinstance(base_constraint, constraints.Constraint):
-            raise AssertionError(f"base_constraint must be a Constraint, got {type(base_constraint).__name__}")
-        self.base_constraint = base_constraint
-        super().__init__()
-
-    @property
-    def is_discrete(self):
-        return self.base_constraint.is_discrete
-
-    @property
-    def event_dim(self):
-        return self.base_constraint.event_dim
 
     def check(self, value):
         result = self.base_constraint.check(value.unsqueeze(-1 - self.event_dim))

@@ -6,7 +6,7 @@ import framework
 from framework import Size
 from framework.distributions import constraints
 from framework.distributions.distribution import Distribution
-from framework.distributions.utils import _standard_normal, broadcast_shapes, lazy_property
+from framework.distributions.utils import Centred, _standard_normal, broadcast_shapes, lazy_property
 
 __all__ = ["MultivariateNormal"]
 
@@ -83,7 +83,7 @@ class _ScaleTrilParams:
         return framework.matmul(L, L.mT).expand(self._matrix_shape())
 
 
-class MultivariateNormal(_ScaleTrilParams, Distribution):
+class MultivariateNormal(Centred, _ScaleTrilParams, Distribution):
     arg_constraints = {"loc": constraints.real_vector, "covariance_matrix": constraints.positive_definite,
                        "precision_matrix": constraints.positive_definite, "scale_tril": constraints.lower_cholesky}
     support = constraints.real_vector
@@ -139,14 +139,6 @@ class MultivariateNormal(_ScaleTrilParams, Distribution):
         Id = framework.eye(L.shape[-1], dtype=L.dtype, device=L.device)
         L_inv = framework.linalg.solve_triangular(L, Id, upper=False)
         return framework.matmul(L_inv.mT, L_inv).expand(self._matrix_shape())
-
-    @property
-    def mean(self):
-        return self.loc
-
-    @property
-    def mode(self):
-        return self.loc
 
     @property
     def variance(self):

@@ -73,24 +73,22 @@ class Transform:
 
 
     def __call__(self, x):
-        if self._cache_size == 0:
-            return self._call(x)
-        x_old, y_old = self._cached_x_y
-        if x is x_old:
-            return y_old
-        y = self._call(x)
-        self._cached_x_y = x, y
-        return y
+        return self._through_cache(x, self._call, 0)
 
     def _inv_call(self, y):
+        return self._through_cache(y, self._inverse, 1)
+
+    def _through_cache(self, value, compute, side):
+        """compute(value), or the other half of the cached (x, y) pair when value is its `side`
+        (0: x, 1: y) half; with a cache, the new pair replaces the old one."""
         if self._cache_size == 0:
-            return self._inverse(y)
-        x_old, y_old = self._cached_x_y
-        if y is y_old:
-            return x_old
-        x = self._inverse(y)
-        self._cached_x_y = x, y
-        return x
+            return compute(value)
+        cached = self._cached_x_y
+        if value is cached[side]:
+            return cached[1 - side]
+        result = compute(value)
+        self._cached_x_y = (value, result) if side == 0 else (result, value)
+        return result
 
     def _call(self, x):
         raise NotImplementedError
@@ -369,16 +367,25 @@ class ReshapeTransform(Transform):
         return Size(tuple(shape[:cut]) + tuple(self.in_shape))
 
 
-class ExpTransform(Transform):
-    """y = exp(x)."""
+class _ParameterFree(Transform):
+    """The base of the transforms with no parameters: any two of one such class are equal."""
+
+    def __eq__(self, other):
+        # (as PyTorch's isinstance(other, SigmoidTransform): this module's first public class)
+        public = next(c for c in type(self).__mro__ if c.__module__ == __name__ and not c.__name__.startswith("_"))
+        return isinstance(other, public)
+
+
+class _Increasing(_ParameterFree):
+    """The base of the parameter-free increasing bijections from the whole real line."""
     domain = constraints.real
-    codomain = constraints.positive
     bijective = True
     sign = +1
 
-    def __eq__(self, other):
-        return isinstance(other, ExpTransform)
 
+class ExpTransform(_Increasing):
+    """y = exp(x)."""
+    codomain = constraints.positive
 
     def _call(self, x):
         return x.exp()
@@ -436,16 +443,9 @@ def _clipped_sigmoid(x):
     return framework.clamp(framework.sigmoid(x), min=info.tiny, max=1.0 - info.eps)
 
 
-class SigmoidTransform(Transform):
+class SigmoidTransform(_Increasing):
     """y = 1 / (1 + exp(-x)) (kept inside (0, 1))."""
-    domain = constraints.real
     codomain = constraints.unit_interval
-    bijective = True
-    sign = +1
-
-    def __eq__(self, other):
-        return isinstance(other, SigmoidTransform)
-
 
     def _call(self, x):
         return _clipped_sigmoid(x)
@@ -459,16 +459,9 @@ class SigmoidTransform(Transform):
         return -softplus(-x) - softplus(x)
 
 
-class SoftplusTransform(Transform):
+class SoftplusTransform(_Increasing):
     """y = log(1 + exp(x))."""
-    domain = constraints.real
     codomain = constraints.positive
-    bijective = True
-    sign = +1
-
-    def __eq__(self, other):
-        return isinstance(other, SoftplusTransform)
-
 
     def _call(self, x):
         return softplus(x)
@@ -480,16 +473,9 @@ class SoftplusTransform(Transform):
         return -softplus(-x)
 
 
-class TanhTransform(Transform):
+class TanhTransform(_Increasing):
     """y = tanh(x); its log-det uses the stable 2 (log 2 - x - softplus(-2x))."""
-    domain = constraints.real
     codomain = constraints.interval(-1.0, 1.0)
-    bijective = True
-    sign = +1
-
-    def __eq__(self, other):
-        return isinstance(other, TanhTransform)
-
 
     def _call(self, x):
         return x.tanh()
@@ -501,14 +487,10 @@ class TanhTransform(Transform):
         return 2.0 * (math.log(2.0) - x - softplus(-2.0 * x))
 
 
-class AbsTransform(Transform):
+class AbsTransform(_ParameterFree):
     """y = |x| (not bijective; the inverse picks the positive branch)."""
     domain = constraints.real
     codomain = constraints.positive
-
-    def __eq__(self, other):
-        return isinstance(other, AbsTransform)
-
 
     def _call(self, x):
         return x.abs()
@@ -641,14 +623,10 @@ class CorrCholeskyTransform(Transform):
         return Size(tuple(shape[:-2]) + (D * (D - 1) // 2,))
 
 
-class SoftmaxTransform(Transform):
+class SoftmaxTransform(_ParameterFree):
     """Reals to the simplex by softmax (not bijective: the inverse is log, up to a constant)."""
     domain = constraints.real_vector
     codomain = constraints.simplex
-
-    def __eq__(self, other):
-        return isinstance(other, SoftmaxTransform)
-
 
     def _call(self, x):
         probs = (x - x.max(-1, True)[0]).exp()
@@ -668,15 +646,11 @@ class SoftmaxTransform(Transform):
         return shape
 
 
-class StickBreakingTransform(Transform):
+class StickBreakingTransform(_ParameterFree):
     """Reals (K-1) to the simplex (K) by stick breaking: bijective, with a log-det."""
     domain = constraints.real_vector
     codomain = constraints.simplex
     bijective = True
-
-    def __eq__(self, other):
-        return isinstance(other, StickBreakingTransform)
-
 
     def _call(self, x):
         offset = x.shape[-1] + 1 - x.new_ones(x.shape[-1]).cumsum(-1)
@@ -707,14 +681,10 @@ class StickBreakingTransform(Transform):
         return Size(tuple(shape[:-1]) + (shape[-1] - 1,))
 
 
-class LowerCholeskyTransform(Transform):
+class LowerCholeskyTransform(_ParameterFree):
     """Square matrices to lower-triangular ones with a positive diagonal (exp of the diagonal)."""
     domain = constraints.independent(constraints.real, 2)
     codomain = constraints.lower_cholesky
-
-    def __eq__(self, other):
-        return isinstance(other, LowerCholeskyTransform)
-
 
     def _call(self, x):
         return x.tril(-1) + x.diagonal(dim1=-2, dim2=-1).exp().diag_embed()
@@ -723,14 +693,10 @@ class LowerCholeskyTransform(Transform):
         return y.tril(-1) + y.diagonal(dim1=-2, dim2=-1).log().diag_embed()
 
 
-class PositiveDefiniteTransform(Transform):
+class PositiveDefiniteTransform(_ParameterFree):
     """Square matrices to positive-definite ones: L L^T of LowerCholeskyTransform's L."""
     domain = constraints.independent(constraints.real, 2)
     codomain = constraints.positive_definite
-
-    def __eq__(self, other):
-        return isinstance(other, PositiveDefiniteTransform)
-
 
     def _call(self, x):
         x = LowerCholeskyTransform()(x)

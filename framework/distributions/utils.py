@@ -141,6 +141,37 @@ class BinaryProbsLogits:
         return logits_to_probs(self.logits, is_binary=True)
 
 
+class Centred:
+    """For the symmetric unimodal laws about `loc`: the mean and the mode are loc (put before the
+    Distribution base, as LocScale)."""
+
+    @property
+    def mean(self):
+        return self.loc
+
+    mode = mean
+
+
+class LocScale:
+    """__init__ and expand for the laws given by a broadcast `loc` and `scale` and nothing else
+    (put before the Distribution base: `class Normal(LocScale, ExponentialFamily)`)."""
+
+    def __init__(self, loc, scale, validate_args=None):
+        self.loc, self.scale = broadcast_all(loc, scale)
+        batch_shape = Size() if isinstance(loc, Number) and isinstance(scale, Number) else self.loc.size()
+        super().__init__(batch_shape, validate_args=validate_args)
+
+    def expand(self, batch_shape, _instance=None):
+        law = next(c for c in type(self).__mro__ if LocScale in c.__bases__)  # Normal, for the error message
+        new = self._get_checked_instance(law, _instance)
+        batch_shape = Size(batch_shape)
+        new.loc = self.loc.expand(batch_shape)
+        new.scale = self.scale.expand(batch_shape)
+        super(LocScale, new).__init__(batch_shape, validate_args=False)
+        new._validate_args = self._validate_args
+        return new
+
+
 def _tril_mask(n, diag, device):
     arange = framework.arange(n, device=device)
     return arange < arange.view(-1, 1) + (diag + 1)

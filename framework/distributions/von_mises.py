@@ -8,7 +8,7 @@ import framework
 from framework import Size
 from framework.distributions import constraints
 from framework.distributions.distribution import Distribution
-from framework.distributions.utils import broadcast_all, lazy_property
+from framework.distributions.utils import Centred, broadcast_all, lazy_property
 
 __all__ = ["VonMises"]
 
@@ -58,7 +58,7 @@ def _rejection_sample(loc, concentration, proposal_r, x):
     return (x + math.pi + loc) % (2 * math.pi) - math.pi
 
 
-class VonMises(Distribution):
+class VonMises(Centred, Distribution):
     arg_constraints = {"loc": constraints.real, "concentration": constraints.positive}
     support = constraints.real
     has_rsample = False
@@ -100,15 +100,6 @@ class VonMises(Distribution):
         validate_args = self.__dict__.get("_validate_args")
         return type(self)(self.loc.expand(batch_shape), self.concentration.expand(batch_shape),
                           validate_args=validate_args)
-
-    @property
-    def mean(self):
-        """The circular mean."""
-        return self.loc
-
-    @property
-    def mode(self):
-        return self.loc
 
     @lazy_property
     def variance(self):

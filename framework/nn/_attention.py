@@ -162,32 +162,23 @@ def _canonical_mask(mask, mask_name, other_type, other_name, target_type, check_
 
 def _mha_shape_check(query, key, value, key_padding_mask, attn_mask, num_heads):
     """Whether the input is batched; AssertionError for inconsistent ranks (PyTorch's messages)."""
-    if query.ndim == 3:
-        if key.ndim != 3 or value.ndim != 3:
-            raise AssertionError(f"For batched (3-D) `query`, expected `key` and `value` to be 3-D but found "
+    if query.ndim in (2, 3):
+        rank, batched = query.ndim, query.ndim == 3
+        what = "batched (3-D)" if batched else "unbatched (2-D)"
+        if key.ndim != rank or value.ndim != rank:
+            raise AssertionError(f"For {what} `query`, expected `key` and `value` to be {rank}-D but found "
                                  f"{key.ndim}-D and {value.ndim}-D tensors respectively")
-        if key_padding_mask is not None and key_padding_mask.ndim != 2:
-            raise AssertionError(f"For batched (3-D) `query`, expected `key_padding_mask` to be `None` or 2-D but "
-                                 f"found {key_padding_mask.ndim}-D tensor instead")
+        if key_padding_mask is not None and key_padding_mask.ndim != rank - 1:
+            raise AssertionError(f"For {what} `query`, expected `key_padding_mask` to be `None` or {rank - 1}-D "
+                                 f"but found {key_padding_mask.ndim}-D tensor instead")
         if attn_mask is not None and attn_mask.ndim not in (2, 3):
-            raise AssertionError(f"For batched (3-D) `query`, expected `attn_mask` to be `None`, 2-D or 3-D but "
+            raise AssertionError(f"For {what} `query`, expected `attn_mask` to be `None`, 2-D or 3-D but "
                                  f"found {attn_mask.ndim}-D tensor instead")
-        return True
-    if query.ndim == 2:
-        if key.ndim != 2 or value.ndim != 2:
-            raise AssertionError(f"For unbatched (2-D) `query`, expected `key` and `value` to be 2-D but found "
-                                 f"{key.ndim}-D and {value.ndim}-D tensors respectively")
-        if key_padding_mask is not None and key_padding_mask.ndim != 1:
-            raise AssertionError(f"For unbatched (2-D) `query`, expected `key_padding_mask` to be `None` or 1-D but "
-                                 f"found {key_padding_mask.ndim}-D tensor instead")
-        if attn_mask is not None:
-            if attn_mask.ndim not in (2, 3):
-                raise AssertionError(f"For unbatched (2-D) `query`, expected `attn_mask` to be `None`, 2-D or 3-D "
-                                     f"but found {attn_mask.ndim}-D tensor instead")
+        if not batched and attn_mask is not None and attn_mask.ndim == 3:
             expected = (num_heads, query.shape[0], key.shape[0])
-            if attn_mask.ndim == 3 and tuple(attn_mask.shape) != expected:
+            if tuple(attn_mask.shape) != expected:
                 raise AssertionError(f"Expected `attn_mask` shape to be {expected} but got {attn_mask.shape}")
-        return False
+        return batched
     raise AssertionError(f"query should be unbatched 2D or batched 3D tensor but received {query.ndim}-D query "
                          f"tensor")
 

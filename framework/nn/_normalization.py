@@ -108,6 +108,25 @@ def _normalized_shape(shape):
     return (shape,) if isinstance(shape, int) else tuple(shape)
 
 
+def _check_channel_vectors(input, c, weight, bias):
+    """group_norm's weight and bias: None, or vectors of c (input's channels) elements."""
+    for name, t in (("weight", weight), ("bias", bias)):
+        if t is not None and (t.ndim != 1 or t.numel() != c):
+            raise RuntimeError(f"Expected {name} to be a vector of size equal to the number of channels in input, "
+                               f"but got {name} of shape {list(t.shape)} and input of shape {list(input.shape)}")
+
+
+def _check_layer_shape(input, normalized_shape, star):
+    """normalized_shape as a tuple: input's trailing shape, or PyTorch's error (whose pattern
+    layer_norm writes "[*, 3]" and rms_norm "[*3]")."""
+    normalized_shape = _normalized_shape(normalized_shape)
+    k = len(normalized_shape)
+    if tuple(input.shape[input.ndim - k:]) != normalized_shape or k > input.ndim:
+        raise RuntimeError(f"Given normalized_shape={list(normalized_shape)}, expected input with shape "
+                           f"[{star}{', '.join(map(str, normalized_shape))}], but got input of size{list(input.shape)}")
+    return normalized_shape
+
+
 def _check_affine_shape(t, normalized_shape, name):
     if t is not None and tuple(t.shape) != normalized_shape:
         raise RuntimeError(f"Expected {name} to be of same shape as normalized_shape, but got {name} of shape "
@@ -115,11 +134,7 @@ def _check_affine_shape(t, normalized_shape, name):
 
 
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
-    normalized_shape = _normalized_shape(normalized_shape)
-    k = len(normalized_shape)
-    if tuple(input.shape[input.ndim - k:]) != normalized_shape or k > input.ndim:
-        raise RuntimeError(f"Given normalized_shape={list(normalized_shape)}, expected input with shape "
-                           f"[*, {', '.join(map(str, normalized_shape))}], but got input of size{list(input.shape)}")
+    normalized_shape = _check_layer_shape(input, normalized_shape, "*, ")
     _check_affine_shape(weight, normalized_shape, "weight")
     _check_affine_shape(bias, normalized_shape, "bias")
     alike = all(p is None or p.dtype is input.dtype for p in (weight, bias))
@@ -128,7 +143,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
         out = layer_norm_rows(input.reshape(-1, c), None if weight is None else weight.reshape(c),
                               None if bias is None else bias.reshape(c), eps)
         return out.reshape(input.shape)
-    dims = tuple(range(input.ndim - k, input.ndim))
+    dims = tuple(range(input.ndim - len(normalized_shape), input.ndim))
     mean = input.mean(dims, keepdim=True)
     var = input.var(dims, keepdim=True, correction=0)
     out = (input - mean) * (var + eps).rsqrt()
@@ -141,16 +156,12 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
 
 def rms_norm(input, normalized_shape, weight=None, eps=None):
     """x / sqrt(mean(x^2) + eps) * weight over the last dims; eps defaults to the dtype's epsilon."""
-    normalized_shape = _normalized_shape(normalized_shape)
-    k = len(normalized_shape)
-    if tuple(input.shape[input.ndim - k:]) != normalized_shape or k > input.ndim:
-        raise RuntimeError(f"Given normalized_shape={list(normalized_shape)}, expected input with shape "
-                           f"[*{', '.join(map(str, normalized_shape))}], but got input of size{list(input.shape)}")
+    normalized_shape = _check_layer_shape(input, normalized_shape, "*")
     _check_affine_shape(weight, normalized_shape, "weight")
     _check_float(input, "rms_norm")
     if eps is None:
         eps = 1.1920928955078125e-07 if input.dtype.itemsize == 4 else 2.220446049250313e-16
-    dims = tuple(range(input.ndim - k, input.ndim))
+    dims = tuple(range(input.ndim - len(normalized_shape), input.ndim))
     out = input * ((input * input).mean(dims, keepdim=True) + eps).rsqrt()
     return out if weight is None else out * weight
 
@@ -163,10 +174,7 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
     if c % num_groups:
         raise RuntimeError(f"Expected number of channels in input to be divisible by num_groups, but got input of "
                            f"shape {list(input.shape)} and num_groups={num_groups}")
-    for name, t in (("weight", weight), ("bias", bias)):
-        if t is not None and (t.ndim != 1 or t.numel() != c):
-            raise RuntimeError(f"Expected {name} to be a vector of size equal to the number of channels in input, "
-                               f"but got {name} of shape {list(t.shape)} and input of shape {list(input.shape)}")
+    _check_channel_vectors(input, c, weight, bias)
     grouped = input.reshape(n, num_groups, -1)
     mean = grouped.mean(2, keepdim=True)
     var = grouped.var(2, keepdim=True, correction=0)

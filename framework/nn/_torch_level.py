@@ -133,10 +133,7 @@ def native_group_norm(input, weight, bias, N, C, HxW, group, eps):
     if group <= 0 or C % group:
         raise RuntimeError(f"Expected number of channels in input to be divisible by num_groups, but got input of "
                            f"shape {list(input.shape)} and num_groups={group}")
-    for name, t in (("weight", weight), ("bias", bias)):
-        if t is not None and (t.ndim != 1 or t.numel() != C):
-            raise RuntimeError(f"Expected {name} to be a vector of size equal to the number of channels in input, "
-                               f"but got {name} of shape {list(t.shape)} and input of shape {list(input.shape)}")
+    _normalization._check_channel_vectors(input, C, weight, bias)
     grouped = input.reshape(N, group, -1)
     mean = grouped.mean(2)
     rstd = (grouped.var(2, correction=0) + eps).rsqrt()

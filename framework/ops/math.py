@@ -361,17 +361,18 @@ def _a_tensor_arg(name, input, other):
         raise TypeError(f"{name}(): at least one of 'input' and 'other' must be a Tensor")
 
 
-def atan2(input, other):
-    _tensor_args("atan2", input, other)
-    return Atan2.apply(input, other)
+def _binary_fn(cls, name, check=_tensor_args, doc=None):
+    """torch.<name>(input, other): the argument check, then cls's forward and backward."""
+    def fn(input, other):
+        check(name, input, other)
+        return cls.apply(input, other)
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = doc or f"torch.{name}: elementwise over the broadcast operands."
+    return fn
 
 
-arctan2 = atan2
-
-
-def hypot(input, other):
-    _tensor_args("hypot", input, other)
-    return Hypot.apply(input, other)
+atan2 = arctan2 = _binary_fn(Atan2, "atan2")
+hypot = _binary_fn(Hypot, "hypot")
 
 
 def copysign(input, other):
@@ -380,39 +381,13 @@ def copysign(input, other):
     return Copysign.apply(input, other)
 
 
-def logaddexp(input, other):
-    _tensor_args("logaddexp", input, other)
-    return Logaddexp.apply(input, other)
-
-
-def logaddexp2(input, other):
-    _tensor_args("logaddexp2", input, other)
-    return Logaddexp2.apply(input, other)
-
-
-def xlogy(input, other):
-    _a_tensor_arg("xlogy", input, other)
-    return Xlogy.apply(input, other)
-
-
-def xlog1py(input, other):
-    _a_tensor_arg("xlog1py", input, other)
-    return Xlog1py.apply(input, other)
-
-
-def zeta(input, other):
-    _a_tensor_arg("zeta", input, other)
-    return Zeta.apply(input, other)
-
-
-def fmax(input, other):
-    _tensor_args("fmax", input, other)
-    return Fmax.apply(input, other)
-
-
-def fmin(input, other):
-    _tensor_args("fmin", input, other)
-    return Fmin.apply(input, other)
+logaddexp = _binary_fn(Logaddexp, "logaddexp")
+logaddexp2 = _binary_fn(Logaddexp2, "logaddexp2")
+xlogy = _binary_fn(Xlogy, "xlogy", _a_tensor_arg)
+xlog1py = _binary_fn(Xlog1py, "xlog1py", _a_tensor_arg)
+zeta = _binary_fn(Zeta, "zeta", _a_tensor_arg)
+fmax = _binary_fn(Fmax, "fmax")
+fmin = _binary_fn(Fmin, "fmin")
 
 
 def heaviside(input, values):

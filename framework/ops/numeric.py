@@ -12,6 +12,7 @@ from framework import dtypes as _dt, return_types
 from framework.autograd.function import Function
 from framework.ops._util import wrap, wrap_dim
 from framework.ops.elementwise import _Binary, _prepare, _saved_operands, where
+from framework.ops.math import _binary_fn, _tensor_args
 from framework.tensor import Tensor
 
 if not hasattr(return_types, "histogramdd"):
@@ -28,12 +29,6 @@ def _integer_operands(kernel, a, b):
     return xa, xb, dt, device, shape
 
 
-def _tensors(name, input, other):
-    for i, (arg, x) in enumerate((("input", input), ("other", other))):
-        if not isinstance(x, Tensor):
-            raise TypeError(f"{name}(): argument '{arg}' (position {i + 1}) must be Tensor, not {type(x).__name__}")
-
-
 def _integer_op(name, op, input, other):
     xa, xb, dt, device, shape = _integer_operands(name, input, other)
     return wrap(device.backend.binary(op, xa, xb, out_shape=shape), dt, device)
@@ -41,13 +36,13 @@ def _integer_op(name, op, input, other):
 
 def gcd(input, other):
     """The greatest common divisor of |input| and |other| (gcd(0, 0) = 0)."""
-    _tensors("gcd", input, other)
+    _tensor_args("gcd", input, other)
     return _integer_op("gcd", "gcd", input, other)
 
 
 def lcm(input, other):
     """The least common multiple of |input| and |other| (0 when either is 0)."""
-    _tensors("lcm", input, other)
+    _tensor_args("lcm", input, other)
     return _integer_op("lcm", "lcm", input, other)
 
 
@@ -112,16 +107,8 @@ class Igammac(_Igamma):
     sign = -1.0
 
 
-def igamma(input, other):
-    """The regularized lower incomplete gamma function P(input, other)."""
-    _tensors("igamma", input, other)
-    return Igamma.apply(input, other)
-
-
-def igammac(input, other):
-    """The regularized upper incomplete gamma function Q(input, other) = 1 - P."""
-    _tensors("igammac", input, other)
-    return Igammac.apply(input, other)
+igamma = _binary_fn(Igamma, "igamma", doc="The regularized lower incomplete gamma function P(input, other).")
+igammac = _binary_fn(Igammac, "igammac", doc="The regularized upper incomplete gamma function Q(input, other) = 1 - P.")
 
 
 def float_power_(input, exponent):

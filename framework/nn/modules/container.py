@@ -22,7 +22,29 @@ def _renumber(container):
     container._modules = OrderedDict((str(i), m) for i, m in enumerate(container._modules.values()))
 
 
-class Sequential(Module):
+class _Numbered(Module):
+    """What Sequential and ModuleList share: submodules named "0", "1", ... in order."""
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules.values())
+
+    def __dir__(self):
+        return [key for key in super().__dir__() if not key.isdigit()]
+
+    def append(self, module):
+        self.add_module(str(len(self)), module)
+        return self
+
+    def pop(self, key):
+        v = self[key]
+        del self[key]
+        return v
+
+
+class Sequential(_Numbered):
     def __init__(self, *args):
         super().__init__()
         if len(args) == 1 and isinstance(args[0], OrderedDict):
@@ -54,15 +76,6 @@ class Sequential(Module):
         else:
             delattr(self, self._get_item_by_idx(self._modules.keys(), idx))
         _renumber(self)
-
-    def __len__(self):
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules.values())
-
-    def __dir__(self):
-        return [key for key in super().__dir__() if not key.isdigit()]
 
     def __add__(self, other):
         if not isinstance(other, Sequential):
@@ -103,15 +116,6 @@ class Sequential(Module):
                 self.add_module(str(len(self)), module)
         return self
 
-    def pop(self, key):
-        v = self[key]
-        del self[key]
-        return v
-
-    def append(self, module):
-        self.add_module(str(len(self)), module)
-        return self
-
     def insert(self, index, module):
         if not isinstance(module, Module):
             raise AssertionError(f"module should be of type: {Module}")
@@ -136,7 +140,7 @@ class Sequential(Module):
         return input
 
 
-class ModuleList(Module):
+class ModuleList(_Numbered):
     def __init__(self, modules=None):
         super().__init__()
         if modules is not None:
@@ -158,12 +162,6 @@ class ModuleList(Module):
             delattr(self, _abs_index(self, idx))
         _renumber(self)
 
-    def __len__(self):
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules.values())
-
     def __iadd__(self, modules):
         return self.extend(modules)
 
@@ -172,9 +170,6 @@ class ModuleList(Module):
         for i, module in enumerate(chain(self, other)):
             combined.add_module(str(i), module)
         return combined
-
-    def __dir__(self):
-        return [key for key in super().__dir__() if not key.isdigit()]
 
     def __repr__(self):
         reprs = [repr(item) for item in self]
@@ -196,15 +191,6 @@ class ModuleList(Module):
         for i in range(len(self._modules), index, -1):
             self._modules[str(i)] = self._modules[str(i - 1)]
         self._modules[str(index)] = module
-
-    def append(self, module):
-        self.add_module(str(len(self)), module)
-        return self
-
-    def pop(self, key):
-        v = self[key]
-        del self[key]
-        return v
 
     def extend(self, modules):
         if not isinstance(modules, abc.Iterable):

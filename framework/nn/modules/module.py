@@ -112,6 +112,12 @@ def _zero_grads(params, set_to_none):
             p.grad.zero_()
 
 
+# every module's hook tables (OrderedDicts from handle id to hook, or to a flag for that hook)
+_HOOK_TABLES = ("_backward_pre_hooks", "_backward_hooks", "_forward_hooks", "_forward_hooks_with_kwargs",
+                "_forward_hooks_always_called", "_forward_pre_hooks", "_forward_pre_hooks_with_kwargs",
+                "_state_dict_hooks", "_state_dict_pre_hooks", "_load_state_dict_pre_hooks",
+                "_load_state_dict_post_hooks")
+
 # load_state_dict collects its writes here and makes them only once nothing failed.
 _pending_loads = threading.local()
 
@@ -136,18 +142,9 @@ class Module:
         d["_parameters"] = OrderedDict()
         d["_buffers"] = OrderedDict()
         d["_non_persistent_buffers_set"] = set()
-        d["_backward_pre_hooks"] = OrderedDict()
-        d["_backward_hooks"] = OrderedDict()
         d["_is_full_backward_hook"] = None
-        d["_forward_hooks"] = OrderedDict()
-        d["_forward_hooks_with_kwargs"] = OrderedDict()
-        d["_forward_hooks_always_called"] = OrderedDict()
-        d["_forward_pre_hooks"] = OrderedDict()
-        d["_forward_pre_hooks_with_kwargs"] = OrderedDict()
-        d["_state_dict_hooks"] = OrderedDict()
-        d["_state_dict_pre_hooks"] = OrderedDict()
-        d["_load_state_dict_pre_hooks"] = OrderedDict()
-        d["_load_state_dict_post_hooks"] = OrderedDict()
+        for name in _HOOK_TABLES:
+            d[name] = OrderedDict()
         d["_modules"] = OrderedDict()
 
     def forward(self, *input):
@@ -224,22 +221,22 @@ class Module:
             raise AttributeError("`" + atoms[-1] + "` is not an nn.Module")
         setattr(parent, atoms[-1], module)
 
-    def get_parameter(self, target):
+    def _get_attribute(self, target):
+        """(the submodule, the name, the attribute) the dotted path `target` names."""
         module_path, _, name = target.rpartition(".")
         mod = self.get_submodule(module_path)
         if not hasattr(mod, name):
             raise AttributeError(mod._get_name() + " has no attribute `" + name + "`")
-        param = getattr(mod, name)
+        return mod, name, getattr(mod, name)
+
+    def get_parameter(self, target):
+        _, name, param = self._get_attribute(target)
         if not isinstance(param, Parameter):
             raise AttributeError("`" + name + "` is not an nn.Parameter")
         return param
 
     def get_buffer(self, target):
-        module_path, _, name = target.rpartition(".")
-        mod = self.get_submodule(module_path)
-        if not hasattr(mod, name):
-            raise AttributeError(mod._get_name() + " has no attribute `" + name + "`")
-        buffer = getattr(mod, name)
+        mod, name, buffer = self._get_attribute(target)
         if name not in mod._buffers:
             raise AttributeError("`" + name + "` is not a buffer")
         return buffer
@@ -342,10 +339,7 @@ class Module:
         d = self.__dict__
         if "_non_persistent_buffers" in d:  # pickled by an earlier version of this class
             d["_non_persistent_buffers_set"] = d.pop("_non_persistent_buffers")
-        for name in ("_forward_pre_hooks", "_forward_pre_hooks_with_kwargs", "_forward_hooks",
-                     "_forward_hooks_with_kwargs", "_forward_hooks_always_called", "_state_dict_hooks",
-                     "_state_dict_pre_hooks", "_load_state_dict_pre_hooks", "_load_state_dict_post_hooks",
-                     "_backward_hooks", "_backward_pre_hooks"):
+        for name in _HOOK_TABLES:
             d.setdefault(name, OrderedDict())
         d.setdefault("_non_persistent_buffers_set", set())
         d.setdefault("_is_full_backward_hook", None)
@@ -626,12 +620,7 @@ class Module:
             for hook_id, hook in (*_global_forward_hooks.items(), *self._forward_hooks.items()):
                 if hook_id in self._forward_hooks_always_called or hook_id in _global_forward_hooks_always_called:
                     called_always.add(hook_id)
-                if hook_id in self._forward_hooks_with_kwargs:
-                    out = hook(self, args, kwargs, result)
-                else:
-                    out = hook(self, args, result)
-                if out is not None:
-                    result = out
+                result = self._forward_hook_result(hook_id, hook, args, kwargs, result)
             if backward_hook is not None:
                 if not isinstance(result, (Tensor, tuple)):
                     warnings.warn("For backward hooks to be called, module output should be a Tensor or a tuple of "
@@ -643,16 +632,17 @@ class Module:
                 always = hook_id in self._forward_hooks_always_called or hook_id in _global_forward_hooks_always_called
                 if always and hook_id not in called_always:
                     try:
-                        if hook_id in self._forward_hooks_with_kwargs:
-                            out = hook(self, args, kwargs, result)
-                        else:
-                            out = hook(self, args, result)
-                        if out is not None:
-                            result = out
+                        result = self._forward_hook_result(hook_id, hook, args, kwargs, result)
                     except Exception as e:
                         warnings.warn("module forward hook with ``always_call=True`` raised an exception that was "
                                       f"silenced as another error was raised in forward: {e}", stacklevel=2)
             raise
+
+    def _forward_hook_result(self, hook_id, hook, args, kwargs, result):
+        """The result after one forward hook: what it returned, unless that was None."""
+        with_kwargs = hook_id in self._forward_hooks_with_kwargs
+        out = hook(self, args, kwargs, result) if with_kwargs else hook(self, args, result)
+        return result if out is None else out
 
     # ------------------------------------------------------------ state dict
     def _save_to_state_dict(self, destination, prefix, keep_vars):

@@ -194,14 +194,11 @@ def _check_registration(module, tensor_name, parametrization):
     x = parametrization(y)
     if not isinstance(x, Tensor):
         raise ValueError(f"A parametrization must return a tensor. Got {type(x).__name__}.")
-    if x.dtype != y.dtype:
-        raise ValueError("Registering a parametrization may not change the dtype of the tensor, unless the `unsafe` "
-                         f"flag is enabled.\nmodule.{tensor_name}.dtype: {y.dtype}\n"
-                         f"parametrization(module.{tensor_name}).dtype: {x.dtype}")
-    if x.shape != y.shape:
-        raise ValueError("Registering a parametrization may not change the shape of the tensor, unless the `unsafe` "
-                         f"flag is enabled.\nmodule.{tensor_name}.shape: {y.shape}\n"
-                         f"parametrization(module.{tensor_name}).shape: {x.shape}")
+    for attr in ("dtype", "shape"):
+        if getattr(x, attr) != getattr(y, attr):
+            raise ValueError(f"Registering a parametrization may not change the {attr} of the tensor, unless the "
+                             f"`unsafe` flag is enabled.\nmodule.{tensor_name}.{attr}: {getattr(y, attr)}\n"
+                             f"parametrization(module.{tensor_name}).{attr}: {getattr(x, attr)}")
     if hasattr(parametrization, "right_inverse"):
         try:
             z = parametrization.right_inverse(x)
@@ -209,14 +206,12 @@ def _check_registration(module, tensor_name, parametrization):
             return
         if not isinstance(z, Tensor):
             raise ValueError(f"parametrization.right_inverse must return a tensor. Got: {type(z).__name__}")
-        if z.dtype != y.dtype:
-            raise ValueError("The tensor returned by parametrization.right_inverse must have the same dtype as "
-                             f"module.{tensor_name}, unless the `unsafe` flag is enabled.\n"
-                             f"module.{tensor_name}.dtype: {y.dtype}\nreturned dtype: {z.dtype}")
-        if z.shape != y.shape:
-            raise ValueError("The tensor returned by parametrization.right_inverse must have the same shape as "
-                             f"module.{tensor_name}, unless the `unsafe` flag is enabled.\n"
-                             f"module.{tensor_name}.shape: {y.shape}\nreturned shape: {z.shape}")
+        for attr in ("dtype", "shape"):
+            if getattr(z, attr) != getattr(y, attr):
+                raise ValueError(f"The tensor returned by parametrization.right_inverse must have the same {attr} as "
+                                 f"module.{tensor_name}, unless the `unsafe` flag is enabled.\n"
+                                 f"module.{tensor_name}.{attr}: {getattr(y, attr)}\n"
+                                 f"returned {attr}: {getattr(z, attr)}")
 
 
 def register_parametrization(module, tensor_name, parametrization, *, unsafe=False):

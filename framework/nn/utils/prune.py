@@ -194,13 +194,17 @@ def _unstructured_mask(t, default_mask, amount, score, largest):
     return mask
 
 
-class RandomUnstructured(BasePruningMethod):
-    """Prunes `amount` (a fraction, or a count) of the entries, at random."""
+class _Unstructured(BasePruningMethod):
+    """The base of the methods that prune `amount` (a fraction, or a count) of the entries."""
     PRUNING_TYPE = "unstructured"
 
     def __init__(self, amount):
         _validate_pruning_amount_init(amount)
         self.amount = amount
+
+
+class RandomUnstructured(_Unstructured):
+    """Prunes `amount` (a fraction, or a count) of the entries, at random."""
 
     def compute_mask(self, t, default_mask):
         return _unstructured_mask(t, default_mask, self.amount, framework.rand_like, largest=True)
@@ -210,13 +214,8 @@ class RandomUnstructured(BasePruningMethod):
         return super().apply(module, name, amount=amount)
 
 
-class L1Unstructured(BasePruningMethod):
+class L1Unstructured(_Unstructured):
     """Prunes the `amount` entries of smallest magnitude."""
-    PRUNING_TYPE = "unstructured"
-
-    def __init__(self, amount):
-        _validate_pruning_amount_init(amount)
-        self.amount = amount
 
     def compute_mask(self, t, default_mask):
         return _unstructured_mask(t, default_mask, self.amount, framework.Tensor.abs, largest=False)
