@@ -226,6 +226,27 @@ BINARY = {
 # Ops whose result is bool whatever their operands' dtype.
 BOOL_OUT = frozenset({"logical_not", "eq", "ne", "lt", "le", "gt", "ge", "logical_and", "logical_or", "logical_xor"})
 
+# The steps several optimizers' bodies begin with: the gradient (negated to maximize), its
+# weight decay (L2, or decoupled: shrinking the parameter first, as AdamW), Adam's moments.
+_GRAD = "grad = -g[i] if maximize else g[i]\n"
+_L2_DECAY = """if weight_decay != 0:
+    grad = grad + weight_decay * p[i]
+"""
+_DECOUPLED_DECAY = """if weight_decay != 0:
+    if decoupled:
+        p[i] = p[i] * (1 - lr * weight_decay)
+    else:
+        grad = grad + weight_decay * p[i]
+"""
+
+
+def _moments(m, v):
+    """Adam's first and second moment updates of arrays m and v."""
+    return f"""{m}[i] = {m}[i] + (1 - beta1) * (grad - {m}[i])
+{v}[i] = {v}[i] * beta2 + (1 - beta2) * grad * grad
+"""
+
+
 # Fused optimizer updates, in the order of operations of PyTorch's single-tensor
 # implementations. Each kernel takes `arrays` (same-length flat arrays, param first),
 # then `scalars` (the CUDA kernel takes the length `n` between them); it runs `prelude`
@@ -258,15 +279,7 @@ bc1 = 1 - beta1 ** step
 bc2_sqrt = math.sqrt(1 - beta2 ** step)
 step_size = lr / bc1
 """,
-        "body": """
-grad = -g[i] if maximize else g[i]
-if weight_decay != 0:
-    if decoupled:
-        p[i] = p[i] * (1 - lr * weight_decay)
-    else:
-        grad = grad + weight_decay * p[i]
-m[i] = m[i] + (1 - beta1) * (grad - m[i])
-v[i] = v[i] * beta2 + (1 - beta2) * grad * grad
+        "body": _GRAD + _DECOUPLED_DECAY + _moments("m", "v") + """\
 if amsgrad:
     if v[i] > vmax[i]:
         vmax[i] = v[i]
@@ -280,10 +293,7 @@ p[i] -= step_size * m[i] / denom
         "arrays": ("p", "g", "square_avg", "grad_avg", "buf"),
         "scalars": ("lr", "alpha", "eps", "weight_decay", "momentum", "centered", "maximize"),
         "prelude": "",
-        "body": """
-grad = -g[i] if maximize else g[i]
-if weight_decay != 0:
-    grad = grad + weight_decay * p[i]
+        "body": _GRAD + _L2_DECAY + """\
 square_avg[i] = square_avg[i] * alpha + (1 - alpha) * grad * grad
 if centered:
     grad_avg[i] = grad_avg[i] + (1 - alpha) * (grad - grad_avg[i])
@@ -301,10 +311,7 @@ else:
         "arrays": ("p", "g", "state_sum"),
         "scalars": ("clr", "eps", "weight_decay", "maximize"),
         "prelude": "",
-        "body": """
-grad = -g[i] if maximize else g[i]
-if weight_decay != 0:
-    grad = grad + weight_decay * p[i]
+        "body": _GRAD + _L2_DECAY + """\
 state_sum[i] += grad * grad
 p[i] -= clr * grad / (math.sqrt(state_sum[i]) + eps)
 """,
@@ -313,10 +320,7 @@ p[i] -= clr * grad / (math.sqrt(state_sum[i]) + eps)
         "arrays": ("p", "g", "square_avg", "acc_delta"),
         "scalars": ("lr", "rho", "eps", "weight_decay", "maximize"),
         "prelude": "",
-        "body": """
-grad = -g[i] if maximize else g[i]
-if weight_decay != 0:
-    grad = grad + weight_decay * p[i]
+        "body": _GRAD + _L2_DECAY + """\
 square_avg[i] = square_avg[i] * rho + (1 - rho) * grad * grad
 delta = math.sqrt(acc_delta[i] + eps) / math.sqrt(square_avg[i] + eps) * grad
 acc_delta[i] = acc_delta[i] * rho + (1 - rho) * delta * delta
@@ -329,10 +333,7 @@ p[i] -= lr * delta
         "prelude": """
 clr = lr / (1 - beta1 ** step)
 """,
-        "body": """
-grad = -g[i] if maximize else g[i]
-if weight_decay != 0:
-    grad = grad + weight_decay * p[i]
+        "body": _GRAD + _L2_DECAY + """\
 exp_avg[i] = exp_avg[i] + (1 - beta1) * (grad - exp_avg[i])
 decayed = exp_inf[i] * beta2
 norm = math.fabs(grad) + eps
@@ -345,15 +346,7 @@ p[i] -= clr * exp_avg[i] / exp_inf[i]
         "scalars": ("lr", "beta1", "beta2", "eps", "weight_decay", "decoupled", "maximize", "bias_correction2",
                     "grad_coef", "avg_coef"),
         "prelude": "",
-        "body": """
-grad = -g[i] if maximize else g[i]
-if weight_decay != 0:
-    if decoupled:
-        p[i] = p[i] * (1 - lr * weight_decay)
-    else:
-        grad = grad + weight_decay * p[i]
-exp_avg[i] = exp_avg[i] + (1 - beta1) * (grad - exp_avg[i])
-exp_avg_sq[i] = exp_avg_sq[i] * beta2 + (1 - beta2) * grad * grad
+        "body": _GRAD + _DECOUPLED_DECAY + _moments("exp_avg", "exp_avg_sq") + """\
 denom = math.sqrt(exp_avg_sq[i] / bias_correction2) + eps
 p[i] = p[i] + grad_coef * grad / denom
 p[i] = p[i] + avg_coef * exp_avg[i] / denom
@@ -372,15 +365,7 @@ rect = 0.0
 if rectified:
     rect = math.sqrt((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t))
 """,
-        "body": """
-grad = -g[i] if maximize else g[i]
-if weight_decay != 0:
-    if decoupled:
-        p[i] = p[i] * (1 - lr * weight_decay)
-    else:
-        grad = grad + weight_decay * p[i]
-exp_avg[i] = exp_avg[i] + (1 - beta1) * (grad - exp_avg[i])
-exp_avg_sq[i] = exp_avg_sq[i] * beta2 + (1 - beta2) * grad * grad
+        "body": _GRAD + _DECOUPLED_DECAY + _moments("exp_avg", "exp_avg_sq") + """\
 if rectified:
     p[i] -= exp_avg[i] / bias_correction1 * lr * (math.sqrt(bias_correction2) / (math.sqrt(exp_avg_sq[i]) + eps)) * rect
 else:
@@ -391,10 +376,7 @@ else:
         "arrays": ("p", "g", "ax"),
         "scalars": ("eta", "lambd", "weight_decay", "mu", "maximize"),
         "prelude": "",
-        "body": """
-grad = -g[i] if maximize else g[i]
-if weight_decay != 0:
-    grad = grad + weight_decay * p[i]
+        "body": _GRAD + _L2_DECAY + """\
 p[i] = p[i] * (1 - lambd * eta)
 p[i] = p[i] - eta * grad
 if mu != 1:
@@ -407,8 +389,7 @@ else:
         "arrays": ("p", "g", "prev", "step_size"),
         "scalars": ("etaminus", "etaplus", "step_size_min", "step_size_max", "maximize"),
         "prelude": "",
-        "body": """
-grad = -g[i] if maximize else g[i]
+        "body": _GRAD + """\
 same = grad * prev[i]
 factor = 1.0
 if same > 0:

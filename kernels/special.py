@@ -162,32 +162,29 @@ def chbevl(x, coef):
     return 0.5 * (b0 - b2)
 
 
+def below_log_domain(x, pole):
+    """A logarithm's value at its pole (-inf) or below it (nan; nan too for x nan)."""
+    return -INF if x == pole else NAN
+
+
 def log_(x):
     x = as_double(x)
-    if x > 0:
-        return math.log(x)
-    return -INF if x == 0 else NAN
+    return math.log(x) if x > 0 else below_log_domain(x, 0.0)
 
 
 def log2_(x):
     x = as_double(x)
-    if x > 0:
-        return math.log2(x)
-    return -INF if x == 0 else NAN
+    return math.log2(x) if x > 0 else below_log_domain(x, 0.0)
 
 
 def log10_(x):
     x = as_double(x)
-    if x > 0:
-        return math.log10(x)
-    return -INF if x == 0 else NAN
+    return math.log10(x) if x > 0 else below_log_domain(x, 0.0)
 
 
 def log1p_(x):
     x = as_double(x)
-    if x > -1:
-        return math.log1p(x)
-    return -INF if x == -1 else NAN
+    return math.log1p(x) if x > -1 else below_log_domain(x, -1.0)
 
 
 def exp_(x):
@@ -496,6 +493,22 @@ def i1(x):
     return math.exp(ax) * i1e(x)
 
 
+QUARTER_PI = 0.785398163397448309615660845819875721
+THREE_QUARTERS_PI = 2.356194490192344928846982537459627163
+
+
+def bessel_asymptotic(x, phase, pp, pq, qp, qq, second_kind):
+    """Bessel J (or with second_kind, Y) of order 0 or 1 at finite x > 5 by the Hankel
+    asymptotic form: phase pi/4 or 3 pi/4 and that order's P and Q rational tables."""
+    w = 25.0 / (x * x)
+    p = polevl(w, pp) / polevl(w, pq)
+    q = polevl(w, qp) / polevl(w, qq)
+    xn = x - phase
+    if second_kind:
+        return (p * math.sin(xn) + 5.0 / x * q * math.cos(xn)) * SQRT_2_OVER_PI / math.sqrt(x)
+    return (p * math.cos(xn) - 5.0 / x * q * math.sin(xn)) * SQRT_2_OVER_PI / math.sqrt(x)
+
+
 def bessel_j0(x):
     x = as_double(x)
     ax = abs(x)
@@ -507,12 +520,7 @@ def bessel_j0(x):
             polevl(z, J0_RQ)
     if ax == INF:
         return NAN  # (as PyTorch's, whose asymptotic form meets cos(inf))
-    w = 25.0 / (ax * ax)
-    p = polevl(w, J0_PP) / polevl(w, J0_PQ)
-    q = polevl(w, J0_QP) / polevl(w, J0_QQ)
-    xn = ax - 0.785398163397448309615660845819875721
-    return (p * math.cos(xn) - 5.0 / ax * q * math.sin(xn)) * 0.797884560802865355879892119868763737 / \
-        math.sqrt(ax)
+    return bessel_asymptotic(ax, QUARTER_PI, J0_PP, J0_PQ, J0_QP, J0_QQ, False)
 
 
 def bessel_j1(x):
@@ -525,12 +533,7 @@ def bessel_j1(x):
     elif ax == INF:
         out = NAN
     else:
-        w = 25.0 / (ax * ax)
-        p = polevl(w, J1_PP) / polevl(w, J1_PQ)
-        q = polevl(w, J1_QP) / polevl(w, J1_QQ)
-        xn = ax - 2.356194490192344928846982537459627163
-        out = (p * math.cos(xn) - 5.0 / ax * q * math.sin(xn)) * 0.797884560802865355879892119868763737 / \
-            math.sqrt(ax)
+        out = bessel_asymptotic(ax, THREE_QUARTERS_PI, J1_PP, J1_PQ, J1_QP, J1_QQ, False)
     return -out if x < 0 else out
 
 
@@ -543,42 +546,43 @@ def entr(x):
     return -INF if x < 0 else x
 
 
-def logaddexp(a, b):
+def log_add(a, b, base2):
+    """log(e^a + e^b), or with base2 log2(2^a + 2^b), without overflow; equal infinities give themselves."""
     a = as_double(a)
     b = as_double(b)
     if a == b and not finite(a):
         return a * 1.0
     m = a if a > b else b
+    if base2:
+        return m + math.log1p(exp2_(-abs(a - b))) * 1.4426950408889634
     return m + math.log1p(exp_(-abs(a - b)))
 
 
+def logaddexp(a, b):
+    return log_add(a, b, False)
+
+
 def logaddexp2(a, b):
-    a = as_double(a)
-    b = as_double(b)
-    if a == b and not finite(a):
-        return a * 1.0
-    m = a if a > b else b
-    return m + math.log1p(exp2_(-abs(a - b))) * 1.4426950408889634
+    return log_add(a, b, True)
+
+
+def x_log(x, y, plus_one):
+    """x * log(y), or with plus_one x * log1p(y): 0 where x is 0 (unless y is nan)."""
+    x = as_double(x)
+    y = as_double(y)
+    if y != y:
+        return NAN
+    if x == 0:
+        return 0.0
+    return x * (log1p_(y) if plus_one else log_(y))
 
 
 def xlogy(x, y):
-    x = as_double(x)
-    y = as_double(y)
-    if y != y:
-        return NAN
-    if x == 0:
-        return 0.0
-    return x * log_(y)
+    return x_log(x, y, False)
 
 
 def xlog1py(x, y):
-    x = as_double(x)
-    y = as_double(y)
-    if y != y:
-        return NAN
-    if x == 0:
-        return 0.0
-    return x * log1p_(y)
+    return x_log(x, y, True)
 
 
 def nextafter(x, y, digits, min_exponent, max_exponent):
@@ -950,20 +954,29 @@ def igam_asymptotic_regime(a, x):
     return (20.0 < a < 200.0 and ratio < 0.3) or (a > 200.0 and ratio < 4.5 / math.sqrt(a))
 
 
+def igamma_edge(a, x):
+    """P(a, x) where an argument is 0, inf, negative or nan; -1.0 elsewhere (P lies in [0, 1]).
+    Q = 1 - P there exactly (the values are 0, 1 and nan)."""
+    if x < 0 or a < 0 or a != a or x != x:
+        return NAN
+    if a == 0:
+        return 1.0 if x > 0 else NAN
+    if x == 0:
+        return 0.0
+    if a == INF:
+        return NAN if x == INF else 0.0
+    if x == INF:
+        return 1.0
+    return -1.0
+
+
 def igammac(a, x):
     """The regularized upper incomplete gamma function Q(a, x)."""
     a = as_double(a)
     x = as_double(x)
-    if x < 0 or a < 0 or a != a or x != x:
-        return NAN
-    if a == 0:
-        return 0.0 if x > 0 else NAN
-    if x == 0:
-        return 1.0
-    if a == INF:
-        return NAN if x == INF else 1.0
-    if x == INF:
-        return 0.0
+    p = igamma_edge(a, x)
+    if p != -1.0:
+        return 1.0 - p
     if igam_asymptotic_regime(a, x):
         return igam_asymptotic(a, x, False)
     if x > 1.1:
@@ -983,16 +996,9 @@ def igamma(a, x):
     """The regularized lower incomplete gamma function P(a, x)."""
     a = as_double(a)
     x = as_double(x)
-    if x < 0 or a < 0 or a != a or x != x:
-        return NAN
-    if a == 0:
-        return 1.0 if x > 0 else NAN
-    if x == 0:
-        return 0.0
-    if a == INF:
-        return NAN if x == INF else 0.0
-    if x == INF:
-        return 1.0
+    p = igamma_edge(a, x)
+    if p != -1.0:
+        return p
     if igam_asymptotic_regime(a, x):
         return igam_asymptotic(a, x, True)
     if x > 1.0 and x > a:
@@ -1107,38 +1113,29 @@ def airy_ai(x):
     return 0.355028053887817239260 * f - 0.258819403792806798405 * g
 
 
+def bessel_y_edge(x):
+    """Bessel Y at x <= 0 or inf: -inf at 0, else nan (at inf as PyTorch's, whose asymptotic form meets sin(inf))."""
+    return -INF if x == 0.0 else NAN
+
+
 def bessel_y0(x):
     x = as_double(x)
+    if x <= 0.0 or x == INF:
+        return bessel_y_edge(x)
     if x <= 5.0:
-        if x == 0.0:
-            return -INF
-        if x < 0.0:
-            return NAN
         z = x * x
         return polevl(z, Y0_YP) / polevl(z, Y0_YQ) + TWO_OVER_PI * math.log(x) * bessel_j0(x)
-    if x == INF:
-        return NAN  # (as PyTorch's, whose asymptotic form meets sin(inf))
-    w = 25.0 / (x * x)
-    xn = x - 0.785398163397448309615660845819875721
-    return (polevl(w, J0_PP) / polevl(w, J0_PQ) * math.sin(xn) +
-            5.0 / x * (polevl(w, J0_QP) / polevl(w, J0_QQ)) * math.cos(xn)) * SQRT_2_OVER_PI / math.sqrt(x)
+    return bessel_asymptotic(x, QUARTER_PI, J0_PP, J0_PQ, J0_QP, J0_QQ, True)
 
 
 def bessel_y1(x):
     x = as_double(x)
+    if x <= 0.0 or x == INF:
+        return bessel_y_edge(x)
     if x <= 5.0:
-        if x == 0.0:
-            return -INF
-        if x < 0.0:
-            return NAN
         z = x * x
         return x * (polevl(z, Y1_YP) / polevl(z, Y1_YQ)) + TWO_OVER_PI * (bessel_j1(x) * math.log(x) - 1.0 / x)
-    if x == INF:
-        return NAN
-    w = 25.0 / (x * x)
-    xn = x - 2.356194490192344928846982537459627163
-    return (polevl(w, J1_PP) / polevl(w, J1_PQ) * math.sin(xn) +
-            5.0 / x * (polevl(w, J1_QP) / polevl(w, J1_QQ)) * math.cos(xn)) * SQRT_2_OVER_PI / math.sqrt(x)
+    return bessel_asymptotic(x, THREE_QUARTERS_PI, J1_PP, J1_PQ, J1_QP, J1_QQ, True)
 
 
 def modified_bessel_i0(x):
@@ -1260,9 +1257,9 @@ def shifted_chebyshev_polynomial(x, n, kind):
     return chebyshev(x + x - 1.0, degree(n), kind, 4 if kind == 3 else 6, True)
 
 
-def hermite_polynomial_h(x, n, limit):
-    """The physicists' Hermite polynomial; nan beyond degree `limit` (128 for float32, 512 for float64, as
-    PyTorch's)."""
+def hermite(x, n, limit, scale):
+    """Hermite polynomials by the recurrence q' = scale x q - scale k p: the physicists' H (scale 2)
+    or the probabilists' He (scale 1), as PyTorch's; nan beyond degree `limit`."""
     x = as_double(x)
     n = degree(n)
     if n < 0:
@@ -1272,33 +1269,23 @@ def hermite_polynomial_h(x, n, limit):
     if n > limit:
         return NAN
     p = 1.0
-    q = x + x
-    k = 2
-    while k < n + n:
-        r = (x + x) * q - k * p
+    q = scale * x
+    for k in range(1, n):
+        r = (scale * x) * q - (scale * k) * p
         p = q
         q = r
-        k += 2
     return q
+
+
+def hermite_polynomial_h(x, n, limit):
+    """The physicists' Hermite polynomial; nan beyond degree `limit` (128 for float32, 512 for float64, as
+    PyTorch's)."""
+    return hermite(x, n, limit, 2.0)
 
 
 def hermite_polynomial_he(x, n, limit):
     """The probabilists' Hermite polynomial; nan beyond degree `limit`."""
-    x = as_double(x)
-    n = degree(n)
-    if n < 0:
-        return 0.0
-    if n == 0:
-        return 1.0
-    if n > limit:
-        return NAN
-    p = 1.0
-    q = x
-    for k in range(1, n):
-        r = x * q - k * p
-        p = q
-        q = r
-    return q
+    return hermite(x, n, limit, 1.0)
 
 
 def laguerre_polynomial_l(x, n):

@@ -6,13 +6,15 @@ import numpy as np
 
 from kernels.cpu._jit import kernel
 from kernels.cpu.reduce import max_and_exp_sum
+from kernels.loss_terms import cross_entropy_grad_terms
 
 
-@kernel
-def cross_entropy_forward(x, target, weight, has_weight, ignore_index, smoothing, losses):
-    """losses[i] = (1 - e) * w[t] * (lse(x[i]) - x[i, t]) + e / C * sum_j w[j] * (lse(x[i]) - x[i, j])
-    with t = target[i], e = smoothing and w = 1 without weights (0 where t == ignore_index).
-    Returns (sum of w[t] over the rows counted, whether a class was out of range, that class)."""
+@kernel(inline="always")
+def _row_losses(x, target, weight, has_weight, ignore_index, smoothing, losses, from_logits):
+    """NLL's losses[i] = -w[t] * x[i, t], or from_logits cross-entropy's (log-softmax first, then
+    the label smoothing e: (1 - e) * w[t] * (lse(x[i]) - x[i, t]) + e / C * sum_j w[j] * (lse(x[i]) - x[i, j])),
+    with t = target[i] and w = 1 without weights; 0 where t == ignore_index. Returns (sum of w[t]
+    over the rows counted, whether a class was out of range, that class)."""
     n, c = x.shape
     total = 0.0
     for i in range(n):
@@ -22,18 +24,26 @@ def cross_entropy_forward(x, target, weight, has_weight, ignore_index, smoothing
             continue
         if t < 0 or t >= c:
             return total, True, t
-        m, s = max_and_exp_sum(x, i)
-        lse = m + math.log(s)
         wt = weight[t] if has_weight else 1.0
-        loss = wt * (lse - x[i, t])
-        if smoothing != 0.0:
-            smooth = 0.0
-            for j in range(c):
-                smooth += (weight[j] if has_weight else 1.0) * (lse - x[i, j])
-            loss = (1.0 - smoothing) * loss + smoothing / c * smooth
-        losses[i] = loss
+        if from_logits:
+            m, s = max_and_exp_sum(x, i)
+            lse = m + math.log(s)
+            loss = wt * (lse - x[i, t])
+            if smoothing != 0.0:
+                smooth = 0.0
+                for j in range(c):
+                    smooth += (weight[j] if has_weight else 1.0) * (lse - x[i, j])
+                loss = (1.0 - smoothing) * loss + smoothing / c * smooth
+            losses[i] = loss
+        else:
+            losses[i] = -wt * x[i, t]
         total += wt
     return total, False, 0
+
+
+@kernel
+def cross_entropy_forward(x, target, weight, has_weight, ignore_index, smoothing, losses):
+    return _row_losses(x, target, weight, has_weight, ignore_index, smoothing, losses, True)
 
 
 @kernel
@@ -48,7 +58,6 @@ def cross_entropy_backward(x, target, weight, has_weight, ignore_index, smoothin
             w_total += weight[j]
     else:
         w_total = c
-    spread = smoothing / c
     for i in range(n):
         t = target[i]
         if t == ignore_index:
@@ -58,8 +67,7 @@ def cross_entropy_backward(x, target, weight, has_weight, ignore_index, smoothin
         if t < 0 or t >= c:
             return True, t
         m, s = max_and_exp_sum(x, i)
-        hit = (1.0 - smoothing) * (weight[t] if has_weight else 1.0) * scale[i]
-        a = (hit + spread * w_total * scale[i]) / s  # the coefficient of exp(x - m)
+        hit, a, spread = cross_entropy_grad_terms(smoothing, c, weight[t] if has_weight else 1.0, w_total, scale[i], s)
         if smoothing == 0.0:
             for j in range(c):
                 grad[i, j] = math.exp(x[i, j] - m) * a
@@ -72,21 +80,7 @@ def cross_entropy_backward(x, target, weight, has_weight, ignore_index, smoothin
 
 @kernel
 def nll_forward(x, target, weight, has_weight, ignore_index, losses):
-    """losses[i] = -w[t] * x[i, t] (0 where t == ignore_index). Returns (sum of w[t] over the
-    rows counted, whether a class was out of range, that class)."""
-    n, c = x.shape
-    total = 0.0
-    for i in range(n):
-        t = target[i]
-        if t == ignore_index:
-            losses[i] = 0
-            continue
-        if t < 0 or t >= c:
-            return total, True, t
-        wt = weight[t] if has_weight else 1.0
-        losses[i] = -wt * x[i, t]
-        total += wt
-    return total, False, 0
+    return _row_losses(x, target, weight, has_weight, ignore_index, 0.0, losses, False)
 
 
 @kernel

@@ -7,6 +7,7 @@ import numpy as np
 from numba import prange
 
 from kernels.cpu._jit import kernel
+from kernels.normalization import batch_norm_affine
 
 
 @kernel(parallel=True)
@@ -77,38 +78,22 @@ def layer_norm_param_grads(g, x, mean, rstd, dw, db, chunks):
 
 
 @kernel(inline="always")
-def _row_sum(x, ch, shift):
-    """sum over the channel's rows of (x - shift), in float64."""
-    s0 = s1 = s2 = s3 = 0.0
-    for i in range(x.shape[0]):
-        row = x[i, ch]
-        k = row.shape[0] // 4 * 4
-        for j in range(0, k, 4):
-            s0 += row[j] - shift
-            s1 += row[j + 1] - shift
-            s2 += row[j + 2] - shift
-            s3 += row[j + 3] - shift
-        for j in range(k, row.shape[0]):
-            s0 += row[j] - shift
-    return (s0 + s1) + (s2 + s3)
-
-
-@kernel(inline="always")
-def _row_sq_dev(x, ch, m):
-    """sum over the channel's rows of (x - m)^2, in float64."""
+def _row_sum(x, ch, m, square):
+    """sum over the channel's rows of x - m, or of (x - m)^2 with `square` (a constant of each
+    call, so the select compiles away), in float64."""
     s0 = s1 = s2 = s3 = 0.0
     for i in range(x.shape[0]):
         row = x[i, ch]
         k = row.shape[0] // 4 * 4
         for j in range(0, k, 4):
             d0, d1, d2, d3 = row[j] - m, row[j + 1] - m, row[j + 2] - m, row[j + 3] - m
-            s0 += d0 * d0
-            s1 += d1 * d1
-            s2 += d2 * d2
-            s3 += d3 * d3
+            s0 += d0 * d0 if square else d0
+            s1 += d1 * d1 if square else d1
+            s2 += d2 * d2 if square else d2
+            s3 += d3 * d3 if square else d3
         for j in range(k, row.shape[0]):
             d = row[j] - m
-            s0 += d * d
+            s0 += d * d if square else d
     return (s0 + s1) + (s2 + s3)
 
 
@@ -143,15 +128,12 @@ def batch_norm_forward(x, w, b, has_w, has_b, eps, train, mean, var, invstd, out
     count = n * s
     for ch in prange(c):
         if train:
-            m = _row_sum(x, ch, 0.0) / count if count else np.nan
+            m = _row_sum(x, ch, 0.0, False) / count if count else np.nan
             mean[ch] = m
-            var[ch] = _row_sq_dev(x, ch, m) / count if count else np.nan
-        r = 1.0 / math.sqrt(var[ch] + eps)
+            var[ch] = _row_sum(x, ch, m, True) / count if count else np.nan
+        r, scale, shift = batch_norm_affine(mean[ch], var[ch], eps, w[ch] if has_w else 1.0, has_w,
+                                            b[ch] if has_b else 0.0, has_b)
         invstd[ch] = r
-        scale = r * w[ch] if has_w else r
-        shift = -mean[ch] * scale
-        if has_b:
-            shift += b[ch]
         for i in range(n):
             row, orow = x[i, ch], out[i, ch]
             for j in range(s):

@@ -5,6 +5,7 @@ output, so inner loops carry no padding checks. Indices are flat positions in D*
 from numba import prange
 
 from kernels.cpu._jit import kernel
+from kernels.windows import adaptive_range, avg_divisor, max_step, span
 
 
 @kernel(inline="always")
@@ -53,11 +54,7 @@ def max_pool(x, k, s, p, d, lowest, out, indices):
                                 y = y0 + a * d[1]
                                 for b in range(b_lo, b_hi):
                                     xx = x0 + b * d[2]
-                                    v = x[n, c, z, y, xx]
-                                    # selects, not branches: random data would mispredict every other compare
-                                    take = (v > best) | (v != v)
-                                    best = v if take else best
-                                    arg = (z * height + y) * width + xx if take else arg
+                                    best, arg = max_step(x[n, c, z, y, xx], best, arg, (z * height + y) * width + xx)
                         out[n, c, t, i, j] = best
                         indices[n, c, t, i, j] = arg
 
@@ -79,123 +76,66 @@ def max_pool_2x2(x, out, indices):
                         arg = (t * height + y) * width + xx
                         for a in range(2):
                             for b in range(2):
-                                v = x[n, c, t, y + a, xx + b]
-                                take = (v > best) | (v != v)
-                                best = v if take else best
-                                arg = ((t * height + y + a) * width + xx + b) if take else arg
+                                best, arg = max_step(x[n, c, t, y + a, xx + b], best, arg,
+                                                  (t * height + y + a) * width + xx + b)
                         out[n, c, t, i, j] = best
                         indices[n, c, t, i, j] = arg
 
 
 @kernel(inline="always")
-def _avg_span(i, k, s, p, size):
-    """[lo, hi) of output i's window clipped to the input, and its length clipped to the
-    padded input (what count_include_pad divides by)."""
-    lo = i * s - p
-    hi = min(lo + k, size + p)
-    pool = hi - lo
-    return max(lo, 0), min(hi, size), pool
-
-
-@kernel(inline="always")
-def _divisor(pool, count, count_include_pad, divisor_override):
-    if divisor_override != 0:  # (0 is refused before: it means none)
-        return divisor_override
-    return pool if count_include_pad else count
+def _average(img, pooled, k, s, p, count_include_pad, divisor_override, adaptive, backward):
+    """Average pooling of img (N, C, D, H, W) into pooled, over kernel k / stride s / padding p
+    windows or PyTorch's adaptive ones; with `backward`, pooled is the output's gradient and
+    each window's share of it is added to the img pixels it averaged (img zeroed first). The
+    flags are constants of each kernel, tested once per window, outside the summing loops."""
+    n_img, channels, depth, height, width = img.shape
+    od, oh, ow = pooled.shape[2], pooled.shape[3], pooled.shape[4]
+    if backward:
+        img[:] = 0
+    for q in prange(n_img * channels):
+        n = q // channels
+        c = q % channels
+        for t in range(od):
+            z0, z1, pz = span(t, k[0], s[0], p[0], depth, od, adaptive)
+            for i in range(oh):
+                y0, y1, py = span(i, k[1], s[1], p[1], height, oh, adaptive)
+                for j in range(ow):
+                    x0, x1, px = span(j, k[2], s[2], p[2], width, ow, adaptive)
+                    div = avg_divisor(pz * py * px, (z1 - z0) * (y1 - y0) * (x1 - x0), count_include_pad,
+                                      divisor_override)
+                    if backward:
+                        share = pooled[n, c, t, i, j] / div
+                        for z in range(z0, z1):
+                            for y in range(y0, y1):
+                                for xx in range(x0, x1):
+                                    img[n, c, z, y, xx] += share
+                    else:
+                        acc = 0.0
+                        for z in range(z0, z1):
+                            for y in range(y0, y1):
+                                for xx in range(x0, x1):
+                                    acc += img[n, c, z, y, xx]
+                        pooled[n, c, t, i, j] = acc / div
 
 
 @kernel(parallel=True)
 def avg_pool(x, k, s, p, count_include_pad, divisor_override, out):
-    n_img, channels, depth, height, width = x.shape
-    od, oh, ow = out.shape[2], out.shape[3], out.shape[4]
-    for q in prange(n_img * channels):
-        n = q // channels
-        c = q % channels
-        for t in range(od):
-            z0, z1, pz = _avg_span(t, k[0], s[0], p[0], depth)
-            for i in range(oh):
-                y0, y1, py = _avg_span(i, k[1], s[1], p[1], height)
-                for j in range(ow):
-                    x0, x1, px = _avg_span(j, k[2], s[2], p[2], width)
-                    div = _divisor(pz * py * px, (z1 - z0) * (y1 - y0) * (x1 - x0), count_include_pad,
-                                   divisor_override)
-                    acc = 0.0
-                    for z in range(z0, z1):
-                        for y in range(y0, y1):
-                            for xx in range(x0, x1):
-                                acc += x[n, c, z, y, xx]
-                    out[n, c, t, i, j] = acc / div
+    _average(x, out, k, s, p, count_include_pad, divisor_override, False, False)
 
 
 @kernel(parallel=True)
 def avg_pool_backward(g, k, s, p, count_include_pad, divisor_override, dx):
-    n_img, channels, depth, height, width = dx.shape
-    od, oh, ow = g.shape[2], g.shape[3], g.shape[4]
-    dx[:] = 0
-    for q in prange(n_img * channels):
-        n = q // channels
-        c = q % channels
-        for t in range(od):
-            z0, z1, pz = _avg_span(t, k[0], s[0], p[0], depth)
-            for i in range(oh):
-                y0, y1, py = _avg_span(i, k[1], s[1], p[1], height)
-                for j in range(ow):
-                    x0, x1, px = _avg_span(j, k[2], s[2], p[2], width)
-                    div = _divisor(pz * py * px, (z1 - z0) * (y1 - y0) * (x1 - x0), count_include_pad,
-                                   divisor_override)
-                    share = g[n, c, t, i, j] / div
-                    for z in range(z0, z1):
-                        for y in range(y0, y1):
-                            for xx in range(x0, x1):
-                                dx[n, c, z, y, xx] += share
-
-
-@kernel(inline="always")
-def _adaptive_range(i, size, out_size):
-    """[floor(i * size / out_size), ceil((i + 1) * size / out_size)): PyTorch's adaptive window."""
-    return (i * size) // out_size, -((-(i + 1) * size) // out_size)
+    _average(dx, g, k, s, p, count_include_pad, divisor_override, False, True)
 
 
 @kernel(parallel=True)
 def adaptive_avg_pool(x, out):
-    n_img, channels, depth, height, width = x.shape
-    od, oh, ow = out.shape[2], out.shape[3], out.shape[4]
-    for q in prange(n_img * channels):
-        n = q // channels
-        c = q % channels
-        for t in range(od):
-            z0, z1 = _adaptive_range(t, depth, od)
-            for i in range(oh):
-                y0, y1 = _adaptive_range(i, height, oh)
-                for j in range(ow):
-                    x0, x1 = _adaptive_range(j, width, ow)
-                    acc = 0.0
-                    for z in range(z0, z1):
-                        for y in range(y0, y1):
-                            for xx in range(x0, x1):
-                                acc += x[n, c, z, y, xx]
-                    out[n, c, t, i, j] = acc / ((z1 - z0) * (y1 - y0) * (x1 - x0))
+    _average(x, out, (0, 0, 0), (0, 0, 0), (0, 0, 0), False, 0, True, False)
 
 
 @kernel(parallel=True)
 def adaptive_avg_pool_backward(g, dx):
-    n_img, channels, depth, height, width = dx.shape
-    od, oh, ow = g.shape[2], g.shape[3], g.shape[4]
-    dx[:] = 0
-    for q in prange(n_img * channels):
-        n = q // channels
-        c = q % channels
-        for t in range(od):
-            z0, z1 = _adaptive_range(t, depth, od)
-            for i in range(oh):
-                y0, y1 = _adaptive_range(i, height, oh)
-                for j in range(ow):
-                    x0, x1 = _adaptive_range(j, width, ow)
-                    share = g[n, c, t, i, j] / ((z1 - z0) * (y1 - y0) * (x1 - x0))
-                    for z in range(z0, z1):
-                        for y in range(y0, y1):
-                            for xx in range(x0, x1):
-                                dx[n, c, z, y, xx] += share
+    _average(dx, g, (0, 0, 0), (0, 0, 0), (0, 0, 0), False, 0, True, True)
 
 
 @kernel(parallel=True)
@@ -208,19 +148,16 @@ def adaptive_max_pool(x, out, indices):
         n = q // channels
         c = q % channels
         for t in range(od):
-            z0, z1 = _adaptive_range(t, depth, od)
+            z0, z1 = adaptive_range(t, depth, od)
             for i in range(oh):
-                y0, y1 = _adaptive_range(i, height, oh)
+                y0, y1 = adaptive_range(i, height, oh)
                 for j in range(ow):
-                    x0, x1 = _adaptive_range(j, width, ow)
+                    x0, x1 = adaptive_range(j, width, ow)
                     best = x[n, c, z0, y0, x0]
                     arg = (z0 * height + y0) * width + x0
                     for z in range(z0, z1):
                         for y in range(y0, y1):
                             for xx in range(x0, x1):
-                                v = x[n, c, z, y, xx]
-                                take = (v > best) | (v != v)
-                                best = v if take else best
-                                arg = (z * height + y) * width + xx if take else arg
+                                best, arg = max_step(x[n, c, z, y, xx], best, arg, (z * height + y) * width + xx)
                     out[n, c, t, i, j] = best
                     indices[n, c, t, i, j] = arg

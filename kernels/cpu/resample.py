@@ -17,10 +17,8 @@ import numpy as np
 from numba import prange
 
 from kernels.cpu._jit import kernel
-
-BILINEAR, NEAREST, BICUBIC = 0, 1, 2
-ZEROS, BORDER, REFLECTION = 0, 1, 2
-CUBIC_A = -0.75
+from kernels.sampling import (BICUBIC, NEAREST, corner, cubic, cubic_grad, cubic_taps, floor, pixel, round_half_even,
+                              source, unnormalize)
 
 
 # ----------------------------------------------------------------- sparse map along an axis
@@ -123,126 +121,8 @@ def axis_map_parallel(x, indptr, cols, weights, out, chunks):
                        lengths)
 
 
-# ----------------------------------------------------------------- grid coordinates
-
-
-@kernel
-def _clip(x, size):
-    """x clamped to [0, size - 1]; nan becomes 0."""
-    if not x > 0.0:
-        return 0.0
-    return min(x, size - 1.0)
-
-
-@kernel
-def _clip_grad(x, size):
-    """d clip / dx: the borders count as outside, as in PyTorch."""
-    return 1.0 if 0.0 < x < size - 1.0 else 0.0
-
-
-@kernel
-def _reflect(x, size, align):
-    """(reflected x, d reflected / dx): x reflected into [low, low + span], low = 0 (align) or
-    -0.5, span = size - 1 (align) or size."""
-    low = 0.0 if align else -0.5
-    twice = 2.0 * (size - 1) if align else 2.0 * size
-    if twice <= 0.0:
-        return 0.0, 0.0
-    shifted = x - low
-    a = abs(shifted)
-    extra = a - _floor(a / twice) * twice
-    flipped = twice - extra
-    flip = extra > flipped
-    grad = -1.0 if flip != (shifted < 0.0) else 1.0
-    return (flipped if flip else extra) + low, grad
-
-
-@kernel
-def _unnormalize(coord, size, align):
-    """(pixel coordinate, its derivative) of a grid coordinate in [-1, 1]."""
-    scale = (size - 1) / 2.0 if align else size / 2.0
-    return (coord + 1.0) * scale - (0.0 if align else 0.5), scale
-
-
-@kernel
-def _pad_coordinate(x, size, padding, align):
-    """(coordinate after border/reflection padding, its derivative)."""
-    if padding == BORDER:
-        return _clip(x, size), _clip_grad(x, size)
-    if padding == REFLECTION:
-        r, g = _reflect(x, size, align)
-        return _clip(r, size), g * _clip_grad(r, size)
-    return x, 1.0
-
-
-@kernel
-def _source(coord, size, padding, align):
-    """(source pixel coordinate, d / d coord) of a grid coordinate."""
-    x, g = _unnormalize(coord, size, align)
-    p, gp = _pad_coordinate(x, size, padding, align)
-    return p, g * gp
-
-
-@kernel
-def _floor(v):
-    """floor(v) as a float (math.floor gives an int, undefined for nan, inf and huge v)."""
-    if not abs(v) < 4.0e18:
-        return v
-    f = float(int(v))
-    return f - 1.0 if f > v else f
-
-
-@kernel
-def _round_half_even(x):
-    r = _floor(x + 0.5)
-    if r - x == 0.5 and r % 2.0 != 0.0:
-        r -= 1.0
-    return r
-
-
-@kernel
-def _index(v):
-    """A float pixel coordinate as an int64 that is out of range when v is not finite."""
-    if not abs(v) < 4.0e18:
-        return -(1 << 62)
-    return int(v)
-
-
-@kernel
-def _cubic(t):
-    """PyTorch's cubic convolution coefficients (A = -0.75) for the 4 taps at t-1, t, t+1, t+2."""
-    a = CUBIC_A
-    x0, x1, x2, x3 = t + 1.0, t, 1.0 - t, 2.0 - t
-    return (((a * x0 - 5.0 * a) * x0 + 8.0 * a) * x0 - 4.0 * a,
-            ((a + 2.0) * x1 - (a + 3.0)) * x1 * x1 + 1.0,
-            ((a + 2.0) * x2 - (a + 3.0)) * x2 * x2 + 1.0,
-            ((a * x3 - 5.0 * a) * x3 + 8.0 * a) * x3 - 4.0 * a)
-
-
-@kernel
-def _cubic_grad(t):
-    """PyTorch's get_cubic_coefficients_grad (the derivatives with respect to -t)."""
-    a = CUBIC_A
-    x0, x1, x2, x3 = -1.0 - t, -t, 1.0 - t, 2.0 - t
-    return ((-3.0 * a * x0 - 10.0 * a) * x0 - 8.0 * a,
-            (-3.0 * (a + 2.0) * x1 - 2.0 * (a + 3.0)) * x1,
-            (3.0 * (a + 2.0) * x2 - 2.0 * (a + 3.0)) * x2,
-            (3.0 * a * x3 - 10.0 * a) * x3 + 8.0 * a)
-
-
-@kernel
-def _cubic_tap(v, size, padding, align):
-    """The pixel index read by a bicubic tap at integer coordinate v (-1 when outside)."""
-    p, _ = _pad_coordinate(v, size, padding, align)
-    i = _index(p)
-    return i if 0 <= i < size else -1
-
-
-@kernel
-def _cubic_taps(first, size, padding, align):
-    """The pixel indices of the 4 taps at first, first + 1, ... (-1 when outside)."""
-    return (_cubic_tap(first, size, padding, align), _cubic_tap(first + 1.0, size, padding, align),
-            _cubic_tap(first + 2.0, size, padding, align), _cubic_tap(first + 3.0, size, padding, align))
+# ----------------------------------------------------------------- grid sampling, 2-D
+# (coordinate arithmetic: kernels/sampling.py)
 
 
 @kernel
@@ -255,9 +135,6 @@ def _cubic_line(plane, yi, xs, cx):
             + cx[2] * (plane[yi, xs[2]] if xs[2] >= 0 else 0.0) + cx[3] * (plane[yi, xs[3]] if xs[3] >= 0 else 0.0))
 
 
-# ----------------------------------------------------------------- grid sampling, 2-D
-
-
 @kernel(parallel=True)
 def grid_sample_2d(x, grid, mode, padding, align, out):
     """out (N, C, OH, OW) sampled from x (N, C, H, W) at grid (N, OH, OW, 2)."""
@@ -267,13 +144,13 @@ def grid_sample_2d(x, grid, mode, padding, align, out):
         n, i = row // oh, row % oh
         for j in range(ow):
             if mode == BICUBIC:
-                fx, _ = _unnormalize(grid[n, i, j, 0], width, align)
-                fy, _ = _unnormalize(grid[n, i, j, 1], height, align)
-                x0, y0 = _floor(fx), _floor(fy)
-                cx = _cubic(fx - x0)
-                cy = _cubic(fy - y0)
-                xs = _cubic_taps(x0 - 1.0, width, padding, align)
-                ys = _cubic_taps(y0 - 1.0, height, padding, align)
+                fx, _ = unnormalize(grid[n, i, j, 0], width, align)
+                fy, _ = unnormalize(grid[n, i, j, 1], height, align)
+                x0, y0 = floor(fx), floor(fy)
+                cx = cubic(fx - x0)
+                cy = cubic(fy - y0)
+                xs = cubic_taps(x0 - 1.0, width, padding, align)
+                ys = cubic_taps(y0 - 1.0, height, padding, align)
                 for c in range(channels):
                     plane = x[n, c]
                     out[n, c, i, j] = (cy[0] * _cubic_line(plane, ys[0], xs, cx)
@@ -281,17 +158,17 @@ def grid_sample_2d(x, grid, mode, padding, align, out):
                                        + cy[2] * _cubic_line(plane, ys[2], xs, cx)
                                        + cy[3] * _cubic_line(plane, ys[3], xs, cx))
                 continue
-            fx, _ = _source(grid[n, i, j, 0], width, padding, align)
-            fy, _ = _source(grid[n, i, j, 1], height, padding, align)
+            fx, _ = source(grid[n, i, j, 0], width, padding, align)
+            fy, _ = source(grid[n, i, j, 1], height, padding, align)
             if mode == NEAREST:
-                xi, yi = _index(_round_half_even(fx)), _index(_round_half_even(fy))
+                xi, yi = pixel(round_half_even(fx)), pixel(round_half_even(fy))
                 inside = 0 <= xi < width and 0 <= yi < height
                 for c in range(channels):
                     out[n, c, i, j] = x[n, c, yi, xi] if inside else 0.0
                 continue
-            x0, y0 = _floor(fx), _floor(fy)
+            x0, y0 = floor(fx), floor(fy)
             we, sn = fx - x0, fy - y0  # distances to the west and north sides
-            xw, yn = _index(x0), _index(y0)
+            xw, yn = pixel(x0), pixel(y0)
             in_w, in_e = 0 <= xw < width, 0 <= xw + 1 < width
             in_n, in_s = 0 <= yn < height, 0 <= yn + 1 < height
             w_nw, w_ne = (1.0 - sn) * (1.0 - we), (1.0 - sn) * we
@@ -317,21 +194,21 @@ def grid_sample_2d_backward(g, x, grid, mode, padding, align, input_grad, dx, dg
                     dgrid[n, i, j, 0] = 0.0
                     dgrid[n, i, j, 1] = 0.0
                     if input_grad:
-                        fx, _ = _source(grid[n, i, j, 0], width, padding, align)
-                        fy, _ = _source(grid[n, i, j, 1], height, padding, align)
-                        xi, yi = _index(_round_half_even(fx)), _index(_round_half_even(fy))
+                        fx, _ = source(grid[n, i, j, 0], width, padding, align)
+                        fy, _ = source(grid[n, i, j, 1], height, padding, align)
+                        xi, yi = pixel(round_half_even(fx)), pixel(round_half_even(fy))
                         if 0 <= xi < width and 0 <= yi < height:
                             for c in range(channels):
                                 dx[n, c, yi, xi] += g[n, c, i, j]
                     continue
                 if mode == BICUBIC:
-                    fx, mx = _unnormalize(grid[n, i, j, 0], width, align)
-                    fy, my = _unnormalize(grid[n, i, j, 1], height, align)
-                    x0, y0 = _floor(fx), _floor(fy)
-                    cx, cy = _cubic(fx - x0), _cubic(fy - y0)
-                    gcx, gcy = _cubic_grad(fx - x0), _cubic_grad(fy - y0)
-                    xs = _cubic_taps(x0 - 1.0, width, padding, align)
-                    ys = _cubic_taps(y0 - 1.0, height, padding, align)
+                    fx, mx = unnormalize(grid[n, i, j, 0], width, align)
+                    fy, my = unnormalize(grid[n, i, j, 1], height, align)
+                    x0, y0 = floor(fx), floor(fy)
+                    cx, cy = cubic(fx - x0), cubic(fy - y0)
+                    gcx, gcy = cubic_grad(fx - x0), cubic_grad(fy - y0)
+                    xs = cubic_taps(x0 - 1.0, width, padding, align)
+                    ys = cubic_taps(y0 - 1.0, height, padding, align)
                     gx = 0.0
                     gy = 0.0
                     for c in range(channels):
@@ -350,12 +227,12 @@ def grid_sample_2d_backward(g, x, grid, mode, padding, align, input_grad, dx, dg
                     dgrid[n, i, j, 0] = gx * mx
                     dgrid[n, i, j, 1] = gy * my
                     continue
-                fx, mx = _source(grid[n, i, j, 0], width, padding, align)
-                fy, my = _source(grid[n, i, j, 1], height, padding, align)
-                x0, y0 = _floor(fx), _floor(fy)
+                fx, mx = source(grid[n, i, j, 0], width, padding, align)
+                fy, my = source(grid[n, i, j, 1], height, padding, align)
+                x0, y0 = floor(fx), floor(fy)
                 we, sn = fx - x0, fy - y0
                 ea, so = 1.0 - we, 1.0 - sn
-                xw, yn = _index(x0), _index(y0)
+                xw, yn = pixel(x0), pixel(y0)
                 in_w, in_e = 0 <= xw < width, 0 <= xw + 1 < width
                 in_n, in_s = 0 <= yn < height, 0 <= yn + 1 < height
                 gx = 0.0
@@ -384,16 +261,6 @@ def grid_sample_2d_backward(g, x, grid, mode, padding, align, input_grad, dx, dg
 # ----------------------------------------------------------------- grid sampling, 3-D
 
 
-@kernel
-def _corner(dx, dy, dz, a, b, c):
-    """Trilinear weight of corner (z + a, y + b, x + c) of a point at fractions (dx, dy, dz) past
-    the first corner, and the weight's derivatives in x, y and z."""
-    wx, sx = (dx, 1.0) if c else (1.0 - dx, -1.0)
-    wy, sy = (dy, 1.0) if b else (1.0 - dy, -1.0)
-    wz, sz = (dz, 1.0) if a else (1.0 - dz, -1.0)
-    return wx * wy * wz, sx * wy * wz, sy * wx * wz, sz * wx * wy
-
-
 @kernel(parallel=True)
 def grid_sample_3d(x, grid, mode, padding, align, out):
     """out (N, C, OD, OH, OW) sampled from x (N, C, D, H, W) at grid (N, OD, OH, OW, 3)."""
@@ -402,18 +269,18 @@ def grid_sample_3d(x, grid, mode, padding, align, out):
     for row in prange(n_img * od * oh):
         n, t, i = row // (od * oh), (row // oh) % od, row % oh
         for j in range(ow):
-            fx, _ = _source(grid[n, t, i, j, 0], width, padding, align)
-            fy, _ = _source(grid[n, t, i, j, 1], height, padding, align)
-            fz, _ = _source(grid[n, t, i, j, 2], depth, padding, align)
+            fx, _ = source(grid[n, t, i, j, 0], width, padding, align)
+            fy, _ = source(grid[n, t, i, j, 1], height, padding, align)
+            fz, _ = source(grid[n, t, i, j, 2], depth, padding, align)
             if mode == NEAREST:
-                xi, yi = _index(_round_half_even(fx)), _index(_round_half_even(fy))
-                zi = _index(_round_half_even(fz))
+                xi, yi = pixel(round_half_even(fx)), pixel(round_half_even(fy))
+                zi = pixel(round_half_even(fz))
                 inside = 0 <= xi < width and 0 <= yi < height and 0 <= zi < depth
                 for c in range(channels):
                     out[n, c, t, i, j] = x[n, c, zi, yi, xi] if inside else 0.0
                 continue
-            x0, y0, z0 = _floor(fx), _floor(fy), _floor(fz)
-            xw, yn, zt = _index(x0), _index(y0), _index(z0)
+            x0, y0, z0 = floor(fx), floor(fy), floor(fz)
+            xw, yn, zt = pixel(x0), pixel(y0), pixel(z0)
             for c in range(channels):
                 acc = 0.0
                 for a in range(2):
@@ -421,7 +288,7 @@ def grid_sample_3d(x, grid, mode, padding, align, out):
                         for e in range(2):
                             zz, yy, xx = zt + a, yn + b, xw + e
                             if 0 <= zz < depth and 0 <= yy < height and 0 <= xx < width:
-                                acc += x[n, c, zz, yy, xx] * _corner(fx - x0, fy - y0, fz - z0, a, b, e)[0]
+                                acc += x[n, c, zz, yy, xx] * corner(fx - x0, fy - y0, fz - z0, a, b, e)[0]
                 out[n, c, t, i, j] = acc
 
 
@@ -434,21 +301,21 @@ def grid_sample_3d_backward(g, x, grid, mode, padding, align, input_grad, dx, dg
         for t in range(od):
             for i in range(oh):
                 for j in range(ow):
-                    fx, mx = _source(grid[n, t, i, j, 0], width, padding, align)
-                    fy, my = _source(grid[n, t, i, j, 1], height, padding, align)
-                    fz, mz = _source(grid[n, t, i, j, 2], depth, padding, align)
+                    fx, mx = source(grid[n, t, i, j, 0], width, padding, align)
+                    fy, my = source(grid[n, t, i, j, 1], height, padding, align)
+                    fz, mz = source(grid[n, t, i, j, 2], depth, padding, align)
                     if mode == NEAREST:
                         dgrid[n, t, i, j, 0] = 0.0
                         dgrid[n, t, i, j, 1] = 0.0
                         dgrid[n, t, i, j, 2] = 0.0
-                        xi, yi = _index(_round_half_even(fx)), _index(_round_half_even(fy))
-                        zi = _index(_round_half_even(fz))
+                        xi, yi = pixel(round_half_even(fx)), pixel(round_half_even(fy))
+                        zi = pixel(round_half_even(fz))
                         if input_grad and 0 <= xi < width and 0 <= yi < height and 0 <= zi < depth:
                             for c in range(channels):
                                 dx[n, c, zi, yi, xi] += g[n, c, t, i, j]
                         continue
-                    x0, y0, z0 = _floor(fx), _floor(fy), _floor(fz)
-                    xw, yn, zt = _index(x0), _index(y0), _index(z0)
+                    x0, y0, z0 = floor(fx), floor(fy), floor(fz)
+                    xw, yn, zt = pixel(x0), pixel(y0), pixel(z0)
                     gx = 0.0
                     gy = 0.0
                     gz = 0.0
@@ -460,7 +327,7 @@ def grid_sample_3d_backward(g, x, grid, mode, padding, align, input_grad, dx, dg
                                     zz, yy, xx = zt + a, yn + b, xw + e
                                     if not (0 <= zz < depth and 0 <= yy < height and 0 <= xx < width):
                                         continue
-                                    w, wx, wy, wz = _corner(fx - x0, fy - y0, fz - z0, a, b, e)
+                                    w, wx, wy, wz = corner(fx - x0, fy - y0, fz - z0, a, b, e)
                                     if input_grad:
                                         dx[n, c, zz, yy, xx] += w * go
                                     v = x[n, c, zz, yy, xx] * go

@@ -9,4 +9,5 @@ any size, which also keeps the CUDA simulator's thread count small.
 
 Shared device code is `@cuda.jit(device=True, inline=True)` and may be imported across
 modules: a call to a non-inline device function needs a GPU driver to compile to PTX,
-which tests/test_cuda_ptx.py checks without one; inlined ones compile."""
+which tests/test_cuda_ptx.py checks without one; inlined ones compile. Scalar arithmetic that
+the CPU kernels need too is written once, `@shared` (kernels/shared.py), and called from both."""

@@ -48,6 +48,28 @@ def _source(pos, pad, k, dil, stride, out_size):
     return q if q < out_size else -1
 
 
+@cuda.jit(device=True, inline=True)
+def _tap_sum(src, a0, sa, w, w0, weighted, z, y, xx, kd, kh, kw, od, oh, ow, sd, sh, sw, pd, ph, pw, dd, dh, dw, acc):
+    """acc plus the sum, over the kernel taps (e, a, b) through which an output position
+    (r, i, j) reads input pixel (z, y, xx), of src[a0 + tap * sa + (r * oh + i) * ow + j], times
+    w[w0 + tap] when `weighted` (a constant of each caller), with tap = (e * kh + a) * kw + b."""
+    for e in range(kd):
+        r = _source(z, pd, e, dd, sd, od)
+        if r < 0:
+            continue
+        for a in range(kh):
+            i = _source(y, ph, a, dh, sh, oh)
+            if i < 0:
+                continue
+            for b in range(kw):
+                j = _source(xx, pw, b, dw, sw, ow)
+                if j >= 0:
+                    tap = (e * kh + a) * kw + b
+                    v = src[a0 + tap * sa + (r * oh + i) * ow + j]
+                    acc += v * w[w0 + tap] if weighted else v
+    return acc
+
+
 @cuda.jit(cache=True)
 def conv_grad_input(g, w, dx, n_img, c_in, d, h, wd, c_out, kd, kh, kw, od, oh, ow, sd, sh, sw, pd, ph, pw, dd, dh,
                     dw, groups):
@@ -60,21 +82,11 @@ def conv_grad_input(g, w, dx, n_img, c_in, d, h, wd, c_out, kd, kh, kw, od, oh, 
         n, c, z, y, xx = unravel5(t, c_in, d, h, wd)
         grp = c // cg
         acc = dx.dtype.type(0)
+        positions = od * oh * ow
         for oo in range(og):
             o = grp * og + oo
-            for e in range(kd):
-                r = _source(z, pd, e, dd, sd, od)
-                if r < 0:
-                    continue
-                for a in range(kh):
-                    i = _source(y, ph, a, dh, sh, oh)
-                    if i < 0:
-                        continue
-                    for b in range(kw):
-                        j = _source(xx, pw, b, dw, sw, ow)
-                        if j >= 0:
-                            acc += (g[(((n * c_out + o) * od + r) * oh + i) * ow + j]
-                                    * w[(((o * cg + c - grp * cg) * kd + e) * kh + a) * kw + b])
+            acc = _tap_sum(g, (n * c_out + o) * positions, 0, w, (o * cg + c - grp * cg) * kd * kh * kw, True, z, y,
+                           xx, kd, kh, kw, od, oh, ow, sd, sh, sw, pd, ph, pw, dd, dh, dw, acc)
         dx[t] = acc
         t += cuda.gridsize(1)
 
@@ -136,19 +148,7 @@ def col2im(cols, img, n_img, c_in, d, h, wd, kd, kh, kw, od, oh, ow, sd, sh, sw,
     t = cuda.grid(1)
     while t < total:
         n, c, z, y, xx = unravel5(t, c_in, d, h, wd)
-        acc = img.dtype.type(0)
-        for e in range(kd):
-            r = _source(z, pd, e, dd, sd, od)
-            if r < 0:
-                continue
-            for a in range(kh):
-                i = _source(y, ph, a, dh, sh, oh)
-                if i < 0:
-                    continue
-                for b in range(kw):
-                    j = _source(xx, pw, b, dw, sw, ow)
-                    if j >= 0:
-                        row = (((n * c_in + c) * kd + e) * kh + a) * kw + b
-                        acc += cols[row * positions + (r * oh + i) * ow + j]
+        acc = _tap_sum(cols, (n * c_in + c) * kd * kh * kw * positions, positions, cols, 0, False, z, y, xx, kd, kh,
+                       kw, od, oh, ow, sd, sh, sw, pd, ph, pw, dd, dh, dw, img.dtype.type(0))
         img[t] = acc
         t += cuda.gridsize(1)

@@ -19,46 +19,63 @@ def _mid_position(o, t, size, e, inner):
     return ((o // (e * inner)) * size + t) * inner + o % inner
 
 
-@cuda.jit(cache=True)
-def gather_mid(a, index, out, outer, size, e, inner, errors, dim):
-    o = cuda.grid(1)
-    while o < outer * e * inner:
-        t = index[o]
-        p = _mid_position(o, t, size, e, inner)
-        if p >= 0:
-            out[o] = a[p]
-        else:  # (a separate store: `a[p] if ... else 0` would unify to float64)
-            record_error(errors, GATHER_ERROR, t, size, dim)
-            out[o] = 0
-        o += cuda.gridsize(1)
+@cuda.jit(device=True, inline=True)
+def _line_index(index, o, e, inner, per_line):
+    """(index of element o along the middle axis, the error it raises when out of range): one
+    per element (gather, scatter) or one per position along the axis (index_select, index_add)."""
+    if per_line:
+        return index[(o // inner) % e], INDEX_ERROR
+    return index[o], GATHER_ERROR
 
 
-@cuda.jit(cache=True)
-def scatter_mid(out, index, src, outer, size, e, inner, errors, dim):
+@cuda.jit(device=True, inline=True)
+def _copy_mid(dst, index, src, outer, size, e, inner, errors, dim, per_line, scatter):
+    """dst[o] = src[o's source] (gather, index_select), or with `scatter` dst[o's target] =
+    src[o]; the flags are constants of each kernel. A gather from an out-of-range index gives 0."""
     o = cuda.grid(1)
     while o < outer * e * inner:
-        t = index[o]
+        t, code = _line_index(index, o, e, inner, per_line)
         p = _mid_position(o, t, size, e, inner)
         if p >= 0:
-            out[p] = src[o]
+            if scatter:
+                dst[p] = src[o]
+            else:
+                dst[o] = src[p]
         else:
-            record_error(errors, GATHER_ERROR, t, size, dim)
+            record_error(errors, code, t, size, dim)
+            if not scatter:  # (a separate store: `src[p] if ... else 0` would unify to float64)
+                dst[o] = 0
         o += cuda.gridsize(1)
 
 
-@cuda.jit(cache=True)
-def scatter_add_mid(out, index, src, outer, size, e, inner, errors, dim):
-    """scatter_mid, adding (atomically: indices repeat). `out` must be a dtype atomic.add takes
-    (32/64-bit ints and floats): the backend widens narrower ones first."""
+@cuda.jit(device=True, inline=True)
+def _add_mid(out, index, src, outer, size, e, inner, errors, dim, per_line):
+    """Adding atomically (indices repeat). `out` must be a dtype atomic.add takes (32/64-bit ints
+    and floats): the backend widens narrower ones first."""
     o = cuda.grid(1)
     while o < outer * e * inner:
-        t = index[o]
+        t, code = _line_index(index, o, e, inner, per_line)
         p = _mid_position(o, t, size, e, inner)
         if p >= 0:
             cuda.atomic.add(out, p, src[o])
         else:
-            record_error(errors, GATHER_ERROR, t, size, dim)
+            record_error(errors, code, t, size, dim)
         o += cuda.gridsize(1)
+
+
+@cuda.jit(cache=True)
+def gather_mid(a, index, out, outer, size, e, inner, errors, dim):
+    _copy_mid(out, index, a, outer, size, e, inner, errors, dim, False, False)
+
+
+@cuda.jit(cache=True)
+def scatter_mid(out, index, src, outer, size, e, inner, errors, dim):
+    _copy_mid(out, index, src, outer, size, e, inner, errors, dim, False, True)
+
+
+@cuda.jit(cache=True)
+def scatter_add_mid(out, index, src, outer, size, e, inner, errors, dim):
+    _add_mid(out, index, src, outer, size, e, inner, errors, dim, False)
 
 
 @cuda.jit(cache=True)
@@ -98,29 +115,12 @@ def scatter_reduce_mid(out, index, src, outer, size, e, inner, op, include_self,
 
 @cuda.jit(cache=True)
 def index_select_mid(a, index, out, outer, size, e, inner, errors, dim):
-    o = cuda.grid(1)
-    while o < outer * e * inner:
-        t = index[(o // inner) % e]
-        p = _mid_position(o, t, size, e, inner)
-        if p >= 0:
-            out[o] = a[p]
-        else:  # (a separate store: `a[p] if ... else 0` would unify to float64)
-            record_error(errors, INDEX_ERROR, t, size, dim)
-            out[o] = 0
-        o += cuda.gridsize(1)
+    _copy_mid(out, index, a, outer, size, e, inner, errors, dim, True, False)
 
 
 @cuda.jit(cache=True)
 def index_add_mid(out, index, src, outer, size, e, inner, errors, dim):
-    o = cuda.grid(1)
-    while o < outer * e * inner:
-        t = index[(o // inner) % e]
-        p = _mid_position(o, t, size, e, inner)
-        if p >= 0:
-            cuda.atomic.add(out, p, src[o])
-        else:
-            record_error(errors, INDEX_ERROR, t, size, dim)
-        o += cuda.gridsize(1)
+    _add_mid(out, index, src, outer, size, e, inner, errors, dim, True)
 
 
 # ----------------------------------------------------------------- advanced indexing

@@ -7,6 +7,7 @@ from numba import cuda
 
 from kernels.cuda.errors import TARGET_ERROR, record_error
 from kernels.cuda.reduce import max_and_exp_sum
+from kernels.loss_terms import cross_entropy_grad_terms
 
 LENGTH_ERROR = 41  # RuntimeError: CTC lengths that do not fit the arrays (value: the batch element)
 
@@ -16,31 +17,50 @@ def _class_weight(weight, has_weight, j):
     return weight[j] if has_weight else 1.0
 
 
-@cuda.jit(cache=True)
-def cross_entropy_forward(x, target, weight, has_weight, ignore_index, smoothing, losses, row_weights, n, c, errors):
-    """losses[i] as the CPU kernel's; row_weights[i] = w[target[i]] (0 for ignored rows), whose
-    sum divides the mean."""
+@cuda.jit(device=True, inline=True)
+def _counted(t, ignore_index, c, errors):
+    """Whether a row with target t counts: not for ignore_index, nor for a class outside [0, C),
+    which is recorded as an error."""
+    if t == ignore_index:
+        return False
+    if t < 0 or t >= c:
+        record_error(errors, TARGET_ERROR, t, c, 1)
+        return False
+    return True
+
+
+@cuda.jit(device=True, inline=True)
+def _row_losses(x, target, weight, has_weight, ignore_index, smoothing, losses, row_weights, n, c, errors,
+                from_logits):
+    """losses[i] as the CPU kernels' (NLL, or from_logits cross-entropy); row_weights[i] =
+    w[target[i]] (0 for ignored rows), whose sum divides the mean. One thread per row."""
     i = cuda.grid(1)
     while i < n:
         t = target[i]
-        if t == ignore_index or t < 0 or t >= c:
-            if t != ignore_index:
-                record_error(errors, TARGET_ERROR, t, c, 1)
+        if not _counted(t, ignore_index, c, errors):
             losses[i] = 0.0
             row_weights[i] = 0.0
         else:
-            m, s = max_and_exp_sum(x, i * c, c)
-            lse = m + math.log(s)
             wt = _class_weight(weight, has_weight, t)
-            loss = wt * (lse - x[i * c + t])
-            if smoothing != 0.0:
-                smooth = 0.0
-                for j in range(c):
-                    smooth += _class_weight(weight, has_weight, j) * (lse - x[i * c + j])
-                loss = (1.0 - smoothing) * loss + smoothing / c * smooth
-            losses[i] = loss
+            if from_logits:
+                m, s = max_and_exp_sum(x, i * c, c)
+                lse = m + math.log(s)
+                loss = wt * (lse - x[i * c + t])
+                if smoothing != 0.0:
+                    smooth = 0.0
+                    for j in range(c):
+                        smooth += _class_weight(weight, has_weight, j) * (lse - x[i * c + j])
+                    loss = (1.0 - smoothing) * loss + smoothing / c * smooth
+                losses[i] = loss
+            else:
+                losses[i] = -wt * x[i * c + t]
             row_weights[i] = wt
         i += cuda.gridsize(1)
+
+
+@cuda.jit(cache=True)
+def cross_entropy_forward(x, target, weight, has_weight, ignore_index, smoothing, losses, row_weights, n, c, errors):
+    _row_losses(x, target, weight, has_weight, ignore_index, smoothing, losses, row_weights, n, c, errors, True)
 
 
 @cuda.jit(cache=True)
@@ -49,9 +69,7 @@ def cross_entropy_backward(x, target, weight, has_weight, ignore_index, smoothin
     i = cuda.grid(1)
     while i < n:
         t = target[i]
-        if t == ignore_index or t < 0 or t >= c:
-            if t != ignore_index:
-                record_error(errors, TARGET_ERROR, t, c, 1)
+        if not _counted(t, ignore_index, c, errors):
             for j in range(c):
                 grad[i * c + j] = 0.0
         else:
@@ -61,10 +79,9 @@ def cross_entropy_backward(x, target, weight, has_weight, ignore_index, smoothin
                     w_total += weight[j]
             else:
                 w_total = c
-            spread = smoothing / c
             m, s = max_and_exp_sum(x, i * c, c)
-            hit = (1.0 - smoothing) * _class_weight(weight, has_weight, t) * scale[i]
-            a = (hit + spread * w_total * scale[i]) / s
+            hit, a, spread = cross_entropy_grad_terms(smoothing, c, _class_weight(weight, has_weight, t), w_total,
+                                                      scale[i], s)
             for j in range(c):
                 grad[i * c + j] = math.exp(x[i * c + j] - m) * a - spread * _class_weight(weight, has_weight, j) \
                     * scale[i]
@@ -74,19 +91,7 @@ def cross_entropy_backward(x, target, weight, has_weight, ignore_index, smoothin
 
 @cuda.jit(cache=True)
 def nll_forward(x, target, weight, has_weight, ignore_index, losses, row_weights, n, c, errors):
-    i = cuda.grid(1)
-    while i < n:
-        t = target[i]
-        if t == ignore_index or t < 0 or t >= c:
-            if t != ignore_index:
-                record_error(errors, TARGET_ERROR, t, c, 1)
-            losses[i] = 0.0
-            row_weights[i] = 0.0
-        else:
-            wt = _class_weight(weight, has_weight, t)
-            losses[i] = -wt * x[i * c + t]
-            row_weights[i] = wt
-        i += cuda.gridsize(1)
+    _row_losses(x, target, weight, has_weight, ignore_index, 0.0, losses, row_weights, n, c, errors, False)
 
 
 @cuda.jit(cache=True)
@@ -97,11 +102,8 @@ def nll_backward(target, weight, has_weight, ignore_index, scale, grad, n, c, er
         t = target[i]
         for j in range(c):
             grad[i * c + j] = 0.0
-        if t != ignore_index:
-            if t < 0 or t >= c:
-                record_error(errors, TARGET_ERROR, t, c, 1)
-            else:
-                grad[i * c + t] = -_class_weight(weight, has_weight, t) * scale[i]
+        if _counted(t, ignore_index, c, errors):
+            grad[i * c + t] = -_class_weight(weight, has_weight, t) * scale[i]
         i += cuda.gridsize(1)
 
 

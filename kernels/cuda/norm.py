@@ -5,6 +5,8 @@ import math
 
 from numba import cuda
 
+from kernels.normalization import batch_norm_affine
+
 
 @cuda.jit(cache=True)
 def layer_norm_forward(x, w, b, has_w, has_b, eps, out, mean, rstd, rows, c):
@@ -127,12 +129,9 @@ def batch_norm_finish_stats(partial, parts, c, train, w, b, has_w, has_b, eps, m
                     cnt = tot
             mean[ch] = mu if cnt > 0 else math.nan
             var[ch] = m2 / cnt if cnt > 0 else math.nan
-        r = 1.0 / math.sqrt(var[ch] + eps)
+        r, sc, sh = batch_norm_affine(mean[ch], var[ch], eps, w[ch] if has_w else 1.0, has_w, b[ch] if has_b else 0.0,
+                                      has_b)
         invstd[ch] = r
-        sc = r * w[ch] if has_w else r
-        sh = -mean[ch] * sc
-        if has_b:
-            sh += b[ch]
         scale[ch] = sc
         shift[ch] = sh
         ch += cuda.gridsize(1)

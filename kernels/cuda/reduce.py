@@ -35,31 +35,33 @@ def sum_mid(a, out, outer, red, inner):
         o += cuda.gridDim.x
 
 
-@cuda.jit(cache=True)
-def sum_mid_exact(a, out, outer, red, inner):
-    """One thread per output, sequential in `red`, accumulating in out's dtype (integer and
-    float64 sums); `out` must hold zeros."""
+@cuda.jit(device=True, inline=True)
+def _fold_mid(a, out, outer, red, inner, product):
+    """One thread per output, sequential in `red`, folding into out's own value (zeros for a
+    sum, ones for a product) in out's dtype; `product` is a constant of each kernel."""
     o = cuda.grid(1)
     while o < outer * inner:
         i, k = o // inner, o % inner
         acc = out[o]
         for j in range(red):
-            acc += a[(i * red + j) * inner + k]
+            if product:
+                acc *= a[(i * red + j) * inner + k]
+            else:
+                acc += a[(i * red + j) * inner + k]
         out[o] = acc
         o += cuda.gridsize(1)
+
+
+@cuda.jit(cache=True)
+def sum_mid_exact(a, out, outer, red, inner):
+    """Integer and float64 sums; `out` must hold zeros."""
+    _fold_mid(a, out, outer, red, inner, False)
 
 
 @cuda.jit(cache=True)
 def prod_mid(a, out, outer, red, inner):
     """`out` must hold ones."""
-    o = cuda.grid(1)
-    while o < outer * inner:
-        i, k = o // inner, o % inner
-        acc = out[o]
-        for j in range(red):
-            acc *= a[(i * red + j) * inner + k]
-        out[o] = acc
-        o += cuda.gridsize(1)
+    _fold_mid(a, out, outer, red, inner, True)
 
 
 @cuda.jit(cache=True)

@@ -5,9 +5,8 @@ float64, values accumulated in the data's own type."""
 
 from numba import cuda
 
-BILINEAR, NEAREST, BICUBIC = 0, 1, 2
-ZEROS, BORDER, REFLECTION = 0, 1, 2
-CUBIC_A = -0.75
+from kernels.sampling import (BICUBIC, NEAREST, corner, cubic, cubic_grad, cubic_taps, floor, pixel, round_half_even,
+                              source, unnormalize)
 
 
 @cuda.jit(cache=True)
@@ -28,142 +27,54 @@ def axis_map(x, indptr, cols, weights, out, outer, n_in, n_out, inner):
         t += cuda.gridsize(1)
 
 
-# ----------------------------------------------------------------- grid coordinates
-
-
-@cuda.jit(device=True, inline=True)
-def _floor(v):
-    """floor(v) as a float; nan, inf and huge v are returned as they are."""
-    if not abs(v) < 4.0e18:
-        return v
-    f = float(int(v))
-    return f - 1.0 if f > v else f
-
-
-@cuda.jit(device=True, inline=True)
-def _index(v):
-    """A float pixel coordinate as an int64 that is out of range when v is not finite."""
-    if not abs(v) < 4.0e18:
-        return -(1 << 62)
-    return int(v)
-
-
-@cuda.jit(device=True, inline=True)
-def _round_half_even(x):
-    r = _floor(x + 0.5)
-    if r - x == 0.5 and r % 2.0 != 0.0:
-        r -= 1.0
-    return r
-
-
-@cuda.jit(device=True, inline=True)
-def _clip(x, size):
-    if not x > 0.0:
-        return 0.0
-    return min(x, size - 1.0)
-
-
-@cuda.jit(device=True, inline=True)
-def _clip_grad(x, size):
-    return 1.0 if 0.0 < x < size - 1.0 else 0.0
-
-
-@cuda.jit(device=True, inline=True)
-def _reflect(x, size, align):
-    low = 0.0 if align else -0.5
-    twice = 2.0 * (size - 1) if align else 2.0 * size
-    if twice <= 0.0:
-        return 0.0, 0.0
-    shifted = x - low
-    a = abs(shifted)
-    extra = a - _floor(a / twice) * twice
-    flipped = twice - extra
-    flip = extra > flipped
-    grad = -1.0 if flip != (shifted < 0.0) else 1.0
-    return (flipped if flip else extra) + low, grad
-
-
-@cuda.jit(device=True, inline=True)
-def _unnormalize(coord, size, align):
-    scale = (size - 1) / 2.0 if align else size / 2.0
-    return (coord + 1.0) * scale - (0.0 if align else 0.5), scale
-
-
-@cuda.jit(device=True, inline=True)
-def _pad_coordinate(x, size, padding, align):
-    if padding == BORDER:
-        return _clip(x, size), _clip_grad(x, size)
-    if padding == REFLECTION:
-        r, g = _reflect(x, size, align)
-        return _clip(r, size), g * _clip_grad(r, size)
-    return x, 1.0
-
-
-@cuda.jit(device=True, inline=True)
-def _source(coord, size, padding, align):
-    x, g = _unnormalize(coord, size, align)
-    p, gp = _pad_coordinate(x, size, padding, align)
-    return p, g * gp
-
-
-@cuda.jit(device=True, inline=True)
-def _cubic(t, k):
-    """Coefficient k (tap at t - 1 + k) of PyTorch's cubic convolution, A = -0.75."""
-    a = CUBIC_A
-    if k == 0:
-        x = t + 1.0
-        return ((a * x - 5.0 * a) * x + 8.0 * a) * x - 4.0 * a
-    if k == 1:
-        return ((a + 2.0) * t - (a + 3.0)) * t * t + 1.0
-    if k == 2:
-        x = 1.0 - t
-        return ((a + 2.0) * x - (a + 3.0)) * x * x + 1.0
-    x = 2.0 - t
-    return ((a * x - 5.0 * a) * x + 8.0 * a) * x - 4.0 * a
-
-
-@cuda.jit(device=True, inline=True)
-def _cubic_grad(t, k):
-    a = CUBIC_A
-    if k == 0:
-        x = -1.0 - t
-        return (-3.0 * a * x - 10.0 * a) * x - 8.0 * a
-    if k == 1:
-        x = -t
-        return (-3.0 * (a + 2.0) * x - 2.0 * (a + 3.0)) * x
-    if k == 2:
-        x = 1.0 - t
-        return (3.0 * (a + 2.0) * x - 2.0 * (a + 3.0)) * x
-    x = 2.0 - t
-    return (3.0 * a * x - 10.0 * a) * x + 8.0 * a
-
-
-@cuda.jit(device=True, inline=True)
-def _cubic_tap(v, size, padding, align):
-    p, _ = _pad_coordinate(v, size, padding, align)
-    i = _index(p)
-    return i if 0 <= i < size else -1
-
-
-@cuda.jit(device=True, inline=True)
-def _cubic_taps(first, size, padding, align):
-    return (_cubic_tap(first, size, padding, align), _cubic_tap(first + 1.0, size, padding, align),
-            _cubic_tap(first + 2.0, size, padding, align), _cubic_tap(first + 3.0, size, padding, align))
-
-
-@cuda.jit(device=True, inline=True)
-def _corner(dx, dy, dz, a, b, c):
-    """Trilinear weight of corner (+a, +b, +c) in (z, y, x) and its derivatives in x, y, z."""
-    wx = dx if c else 1.0 - dx
-    sx = 1.0 if c else -1.0
-    wy = dy if b else 1.0 - dy
-    sy = 1.0 if b else -1.0
-    wz = dz if a else 1.0 - dz
-    sz = 1.0 if a else -1.0
-    return wx * wy * wz, sx * wy * wz, sy * wx * wz, sz * wx * wy
-
-
 # ----------------------------------------------------------------- grid sampling, 2-D
+
+
+@cuda.jit(device=True, inline=True)
+def _bases(t, points, channels, size):
+    """(where image n's data starts, where point t's channel 0 output lies) for sampled point t
+    of image n = t // points, images of `channels` planes (or volumes) of `size`."""
+    n = t // points
+    return n * channels * size, n * channels * points + t % points
+
+
+@cuda.jit(device=True, inline=True)
+def _point2(grid, t, points, channels, plane):
+    """(input base, output base, grid x, grid y) of sampled point t."""
+    in_base, out_base = _bases(t, points, channels, plane)
+    return in_base, out_base, grid[2 * t], grid[2 * t + 1]
+
+
+@cuda.jit(device=True, inline=True)
+def _nearest2(fx, fy, height, width):
+    """The offset in a plane of the pixel nearest (fx, fy), or -1 outside it."""
+    xi = pixel(round_half_even(fx))
+    yi = pixel(round_half_even(fy))
+    return yi * width + xi if 0 <= xi < width and 0 <= yi < height else -1
+
+
+@cuda.jit(device=True, inline=True)
+def _bicubic_taps(gx, gy, height, width, padding, align):
+    """(d pixel x / d gx, d pixel y / d gy, fraction past the tap row in x, in y, the 4 x taps, the
+    4 y taps; -1 outside) of grid coordinate (gx, gy)."""
+    fx, mx = unnormalize(gx, width, align)
+    fy, my = unnormalize(gy, height, align)
+    x0 = floor(fx)
+    y0 = floor(fy)
+    return (mx, my, fx - x0, fy - y0, cubic_taps(x0 - 1.0, width, padding, align),
+            cubic_taps(y0 - 1.0, height, padding, align))
+
+
+@cuda.jit(device=True, inline=True)
+def _bilinear_corner(fx, fy, height, width):
+    """(fraction past the north-west corner in x, in y, that corner's column and row, whether the
+    west, east, north and south pixels lie inside) of pixel coordinate (fx, fy)."""
+    x0 = floor(fx)
+    y0 = floor(fy)
+    xw = pixel(x0)
+    yn = pixel(y0)
+    return (fx - x0, fy - y0, xw, yn, 0 <= xw < width, 0 <= xw + 1 < width, 0 <= yn < height,
+            0 <= yn + 1 < height)
 
 
 @cuda.jit(cache=True)
@@ -171,21 +82,13 @@ def grid_sample_2d(x, grid, out, n_img, channels, height, width, oh, ow, mode, p
     """out (N, C, OH, OW) from x (N, C, H, W) at grid (N, OH, OW, 2); one thread per point."""
     t = cuda.grid(1)
     points = oh * ow
+    plane = height * width
     while t < n_img * points:
-        n = t // points
-        q = t % points
-        gx = grid[2 * t]
-        gy = grid[2 * t + 1]
-        plane = height * width
-        in_base = n * channels * plane
-        out_base = n * channels * points + q
+        in_base, out_base, gx, gy = _point2(grid, t, points, channels, plane)
         if mode == BICUBIC:
-            fx, _ = _unnormalize(gx, width, align)
-            fy, _ = _unnormalize(gy, height, align)
-            x0 = _floor(fx)
-            y0 = _floor(fy)
-            xs = _cubic_taps(x0 - 1.0, width, padding, align)
-            ys = _cubic_taps(y0 - 1.0, height, padding, align)
+            _, _, tx, ty, xs, ys = _bicubic_taps(gx, gy, height, width, padding, align)
+            cx = cubic(tx)
+            cy = cubic(ty)
             for c in range(channels):
                 acc = x.dtype.type(0)
                 for a in range(4):
@@ -194,29 +97,18 @@ def grid_sample_2d(x, grid, out, n_img, channels, height, width, oh, ow, mode, p
                     for b in range(4):
                         xi = xs[b]
                         v = x[in_base + c * plane + yi * width + xi] if yi >= 0 and xi >= 0 else x.dtype.type(0)
-                        line += x.dtype.type(_cubic(fx - x0, b)) * v
-                    acc += x.dtype.type(_cubic(fy - y0, a)) * line
+                        line += x.dtype.type(cx[b]) * v
+                    acc += x.dtype.type(cy[a]) * line
                 out[out_base + c * points] = acc
         else:
-            fx, _ = _source(gx, width, padding, align)
-            fy, _ = _source(gy, height, padding, align)
+            fx, _ = source(gx, width, padding, align)
+            fy, _ = source(gy, height, padding, align)
             if mode == NEAREST:
-                xi = _index(_round_half_even(fx))
-                yi = _index(_round_half_even(fy))
-                inside = 0 <= xi < width and 0 <= yi < height
+                v = _nearest2(fx, fy, height, width)
                 for c in range(channels):
-                    out[out_base + c * points] = x[in_base + c * plane + yi * width + xi] if inside else 0.0
+                    out[out_base + c * points] = x[in_base + c * plane + v] if v >= 0 else 0.0
             else:
-                x0 = _floor(fx)
-                y0 = _floor(fy)
-                we = fx - x0
-                sn = fy - y0
-                xw = _index(x0)
-                yn = _index(y0)
-                in_w = 0 <= xw < width
-                in_e = 0 <= xw + 1 < width
-                in_n = 0 <= yn < height
-                in_s = 0 <= yn + 1 < height
+                we, sn, xw, yn, in_w, in_e, in_n, in_s = _bilinear_corner(fx, fy, height, width)
                 w_nw = x.dtype.type((1.0 - sn) * (1.0 - we))
                 w_ne = x.dtype.type((1.0 - sn) * we)
                 w_sw = x.dtype.type(sn * (1.0 - we))
@@ -238,68 +130,54 @@ def grid_sample_2d_backward(g, x, grid, dx, dgrid, n_img, channels, height, widt
     """dx (zeroed by the caller, added to atomically when input_grad) and dgrid of grid_sample_2d."""
     t = cuda.grid(1)
     points = oh * ow
+    plane = height * width
     while t < n_img * points:
-        n = t // points
-        q = t % points
-        gx_in = grid[2 * t]
-        gy_in = grid[2 * t + 1]
-        plane = height * width
-        in_base = n * channels * plane
-        g_base = n * channels * points + q
+        in_base, g_base, gx_in, gy_in = _point2(grid, t, points, channels, plane)
         gx = x.dtype.type(0)
         gy = x.dtype.type(0)
         if mode == NEAREST:
             if input_grad:
-                fx, _ = _source(gx_in, width, padding, align)
-                fy, _ = _source(gy_in, height, padding, align)
-                xi = _index(_round_half_even(fx))
-                yi = _index(_round_half_even(fy))
-                if 0 <= xi < width and 0 <= yi < height:
+                fx, _ = source(gx_in, width, padding, align)
+                fy, _ = source(gy_in, height, padding, align)
+                v = _nearest2(fx, fy, height, width)
+                if v >= 0:
                     for c in range(channels):
-                        cuda.atomic.add(dx, in_base + c * plane + yi * width + xi, g[g_base + c * points])
+                        cuda.atomic.add(dx, in_base + c * plane + v, g[g_base + c * points])
             dgrid[2 * t] = 0.0
             dgrid[2 * t + 1] = 0.0
         elif mode == BICUBIC:
-            fx, mx = _unnormalize(gx_in, width, align)
-            fy, my = _unnormalize(gy_in, height, align)
-            x0 = _floor(fx)
-            y0 = _floor(fy)
-            xs = _cubic_taps(x0 - 1.0, width, padding, align)
-            ys = _cubic_taps(y0 - 1.0, height, padding, align)
+            mx, my, tx, ty, xs, ys = _bicubic_taps(gx_in, gy_in, height, width, padding, align)
+            cx = cubic(tx)
+            cy = cubic(ty)
+            gcx = cubic_grad(tx)
+            gcy = cubic_grad(ty)
             for c in range(channels):
                 go = g[g_base + c * points]
                 for a in range(4):  # x taps
                     xi = xs[a]
-                    cxa = x.dtype.type(_cubic(fx - x0, a))
-                    gxa = x.dtype.type(_cubic_grad(fx - x0, a))
+                    cxa = x.dtype.type(cx[a])
+                    gxa = x.dtype.type(gcx[a])
                     for b in range(4):  # y taps
                         yi = ys[b]
                         if xi < 0 or yi < 0:
                             continue
-                        cyb = x.dtype.type(_cubic(fy - y0, b))
+                        cyb = x.dtype.type(cy[b])
                         p = in_base + c * plane + yi * width + xi
                         if input_grad:
                             cuda.atomic.add(dx, p, go * cxa * cyb)
                         v = x[p]
                         gx -= v * go * gxa * cyb
-                        gy -= v * go * x.dtype.type(_cubic_grad(fy - y0, b)) * cxa
+                        gy -= v * go * x.dtype.type(gcy[b]) * cxa
             dgrid[2 * t] = gx * mx
             dgrid[2 * t + 1] = gy * my
         else:
-            fx, mx = _source(gx_in, width, padding, align)
-            fy, my = _source(gy_in, height, padding, align)
-            x0 = _floor(fx)
-            y0 = _floor(fy)
-            we = x.dtype.type(fx - x0)
-            sn = x.dtype.type(fy - y0)
-            ea = x.dtype.type(1.0 - (fx - x0))
-            so = x.dtype.type(1.0 - (fy - y0))
-            xw = _index(x0)
-            yn = _index(y0)
-            in_w = 0 <= xw < width
-            in_e = 0 <= xw + 1 < width
-            in_n = 0 <= yn < height
-            in_s = 0 <= yn + 1 < height
+            fx, mx = source(gx_in, width, padding, align)
+            fy, my = source(gy_in, height, padding, align)
+            fwe, fsn, xw, yn, in_w, in_e, in_n, in_s = _bilinear_corner(fx, fy, height, width)
+            we = x.dtype.type(fwe)
+            sn = x.dtype.type(fsn)
+            ea = x.dtype.type(1.0 - fwe)
+            so = x.dtype.type(1.0 - fsn)
             corner = in_base + yn * width + xw
             for c in range(channels):
                 go = g[g_base + c * points]
@@ -327,46 +205,64 @@ def grid_sample_2d_backward(g, x, grid, dx, dgrid, n_img, channels, height, widt
 # ----------------------------------------------------------------- grid sampling, 3-D
 
 
+@cuda.jit(device=True, inline=True)
+def _point3(grid, t, points, channels, depth, height, width, padding, align):
+    """(input base, output base, then the source coordinate and its derivative in x, y and z) of
+    sampled point t."""
+    in_base, out_base = _bases(t, points, channels, depth * height * width)
+    fx, mx = source(grid[3 * t], width, padding, align)
+    fy, my = source(grid[3 * t + 1], height, padding, align)
+    fz, mz = source(grid[3 * t + 2], depth, padding, align)
+    return in_base, out_base, fx, mx, fy, my, fz, mz
+
+
+@cuda.jit(device=True, inline=True)
+def _voxel(zi, yi, xi, depth, height, width):
+    """The offset of voxel (zi, yi, xi) in a volume, or -1 outside it."""
+    if 0 <= zi < depth and 0 <= yi < height and 0 <= xi < width:
+        return (zi * height + yi) * width + xi
+    return -1
+
+
+@cuda.jit(device=True, inline=True)
+def _nearest3(fx, fy, fz, depth, height, width):
+    return _voxel(pixel(round_half_even(fz)), pixel(round_half_even(fy)), pixel(round_half_even(fx)), depth, height,
+                  width)
+
+
+@cuda.jit(device=True, inline=True)
+def _trilinear_corner(fx, fy, fz):
+    """(fraction past the first corner in x, y and z, that corner's voxel indices in z, y and x)."""
+    x0 = floor(fx)
+    y0 = floor(fy)
+    z0 = floor(fz)
+    return fx - x0, fy - y0, fz - z0, pixel(z0), pixel(y0), pixel(x0)
+
+
 @cuda.jit(cache=True)
 def grid_sample_3d(x, grid, out, n_img, channels, depth, height, width, od, oh, ow, mode, padding, align):
     """out (N, C, OD, OH, OW) from x (N, C, D, H, W) at grid (N, OD, OH, OW, 3)."""
     t = cuda.grid(1)
     points = od * oh * ow
+    volume = depth * height * width
     while t < n_img * points:
-        n = t // points
-        q = t % points
-        volume = depth * height * width
-        in_base = n * channels * volume
-        out_base = n * channels * points + q
-        fx, _ = _source(grid[3 * t], width, padding, align)
-        fy, _ = _source(grid[3 * t + 1], height, padding, align)
-        fz, _ = _source(grid[3 * t + 2], depth, padding, align)
+        in_base, out_base, fx, _, fy, _, fz, _ = _point3(grid, t, points, channels, depth, height, width, padding,
+                                                         align)
         if mode == NEAREST:
-            xi = _index(_round_half_even(fx))
-            yi = _index(_round_half_even(fy))
-            zi = _index(_round_half_even(fz))
-            inside = 0 <= xi < width and 0 <= yi < height and 0 <= zi < depth
+            v = _nearest3(fx, fy, fz, depth, height, width)
             for c in range(channels):
-                out[out_base + c * points] = \
-                    x[in_base + c * volume + (zi * height + yi) * width + xi] if inside else 0.0
+                out[out_base + c * points] = x[in_base + c * volume + v] if v >= 0 else 0.0
         else:
-            x0 = _floor(fx)
-            y0 = _floor(fy)
-            z0 = _floor(fz)
-            xw = _index(x0)
-            yn = _index(y0)
-            zt = _index(z0)
+            tx, ty, tz, zt, yn, xw = _trilinear_corner(fx, fy, fz)
             for c in range(channels):
                 acc = x.dtype.type(0)
                 for a in range(2):
                     for b in range(2):
                         for e in range(2):
-                            zz = zt + a
-                            yy = yn + b
-                            xx = xw + e
-                            if 0 <= zz < depth and 0 <= yy < height and 0 <= xx < width:
-                                w = _corner(fx - x0, fy - y0, fz - z0, a, b, e)[0]
-                                acc += x[in_base + c * volume + (zz * height + yy) * width + xx] * x.dtype.type(w)
+                            v = _voxel(zt + a, yn + b, xw + e, depth, height, width)
+                            if v >= 0:
+                                w = corner(tx, ty, tz, a, b, e)[0]
+                                acc += x[in_base + c * volume + v] * x.dtype.type(w)
                 out[out_base + c * points] = acc
         t += cuda.gridsize(1)
 
@@ -376,51 +272,36 @@ def grid_sample_3d_backward(g, x, grid, dx, dgrid, n_img, channels, depth, heigh
                             padding, align, input_grad):
     t = cuda.grid(1)
     points = od * oh * ow
+    volume = depth * height * width
     while t < n_img * points:
-        n = t // points
-        q = t % points
-        volume = depth * height * width
-        in_base = n * channels * volume
-        g_base = n * channels * points + q
-        fx, mx = _source(grid[3 * t], width, padding, align)
-        fy, my = _source(grid[3 * t + 1], height, padding, align)
-        fz, mz = _source(grid[3 * t + 2], depth, padding, align)
+        in_base, g_base, fx, mx, fy, my, fz, mz = _point3(grid, t, points, channels, depth, height, width, padding,
+                                                          align)
         gx = x.dtype.type(0)
         gy = x.dtype.type(0)
         gz = x.dtype.type(0)
         if mode == NEAREST:
-            xi = _index(_round_half_even(fx))
-            yi = _index(_round_half_even(fy))
-            zi = _index(_round_half_even(fz))
-            if input_grad and 0 <= xi < width and 0 <= yi < height and 0 <= zi < depth:
+            v = _nearest3(fx, fy, fz, depth, height, width)
+            if input_grad and v >= 0:
                 for c in range(channels):
-                    cuda.atomic.add(dx, in_base + c * volume + (zi * height + yi) * width + xi,
-                                    g[g_base + c * points])
+                    cuda.atomic.add(dx, in_base + c * volume + v, g[g_base + c * points])
         else:
-            x0 = _floor(fx)
-            y0 = _floor(fy)
-            z0 = _floor(fz)
-            xw = _index(x0)
-            yn = _index(y0)
-            zt = _index(z0)
+            tx, ty, tz, zt, yn, xw = _trilinear_corner(fx, fy, fz)
             for c in range(channels):
                 go = g[g_base + c * points]
                 for a in range(2):
                     for b in range(2):
                         for e in range(2):
-                            zz = zt + a
-                            yy = yn + b
-                            xx = xw + e
-                            if not (0 <= zz < depth and 0 <= yy < height and 0 <= xx < width):
+                            v = _voxel(zt + a, yn + b, xw + e, depth, height, width)
+                            if v < 0:
                                 continue
-                            w, wx, wy, wz = _corner(fx - x0, fy - y0, fz - z0, a, b, e)
-                            p = in_base + c * volume + (zz * height + yy) * width + xx
+                            w, wx, wy, wz = corner(tx, ty, tz, a, b, e)
+                            p = in_base + c * volume + v
                             if input_grad:
                                 cuda.atomic.add(dx, p, x.dtype.type(w) * go)
-                            v = x[p] * go
-                            gx += v * x.dtype.type(wx)
-                            gy += v * x.dtype.type(wy)
-                            gz += v * x.dtype.type(wz)
+                            xv = x[p] * go
+                            gx += xv * x.dtype.type(wx)
+                            gy += xv * x.dtype.type(wy)
+                            gz += xv * x.dtype.type(wz)
         dgrid[3 * t] = gx * mx
         dgrid[3 * t + 1] = gy * my
         dgrid[3 * t + 2] = gz * mz

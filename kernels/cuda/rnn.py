@@ -13,13 +13,34 @@ def _sigmoid(x, one):
     return one / (one + math.exp(-x))
 
 
+@cuda.jit(device=True, inline=True)
+def _unit(k, hid, gates):
+    """(row, unit, position of the unit in the first gate block) of thread k, in a
+    (rows, gates * hid) array of gate blocks."""
+    r = k // hid
+    j = k - r * hid
+    return r, j, r * gates * hid + j
+
+
+@cuda.jit(device=True, inline=True)
+def _gates4(a, b, hid):
+    """The unit's values in the 4 gate blocks of a."""
+    return a[b], a[b + hid], a[b + 2 * hid], a[b + 3 * hid]
+
+
+@cuda.jit(device=True, inline=True)
+def _set_gates4(a, b, hid, v0, v1, v2, v3):
+    a[b] = v0
+    a[b + hid] = v1
+    a[b + 2 * hid] = v2
+    a[b + 3 * hid] = v3
+
+
 @cuda.jit(cache=True)
 def lstm_cell_forward(xg, hg, c_prev, h, c, act, one, rows, hid):
     k = cuda.grid(1)
     while k < rows * hid:
-        r = k // hid
-        j = k - r * hid
-        b = r * 4 * hid + j
+        _, _, b = _unit(k, hid, 4)
         i = _sigmoid(xg[b] + hg[b], one)
         f = _sigmoid(xg[b + hid] + hg[b + hid], one)
         g = math.tanh(xg[b + 2 * hid] + hg[b + 2 * hid])
@@ -27,10 +48,7 @@ def lstm_cell_forward(xg, hg, c_prev, h, c, act, one, rows, hid):
         cc = f * c_prev[k] + i * g
         c[k] = cc
         h[k] = o * math.tanh(cc)
-        act[b] = i
-        act[b + hid] = f
-        act[b + 2 * hid] = g
-        act[b + 3 * hid] = o
+        _set_gates4(act, b, hid, i, f, g, o)
         k += cuda.gridsize(1)
 
 
@@ -38,21 +56,14 @@ def lstm_cell_forward(xg, hg, c_prev, h, c, act, one, rows, hid):
 def lstm_cell_backward(dh, dc, act, c_prev, dgates, dc_prev, one, rows, hid):
     k = cuda.grid(1)
     while k < rows * hid:
-        r = k // hid
-        j = k - r * hid
-        b = r * 4 * hid + j
-        i = act[b]
-        f = act[b + hid]
-        g = act[b + 2 * hid]
-        o = act[b + 3 * hid]
+        _, _, b = _unit(k, hid, 4)
+        i, f, g, o = _gates4(act, b, hid)
         cp = c_prev[k]
         tc = math.tanh(f * cp + i * g)
         d_h = dh[k]
         d_c = dc[k] + d_h * o * (one - tc * tc)
-        dgates[b] = d_c * g * i * (one - i)
-        dgates[b + hid] = d_c * cp * f * (one - f)
-        dgates[b + 2 * hid] = d_c * i * (one - g * g)
-        dgates[b + 3 * hid] = d_h * tc * o * (one - o)
+        _set_gates4(dgates, b, hid, d_c * g * i * (one - i), d_c * cp * f * (one - f), d_c * i * (one - g * g),
+                    d_h * tc * o * (one - o))
         dc_prev[k] = d_c * f
         k += cuda.gridsize(1)
 
@@ -61,9 +72,7 @@ def lstm_cell_backward(dh, dc, act, c_prev, dgates, dc_prev, one, rows, hid):
 def gru_cell_forward(xg, hg, hb, has_hb, h_prev, h, act, one, rows, hid):
     k = cuda.grid(1)
     while k < rows * hid:
-        r = k // hid
-        j = k - r * hid
-        b = r * 3 * hid + j
+        r, j, b = _unit(k, hid, 3)
         hr = hg[b]
         hz = hg[b + hid]
         hn = hg[b + 2 * hid]
@@ -75,11 +84,7 @@ def gru_cell_forward(xg, hg, hb, has_hb, h_prev, h, act, one, rows, hid):
         z = _sigmoid(xg[b + hid] + hz, one)
         n = math.tanh(xg[b + 2 * hid] + rg * hn)
         h[k] = (one - z) * n + z * h_prev[k]
-        a = r * 4 * hid + j
-        act[a] = rg
-        act[a + hid] = z
-        act[a + 2 * hid] = n
-        act[a + 3 * hid] = hn
+        _set_gates4(act, r * 4 * hid + j, hid, rg, z, n, hn)
         k += cuda.gridsize(1)
 
 
@@ -87,13 +92,8 @@ def gru_cell_forward(xg, hg, hb, has_hb, h_prev, h, act, one, rows, hid):
 def gru_cell_backward(dh, act, h_prev, dxg, dhg, dh_prev, one, rows, hid):
     k = cuda.grid(1)
     while k < rows * hid:
-        r = k // hid
-        j = k - r * hid
-        a = r * 4 * hid + j
-        rg = act[a]
-        z = act[a + hid]
-        n = act[a + 2 * hid]
-        hn = act[a + 3 * hid]
+        r, j, a = _unit(k, hid, 4)
+        rg, z, n, hn = _gates4(act, a, hid)
         d_h = dh[k]
         d_n = d_h * (one - z) * (one - n * n)
         d_z = d_h * (h_prev[k] - n) * z * (one - z)

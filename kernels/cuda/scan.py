@@ -16,43 +16,39 @@ def _log_add_exp(a, b):
     return hi + math.log1p(math.exp(lo - hi))
 
 
-@cuda.jit(cache=True)
-def cumsum_mid(a, out, outer, n, inner, init):
+@cuda.jit(device=True, inline=True)
+def _running(a, out, outer, n, inner, init, op):
+    """out = the running sum (op 0), product (1) or log-sum-exp (2) of each line; `op` is a
+    constant of each kernel, so its branch compiles away."""
     line = cuda.grid(1)
     while line < outer * inner:
         o, k = line // inner, line % inner
         acc = init
         for j in range(n):
             p = (o * n + j) * inner + k
-            acc += a[p]
+            if op == 0:
+                acc += a[p]
+            elif op == 1:
+                acc *= a[p]
+            else:  # (cast: typing sees every branch, and a sum of integers must stay integer)
+                acc = out.dtype.type(_log_add_exp(acc, a[p]))
             out[p] = acc
         line += cuda.gridsize(1)
+
+
+@cuda.jit(cache=True)
+def cumsum_mid(a, out, outer, n, inner, init):
+    _running(a, out, outer, n, inner, init, 0)
 
 
 @cuda.jit(cache=True)
 def cumprod_mid(a, out, outer, n, inner, init):
-    line = cuda.grid(1)
-    while line < outer * inner:
-        o, k = line // inner, line % inner
-        acc = init
-        for j in range(n):
-            p = (o * n + j) * inner + k
-            acc *= a[p]
-            out[p] = acc
-        line += cuda.gridsize(1)
+    _running(a, out, outer, n, inner, init, 1)
 
 
 @cuda.jit(cache=True)
 def logcumsumexp_mid(a, out, outer, n, inner, init):
-    line = cuda.grid(1)
-    while line < outer * inner:
-        o, k = line // inner, line % inner
-        acc = init
-        for j in range(n):
-            p = (o * n + j) * inner + k
-            acc = _log_add_exp(acc, a[p])
-            out[p] = acc
-        line += cuda.gridsize(1)
+    _running(a, out, outer, n, inner, init, 2)
 
 
 @cuda.jit(cache=True)
