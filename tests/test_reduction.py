@@ -82,6 +82,18 @@ def test_max_ties_split_gradient_and_nan_propagates(device):
     check(lambda T, x: T.maximum(x, x * 0), np.array([1.0, np.nan, -3.0], np.float32), grad=False, device=device)
 
 
+def test_max_min_over_rows_in_lanes_as_pytorch(device):
+    """Rows of 37 (the CPU's row kernels take 8 columns at a time, then a tail): ties (the
+    first index wins), NaN (the first NaN and its index), an all -inf row, ints and bools."""
+    x = np.random.default_rng(3).integers(0, 3, (6, 37)).astype(np.float32)
+    x[1, 2], x[2, :], x[3, 36], x[4, 9], x[4, 30] = np.nan, -np.inf, np.nan, np.nan, np.nan
+    finite = np.where(np.isfinite(x), x, 0)
+    for op in ("max", "min", "argmax", "argmin", "amax", "amin"):
+        check(eval(f"lambda T, x: x.{op}(1)"), x, grad=False, device=device)
+        check(eval(f"lambda T, x: x.long().{op}(-1)"), finite, grad=False, device=device)
+    check(lambda T, x: (x > 1).max(1), finite, grad=False, device=device)
+
+
 def test_argmax_argmin(device):
     x = randn(3, 4, 5)
     for fn in (lambda T, x: x.argmax(), lambda T, x: x.argmin(), lambda T, x: x.argmax(1),

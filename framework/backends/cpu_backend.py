@@ -333,9 +333,7 @@ def reduce(op, a, dims, out_dtype):
     for outer, red, inner, new_shape in _reduction_plan(a.shape, dims):
         src = a.reshape(outer, red, inner)
         if op in ("max", "min"):
-            values = np.empty((outer, inner), a.dtype)
-            _extreme_kernel(op, parallel and outer > 1)(src, values, np.empty((outer, inner), np.int64))
-            a = values
+            a, _ = _extremes(op, src, parallel and outer > 1)
         else:
             last, mid = _ACC[op]
             if inner == 1 and last is not None:
@@ -348,19 +346,28 @@ def reduce(op, a, dims, out_dtype):
     return a if a.dtype == out_dtype else a.astype(out_dtype)
 
 
-def _extreme_kernel(op, parallel):
-    if parallel:
-        return rd.max_mid_parallel if op == "max" else rd.min_mid_parallel
-    return rd.max_mid if op == "max" else rd.min_mid
+_EXTREME = {("max", False): (rd.max_mid, rd.max_last), ("max", True): (rd.max_mid_parallel, rd.max_last_parallel),
+            ("min", False): (rd.min_mid, rd.min_last), ("min", True): (rd.min_mid_parallel, rd.min_last_parallel)}
+
+
+def _extremes(op, src, parallel):
+    """(values, indices), (outer, inner), of max/min over the middle axis of a 3-D `src`: over
+    rows (inner 1) by the `_last` kernels (the value in vector lanes, then its index)."""
+    outer, red, inner = src.shape
+    values, indices = np.empty((outer, inner), src.dtype), np.empty((outer, inner), np.int64)
+    mid, last = _EXTREME[op, parallel]
+    if inner == 1 and red:
+        last(src.reshape(outer, red), values.reshape(outer), indices.reshape(outer))
+    else:
+        mid(src, values, indices)
+    return values, indices
 
 
 def argreduce(op, a, dim):
     """(values, indices) of max/min over one dim, the dim removed."""
     shape = a.shape
     outer, red, inner = _split3(shape, dim, dim)
-    values = np.empty((outer, inner), a.dtype)
-    indices = np.empty((outer, inner), np.int64)
-    _extreme_kernel(op, a.size >= PARALLEL_MIN and outer > 1)(a.reshape(outer, red, inner), values, indices)
+    values, indices = _extremes(op, a.reshape(outer, red, inner), a.size >= PARALLEL_MIN and outer > 1)
     new_shape = shape[:dim] + shape[dim + 1:]
     return values.reshape(new_shape), indices.reshape(new_shape)
 
