@@ -403,36 +403,16 @@ def pow(input, exponent):
     return Pow.apply(input, exponent)
 
 
-def maximum(input, other):
-    return Maximum.apply(input, other)
+def _applying(cls, name):
+    """torch.<name>(input, other): `cls` applied to the two (its forward checks them)."""
+    def fn(input, other):
+        return cls.apply(input, other)
+    fn.__name__ = fn.__qualname__ = name
+    return fn
 
 
-def minimum(input, other):
-    return Minimum.apply(input, other)
-
-
-def eq(input, other):
-    return Eq.apply(input, other)
-
-
-def ne(input, other):
-    return Ne.apply(input, other)
-
-
-def lt(input, other):
-    return Lt.apply(input, other)
-
-
-def le(input, other):
-    return Le.apply(input, other)
-
-
-def gt(input, other):
-    return Gt.apply(input, other)
-
-
-def ge(input, other):
-    return Ge.apply(input, other)
+maximum, minimum = _applying(Maximum, "maximum"), _applying(Minimum, "minimum")
+eq, ne, lt, le, gt, ge = (_applying(cls, cls.op) for cls in (Eq, Ne, Lt, Le, Gt, Ge))
 
 
 greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
