@@ -77,6 +77,10 @@ def test_xavier_and_kaiming_statistics(device, shape):
     if _cuda(device) and math.prod(shape) > 1000:
         pytest.skip("large draws run on the CPU only (the CUDA simulator runs threads in Python)")
     fan_in, fan_out = torch.nn.init._calculate_fan_in_and_fan_out(torch.empty(*shape))
+    # Seeded: each bound check below fails for one draw in ~150 (no value within 10/n of the bound has
+    # probability e^-5), so with the global generator's state the result depended on which tests ran before
+    # in this process (pytest-xdist's order failed two shapes; seed 0 fails cuda-shape2).
+    framework.manual_seed(1)
     t = framework.empty(*shape, device=device)
     tol = 4 / math.sqrt(t.numel())
     cases = [
