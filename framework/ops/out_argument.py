@@ -90,33 +90,34 @@ def _with_out(fn, name, args, kwargs, out):
     return type(result)(*written) if hasattr(result, "_fields") else tuple(written)
 
 
+_ENV_NAMES = {"_wrapped", "_op_name", "_with_out", "out"}  # the generated wrapper's own names
+
+
 def _spelled_out(fn, name):
-    """A wrapper that names fn's own parameters, for a function without *args/**kwargs (not a
-    factory: those see which of dtype/device were given): a call without `out` then costs one plain call (a `*args, **kwargs` wrapper costs 90 ns more)."""
+    """A wrapper that names fn's own parameters, for a function without *args/**kwargs (and not
+    a factory: those see which of dtype/device were given): a call without `out` then costs one
+    plain call (a `*args, **kwargs` wrapper costs 90 ns more). None where that does not fit."""
     params = list(inspect.signature(fn).parameters.values())
-    if name in FACTORIES or any(p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in params) or any(p.name == "out" for p in params):
+    if name in FACTORIES or any(p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) or p.name in _ENV_NAMES
+                                or p.name.startswith("_default") for p in params):
         return None
-    env, heads, calls = {"fn": fn, "name": name, "_with_out": _with_out}, [], []
-    positional, keyword = [], []
+    env = {"_wrapped": fn, "_op_name": name, "_with_out": _with_out}
+    heads = {kind: [] for kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                                   inspect.Parameter.KEYWORD_ONLY)}
     for i, p in enumerate(params):
-        head = p.name
         if p.default is not p.empty:
             env[f"_default{i}"] = p.default
-            head += f"=_default{i}"
-        heads.append((p.kind, head))
-        (keyword if p.kind is p.KEYWORD_ONLY else positional).append(p.name)
-    text = ", ".join(h for k, h in heads if k is inspect.Parameter.POSITIONAL_ONLY)
-    text += ", /" if text else ""
-    rest = [h for k, h in heads if k is inspect.Parameter.POSITIONAL_OR_KEYWORD]
-    text = ", ".join(filter(None, [text, *rest, "*", *[h for k, h in heads if k is inspect.Parameter.KEYWORD_ONLY],
-                                   "out=None"]))
-    call = ", ".join([*positional, *[f"{k}={k}" for k in keyword]])
-    args = "(" + "".join(f"{a}, " for a in positional) + ")"
-    kwargs = "{" + ", ".join(f"{k!r}: {k}" for k in keyword) + "}"
-    exec(f"def with_out({text}):\n"  # (not fn's name: a function named `fn` would call itself)
+        heads[p.kind].append(p.name + (f"=_default{i}" if p.default is not p.empty else ""))
+    only, either, keyword = heads.values()
+    text = ", ".join([*only, *(["/"] if only else []), *either, "*", *keyword, "out=None"])
+    positional = [p.name for p in params if p.kind is not p.KEYWORD_ONLY]
+    keywords = [p.name for p in params if p.kind is p.KEYWORD_ONLY]
+    call = ", ".join([*positional, *[f"{k}={k}" for k in keywords]])
+    args, kwargs = "(" + "".join(f"{a}, " for a in positional) + ")", "{" + ", ".join(f"{k!r}: {k}" for k in keywords) + "}"
+    exec(f"def with_out({text}):\n"
          f"    if out is None:\n"
-         f"        return fn({call})\n"
-         f"    return _with_out(fn, name, {args}, {kwargs}, out)\n", env)
+         f"        return _wrapped({call})\n"
+         f"    return _with_out(_wrapped, _op_name, {args}, {kwargs}, out)\n", env)
     return env["with_out"]
 
 
