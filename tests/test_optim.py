@@ -53,6 +53,27 @@ def test_trajectory_matches_torch(name):
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-6, err_msg=k)
 
 
+@pytest.mark.parametrize("name", ["sgd_nesterov_wd", "adam_amsgrad_wd", "rmsprop_centered_momentum", "adagrad"])
+def test_a_big_parameter_takes_the_threaded_update_and_matches_torch(name):
+    from framework.backends.cpu_backend import OPTIMIZER_PARALLEL_MIN
+    from kernels.cpu import optim as kernels
+    cls, kwargs = CONFIGS[name]
+    rng = np.random.default_rng(0)
+    n = OPTIMIZER_PARALLEL_MIN + 3
+    start, grads = rng.standard_normal(n).astype(np.float32), rng.standard_normal((3, n)).astype(np.float32)
+    results = []
+    for lib in (torch, framework):
+        p = lib.nn.Parameter(lib.tensor(start))
+        opt = getattr(lib.optim, cls)([p], **kwargs)
+        for g in grads:
+            p.grad = lib.tensor(g)
+            opt.step()
+        results.append(p.detach().numpy())
+    np.testing.assert_allclose(results[1], results[0], rtol=1e-5, atol=1e-6)
+    kernel = getattr(kernels, {"SGD": "sgd", "Adam": "adam", "RMSprop": "rmsprop", "Adagrad": "adagrad"}[cls])
+    assert getattr(kernels, kernel.__name__ + "_parallel").signatures  # (the threaded kernel ran)
+
+
 @pytest.mark.parametrize("name", ["sgd_momentum", "adam_amsgrad_wd", "rmsprop_centered_momentum", "adagrad"])
 def test_state_dict_structure_and_resume(name):
     cls, kwargs = CONFIGS[name]

@@ -626,7 +626,7 @@ def flip(a, dims):
 
 
 def cat(arrays, dim):
-    return np.concatenate(arrays, axis=dim)
+    return np.concatenate(arrays, dim)
 
 
 def shares_memory(a, b):
@@ -972,13 +972,22 @@ def batch_norm_backward(g, x, w, mean, invstd, training):
 OPTIMIZER_STEPS = frozenset(OPTIMIZERS)  # the fused updates optimizer_step runs
 
 
+OPTIMIZER_PARALLEL_MIN = 1 << 17  # elements; SGD one core/two: 61/47 us at 131072, 30/30 at 65536
+
+
 def optimizer_step(name, arrays, *scalars):
-    """Run the fused update `name` in place over same-shaped arrays (param first)."""
-    flats = [a.reshape(-1) if a.flags.c_contiguous else np.ascontiguousarray(a).reshape(-1) for a in arrays]
-    getattr(optim, name)(*flats, *scalars)
-    for a, f in zip(arrays, flats):
-        if not np.shares_memory(a, f):
-            a[...] = f.reshape(a.shape)
+    """Run the fused update `name` in place over same-shaped arrays (param first); a
+    non-contiguous array is updated in a contiguous copy, written back."""
+    flats, copied = [], []
+    for a in arrays:
+        if a.flags.c_contiguous:
+            flats.append(a.reshape(-1))
+        else:
+            flats.append(np.ascontiguousarray(a).reshape(-1))
+            copied.append(len(flats) - 1)
+    getattr(optim, name + "_parallel" if arrays[0].size >= OPTIMIZER_PARALLEL_MIN else name)(*flats, *scalars)
+    for i in copied:
+        arrays[i][...] = flats[i].reshape(arrays[i].shape)
 
 
 # ----------------------------------------------------------------- attention

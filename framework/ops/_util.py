@@ -37,7 +37,7 @@ def same_device(*tensors):
         if isinstance(t, Tensor):
             if dev is None:
                 dev = t.device
-            elif t.device != dev:
+            elif t.device is not dev and t.device != dev:  # (devices are interned: `is` answers first)
                 raise RuntimeError("Expected all tensors to be on the same device, but found at least two devices, "
                                    f"{dev} and {t.device}!")
     return dev

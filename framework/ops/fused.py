@@ -14,15 +14,18 @@ def has_fused_step(name, device):
 
 def optimizer_step_(name, tensors, *scalars):
     """Apply the fused update `name` in place to `tensors` (param, grad, state...)."""
-    same_device(*tensors)
     param = tensors[0]
+    arrays = []
     for t in tensors:
         if not isinstance(t, Tensor):
             raise TypeError(f"{name}: expected Tensors, got {type(t).__name__}")
-        if t.shape != param.shape:
+        a = t._data
+        if a.shape != param._data.shape:
             raise RuntimeError(f"{name}: tensor of shape {list(t.shape)} does not match the parameter's "
                                f"{list(param.shape)}")
-    param.device.backend.optimizer_step(name, [t._data for t in tensors], *scalars)
+        arrays.append(a)
+    same_device(*tensors)
+    param.device.backend.optimizer_step(name, arrays, *scalars)
     for t in tensors:
         if t is not tensors[1]:
             t._version_box[0] += 1
