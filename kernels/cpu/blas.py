@@ -8,6 +8,8 @@ enough to be worth it (`THREADED_FLOPS`) get every core for their duration.
 Numba calls BLAS through SciPy, so SciPy's OpenBLAS (or any BLAS threadpoolctl
 finds) is the one tuned here.
 """
+import ctypes
+import itertools
 import os
 
 THREADED_FLOPS = 1 << 24  # 2*m*n*k above this (about a 200^3 product) uses all cores
@@ -32,11 +34,34 @@ def _blas_controllers():
     return _controllers
 
 
+_setters = None
+
+
+def _thread_setters():
+    """One callable per BLAS that sets its thread count: OpenBLAS's own C function where
+    threadpoolctl found a pthreads OpenBLAS (0.3 us a call; threadpoolctl's Python layers take
+    2.7, and a threaded product switches twice: 20 switches in an MLP training step), else
+    threadpoolctl's method."""
+    global _setters
+    if _setters is None:
+        _setters = []
+        for c in _blas_controllers():
+            setter = None
+            if getattr(c, "internal_api", None) == "openblas" and getattr(c, "threading_layer", None) != "openmp":
+                for prefix, suffix in itertools.product(("", "scipy_"), ("", "64_", "_64")):
+                    setter = getattr(c.dynlib, f"{prefix}openblas_set_num_threads{suffix}", None)
+                    if setter is not None:
+                        setter.argtypes, setter.restype = [ctypes.c_int], None
+                        break
+            _setters.append(setter or c.set_num_threads)
+    return _setters
+
+
 def set_threads(n):
     """Let BLAS use `n` threads (a no-op when unchanged)."""
     global _current
     if n == _current:
         return
-    for c in _blas_controllers():
-        c.set_num_threads(n)
+    for setter in _thread_setters():
+        setter(n)
     _current = n
