@@ -183,6 +183,13 @@ def test_layer_group_and_rms_norm(device):
     check(lambda T, x: T.layer_norm(x, [3]), randn(2, 3), device=device)
 
 
+def test_layer_norm_over_the_threaded_size_matches_torch(device):
+    from framework.backends.cpu_backend import _NORM_PARALLEL_MIN
+    assert 70 * 256 >= _NORM_PARALLEL_MIN  # (the CPU's threaded kernels, forward and input gradient)
+    check_module(lambda nn: nn.LayerNorm(256), (70, 256), device=device)
+    check(lambda T, x: T.nn.functional.layer_norm(x.double(), (256,)), randn(70, 256), device=device)
+
+
 def test_layer_group_rms_errors_match_torch(device):
     cases = [
         (lambda T, x: T.nn.functional.rms_norm(x, (4,)), randn(2, 3), RuntimeError,

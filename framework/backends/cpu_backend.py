@@ -915,14 +915,18 @@ def adaptive_max_pool(x, out_size):
 # ----------------------------------------------------------------- layer norm
 
 
+_NORM_PARALLEL_MIN = 1 << 14  # elements: 64 rows of 256 take 9 us on one thread or two
+
+
 def layer_norm(x, w, b, eps):
     """(out, mean, rstd) normalising each row of the 2-D `x`; w and b of length C or None."""
     x = np.ascontiguousarray(x)
     out = np.empty_like(x)
     mean, rstd = np.empty(x.shape[0]), np.empty(x.shape[0])
     absent = np.empty(0, x.dtype)  # (never read: has_w / has_b say so)
-    norm.layer_norm_forward(x, absent if w is None else w, absent if b is None else b, w is not None, b is not None,
-                            float(eps), out, mean, rstd)
+    forward = norm.layer_norm_forward_parallel if x.size >= _NORM_PARALLEL_MIN else norm.layer_norm_forward
+    forward(x, absent if w is None else w, absent if b is None else b, w is not None, b is not None, float(eps), out,
+            mean, rstd)
     return out, mean, rstd
 
 
@@ -930,7 +934,8 @@ def layer_norm_backward(g, x, w, mean, rstd):
     """(dx, dw, db) of layer_norm."""
     g, x = np.ascontiguousarray(g), np.ascontiguousarray(x)
     dx = np.empty_like(x)
-    norm.layer_norm_input_grad(g, x, np.empty(0, x.dtype) if w is None else w, w is not None, mean, rstd, dx)
+    input_grad = norm.layer_norm_input_grad_parallel if x.size >= _NORM_PARALLEL_MIN else norm.layer_norm_input_grad
+    input_grad(g, x, np.empty(0, x.dtype) if w is None else w, w is not None, mean, rstd, dx)
     dw, db = np.empty(x.shape[1], x.dtype), np.empty(x.shape[1], x.dtype)
     norm.layer_norm_param_grads(g, x, mean, rstd, dw, db, numba.get_num_threads())
     return dx, dw, db

@@ -133,6 +133,11 @@ def _check_affine_shape(t, normalized_shape, name):
                            f"{list(t.shape)} and normalized_shape = {list(normalized_shape)}")
 
 
+def _shaped(t, shape):
+    """t viewed as `shape` (None stays None; no new view when it has that shape: ~1 us each)."""
+    return t if t is None or t.shape == shape else t.reshape(shape)
+
+
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     normalized_shape = _check_layer_shape(input, normalized_shape, "*, ")
     _check_affine_shape(weight, normalized_shape, "weight")
@@ -140,9 +145,9 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     alike = all(p is None or p.dtype is input.dtype for p in (weight, bias))
     if input.dtype.is_floating_point and alike:  # the fused kernels, on the input as (rows, C)
         c = math.prod(normalized_shape)
-        out = layer_norm_rows(input.reshape(-1, c), None if weight is None else weight.reshape(c),
-                              None if bias is None else bias.reshape(c), eps)
-        return out.reshape(input.shape)
+        out = layer_norm_rows(_shaped(input, (input.numel() // c if c else 0, c)), _shaped(weight, (c,)),
+                              _shaped(bias, (c,)), eps)
+        return _shaped(out, input.shape)
     dims = tuple(range(input.ndim - len(normalized_shape), input.ndim))
     mean = input.mean(dims, keepdim=True)
     var = input.var(dims, keepdim=True, correction=0)
