@@ -97,9 +97,11 @@ def test_convolution_values_across_arguments(device, rank, kernel, stride, paddi
 def test_convolution_3x3_winograd(device, monkeypatch, padding, size, groups):
     """3x3 stride-1 2-D convolutions go by Winograd on the CPU (from 16 channels: lowered here so
     that tiny shapes take it): odd and even sizes (a last tile past the output's end), padding
-    0 to 2, groups, the transposed convolution (the input gradient's kernel), double backward."""
+    0 to 2, groups, the transposed convolution (the input gradient's kernel), double backward.
+    (Small images' weight gradients go by stacked im2col products: not here.)"""
     from framework.backends import cpu_backend
     monkeypatch.setattr(cpu_backend, "_WINOGRAD_MIN_CHANNELS", 1)
+    monkeypatch.setattr(cpu_backend, "_STACKED_POSITIONS", 0)
     x, w, b = randn(3, 4, *size), randn(2, 4 // groups, 3, 3), randn(2)
     check(lambda T, x, w, b: _f(T, "conv2d")(x, w, b, padding=padding, groups=groups), x, w, b, atol=1e-4,
           device=device)
@@ -109,13 +111,14 @@ def test_convolution_3x3_winograd(device, monkeypatch, padding, size, groups):
               randn(2, 4 // groups, 3, 3), double=True, device=device)
 
 
-@pytest.mark.parametrize("transposed", [False, True])
-def test_convolution_stride_1_both_weight_products(device, monkeypatch, transposed):
+@pytest.mark.parametrize("product", ["per image", "per image, transposed", "stacked"])
+def test_convolution_stride_1_every_weight_product(device, monkeypatch, product):
     """Stride 1 takes the padded-image im2col/col2im on the CPU (dilated or not along W, with
-    padding, 2-D and 3-D); the weight gradient goes by either product (cpu_backend's
-    _transposed_weight_product picks one by shape: forced here)."""
+    padding, 2-D and 3-D); the weight gradient goes by a product per image in either form, or
+    by images side by side (cpu_backend picks by shape: forced here)."""
     from framework.backends import cpu_backend
-    monkeypatch.setattr(cpu_backend, "_transposed_weight_product", lambda *shape: transposed)
+    monkeypatch.setattr(cpu_backend, "_transposed_weight_product", lambda *shape: product.endswith("transposed"))
+    monkeypatch.setattr(cpu_backend, "_STACKED_POSITIONS", 10**9 if product == "stacked" else 0)
     check(lambda T, x, w, b: _f(T, "conv2d")(x, w, b, padding=(1, 2), dilation=(1, 2)), randn(2, 3, 4, 5),
           randn(2, 3, 2, 3), randn(2), device=device)
     check(lambda T, x, w: _f(T, "conv2d")(x, w, padding=1, groups=2), randn(1, 4, 3, 4), randn(4, 2, 3, 2),
