@@ -292,6 +292,19 @@ ROW_CASES = {
 }
 
 
+def test_a_row_kernel_reads_a_weight_as_one_row(device, capsys, monkeypatch):
+    """A weight or bias over the last dim (the same for every row) is read as one contiguous row
+    (CPU: a (1, cols) array, which vectorises; a strided one is copied), and equals eager."""
+    monkeypatch.setenv("FRAMEWORK_COMPILE_DEBUG", "1")
+    x, w, b = (_tensor(randn(*shape), device, grad=False) for shape in ((16, 6), (12,), (1, 6)))
+    compiled = framework.compile(_hand_layer_norm_var)
+    for weight in (w[:6], w[::2]):
+        np.testing.assert_allclose(compiled(x, weight, b).cpu().numpy(),
+                                   _hand_layer_norm_var(x, weight, b).cpu().numpy(), rtol=1e-5, atol=1e-6)
+    if device == "cpu":
+        assert "SPACES = ('full', 'tile', 'tile')" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize("name", list(ROW_CASES))
 def test_reductions_fuse_with_their_chains(name, device):
     """Elementwise ops around sums, max/min, variances and softmaxes over the last dim become one

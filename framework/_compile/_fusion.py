@@ -357,8 +357,10 @@ def partition(graph):
             item.outputs = [s.name for s in item.steps if s.name in final or used_later.get(s.name, set()) - {i}]
             item.meta = graph.meta  # (the shapes of its values: symbols of a dynamic program bind from them)
             shapes = [graph.meta[n].shape for n in item.inputs]
-            if getattr(item, "rows", False):  # one value per row (last dim 1, or none): read once a row
-                item.input_space = ["row" if not s or s[-1] == 1 else "full" for s in shapes]
+            if getattr(item, "rows", False):  # one value per row (last dim 1, or none): read once a row;
+                # a "tile", the same for every row (a weight or bias over the last dim), as one row
+                item.input_space = ["row" if not s or s[-1] == 1 else
+                                    "tile" if all(d == 1 for d in s[:-1]) else "full" for s in shapes]
             else:
                 item.plan = broadcast_plan(item.shape, shapes)
     return items

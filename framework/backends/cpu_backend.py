@@ -1276,5 +1276,7 @@ def fused_launch(module, arrays, outs, shape):
 
 def fused_row_launch(module, arrays, outs, shape):
     rows, cols = math.prod(shape[:-1]), shape[-1]
-    module.kernel_rows(rows, cols, *[np.broadcast_to(a, shape).reshape(rows, cols) for a in arrays],
+    spaces = getattr(module, "SPACES", ("full",) * len(arrays))
+    module.kernel_rows(rows, cols, *[np.ascontiguousarray(a.reshape(1, cols)) if space == "tile" else
+                                     np.broadcast_to(a, shape).reshape(rows, cols) for a, space in zip(arrays, spaces)],
                        *[o.reshape(rows, o.size // rows) for o in outs])

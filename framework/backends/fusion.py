@@ -204,7 +204,8 @@ def _row_program(group, target, in_dtypes):
     cuda_ = target == "cuda"
     steps = group.steps
     by_name = {s.name: s for s in steps}
-    full_inputs = {n: k for k, (n, sp) in enumerate(zip(group.inputs, group.input_space)) if sp == "full"}
+    full_inputs = {n: k for k, (n, sp) in enumerate(zip(group.inputs, group.input_space)) if sp != "row"}
+    tiles = {n for n, sp in zip(group.inputs, group.input_space) if sp == "tile"}
     var = {n: f"a{k}" for k, n in enumerate(group.inputs)}
     var.update((s.name, f"v{j}") for j, s in enumerate(steps))
     dtype_of, helpers, lines = dict(zip(group.inputs, in_dtypes)), set(), []
@@ -242,7 +243,8 @@ def _row_program(group, target, in_dtypes):
         loaded = {n for n, q in stored.items() if q < p}
         need = closure(roots, loaded)
         out = [f"a{k} = " + (f"in{k}[meta[{3 * k}] + r * meta[{3 * k + 1}] + c * meta[{3 * k + 2}]]" if cuda_
-                             else f"in{k}[r, c]") for n, k in full_inputs.items() if n in need]
+                             else f"in{k}[0, c]" if n in tiles else f"in{k}[r, c]")
+               for n, k in full_inputs.items() if n in need]
         for s in steps:
             if s.name in need and s.name in by_name:
                 if s.name in loaded:
@@ -338,7 +340,9 @@ def _row_source(group, target, in_dtypes):
         else:
             head += "    for r in prange(rows):\n"
             depth = 2
-        return ("import math\n\nimport numpy as np\nfrom numba import njit, prange\n\n" + imports + head +
+        spaces = (f"\nSPACES = {tuple(group.input_space)!r}  # how each input is read: a tile as one (1, cols) row "
+                  "(a broadcast view's strides do not vectorise)\n")
+        return ("import math\n\nimport numpy as np\nfrom numba import njit, prange\n\n" + imports + spaces + head +
                 _indent(lines, depth))
     imports = "".join(f"from kernels.cuda.elementwise import {h}\n" for h in sorted(helpers))
     shared = "".join(f"    sh{j} = cuda.shared.array(THREADS, {_cast(s.compute)})\n"
