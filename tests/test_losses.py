@@ -54,6 +54,24 @@ def test_cross_entropy_probabilities_and_spatial(device, reduction):
           device=device)
 
 
+@pytest.mark.parametrize("smoothing", [0.0, 0.1])
+def test_cross_entropy_over_the_threaded_size(device, smoothing):
+    """40 rows of 500 classes: the CPU's threaded kernels (past cpu_backend._NORM_PARALLEL_MIN),
+    with class weights and ignored rows; a class out of range still raises before any work."""
+    from framework.backends.cpu_backend import _NORM_PARALLEL_MIN
+    assert 40 * 500 >= _NORM_PARALLEL_MIN
+    rng = np.random.default_rng(3)
+    big, classes = randn(40, 500) * 3, rng.integers(0, 500, 40)
+    classes[[5, 17]] = -100
+    check(lambda T, x, t, w: T.nn.functional.cross_entropy(x, t, weight=w, label_smoothing=smoothing), big, classes,
+          const(rng.random(500).astype(np.float32) + 0.5), device=device)
+    classes[30] = 500
+    with pytest.raises(IndexError, match="out of bounds"):
+        framework.nn.functional.cross_entropy(framework.tensor(big, device=device),
+                                              framework.tensor(classes, device=device))
+        synchronize(device)
+
+
 def test_cross_entropy_gradcheck(device):
     gradcheck(lambda T, x, t: T.nn.functional.cross_entropy(x, t, label_smoothing=0.1), logits, targets,
               double=True, device=device)

@@ -3,27 +3,44 @@ alpha/beta recursions. Every kernel checks the class indices and lengths it read
 import math
 
 import numpy as np
+from numba import prange
 
 from kernels.cpu._jit import kernel
 from kernels.cpu.reduce import max_and_exp_sum
+from kernels.cpu.vmath import exp
 from kernels.loss_terms import cross_entropy_grad_terms
 
 
+# The rows are independent once the targets are checked (first, in one serial pass: a class
+# out of range raises before anything is computed), so each kernel has a serial form and a
+# `_parallel` one over rows, chosen by size. Exponentials go through vmath's vectorised float32
+# exp and are summed in float64 lanes (fastmath reassoc): a (1024, 1000) float32 cross-entropy
+# took 3.7 ms forward and 6.8 ms backward with libm's scalar exp in one float64 chain (PyTorch:
+# 0.37 and 0.4).
+
+
 @kernel(inline="always")
-def _row_losses(x, target, weight, has_weight, ignore_index, smoothing, losses, from_logits):
+def _first_bad_target(target, ignore_index, c):
+    """(whether a class other than ignore_index is out of [0, c), the first such class)."""
+    for i in range(target.shape[0]):
+        t = target[i]
+        if t != ignore_index and (t < 0 or t >= c):
+            return True, t
+    return False, 0
+
+
+@kernel(inline="always")
+def _row_loss(x, target, weight, has_weight, ignore_index, smoothing, losses, counted, from_logits, i):
     """NLL's losses[i] = -w[t] * x[i, t], or from_logits cross-entropy's (log-softmax first, then
     the label smoothing e: (1 - e) * w[t] * (lse(x[i]) - x[i, t]) + e / C * sum_j w[j] * (lse(x[i]) - x[i, j])),
-    with t = target[i] and w = 1 without weights; 0 where t == ignore_index. Returns (sum of w[t]
-    over the rows counted, whether a class was out of range, that class)."""
-    n, c = x.shape
-    total = 0.0
-    for i in range(n):
-        t = target[i]
-        if t == ignore_index:
-            losses[i] = 0
-            continue
-        if t < 0 or t >= c:
-            return total, True, t
+    with t = target[i] (checked) and w = 1 without weights; 0 where t == ignore_index.
+    counted[i] = w[t], or 0 for an ignored row."""
+    c = x.shape[1]
+    t = target[i]
+    if t == ignore_index:
+        losses[i] = 0
+        counted[i] = 0.0
+    else:
         wt = weight[t] if has_weight else 1.0
         if from_logits:
             m, s = max_and_exp_sum(x, i)
@@ -37,50 +54,90 @@ def _row_losses(x, target, weight, has_weight, ignore_index, smoothing, losses, 
             losses[i] = loss
         else:
             losses[i] = -wt * x[i, t]
-        total += wt
-    return total, False, 0
+        counted[i] = wt
 
 
-@kernel
-def cross_entropy_forward(x, target, weight, has_weight, ignore_index, smoothing, losses):
-    return _row_losses(x, target, weight, has_weight, ignore_index, smoothing, losses, True)
+@kernel(fastmath={"reassoc"})
+def cross_entropy_forward(x, target, weight, has_weight, ignore_index, smoothing, losses, counted):
+    """Per-row losses and counted weights (see _row_loss); returns (whether a class was out of
+    range, that class): nothing is computed then."""
+    bad, cls = _first_bad_target(target, ignore_index, x.shape[1])
+    if not bad:
+        for i in range(x.shape[0]):
+            _row_loss(x, target, weight, has_weight, ignore_index, smoothing, losses, counted, True, i)
+    return bad, cls
 
 
-@kernel
-def cross_entropy_backward(x, target, weight, has_weight, ignore_index, smoothing, scale, grad):
+@kernel(parallel=True, fastmath={"reassoc"})
+def cross_entropy_forward_parallel(x, target, weight, has_weight, ignore_index, smoothing, losses, counted):
+    bad, cls = _first_bad_target(target, ignore_index, x.shape[1])
+    if not bad:
+        for i in prange(x.shape[0]):
+            _row_loss(x, target, weight, has_weight, ignore_index, smoothing, losses, counted, True, i)
+    return bad, cls
+
+
+@kernel(inline="always")
+def _row_grad(x, target, weight, has_weight, ignore_index, smoothing, w_total, scale, grad, i):
     """grad[i] = scale[i] * ((1 - e) * w[t] * (softmax(x[i]) - onehot(t)) + e / C * (W * softmax(x[i]) - w))
-    with W = sum(w) (0 for ignored rows). Checks the targets again (they may have changed since
-    the forward): returns (whether a class was out of range, that class)."""
-    n, c = x.shape
-    w_total = 0.0
-    if has_weight:
+    with W = sum(w); 0 for an ignored row."""
+    c = x.shape[1]
+    t = target[i]
+    if t == ignore_index:
         for j in range(c):
-            w_total += weight[j]
+            grad[i, j] = 0
     else:
-        w_total = c
-    for i in range(n):
-        t = target[i]
-        if t == ignore_index:
-            for j in range(c):
-                grad[i, j] = 0
-            continue
-        if t < 0 or t >= c:
-            return True, t
         m, s = max_and_exp_sum(x, i)
         hit, a, spread = cross_entropy_grad_terms(smoothing, c, weight[t] if has_weight else 1.0, w_total, scale[i], s)
         if smoothing == 0.0:
+            a_x = x.dtype.type(a)  # (in x's dtype: float32 rows stay in float32 lanes)
             for j in range(c):
-                grad[i, j] = math.exp(x[i, j] - m) * a
+                grad[i, j] = exp(x[i, j] - m) * a_x
         else:
             for j in range(c):
-                grad[i, j] = math.exp(x[i, j] - m) * a - spread * (weight[j] if has_weight else 1.0) * scale[i]
+                grad[i, j] = exp(x[i, j] - m) * a - spread * (weight[j] if has_weight else 1.0) * scale[i]
         grad[i, t] -= hit
-    return False, 0
+
+
+@kernel(inline="always")
+def _weight_total(weight, has_weight, c):
+    if not has_weight:
+        return float(c)
+    w_total = 0.0
+    for j in range(c):
+        w_total += weight[j]
+    return w_total
+
+
+@kernel(fastmath={"reassoc"})
+def cross_entropy_backward(x, target, weight, has_weight, ignore_index, smoothing, scale, grad):
+    """The gradient of the losses (see _row_grad), scaled per row. Checks the targets again (they
+    may have changed since the forward): returns (whether a class was out of range, that class)."""
+    bad, cls = _first_bad_target(target, ignore_index, x.shape[1])
+    if not bad:
+        w_total = _weight_total(weight, has_weight, x.shape[1])
+        for i in range(x.shape[0]):
+            _row_grad(x, target, weight, has_weight, ignore_index, smoothing, w_total, scale, grad, i)
+    return bad, cls
+
+
+@kernel(parallel=True, fastmath={"reassoc"})
+def cross_entropy_backward_parallel(x, target, weight, has_weight, ignore_index, smoothing, scale, grad):
+    bad, cls = _first_bad_target(target, ignore_index, x.shape[1])
+    if not bad:
+        w_total = _weight_total(weight, has_weight, x.shape[1])
+        for i in prange(x.shape[0]):
+            _row_grad(x, target, weight, has_weight, ignore_index, smoothing, w_total, scale, grad, i)
+    return bad, cls
 
 
 @kernel
-def nll_forward(x, target, weight, has_weight, ignore_index, losses):
-    return _row_losses(x, target, weight, has_weight, ignore_index, 0.0, losses, False)
+def nll_forward(x, target, weight, has_weight, ignore_index, losses, counted):
+    bad, cls = _first_bad_target(target, ignore_index, x.shape[1])
+    if not bad:
+        for i in range(x.shape[0]):
+            _row_loss(x, target, weight, has_weight, ignore_index, 0.0, losses, counted, False, i)
+    return bad, cls
 
 
 @kernel

@@ -87,15 +87,22 @@ def layer_norm_param_grads(g, x, mean, rstd, dw, db, chunks):
     rows, c = x.shape
     chunks = max(1, min(chunks, rows))
     part_w, part_b = np.zeros((chunks, c)), np.zeros((chunks, c))
+    # The inner loop runs over 1-D rows: indexed part_w[t, j] by the chunk's index it did not
+    # vectorise (1024 x 256: 0.85 ms, PyTorch's whole backward 0.12; 0.06 ms so).
     for t in prange(chunks):
+        pw, pb = part_w[t], part_b[t]
         for i in range(t * rows // chunks, (t + 1) * rows // chunks):
             m, r = mean[i], rstd[i]
+            gi, xi = g[i], x[i]
             for j in range(c):
-                part_w[t, j] += g[i, j] * (x[i, j] - m) * r
-                part_b[t, j] += g[i, j]
+                pw[j] += gi[j] * (xi[j] - m) * r
+                pb[j] += gi[j]
     for j in range(c):
-        dw[j] = part_w[:, j].sum()
-        db[j] = part_b[:, j].sum()
+        sw = sb = 0.0
+        for t in range(chunks):
+            sw += part_w[t, j]
+            sb += part_b[t, j]
+        dw[j], db[j] = sw, sb
 
 
 # ----------------------------------------------------------------- batch normalisation

@@ -279,10 +279,10 @@ def log_softmax_last_parallel(a, out):
 
 @kernel(inline="always")
 def max_and_exp_sum(x, i):
-    """(m, sum of exp(x[i] - m)) with m the row's max: the stable log-sum-exp's parts, summed
-    in float64 (the fused cross-entropy's)."""
+    """(m, sum of exp(x[i] - m)) with m the row's max: the stable log-sum-exp's parts, the
+    exponentials in x's dtype (vmath's) summed in float64 (the fused cross-entropy's)."""
     m = row_extreme(x, i, True)
     s = 0.0
     for j in range(x.shape[1]):
-        s += math.exp(x[i, j] - m)
+        s += exp(x[i, j] - m)
     return m, s
