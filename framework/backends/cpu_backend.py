@@ -725,13 +725,33 @@ def _winograd_forward(x4, w4, b, has_bias, ph, pw, flip, out4):
     conv_winograd.winograd_forward(x4, u, b, has_bias, ph, pw, *_winograd_chunks(x4.shape[0], out4.shape[2:]), out4)
 
 
+# At most this many output positions per image (a small image late in a network), the products
+# take several images side by side, 256 columns (conv.conv_*_stacked), instead of one thin
+# product per image, or Winograd's 16 thin ones. At batch 32: the weight gradient of ResNet-18's
+# 8x8 stride-2 layer (256->512 channels, 16 positions) 22.5 -> 9.6 ms; its 4x4 512-channel
+# layers' by Winograd 36 -> 23 ms; 64 positions would lose (8.5 -> 9.0).
+_STACKED_POSITIONS = 32
+
+
+def _stacked_group(positions):
+    """Images per stacked product: 256 columns."""
+    return max(1, 256 // max(positions, 1))
+
+
+def _stacked(x_shape, k, s, p, d):
+    """Whether a convolution of x_shape (N, C, *spatial) has few enough output positions per
+    image for the stacked products."""
+    spatial = geo.shape5(x_shape)[2:]
+    return math.prod(geo.conv_out(size, *args) for size, args in zip(spatial, zip(k, s, p, d))) <= _STACKED_POSITIONS
+
+
 def convolution(x, w, bias, stride, padding, dilation, groups):
     """Returns (out, cols): cols (one im2col array per group) serve the weight gradient; None
     when they were too large to keep, or not made (Winograd)."""
     n, c = x.shape[:2]
     oc = w.shape[0]
     k, s, p, d = geo.geometry(w.shape[2:], stride, padding, dilation)
-    if _winograd(x.ndim, k, s, p, d, c // groups, oc // groups) and n:
+    if _winograd(x.ndim, k, s, p, d, c // groups, oc // groups) and n and not _stacked(x.shape, k, s, p, d):
         x4 = np.ascontiguousarray(x)
         oh, ow = x.shape[2] + 2 * p[1] - 2, x.shape[3] + 2 * p[2] - 2
         out = np.empty((n, oc, oh, ow), x.dtype)
@@ -754,7 +774,12 @@ def convolution(x, w, bias, stride, padding, dilation, groups):
         b = np.ascontiguousarray(bias[os] if bias is not None else w2[:, 0])
         target = out if groups == 1 else np.empty((n, os.stop - os.start, out.shape[2]), x.dtype)
         for part in batches:
-            cols = _conv_columns(xg[part], w2, b, bias is not None, k, s, p, d, o, target[part])
+            if o[0] * o[1] * o[2] <= _STACKED_POSITIONS:
+                cols = np.empty((part.stop - part.start, w2.shape[1], o[0] * o[1] * o[2]), x.dtype)
+                conv.conv_forward_stacked(xg[part], w2, b, bias is not None, k, s, p, d, o, cols, target[part],
+                                          numba.get_num_threads(), _stacked_group(o[0] * o[1] * o[2]))
+            else:
+                cols = _conv_columns(xg[part], w2, b, bias is not None, k, s, p, d, o, target[part])
         all_cols.append(cols)
         if groups > 1:
             out[:, os] = target
@@ -766,6 +791,7 @@ def convolution_grad_input(g, w, x_shape, stride, padding, dilation, groups):
     n, c = x_shape[:2]
     oc = w.shape[0]
     k, s, p, d = geo.geometry(w.shape[2:], stride, padding, dilation)
+    # (Winograd even for a small image: stacked products took 23 ms for 512 channels of 4x4, Winograd 18)
     if _winograd(len(x_shape), k, s, p, d, c // groups, oc // groups) and n:
         g4 = np.ascontiguousarray(g)
         dx = np.empty(x_shape, g.dtype)
@@ -784,7 +810,11 @@ def convolution_grad_input(g, w, x_shape, stride, padding, dilation, groups):
         w2t = np.ascontiguousarray(w[os].reshape(os.stop - os.start, -1).T)
         gg = g3 if groups == 1 else np.ascontiguousarray(g3[:, os])
         part = dx if groups == 1 else np.empty((n, cs.stop - cs.start) + dx.shape[2:], g.dtype)
-        conv.conv_grad_input(w2t, gg, k, s, p, d, o, part)
+        if math.prod(o) <= _STACKED_POSITIONS:
+            conv.conv_grad_input_stacked(w2t, gg, k, s, p, d, o, part, numba.get_num_threads(),
+                                         _stacked_group(math.prod(o)))
+        else:
+            conv.conv_grad_input(w2t, gg, k, s, p, d, o, part)
         if groups > 1:
             dx[:, cs] = part
     return dx.reshape(x_shape)
@@ -795,12 +825,6 @@ def _transposed_weight_product(og, ck, positions):
     measured 2x faster with few output channels (og <= 32) and long rows (ck >= 128) over a
     few hundred positions at most (LeNet's conv2: 16 x 150 x 100), up to 1.5x slower otherwise."""
     return og <= 32 and ck >= 128 and positions <= 512
-
-
-# At most this many output positions per image, the weight gradient's products take several
-# images side by side (conv.conv_grad_weight_stacked: 256 columns): at batch 32, 16 positions
-# (ResNet-18's 8x8 stride-2 layer, 256->512 channels) 22.5 -> 9.6 ms; 64 positions 8.5 -> 9.0.
-_STACKED_POSITIONS = 32
 
 
 def convolution_grad_weight(x, g, w_shape, stride, padding, dilation, groups, cols=None):
@@ -840,7 +864,7 @@ def convolution_grad_weight(x, g, w_shape, stride, padding, dilation, groups, co
             target = dw_group if j == 0 else np.empty_like(dw_group)
             if g3.shape[2] <= _STACKED_POSITIONS:
                 conv.conv_grad_weight_stacked(group_cols, np.ascontiguousarray(gg[part]), target,
-                                              numba.get_num_threads(), max(1, 256 // max(g3.shape[2], 1)))
+                                              numba.get_num_threads(), _stacked_group(g3.shape[2]))
             else:
                 conv.conv_grad_weight(group_cols, gg[part], transposed, target, numba.get_num_threads())
             if j:
