@@ -334,15 +334,11 @@ def cat(tensors, dim=0, *, out=None):
     if type(first) is Tensor and first._data.ndim:  # tensors alike in shape, dtype and device: no checks to make
         ref, dtype, device = first._data.shape, first.dtype, first.device
         grad, arrays = False, []
-        for t in tensors:  # (written for speed: 1.76 us for two 4x4 tensors, 1.94 with `grad = grad or ...`)
-            if type(t) is not Tensor or t.dtype is not dtype or t.device is not device:
+        for t in tensors:
+            if type(t) is not Tensor or t.dtype is not dtype or t.device is not device or t._data.shape != ref:
                 break
-            x = t._data
-            if x.shape != ref:
-                break
-            if t._requires_grad:
-                grad = True
-            arrays.append(x)
+            grad = grad or t._requires_grad
+            arrays.append(t._data)
         else:
             if not (type(dim) is int and 0 <= dim < len(ref)):
                 dim = wrap_dim(dim, len(ref))
