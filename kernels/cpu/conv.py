@@ -128,6 +128,9 @@ def conv_forward_stacked(x, w2, bias, has_bias, k, s, p, d, o, cols, out, chunks
     The images go in `chunks` runs (pass the thread count)."""
     n_img, oc, positions = out.shape
     ck = w2.shape[1]
+    if x.shape[0] != n_img or w2.shape[0] != oc or cols.shape[0] != n_img or cols.shape[1] != ck \
+            or cols.shape[2] != positions or (has_bias and bias.shape[0] != oc) or group < 1:
+        raise ValueError("conv_forward_stacked: inconsistent shapes")
     chunks = max(1, min(chunks, n_img))
     for t in prange(chunks):
         side = np.empty((ck, group * positions), x.dtype)
@@ -217,6 +220,8 @@ def conv_grad_input_stacked(w2t, g, k, s, p, d, o, dx, chunks, group):
     gradients side by side (see conv_forward_stacked)."""
     n_img, oc, positions = g.shape
     ck = w2t.shape[0]
+    if w2t.shape[1] != oc or dx.shape[0] != n_img or group < 1:
+        raise ValueError("conv_grad_input_stacked: inconsistent shapes")
     chunks = max(1, min(chunks, n_img))
     for t in prange(chunks):
         side = np.empty((oc, group * positions), g.dtype)
