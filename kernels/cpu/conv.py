@@ -120,6 +120,18 @@ def conv_forward(x, w2, bias, has_bias, k, s, p, d, o, cols, out):
                 out[n, c] += bias[c]
 
 
+@kernel(inline="always")
+def _side_by_side(blocks, n0, n1, side):
+    """The (rows, P) blocks of images n0..n1 side by side, (rows, (n1 - n0) * P), contiguous:
+    written into the scratch `side` (rows, >= that many columns)."""
+    p = blocks.shape[2]
+    for n in range(n0, n1):
+        at = (n - n0) * p
+        for r in range(blocks.shape[1]):
+            side[r, at:at + p] = blocks[n, r]
+    return np.ascontiguousarray(side[:, :(n1 - n0) * p])
+
+
 @kernel(parallel=True)
 def conv_forward_stacked(x, w2, bias, has_bias, k, s, p, d, o, cols, out, chunks, group):
     """conv_forward with `group` images per product: their columns side by side,
@@ -137,14 +149,10 @@ def conv_forward_stacked(x, w2, bias, has_bias, k, s, p, d, o, cols, out, chunks
         start, stop = t * n_img // chunks, (t + 1) * n_img // chunks
         for n0 in range(start, stop, group):
             n1 = min(n0 + group, stop)
-            m = (n1 - n0) * positions
             for n in range(n0, n1):
                 _im2col(x[n], k, s, p, d, o, cols[n])
-                at = (n - n0) * positions
-                for r in range(ck):
-                    side[r, at:at + positions] = cols[n, r]
-            product = np.empty((oc, m), x.dtype)
-            np.dot(w2, np.ascontiguousarray(side[:, :m]), product)
+            product = np.empty((oc, (n1 - n0) * positions), x.dtype)
+            np.dot(w2, _side_by_side(cols, n0, n1, side), product)
             for n in range(n0, n1):
                 at = (n - n0) * positions
                 for c in range(oc):
@@ -200,14 +208,7 @@ def conv_grad_weight_stacked(cols, g, dw_out, chunks, group):
         start, stop = t * n_img // chunks, (t + 1) * n_img // chunks
         for n0 in range(start, stop, group):
             n1 = min(n0 + group, stop)
-            m = (n1 - n0) * p
-            for n in range(n0, n1):
-                at = (n - n0) * p
-                for o in range(oc):
-                    g_side[o, at:at + p] = g[n, o]
-                for r in range(ck):
-                    c_side[r, at:at + p] = cols[n, r]
-            np.dot(np.ascontiguousarray(g_side[:, :m]), np.ascontiguousarray(c_side[:, :m]).T, tmp)
+            np.dot(_side_by_side(g, n0, n1, g_side), _side_by_side(cols, n0, n1, c_side).T, tmp)
             partial[t] += tmp
     for t in range(1, chunks):
         partial[0] += partial[t]
@@ -229,13 +230,8 @@ def conv_grad_input_stacked(w2t, g, k, s, p, d, o, dx, chunks, group):
         start, stop = t * n_img // chunks, (t + 1) * n_img // chunks
         for n0 in range(start, stop, group):
             n1 = min(n0 + group, stop)
-            m = (n1 - n0) * positions
-            for n in range(n0, n1):
-                at = (n - n0) * positions
-                for c in range(oc):
-                    side[c, at:at + positions] = g[n, c]
-            product = np.empty((ck, m), g.dtype)
-            np.dot(w2t, np.ascontiguousarray(side[:, :m]), product)
+            product = np.empty((ck, (n1 - n0) * positions), g.dtype)
+            np.dot(w2t, _side_by_side(g, n0, n1, side), product)
             for n in range(n0, n1):
                 at = (n - n0) * positions
                 for r in range(ck):
