@@ -39,7 +39,7 @@ _setters = None
 
 def _thread_setters():
     """One callable per BLAS that sets its thread count: OpenBLAS's own C function where
-    threadpoolctl found a pthreads OpenBLAS (0.3 us a call; threadpoolctl's Python layers take
+    threadpoolctl found a pthreads OpenBLAS (0.6 us a call; threadpoolctl's Python layers take
     2.7, and a threaded product switches twice: 20 switches in an MLP training step), else
     threadpoolctl's method."""
     global _setters

@@ -12,7 +12,7 @@ from kernels.normalization import batch_norm_affine
 
 # The row sums are float64 chains that `reassoc` lets LLVM split into vector lanes (a single
 # chain of dependent adds ran 4096x1024 float32 in 4.4 ms, PyTorch 1.0; with lanes 1.07).
-# Each kernel has a serial entry point and a `_parallel` one: launching threads costs ~10 us,
+# Each kernel has a serial entry point and a `_parallel` one: launching threads costs 3-10 us,
 # more than a small layer's whole row work.
 
 
