@@ -72,6 +72,12 @@ def test_cross_entropy_over_the_threaded_size(device, smoothing):
         synchronize(device)
 
 
+def test_cross_entropy_of_no_classes_is_nan_as_in_torch(device):
+    """Probability targets over zero classes: PyTorch's mean is the sum over numel / C, 0 / 0."""
+    check(lambda T, x, p: T.nn.functional.cross_entropy(x, p), np.zeros((2, 0), np.float32),
+          np.zeros((2, 0), np.float32), device=device)
+
+
 def test_cross_entropy_gradcheck(device):
     gradcheck(lambda T, x, t: T.nn.functional.cross_entropy(x, t, label_smoothing=0.1), logits, targets,
               double=True, device=device)

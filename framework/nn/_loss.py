@@ -364,7 +364,10 @@ def _cross_entropy_probabilities(input, target, weight, reduction, label_smoothi
     per_class = logp * target
     if weight is not None:
         per_class = per_class * weight.reshape((c,) + (1,) * (input.ndim - 1 - class_dim))
-    return _apply(-per_class.sum(class_dim), reduction)
+    loss = -per_class.sum(class_dim)
+    if reduction == "mean" and c == 0:  # PyTorch's mean is the sum over numel / C: 0 / 0 without classes
+        return loss.sum() * float("nan")
+    return _apply(loss, reduction)
 
 
 def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean",
