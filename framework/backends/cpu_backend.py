@@ -774,10 +774,10 @@ def convolution(x, w, bias, stride, padding, dilation, groups):
         b = np.ascontiguousarray(bias[os] if bias is not None else w2[:, 0])
         target = out if groups == 1 else np.empty((n, os.stop - os.start, out.shape[2]), x.dtype)
         for part in batches:
-            if o[0] * o[1] * o[2] <= _STACKED_POSITIONS:
-                cols = np.empty((part.stop - part.start, w2.shape[1], o[0] * o[1] * o[2]), x.dtype)
+            if out.shape[2] <= _STACKED_POSITIONS:
+                cols = np.empty((part.stop - part.start, w2.shape[1], out.shape[2]), x.dtype)
                 conv.conv_forward_stacked(xg[part], w2, b, bias is not None, k, s, p, d, o, cols, target[part],
-                                          numba.get_num_threads(), _stacked_group(o[0] * o[1] * o[2]))
+                                          numba.get_num_threads(), _stacked_group(out.shape[2]))
             else:
                 cols = _conv_columns(xg[part], w2, b, bias is not None, k, s, p, d, o, target[part])
         all_cols.append(cols)
@@ -1301,7 +1301,7 @@ def fused_launch(module, arrays, outs, shape):
 
 def fused_row_launch(module, arrays, outs, shape):
     rows, cols = math.prod(shape[:-1]), shape[-1]
-    spaces = getattr(module, "SPACES", ("full",) * len(arrays))
     module.kernel_rows(rows, cols, *[np.ascontiguousarray(a.reshape(1, cols)) if space == "tile" else
-                                     np.broadcast_to(a, shape).reshape(rows, cols) for a, space in zip(arrays, spaces)],
+                                     np.broadcast_to(a, shape).reshape(rows, cols)
+                                     for a, space in zip(arrays, module.SPACES)],
                        *[o.reshape(rows, o.size // rows) for o in outs])
