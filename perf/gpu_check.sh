@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # One prepared run for a machine with an NVIDIA GPU (framework, numba-cuda and a CUDA build of
-# PyTorch already installed; nothing is downloaded): versions, every op test on the real GPU,
-# then the GPU benchmarks beside PyTorch CUDA, written as they go. Results go to $OUT (default
-# ./gpu_out); each step's exit status and time limit are reported in $OUT/summary.txt.
-#   TEST_TIMEOUT (default 300 s) and BENCH_TIMEOUT (default 150 s) bound the two halves.
+# PyTorch already installed; nothing is downloaded): versions, the GPU benchmarks beside PyTorch
+# CUDA (written as they go, so a cut run keeps its figures), then every op test on the real GPU.
+# Results go to $OUT (default ./gpu_out); each step's exit status and limit are in $OUT/summary.txt.
+# numba-cuda 0.30.4 needs numpy<2.5 (NVIDIA/numba-cuda#907): where the image has NumPy 2.5, carry a
+# 2.4 wheel and put it first on PYTHONPATH (the versions step says which NumPy was used).
+#   TEST_TIMEOUT (default 300 s) and BENCH_TIMEOUT (default 150 s) bound the two halves;
+#   TEST_WORKERS sets the test processes.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT="${OUT:-./gpu_out}"
@@ -30,15 +33,22 @@ cuda.detect()
 PY
 summary "versions exit status: $? (see versions.txt)"
 
-TEST_TIMEOUT="${TEST_TIMEOUT:-300}"
-# Every op test on device="cuda" (the `device` fixture, tests/conftest.py) and the CUDA backend's own tests.
-FRAMEWORK_CUDA_TESTS=1 FRAMEWORK_TEST_DEVICES=cuda timeout "$TEST_TIMEOUT" python3 -m pytest -o addopts= -q \
-    -p no:cacheprovider --maxfail=50 -k cuda tests 2>&1 | tail -n 400 > "$OUT/cuda_tests.txt"
-tests_rc=${PIPESTATUS[0]}
-summary "cuda tests exit status: $tests_rc (limit ${TEST_TIMEOUT}s; 124 = timed out)"
-tail -n 3 "$OUT/cuda_tests.txt" | tee -a "$OUT/summary.txt"
-
 BENCH_TIMEOUT="${BENCH_TIMEOUT:-150}"
 timeout "$BENCH_TIMEOUT" python3 -m perf.gpu --out "$OUT" --markdown "$OUT/RESULTS-gpu.md" 2>&1 \
     | tee "$OUT/gpu_bench.txt"
 summary "gpu benchmarks exit status: ${PIPESTATUS[0]} (limit ${BENCH_TIMEOUT}s; gpu_bench.json holds what finished)"
+
+TEST_TIMEOUT="${TEST_TIMEOUT:-300}"
+# Every op test on device="cuda" (the `device` fixture, tests/conftest.py) and the CUDA backend's own tests,
+# in TEST_WORKERS processes (default: one per CPU, at most 14; compiling kernels is most of the time) with
+# a per-test limit so one hang costs one test. The PTX test is left out: every kernel runs here for real.
+TEST_WORKERS="${TEST_WORKERS:-$(python3 -c 'import os; print(min(14, os.cpu_count() or 1))')}"
+extra=()
+python3 -c "import xdist" 2>/dev/null && [ "$TEST_WORKERS" -gt 1 ] && extra+=(-n "$TEST_WORKERS")
+python3 -c "import pytest_timeout" 2>/dev/null && extra+=(--timeout 120)
+FRAMEWORK_CUDA_TESTS=1 FRAMEWORK_TEST_DEVICES=cuda timeout "$TEST_TIMEOUT" python3 -m pytest -o addopts= -q \
+    -p no:cacheprovider "${extra[@]}" -rfE --tb=short --durations=25 -k "cuda and not ptx" tests \
+    > "$OUT/cuda_tests.txt" 2>&1
+tests_rc=$?
+summary "cuda tests exit status: $tests_rc (limit ${TEST_TIMEOUT}s, ${extra[*]}; 124 = timed out)"
+tail -n 3 "$OUT/cuda_tests.txt" | tee -a "$OUT/summary.txt"

@@ -61,19 +61,62 @@ def load(type_name):
     """The backend module of a registered device type; RuntimeError when it is not available."""
     e = _registry[type_name]
     if e.is_available is not None and not e.is_available():
-        raise RuntimeError(e.unavailable)
+        raise RuntimeError(e.unavailable() if callable(e.unavailable) else e.unavailable)
     return importlib.import_module(e.module_name)
 
 
 def cuda_available():
+    """A GPU, its driver, and a Numba CUDA target that can compile kernels here. When the GPU is
+    there but the compiler is not usable, the reason is warned once (as PyTorch warns "CUDA
+    initialization: ...") and using the device raises it."""
     try:
         from numba import cuda
     except ImportError:
         return False
     try:
-        return bool(cuda.is_available())
+        if not cuda.is_available():
+            return False
     except Exception:  # a broken driver install reads as "no GPU"
         return False
+    return cuda_compiler_problem() is None
+
+
+_compiler_problem = []  # [message or None] once checked
+
+
+def cuda_compiler_problem():
+    """Why Numba's CUDA target cannot compile kernels in this environment, or None.
+
+    numba-cuda 0.30.4 (in maintenance; NVIDIA/numba-cuda#907) registers an overload of np.row_stack,
+    which NumPy 2.5 removed, while it loads its typing registries: every first kernel compile then
+    raises AttributeError. Importing those registries here finds it before any tensor is made."""
+    if not _compiler_problem:
+        from numba import config
+        message = None
+        try:
+            if not config.ENABLE_CUDASIM:  # the simulator runs kernels as Python
+                import numba.cuda.cudaimpl  # noqa: F401  (what a first compile imports)
+        except AttributeError as exc:
+            from importlib import metadata
+            import numpy
+            try:
+                numba_cuda = metadata.version("numba-cuda")
+            except metadata.PackageNotFoundError:
+                numba_cuda = "(version unknown)"
+            message = (f"numba-cuda {numba_cuda} cannot compile kernels with NumPy "
+                       f"{numpy.__version__} ({exc}; NVIDIA/numba-cuda#907). Install numpy<2.5, as the "
+                       "framework's `cuda` extra does: pip install 'numpy<2.5'")
+            import warnings
+            warnings.warn(f"CUDA initialization: {message}", UserWarning, stacklevel=2)
+        _compiler_problem.append(message)
+    return _compiler_problem[0]
+
+
+def _cuda_unavailable():
+    if _compiler_problem and _compiler_problem[0]:
+        return f"CUDA is not usable: {_compiler_problem[0]}"
+    return ("CUDA is not available: no NVIDIA GPU and driver were found "
+                                       "(framework.cuda.is_available() is False)")
 
 
 register("cpu", "framework.backends.cpu_backend")
@@ -85,8 +128,7 @@ def _cuda_device_count():
 
 
 register("cuda", "framework.backends.cuda_backend", cuda_available, indexed=True,
-         unavailable="CUDA is not available: no NVIDIA GPU and driver were found "
-                     "(framework.cuda.is_available() is False)", device_count=_cuda_device_count)
+         unavailable=_cuda_unavailable, device_count=_cuda_device_count)
 register("meta", "framework.backends.meta_backend")  # shapes and dtypes, no data (no kernels: none needed)
 
 
