@@ -2,8 +2,9 @@
 (`torch.backends.cuda.matmul.allow_tf32 = True`, `enable_flash_sdp(False)`). The CUDA backend
 itself is framework/backends/cuda_backend.py.
 
-The framework's products are its own float32 kernels (no TF32, no reduced-precision
-reductions) and its attention has one path, so these record what is set and change nothing."""
+`matmul.allow_tf32` is PyTorch's other spelling of set_float32_matmul_precision("high"): with
+cuBLAS (kernels/cuda/cublas.py) float32 products then use TF32 tensor cores. The other flags
+are recorded (the framework's reductions are full precision and its attention has one path)."""
 import contextlib
 
 
@@ -17,6 +18,9 @@ class _Matmul:
         object.__setattr__(self, "_values", dict(self._names))
 
     def __getattr__(self, name):
+        if name == "allow_tf32":  # one state with framework.get_float32_matmul_precision, as in PyTorch
+            from framework.settings import get_float32_matmul_precision
+            return get_float32_matmul_precision() != "highest"
         try:
             return self._values[name]
         except KeyError:
@@ -25,6 +29,9 @@ class _Matmul:
     def __setattr__(self, name, value):
         if name not in self._names:
             raise AttributeError(f"Unknown attribute {name}")
+        if name == "allow_tf32":
+            from framework.settings import set_float32_matmul_precision
+            set_float32_matmul_precision("high" if value else "highest")
         self._values[name] = value
 
 

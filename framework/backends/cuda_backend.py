@@ -25,7 +25,7 @@ from numba import cuda
 
 from framework.backends import conv_geometry as geo
 from framework.backends.layout import StridedArray, c_strides, reduction_runs, two_batch_runs
-from kernels.cuda import conv, errors, linalg, loss, memory, norm, optim, pool, select
+from kernels.cuda import conv, cublas, errors, linalg, loss, memory, norm, optim, pool, select
 from kernels.cuda import embedding
 from kernels.cuda import elementwise as ew
 from kernels.cuda import random as rnd
@@ -442,13 +442,44 @@ def softmax(a, dim, log):
     return permute(out, inverse)
 
 
+def _batch_stride(a, batch_shape):
+    """The one stride that steps `a` (broadcast to batch_shape + its matrix) from matrix to
+    matrix, or None when its batch dims do not merge into one run (0: every matrix the same)."""
+    offset, strides = _broadcast_view(a, (*batch_shape, *a.shape[-2:]))
+    runs = two_batch_runs(batch_shape, strides[:len(batch_shape)])
+    if runs is None or runs[0][0] != 1:
+        return None
+    return runs[1][1]
+
+
+def _cublas_operand(a, batch_shape):
+    """(buf, offset, row stride, col stride, batch stride) and cuBLAS's (op, ld) for `a`, copied
+    to a contiguous array first when its layout is one cuBLAS cannot read."""
+    rows, cols = a.shape[-2:]
+    for attempt in (a, None):
+        if attempt is None:
+            a = contiguous(broadcast_to(a, (*batch_shape, rows, cols)))
+        step = _batch_stride(a, batch_shape)
+        layout = cublas.column_major(rows, cols, *a.strides[-2:])
+        if step is not None and layout is not None:
+            return (a.buf, a.offset, *a.strides[-2:], step), layout
+
+
 def matmul(a, b, batch_shape):
     n, k = a.shape[-2:]
     m = b.shape[-1]
     nb = math.prod(batch_shape)
+    total = nb * n * m
+    if cublas.supported(a.dtype, n, k, m, total) and cublas.library() is not None:  # reads views in place
+        if not total or not k:
+            return zeros((*batch_shape, n, m), a.dtype)
+        out = empty((*batch_shape, n, m), a.dtype)
+        a_op, a_layout = _cublas_operand(a, batch_shape)
+        b_op, b_layout = _cublas_operand(b, batch_shape)
+        if cublas.gemm(nb, n, k, m, a_op, a_layout, b_op, b_layout, out.buf, 0, _tf32()):
+            return out
     a3 = contiguous(broadcast_to(a, (*batch_shape, n, k)))
     b3 = contiguous(broadcast_to(b, (*batch_shape, k, m)))
-    total = nb * n * m
     if a.dtype == np.float32 and not SIMULATOR:  # tiled in shared memory (tested directly in the simulator)
         out = empty((*batch_shape, n, m), a.dtype)
         tiles = nb * ((n + 15) // 16) * ((m + 15) // 16)
@@ -460,6 +491,13 @@ def matmul(a, b, batch_shape):
         if total:
             linalg.matmul_simple[_grid(total)](a3.buf[a3.offset:], b3.buf[b3.offset:], out.buf, nb, n, k, m)
     return out
+
+
+def _tf32():
+    """float32 products may use TF32 tensor cores: set_float32_matmul_precision("high"/"medium")
+    or framework.backends.cuda.matmul.allow_tf32 = True, as in PyTorch."""
+    from framework.settings import get_float32_matmul_precision
+    return get_float32_matmul_precision() != "highest"
 
 
 # ----------------------------------------------------------------- shape (metadata only)
