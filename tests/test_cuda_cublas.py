@@ -194,3 +194,40 @@ def test_constants_are_cublas_own():
     assert cublas.COMPUTE_32F == enums.ComputeType.COMPUTE_32F
     assert cublas.COMPUTE_64F == enums.ComputeType.COMPUTE_64F
     assert cublas.COMPUTE_32F_FAST_TF32 == enums.ComputeType.COMPUTE_32F_FAST_TF32
+
+
+@pytest.mark.parametrize("x_shape,w_shape,options", [
+    ((2, 4, 6, 6), (6, 4, 3, 3), dict(padding=1)),
+    ((2, 4, 7, 5), (6, 2, 3, 2), dict(stride=2, groups=2, dilation=(1, 2))),
+    ((3, 3, 9), (4, 3, 3), dict(padding=2, stride=2)),
+    ((1, 2, 4, 4, 4), (2, 2, 2, 2, 2), dict()),
+    ((2, 4, 5, 5), (4, 1, 3, 3), dict(groups=4, padding=1)),
+])
+def test_convolutions_as_products_match_torch(host_cublas, x_shape, w_shape, options):
+    """im2col + cuBLAS forward, input and weight gradients (1-D to 3-D, groups, stride, dilation)."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(3)
+    x, w = rng.standard_normal(x_shape).astype(np.float32), rng.standard_normal(w_shape).astype(np.float32)
+    b = rng.standard_normal(w_shape[0]).astype(np.float32)
+    name = {3: "conv1d", 4: "conv2d", 5: "conv3d"}[len(x_shape)]
+    ours = [framework.tensor(v, device="cuda", requires_grad=True) for v in (x, w, b)]
+    theirs = [torch.tensor(v, requires_grad=True) for v in (x, w, b)]
+    y_ours = getattr(framework.nn.functional, name)(*ours, **options)
+    y_theirs = getattr(torch.nn.functional, name)(*theirs, **options)
+    g = rng.standard_normal(tuple(y_theirs.shape)).astype(np.float32)
+    (y_ours * framework.tensor(g, device="cuda")).sum().backward()
+    (y_theirs * torch.tensor(g)).sum().backward()
+    assert len(host_cublas.calls) >= 3
+    for a, t in zip([y_ours] + [v.grad for v in ours], [y_theirs] + [v.grad for v in theirs]):
+        np.testing.assert_allclose(a.detach().cpu().numpy(), t.detach().numpy(), rtol=1e-4, atol=1e-4)
+
+
+def test_a_convolution_reads_its_weight_once_for_every_image(host_cublas):
+    """One group: the forward product's weight has batch stride 0 (no per-image copy); the weight
+    gradient is one product whose k runs over every image's positions."""
+    x = framework.randn(3, 2, 5, 5, device="cuda")
+    w = framework.randn(4, 2, 3, 3, device="cuda", requires_grad=True)
+    framework.nn.functional.conv2d(x, w).sum().backward()
+    forward, weight_grad = host_cublas.calls[0], host_cublas.calls[-1]
+    assert forward["batch"] == 3 and forward["stride_b"] == 0  # (cuBLAS's B is our left operand, W)
+    assert weight_grad["batch"] == 1 and weight_grad["k"] == 3 * 9

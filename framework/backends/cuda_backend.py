@@ -583,12 +583,61 @@ def _conv_launch(x_shape, w_shape, stride, padding, dilation, out_spatial):
     return (x_shape[0], x_shape[1]) + geo.spatial3(x_shape) + (w_shape[0],) + k + geo.triple(out_spatial, 1) + s + p + d
 
 
+def _gemm_convolution(x, w_shape, dtype):
+    """Whether a convolution runs as im2col + cuBLAS products (float32/float64 with cuBLAS there),
+    instead of the direct kernels below (one thread per output, or per weight for its gradient)."""
+    return cublas.supported(dtype) and cublas.library() is not None and math.prod(x.shape) and math.prod(w_shape)
+
+
+def _per_group_shape(groups, *dims):
+    """(groups, *dims) for a grouped product, or dims without the group dim when there is one
+    group: then a weight's batch stride over images is 0 and cuBLAS reads it in place (a (N, G)
+    batch of strides (0, s) is not one stride, so it is copied)."""
+    return dims if groups == 1 else (groups, *dims)
+
+
+def _matrix_transpose(a):
+    """The view swapping the last two dims (cuBLAS reads it in place)."""
+    return permute(a, tuple(range(a.ndim - 2)) + (a.ndim - 1, a.ndim - 2))
+
+
+def _per_group(a, groups, *dims):
+    return reshape(a, _per_group_shape(groups, *dims))
+
+
+def _columns(x, w_shape, stride, padding, dilation, out_spatial, groups):
+    """im2col of x per image (and group): (N, [G,] C/G * kernel, L) with L output positions."""
+    cols = im2col(x, w_shape[2:], stride, padding, dilation, out_spatial)
+    n, rows, positions = cols.shape
+    return reshape(cols, (n, *_per_group_shape(groups, rows // groups, positions)))
+
+
+def _images_beside_positions(a):
+    """(N, [G,] rows, L) -> contiguous ([G,] rows, N * L): one product's k runs over every image."""
+    order = tuple(range(1, a.ndim - 1)) + (0, a.ndim - 1)
+    moved = contiguous(permute(a, order))
+    return reshape(moved, moved.shape[:-2] + (moved.shape[-2] * moved.shape[-1],))
+
+
+def _image_batch(n, groups):
+    return (n,) if groups == 1 else (n, groups)
+
+
 def convolution(x, w, bias, stride, padding, dilation, groups):
-    """Direct convolution, one thread per output; returns (out, None): the weight gradient
-    recomputes what it needs, there are no im2col columns to keep."""
+    """out (N, OC, L) = W @ im2col(x) per image and group with cuBLAS, else the direct kernel
+    (one thread per output). Returns (out, None): the weight gradient recomputes its columns
+    (cheap next to its product, and they would hold C*kernel times the input's memory)."""
     k, s, p, d = geo.geometry(w.shape[2:], stride, padding, dilation)
     o = tuple(geo.conv_out(size, *args) for size, args in zip(geo.spatial3(x.shape), zip(k, s, p, d)))
-    out = empty((x.shape[0], w.shape[0]) + o[3 - (x.ndim - 2):], x.dtype)
+    spatial = o[3 - (x.ndim - 2):]
+    if _gemm_convolution(x, w.shape, x.dtype) and math.prod(spatial):
+        n, oc = x.shape[0], w.shape[0]
+        cols = _columns(x, w.shape, stride, padding, dilation, spatial, groups)
+        out = matmul(_per_group(w, groups, oc // groups, cols.shape[-2]), cols, _image_batch(n, groups))
+        if bias is not None:
+            out = binary("add", out, _per_group(bias, groups, oc // groups, 1))
+        return reshape(out, (n, oc) + spatial), None
+    out = empty((x.shape[0], w.shape[0]) + spatial, x.dtype)
     b = _flat_input(bias) if bias is not None else _flat_input(w)
     if out.size:
         conv.conv_forward[_grid(out.size)](_flat_input(x), _flat_input(w), b, bias is not None, out.buf,
@@ -597,6 +646,15 @@ def convolution(x, w, bias, stride, padding, dilation, groups):
 
 
 def convolution_grad_input(g, w, x_shape, stride, padding, dilation, groups):
+    """dx = col2im(W^T @ g) per image and group with cuBLAS (W^T read in place), else the direct kernel."""
+    if _gemm_convolution(g, w.shape, g.dtype) and math.prod(x_shape):
+        n, oc = g.shape[:2]
+        positions = math.prod(g.shape[2:])
+        w_t = _matrix_transpose(_per_group(w, groups, oc // groups, math.prod(w.shape[1:])))
+        g_cols = reshape(contiguous(g), (n, *_per_group_shape(groups, oc // groups, positions)))
+        cols = matmul(w_t, g_cols, _image_batch(n, groups))
+        cols = reshape(cols, (n, x_shape[1] * math.prod(w.shape[2:]), positions))
+        return col2im(cols, x_shape, w.shape[2:], stride, padding, dilation, g.shape[2:])
     dx = empty(x_shape, g.dtype)
     if dx.size:
         conv.conv_grad_input[_grid(dx.size)](_flat_input(g), _flat_input(w), dx.buf,
@@ -606,6 +664,15 @@ def convolution_grad_input(g, w, x_shape, stride, padding, dilation, groups):
 
 
 def convolution_grad_weight(x, g, w_shape, stride, padding, dilation, groups, cols=None):
+    """dW = g @ im2col(x)^T summed over images: one cuBLAS product per group whose k runs over
+    N * L (g and the columns moved image-beside-position first), else the direct kernel (one
+    thread per weight element)."""
+    if _gemm_convolution(x, w_shape, g.dtype) and math.prod(g.shape):
+        n, oc = g.shape[:2]
+        positions = math.prod(g.shape[2:])
+        cols = _images_beside_positions(_columns(x, w_shape, stride, padding, dilation, g.shape[2:], groups))
+        g_rows = _images_beside_positions(reshape(contiguous(g), (n, *_per_group_shape(groups, oc // groups, positions))))
+        return reshape(matmul(g_rows, _matrix_transpose(cols), _per_group_shape(groups)), w_shape)
     dw = empty(w_shape, g.dtype)
     if dw.size:
         conv.conv_grad_weight[_grid(dw.size)](_flat_input(x), _flat_input(g), dw.buf,
