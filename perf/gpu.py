@@ -108,6 +108,14 @@ def _versions():
         info["numba-cuda"] = metadata.version("numba-cuda")
     except Exception:
         pass
+    for package in ("numpy", "nvmath-python"):
+        try:
+            from importlib import metadata
+            info[package] = metadata.version(package)
+        except Exception:
+            info[package] = "absent"
+    from kernels.cuda import cublas
+    info["cuBLAS"] = "in use" if cublas.library() is not None else cublas.reason()
     try:
         from numba import cuda
         info["driver"] = ".".join(map(str, cuda.cudadrv.driver.driver.get_version()))

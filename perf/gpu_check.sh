@@ -3,8 +3,9 @@
 # PyTorch already installed; nothing is downloaded): versions, the GPU benchmarks beside PyTorch
 # CUDA (written as they go, so a cut run keeps its figures), then every op test on the real GPU.
 # Results go to $OUT (default ./gpu_out); each step's exit status and limit are in $OUT/summary.txt.
-# numba-cuda 0.30.4 needs numpy<2.5 (NVIDIA/numba-cuda#907): where the image has NumPy 2.5, carry a
-# 2.4 wheel and put it first on PYTHONPATH (the versions step says which NumPy was used).
+# Wheels in $WHEELS (default .gpu/, which perf/gpu_wheels.sh fills on a machine with pip access:
+# numpy<2.5, since numba-cuda 0.30.4 cannot compile under NumPy 2.5 (NVIDIA/numba-cuda#907), and
+# nvmath-python for cuBLAS) are installed to a scratch folder put first on PYTHONPATH.
 #   TEST_TIMEOUT (default 300 s) and BENCH_TIMEOUT (default 150 s) bound the two halves;
 #   TEST_WORKERS sets the test processes.
 set -uo pipefail
@@ -12,16 +13,24 @@ cd "$(dirname "$0")/.."
 OUT="${OUT:-./gpu_out}"
 mkdir -p "$OUT"
 unset NUMBA_ENABLE_CUDASIM  # the real GPU, never the simulator
-export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 summary() { echo "$1" | tee -a "$OUT/summary.txt"; }
 : > "$OUT/summary.txt"
+WHEELS="${WHEELS:-.gpu}"
+if compgen -G "$WHEELS/*.whl" > /dev/null; then
+    python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
+        --target /tmp/gpu_site "$WHEELS"/*.whl
+    summary "wheels from $WHEELS: exit status $? ($(cd "$WHEELS" && ls *.whl | tr '\n' ' '))"
+    export PYTHONPATH="/tmp/gpu_site${PYTHONPATH:+:$PYTHONPATH}"
+fi
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 
 nvidia-smi > "$OUT/nvidia-smi.txt" 2>&1
 summary "nvidia-smi exit status: $?"
 python3 - > "$OUT/versions.txt" 2>&1 <<'PY'
 import platform
 print("python", platform.python_version())
-for name in ("numba", "numba-cuda", "llvmlite", "numpy", "torch", "nvidia-cuda-nvcc-cu13", "nvidia-nvjitlink-cu13"):
+for name in ("numba", "numba-cuda", "llvmlite", "numpy", "torch", "nvmath-python", "nvidia-cublas", "cuda-bindings",
+             "nvidia-cuda-nvcc-cu13", "nvidia-nvjitlink-cu13"):
     try:
         from importlib import metadata
         print(name, metadata.version(name))
@@ -32,6 +41,21 @@ print("driver", cuda.cudadrv.driver.driver.get_version(), "runtime", cuda.runtim
 cuda.detect()
 PY
 summary "versions exit status: $? (see versions.txt)"
+# Whether the framework can compile kernels here and reaches cuBLAS; without a compiler the tests are skipped.
+python3 - > "$OUT/framework_cuda.txt" 2>&1 <<'PY'
+import framework
+from framework.backends import cuda_compiler_problem
+from kernels.cuda import cublas
+ok = framework.cuda.is_available()
+print("framework.cuda.is_available():", ok, "-", cuda_compiler_problem() or "kernels compile")
+print("cuBLAS:", "in use" if cublas.library() is not None else cublas.reason())
+if ok:
+    x = framework.ones(3, device="cuda")
+    print("first op:", (x + x).cpu().tolist())
+raise SystemExit(0 if ok else 3)
+PY
+usable=$?
+summary "framework on cuda: exit status $usable ($(tr '\n' ' ' < "$OUT/framework_cuda.txt" | cut -c1-300))"
 
 BENCH_TIMEOUT="${BENCH_TIMEOUT:-150}"
 timeout "$BENCH_TIMEOUT" python3 -m perf.gpu --out "$OUT" --markdown "$OUT/RESULTS-gpu.md" 2>&1 \
@@ -46,6 +70,7 @@ TEST_WORKERS="${TEST_WORKERS:-$(python3 -c 'import os; print(min(14, os.cpu_coun
 extra=()
 python3 -c "import xdist" 2>/dev/null && [ "$TEST_WORKERS" -gt 1 ] && extra+=(-n "$TEST_WORKERS")
 python3 -c "import pytest_timeout" 2>/dev/null && extra+=(--timeout 120)
+[ "$usable" = 0 ] || { summary "cuda tests skipped: the framework cannot use the GPU (see above)"; exit 1; }
 FRAMEWORK_CUDA_TESTS=1 FRAMEWORK_TEST_DEVICES=cuda timeout "$TEST_TIMEOUT" python3 -m pytest -o addopts= -q \
     -p no:cacheprovider "${extra[@]}" -rfE --tb=short --durations=25 -k "cuda and not ptx" tests \
     > "$OUT/cuda_tests.txt" 2>&1
