@@ -24,6 +24,7 @@ import numpy as np
 from numba import cuda
 
 from framework.backends import conv_geometry as geo
+from framework.backends import cuda_memory
 from framework.backends.layout import StridedArray, c_strides, reduction_runs, two_batch_runs
 from kernels.cuda import conv, cublas, errors, linalg, loss, memory, norm, optim, pool, select
 from kernels.cuda import embedding
@@ -107,7 +108,7 @@ def _broadcast_view(a, shape):
 
 def _alloc(n, dtype):
     dtype = np.dtype(dtype)
-    return cuda.device_array(max(n, 1), dtype=_BITS.get(dtype, dtype))
+    return cuda_memory.counted(cuda.device_array(max(n, 1), dtype=_BITS.get(dtype, dtype)))
 
 
 def empty(shape, dtype):
@@ -172,8 +173,8 @@ def asarray(data, dtype=None):
     logical = host.dtype
     if logical in _BITS:
         host = host.view(_BITS[logical])
-    return CudaArray(cuda.to_device(host.reshape(-1) if host.size else np.zeros(1, host.dtype)), host.shape,
-                     dtype=logical)
+    buf = cuda.to_device(host.reshape(-1) if host.size else np.zeros(1, host.dtype))
+    return CudaArray(cuda_memory.counted(buf), host.shape, dtype=logical)
 
 
 def from_host(array):
