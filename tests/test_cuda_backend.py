@@ -123,20 +123,16 @@ def test_random_numbers_are_drawn_on_the_device():
 
 
 def test_shared_memory_kernels_directly():
-    """The block-reduction and tiled-matmul kernels, which the backend uses on real GPUs only
-    (their barriers are too slow to simulate at training sizes)."""
+    """The tiled-matmul kernel, which the backend uses on real GPUs without cuBLAS only (its
+    barriers are too slow to simulate at training sizes)."""
     from numba import cuda
-    from kernels.cuda import linalg, reduce as rd
+    from kernels.cuda import linalg
     rng = np.random.default_rng(0)
     a, b = rng.standard_normal((2, 5, 18)).astype(np.float32), rng.standard_normal((2, 18, 17)).astype(np.float32)
     out = cuda.device_array(2 * 5 * 17, np.float32)
     linalg.matmul_tiled[4, (linalg.TILE, linalg.TILE)](cuda.to_device(a.ravel()), cuda.to_device(b.ravel()), out,
                                                        2, 5, 18, 17)
     np.testing.assert_allclose(out.copy_to_host().reshape(2, 5, 17), a @ b, rtol=1e-5, atol=1e-5)
-    x = rng.standard_normal((3, 40, 2)).astype(np.float32)
-    sums = cuda.device_array(6, np.float32)
-    rd.sum_mid[2, 16](cuda.to_device(x.ravel()), sums, 3, 40, 2)
-    np.testing.assert_allclose(sums.copy_to_host().reshape(3, 2), x.sum(1), rtol=1e-5, atol=1e-5)
 
 
 def test_autograd_on_cuda_matches_cpu():

@@ -45,9 +45,10 @@ def _signatures():
                    "float32_bits_to_bfloat16_bits": (uint32[::1], uint16[::1], int64),
                    "bfloat16_bits_to_float32_bits": (uint16[::1], uint32[::1], int64)},
         "select": {"where_strided": (boolean[::1], f, f, f, i)},
-        "reduce": {"sum_mid": (f, f) + mid, "sum_mid_exact": (i, i) + mid, "prod_mid": (f, f) + mid,
-                   "all_any_mid": (f, boolean[::1]) + mid + (boolean,),
-                   "extreme_mid": (f, f, i) + mid + (boolean,), "softmax_rows": (f, f, int64, int64, boolean)},
+        "reduce": {"sum_mid": (f, d) + mid + (int64,), "prod_mid": (f, f) + mid + (int64,),
+                   "all_any_mid": (f, boolean[::1]) + mid + (int64, boolean),
+                   "extreme_mid": (f, i, boolean, f, i) + mid + (int64, boolean),
+                   "softmax_rows": (f, f, int64, int64, boolean)},
         "linalg": {"matmul_simple": (d, d, d, int64, int64, int64, int64),
                    "matmul_tiled": (f, f, f, int64, int64, int64, int64)},
         "index": {"gather_mid": (f, i, f) + axis + (i, int64),
@@ -149,7 +150,7 @@ def _kernels():
 # a product float64, which caps a GPU at its float64 rate (1/64 of float32 on many parts). Other
 # kernels use float64 on purpose (statistics, optimizer formulas, random-number scaling) or have
 # not been checked yet (elementwise expressions with float literals: a known gap).
-NO_FLOAT64 = {("reduce", "sum_mid"), ("reduce", "softmax_rows"), ("linalg", "matmul_tiled"),
+NO_FLOAT64 = {("reduce", "softmax_rows"), ("linalg", "matmul_tiled"),
               ("elementwise", "add_flat"), ("elementwise", "mul_flat"), ("elementwise", "sub_flat"),
               ("elementwise", "relu_flat"), ("elementwise", "relu_backward_flat"), ("elementwise", "exp_flat"),
               ("scan", "cumsum_mid"), ("scan", "cumprod_mid"), ("scan", "logcumsumexp_mid")}

@@ -1,5 +1,5 @@
 """The CUDA backend on the launch path of a real GPU, run in the simulator: 256-thread blocks,
-many blocks, the shared-memory block reduction and the tiled matmul (the simulator path
+many blocks, reductions in stages and the tiled matmul (the simulator path
 launches one block of at most 16 threads and avoids shared memory, so these paths would
 otherwise only ever run on hardware). Every launch must have at least one block (a GPU
 rejects zero-block launches; the simulator accepts them, so this test checks it itself).
@@ -37,11 +37,34 @@ def _on_cuda(a):
     return framework.tensor(a, device="cuda")
 
 
-@pytest.mark.parametrize("shape, dims", [((3, 0), 0), ((0, 4), 1), ((3, 40), 1), ((3, 40, 2), 1), ((5, 7), None)])
-def test_sums_on_the_block_reduction(real_launch, shape, dims):
+@pytest.mark.parametrize("shape, dims", [((3, 0), 0), ((0, 4), 1), ((3, 40), 1), ((3, 40, 2), 1), ((5, 7), None),
+                                         ((2, 300), None), ((300, 3), 0)])
+def test_reductions_in_stages(real_launch, monkeypatch, shape, dims):
+    """Few outputs over many elements: interleaved parts per output, then the partials reduced
+    again (forced here with runs of 4 elements and few threads), as a full x.sum() runs on a GPU."""
+    monkeypatch.setattr(real_launch, "REDUCE_RUN", 4)
+    monkeypatch.setattr(real_launch, "REDUCE_THREADS", 64)
     x = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
-    ours = _on_cuda(x).sum(dims) if dims is not None else _on_cuda(x).sum()
-    np.testing.assert_allclose(ours.cpu().numpy(), x.sum(dims), rtol=1e-5, atol=1e-5)
+    if x.size > 50:
+        x.flat[[17, 41]] = np.nan  # the first NaN wins max/min, whichever part holds it
+        x.flat[[5, 60]] = 9.0
+    t, ref = _on_cuda(x), torch.tensor(x)
+    ours = t.sum(dims) if dims is not None else t.sum()
+    np.testing.assert_allclose(ours.cpu().numpy(), x.astype(np.float64).sum(dims), rtol=1e-5, atol=1e-5)
+    if x.size:
+        for op in ("max", "min"):
+            if dims is None:
+                assert getattr(t, "arg" + op)().item() == getattr(ref, "arg" + op)().item()
+            elif shape[dims]:
+                values, indices = getattr(t, op)(dims)
+                expected = getattr(ref, op)(dims)
+                np.testing.assert_array_equal(values.cpu().numpy(), expected.values.numpy())
+                assert indices.cpu().tolist() == expected.indices.tolist()
+        clean = np.nan_to_num(x)
+        assert (_on_cuda(clean) > -1).all().item() == bool((clean > -1).all())
+        assert (_on_cuda(clean) > 8).any().item() == bool((clean > 8).any())
+        np.testing.assert_allclose(_on_cuda(clean[..., :3] / 3 + 1).prod().item(),
+                                   np.prod((clean[..., :3] / 3 + 1).astype(np.float64)), rtol=1e-4)
 
 
 @pytest.mark.parametrize("a_shape, b_shape", [((5, 18), (18, 17)), ((2, 3, 16), (16, 4)), ((0, 3), (3, 2)),

@@ -376,38 +376,55 @@ def where(cond, a, b, out_shape):
 # ----------------------------------------------------------------- reductions
 
 
+REDUCE_THREADS = 1 << 17  # threads a reduction stage aims for (an H200 holds 270k resident)
+REDUCE_RUN = 64  # the fewest elements one thread folds (partials are at most 1/64 of the input)
+
+
+def _parts(outputs, red):
+    """How many interleaved parts each output's `red` elements are split into for one stage."""
+    return max(1, min(-(-red // REDUCE_RUN), REDUCE_THREADS // max(outputs, 1)))
+
+
+def _reduce_stages(op, buf, outer, red, inner, acc_dtype, index=None):
+    """Reduce a contiguous (outer, red, inner) buffer to (outer * inner,) in stages (kernels/cuda/
+    reduce.py): each stage folds `parts` interleaved runs per output, the next folds the partials.
+    Returns (values, indices) buffers (indices for max/min only)."""
+    while True:
+        parts = _parts(outer * inner, red)
+        n = outer * parts * inner
+        grid = _grid(n)
+        if op in ("max", "min"):
+            values, indices = _alloc(n, buf.dtype), _alloc(n, np.int64)
+            rd.extreme_mid[grid](buf, index if index is not None else indices, index is not None, values, indices,
+                                 outer, red, inner, parts, op == "max")
+            index = indices
+        elif op in ("sum", "prod"):
+            values = full((n,), 0 if op == "sum" else 1, acc_dtype).buf
+            (rd.sum_mid if op == "sum" else rd.prod_mid)[grid](buf, values, outer, red, inner, parts)
+        else:
+            values = _alloc(n, np.bool_)
+            rd.all_any_mid[grid](buf, values, outer, red, inner, parts, op == "all")
+        if parts == 1:
+            return values, index
+        buf, red = values, parts
+
+
 def _reduce_run(op, a, first, last, out_dtype):
     shape = a.shape
     outer, red, inner = math.prod(shape[:first]), math.prod(shape[first:last + 1]), math.prod(shape[last + 1:])
     n = outer * inner
+    # float32 sums accumulate in float64 (as the CPU's do): reductions are memory-bound, so the wider
+    # adds cost nothing, and each thread's run stays exact to float32
+    acc = np.float64 if op == "sum" and np.dtype(out_dtype) == np.float32 else out_dtype
+    if not n:
+        empty_values = empty((0,), a.dtype if op in ("max", "min") else out_dtype)
+        return empty_values, (empty((0,), np.int64) if op in ("max", "min") else None)
+    values, indices = _reduce_stages(op, a.buf[a.offset:], outer, red, inner, acc)
+    dtype = a.dtype if op in ("max", "min") else np.bool_ if op in ("all", "any") else acc
+    out = CudaArray(values, (n,), dtype=dtype)
     if op in ("max", "min"):
-        values, indices = empty((n,), a.dtype), empty((n,), np.int64)
-        rd.extreme_mid[_grid(n)](a.buf[a.offset:], values.buf, indices.buf, outer, red, inner, op == "max")
-        return values, indices
-    if op == "sum":
-        # (the block-reduction kernel's barriers make the simulator crawl: it gets the one-thread-per-output path,
-        # and tests/test_cuda_backend.py runs the block kernel directly)
-        if np.dtype(out_dtype) == np.float32 and a.dtype == np.float32 and not SIMULATOR:
-            out = empty((n,), out_dtype)
-            if n:  # (a launch of zero blocks is an error on a GPU)
-                rd.sum_mid[min(n, 1024) if not SIMULATOR else 1, rd.BLOCK if not SIMULATOR else 16](
-                    a.buf[a.offset:], out.buf, outer, red, inner)
-        else:
-            # float32 (the simulator's path) accumulates in float64, as the CPU does: a sequential float32
-            # sum of 10^5 elements is off in the 4th digit
-            acc = np.float64 if np.dtype(out_dtype) == np.float32 else out_dtype
-            out = zeros((n,), acc)
-            rd.sum_mid_exact[_grid(n)](a.buf[a.offset:], out.buf, outer, red, inner)
-            if np.dtype(acc) != np.dtype(out_dtype):
-                out = astype(out, out_dtype)
-        return out, None
-    if op == "prod":
-        out = full((n,), 1, out_dtype)
-        rd.prod_mid[_grid(n)](a.buf[a.offset:], out.buf, outer, red, inner)
-        return out, None
-    out = empty((n,), np.bool_)
-    rd.all_any_mid[_grid(n)](a.buf[a.offset:], out.buf, outer, red, inner, op == "all")
-    return out, None
+        return out, CudaArray(indices, (n,))
+    return (out if np.dtype(dtype) == np.dtype(out_dtype) else astype(out, out_dtype)), None
 
 
 def reduce(op, a, dims, out_dtype):

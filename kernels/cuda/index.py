@@ -4,7 +4,8 @@ from numba import cuda, int64
 
 from kernels.cuda.errors import GATHER_ERROR, INDEX_ERROR, record_error
 from kernels.cuda.grid import arithmetic
-from kernels.cuda.reduce import BLOCK
+
+BLOCK = 128  # threads of a prefix-sum block (its shared-memory array's length)
 
 # ----------------------------------------------------------------- gather / scatter on (outer, axis, inner)
 # Negative indices are out of range, as in PyTorch (only x[idx] wraps them).

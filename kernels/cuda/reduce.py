@@ -1,107 +1,97 @@
 """Reductions over the middle axis of a contiguous (outer, reduced, inner) array, and
-softmax over rows (the layout the backend arranges)."""
+softmax over rows (the layouts the backend arranges)."""
 import math
 
-from numba import cuda, float32
+from numba import cuda
 
-# sum_mid: one block per output element of a contiguous (outer, red, inner) array: the block's
-# threads stride over `red`, then a shared-memory tree combines their partial results.
-
-BLOCK = 128
-
-
-@cuda.jit(cache=True)
-def sum_mid(a, out, outer, red, inner):
-    part = cuda.shared.array(BLOCK, dtype=float32)  # accumulate in float32 shared slots per thread
-    o = cuda.blockIdx.x
-    while o < outer * inner:
-        i, k = o // inner, o % inner
-        acc = float32(0)  # (0.0 would make this a float64 sum, at a fraction of the GPU's float32 rate)
-        j = cuda.threadIdx.x
-        while j < red:
-            acc += a[(i * red + j) * inner + k]
-            j += cuda.blockDim.x
-        part[cuda.threadIdx.x] = acc
-        cuda.syncthreads()
-        s = cuda.blockDim.x // 2
-        while s > 0:
-            if cuda.threadIdx.x < s:
-                part[cuda.threadIdx.x] += part[cuda.threadIdx.x + s]
-            cuda.syncthreads()
-            s //= 2
-        if cuda.threadIdx.x == 0:
-            out[o] = part[0]
-        cuda.syncthreads()
-        o += cuda.gridDim.x
+# Every reduction kernel reads a contiguous (outer, red, inner) array and writes (outer, parts,
+# inner): the thread for output (i, p, k) folds red's elements j = p, p + parts, p + 2 * parts, ...
+# So threads next to each other read memory next to each other (along k, or along j when inner is
+# 1), and a reduction with few outputs (a full x.sum() or x.max()) still fills the GPU: the backend
+# picks `parts` and reduces the (outer, parts, inner) partials again until one part is left.
 
 
 @cuda.jit(device=True, inline=True)
-def _fold_mid(a, out, outer, red, inner, product):
-    """One thread per output, sequential in `red`, folding into out's own value (zeros for a
-    sum, ones for a product) in out's dtype; `product` is a constant of each kernel."""
-    o = cuda.grid(1)
-    while o < outer * inner:
-        i, k = o // inner, o % inner
-        acc = out[o]
-        for j in range(red):
+def _fold_mid(a, out, outer, red, inner, parts, product):
+    """Fold into out's own value (zeros for a sum, ones for a product) in out's dtype; `product`
+    is a constant of each kernel."""
+    t = cuda.grid(1)
+    while t < outer * parts * inner:
+        k = t % inner
+        p = (t // inner) % parts
+        i = t // (inner * parts)
+        acc = out[t]
+        for j in range(p, red, parts):
             if product:
                 acc *= a[(i * red + j) * inner + k]
             else:
                 acc += a[(i * red + j) * inner + k]
-        out[o] = acc
-        o += cuda.gridsize(1)
+        out[t] = acc
+        t += cuda.gridsize(1)
 
 
 @cuda.jit(cache=True)
-def sum_mid_exact(a, out, outer, red, inner):
-    """Integer and float64 sums; `out` must hold zeros."""
-    _fold_mid(a, out, outer, red, inner, False)
+def sum_mid(a, out, outer, red, inner, parts):
+    """`out` must hold zeros, in the accumulating dtype (float64 for float32 input: a memory-bound
+    sum loses no time to float64 adds, and a long float32 run would lose digits)."""
+    _fold_mid(a, out, outer, red, inner, parts, False)
 
 
 @cuda.jit(cache=True)
-def prod_mid(a, out, outer, red, inner):
+def prod_mid(a, out, outer, red, inner, parts):
     """`out` must hold ones."""
-    _fold_mid(a, out, outer, red, inner, True)
+    _fold_mid(a, out, outer, red, inner, parts, True)
 
 
 @cuda.jit(cache=True)
-def all_any_mid(a, out, outer, red, inner, want_all):
-    o = cuda.grid(1)
-    while o < outer * inner:
-        i, k = o // inner, o % inner
+def all_any_mid(a, out, outer, red, inner, parts, want_all):
+    t = cuda.grid(1)
+    while t < outer * parts * inner:
+        k = t % inner
+        p = (t // inner) % parts
+        i = t // (inner * parts)
         acc = want_all
-        for j in range(red):
+        for j in range(p, red, parts):
             v = a[(i * red + j) * inner + k] != 0
             if want_all and not v:
                 acc = False
             if not want_all and v:
                 acc = True
-        out[o] = acc
-        o += cuda.gridsize(1)
+        out[t] = acc
+        t += cuda.gridsize(1)
 
 
 @cuda.jit(cache=True)
-def extreme_mid(a, values, indices, outer, red, inner, is_max):
-    """max/min over the middle axis with the first index of the extreme; NaN wins."""
-    o = cuda.grid(1)
-    while o < outer * inner:
-        i, k = o // inner, o % inner
-        base = i * red * inner + k
-        best = a[base]
-        arg = 0
-        if best == best:
-            for j in range(1, red):
-                v = a[base + j * inner]
-                if v != v:
-                    best = v
-                    arg = j
-                    break
-                if (is_max and v > best) or (not is_max and v < best):
-                    best = v
-                    arg = j
-        values[o] = best
-        indices[o] = arg
-        o += cuda.gridsize(1)
+def extreme_mid(a, a_index, indexed, values, indices, outer, red, inner, parts, is_max):
+    """max/min with the first index of the extreme; NaN wins (the first NaN). With `indexed`, the
+    input is an earlier stage's partials and a_index holds each one's index (else j is)."""
+    t = cuda.grid(1)
+    while t < outer * parts * inner:
+        k = t % inner
+        p = (t // inner) % parts
+        i = t // (inner * parts)
+        best = a[(i * red + p) * inner + k] if p < red else a[0]
+        arg = -1
+        for j in range(p, red, parts):
+            at = (i * red + j) * inner + k
+            v = a[at]
+            idx = a_index[at] if indexed else j
+            if arg < 0:
+                take = True
+            elif v != v:
+                take = best == best or idx < arg
+            elif best != best:
+                take = False
+            elif v == best:
+                take = idx < arg
+            else:
+                take = v > best if is_max else v < best
+            if take:
+                best = v
+                arg = idx
+        values[t] = best
+        indices[t] = arg
+        t += cuda.gridsize(1)
 
 
 @cuda.jit(device=True, inline=True)
