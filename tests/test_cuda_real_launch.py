@@ -75,6 +75,59 @@ def test_matmul_on_the_tiled_kernel(real_launch, a_shape, b_shape):
     np.testing.assert_allclose((_on_cuda(a) @ _on_cuda(b)).cpu().numpy(), a @ b, rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.parametrize("log", [False, True])
+def test_softmax_with_a_block_per_row(real_launch, log):
+    """Rows of 64+ float32 elements: one 256-thread block each, the max and the sum combined in
+    shared memory; a NaN row and -inf entries as PyTorch treats them."""
+    x = np.random.default_rng(4).standard_normal((3, 300)).astype(np.float32) * 5
+    x[1, 7] = np.nan
+    x[2, ::3] = -np.inf
+    name = "log_softmax" if log else "softmax"
+    for dim in (1, 0):
+        data = x if dim == 1 else np.ascontiguousarray(x[:, :70].T)  # (rows of 70 after the move)
+        ours = getattr(framework, name)(_on_cuda(data), dim).cpu().numpy()
+        theirs = getattr(torch, name)(torch.tensor(data), dim).numpy()
+        np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-6, equal_nan=True)
+
+
+def test_layer_norm_with_a_block_per_row(real_launch):
+    """Rows of 64+ elements: forward and input gradient on one 256-thread block per row."""
+    rng = np.random.default_rng(5)
+    x, w, b = rng.standard_normal((3, 70)), rng.standard_normal(70), rng.standard_normal(70)
+    g = rng.standard_normal((3, 70))
+    for dtype in (np.float32, np.float64):
+        ours = [framework.tensor(v.astype(dtype), device="cuda", requires_grad=True) for v in (x, w, b)]
+        theirs = [torch.tensor(v.astype(dtype), requires_grad=True) for v in (x, w, b)]
+        y_ours = framework.nn.functional.layer_norm(ours[0], (70,), ours[1], ours[2])
+        y_theirs = torch.nn.functional.layer_norm(theirs[0], (70,), theirs[1], theirs[2])
+        (y_ours * framework.tensor(g.astype(dtype), device="cuda")).sum().backward()
+        (y_theirs * torch.tensor(g.astype(dtype))).sum().backward()
+        tol = 1e-5 if dtype == np.float32 else 1e-10
+        for a, t in zip([y_ours] + [v.grad for v in ours], [y_theirs] + [v.grad for v in theirs]):
+            np.testing.assert_allclose(a.detach().cpu().numpy(), t.detach().numpy(), rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("options", [{}, {"label_smoothing": 0.1, "weight": True, "ignore_index": 2}])
+def test_cross_entropy_with_a_block_per_row(real_launch, options):
+    """Rows of 64+ classes: the loss and its gradient on one 256-thread block per row (the lane
+    that writes the target's gradient element also takes the hit from it)."""
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((3, 300)).astype(np.float32) * 3
+    target = np.array([5, 2, 299])
+    options = dict(options)
+    weight = rng.random(300).astype(np.float32) + 0.5 if options.pop("weight", False) else None
+    ours_x = framework.tensor(x, device="cuda", requires_grad=True)
+    theirs_x = torch.tensor(x, requires_grad=True)
+    ours = framework.nn.functional.cross_entropy(ours_x, _on_cuda(target), None if weight is None
+                                                 else _on_cuda(weight), **options)
+    theirs = torch.nn.functional.cross_entropy(theirs_x, torch.tensor(target), None if weight is None
+                                               else torch.tensor(weight), **options)
+    ours.backward()
+    theirs.backward()
+    np.testing.assert_allclose(ours.item(), theirs.item(), rtol=1e-5)
+    np.testing.assert_allclose(ours_x.grad.cpu().numpy(), theirs_x.grad.numpy(), rtol=1e-5, atol=1e-7)
+
+
 def test_softmax_and_elementwise_with_many_blocks(real_launch):
     x = np.random.default_rng(2).standard_normal((40, 33)).astype(np.float32)
     t = _on_cuda(x)

@@ -448,6 +448,16 @@ def argreduce(op, a, dim):
     return CudaArray(values.buf, shape), CudaArray(indices.buf, shape)
 
 
+def _row_lanes(n, shareable=True):
+    """Threads per row for a row kernel (kernels/cuda/reduce.py row_lanes): a block of ROW_THREADS
+    for rows of 64+ elements on a GPU, else one thread (the simulator's barriers crawl)."""
+    return rd.ROW_THREADS if shareable and n >= 64 and not SIMULATOR else 1
+
+
+def _row_launch(rows, lanes):
+    return _grid(rows) if lanes == 1 else (min(rows, 65535), lanes)
+
+
 def softmax(a, dim, log):
     order = [d for d in range(a.ndim) if d != dim] + [dim]
     moved = contiguous(permute(a, order))
@@ -455,7 +465,8 @@ def softmax(a, dim, log):
     n = moved.shape[-1]
     rows = moved.size // max(n, 1)
     if moved.size:
-        rd.softmax_rows[_grid(rows)](moved.buf[moved.offset:], out.buf, rows, n, bool(log))
+        lanes = _row_lanes(n, a.dtype == np.float32)
+        rd.softmax_rows[_row_launch(rows, lanes)](moved.buf[moved.offset:], out.buf, rows, n, bool(log), lanes)
     inverse = [order.index(d) for d in range(a.ndim)]
     return permute(out, inverse)
 
@@ -813,9 +824,10 @@ def cross_entropy(x, target, weight, ignore_index, label_smoothing):
     losses, row_weights = empty((n,), x.dtype), empty((n,), x.dtype)
     w, has_w = _class_weights(weight, x)
     if n:
-        loss.cross_entropy_forward[_grid(n)](_flat_input(x), _int64_flat(target), w, has_w, ignore_index,
-                                             float(label_smoothing), losses.buf, row_weights.buf, n, c,
-                                             device_errors())
+        lanes = _row_lanes(c, x.dtype == np.float32)
+        loss.cross_entropy_forward[_row_launch(n, lanes)](_flat_input(x), _int64_flat(target), w, has_w, ignore_index,
+                                                          float(label_smoothing), losses.buf, row_weights.buf, n, c,
+                                                          device_errors(), lanes)
     return losses, reduce("sum", row_weights, (0,), x.dtype)
 
 
@@ -824,9 +836,10 @@ def cross_entropy_backward(x, target, weight, ignore_index, label_smoothing, sca
     grad = empty((n, c), x.dtype)
     w, has_w = _class_weights(weight, x)
     if n:
-        loss.cross_entropy_backward[_grid(n)](_flat_input(x), _int64_flat(target), w, has_w, ignore_index,
-                                              float(label_smoothing), _flat_input(scale), grad.buf, n, c,
-                                              device_errors())
+        lanes = _row_lanes(c, x.dtype == np.float32)
+        loss.cross_entropy_backward[_row_launch(n, lanes)](_flat_input(x), _int64_flat(target), w, has_w,
+                                                           ignore_index, float(label_smoothing), _flat_input(scale),
+                                                           grad.buf, n, c, device_errors(), lanes)
     return grad
 
 
@@ -880,15 +893,16 @@ def ctc_loss_backward(grad_out, log_probs, targets, offsets, target_lengths, inp
 
 
 def layer_norm(x, w, b, eps):
-    """(out, mean, rstd) normalising each row of the 2-D `x`; one thread per row."""
+    """(out, mean, rstd) normalising each row of the 2-D `x`; one thread or one block per row."""
     rows, c = x.shape
     out = empty((rows, c), x.dtype)
     mean, rstd = empty((rows,), np.float64), empty((rows,), np.float64)
     flat_x = _flat_input(x)
     if rows:
-        norm.layer_norm_forward[_grid(rows)](flat_x, flat_x if w is None else _flat_input(w),
-                                             flat_x if b is None else _flat_input(b), w is not None, b is not None,
-                                             float(eps), out.buf, mean.buf, rstd.buf, rows, c)
+        lanes = _row_lanes(c)
+        norm.layer_norm_forward[_row_launch(rows, lanes)](
+            flat_x, flat_x if w is None else _flat_input(w), flat_x if b is None else _flat_input(b), w is not None,
+            b is not None, float(eps), out.buf, mean.buf, rstd.buf, rows, c, lanes)
     return out, mean, rstd
 
 
@@ -897,8 +911,9 @@ def layer_norm_backward(g, x, w, mean, rstd):
     dx, dw, db = empty((rows, c), x.dtype), empty((c,), x.dtype), empty((c,), x.dtype)
     flat_g, flat_x = _flat_input(g), _flat_input(x)
     if rows:
-        norm.layer_norm_input_grad[_grid(rows)](flat_g, flat_x, flat_x if w is None else _flat_input(w), w is not None,
-                                                mean.buf, rstd.buf, dx.buf, rows, c)
+        lanes = _row_lanes(c)
+        norm.layer_norm_input_grad[_row_launch(rows, lanes)](flat_g, flat_x, flat_x if w is None else _flat_input(w),
+                                                             w is not None, mean.buf, rstd.buf, dx.buf, rows, c, lanes)
     if c:
         norm.layer_norm_param_grads[_grid(c)](flat_g, flat_x, mean.buf, rstd.buf, dw.buf, db.buf, rows, c)
     return dx, dw, db

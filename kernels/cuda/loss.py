@@ -1,12 +1,13 @@
-"""Loss kernels on contiguous arrays: fused cross-entropy and NLL (one thread per row), and
+"""Loss kernels on contiguous arrays: fused cross-entropy (one thread or one block per row) and
+NLL (one thread per row), and
 CTC's alpha/beta recursions (one thread per batch element; the gradient one thread per
 element). Every kernel checks the class indices and lengths it reads (kernels.cuda.errors)."""
 import math
 
-from numba import cuda
+from numba import cuda, float32
 
 from kernels.cuda.errors import TARGET_ERROR, record_error
-from kernels.cuda.reduce import max_and_exp_sum
+from kernels.cuda.reduce import ROW_THREADS, max_and_exp_sum, row_combine, row_lanes
 from kernels.loss_terms import cross_entropy_grad_terms
 
 LENGTH_ERROR = 41  # RuntimeError: CTC lengths that do not fit the arrays (value: the batch element)
@@ -31,67 +32,77 @@ def _counted(t, ignore_index, c, errors):
 
 @cuda.jit(device=True, inline=True)
 def _row_losses(x, target, weight, has_weight, ignore_index, smoothing, losses, row_weights, n, c, errors,
-                from_logits):
+                from_logits, lanes):
     """losses[i] as the CPU kernels' (NLL, or from_logits cross-entropy); row_weights[i] =
-    w[target[i]] (0 for ignored rows), whose sum divides the mean. One thread per row."""
-    i = cuda.grid(1)
+    w[target[i]] (0 for ignored rows), whose sum divides the mean. One thread or one block per
+    row (`lanes`, kernels/cuda/reduce.py; a block only for float32 logits)."""
+    part = cuda.shared.array(ROW_THREADS, dtype=float32)
+    i, step, lane = row_lanes(lanes)
     while i < n:
         t = target[i]
         if not _counted(t, ignore_index, c, errors):
-            losses[i] = 0.0
-            row_weights[i] = 0.0
+            if lane == 0:
+                losses[i] = 0.0
+                row_weights[i] = 0.0
         else:
             wt = _class_weight(weight, has_weight, t)
+            loss = -wt * x[i * c + t]
             if from_logits:
-                m, s = max_and_exp_sum(x, i * c, c)
+                m, s = max_and_exp_sum(part, x, i * c, c, lane, lanes)
                 lse = m + math.log(s)
                 loss = wt * (lse - x[i * c + t])
                 if smoothing != 0.0:
                     smooth = 0.0
-                    for j in range(c):
+                    for j in range(lane, c, lanes):
                         smooth += _class_weight(weight, has_weight, j) * (lse - x[i * c + j])
+                    smooth = row_combine(part, smooth, lanes, False)
                     loss = (1.0 - smoothing) * loss + smoothing / c * smooth
+            if lane == 0:
                 losses[i] = loss
-            else:
-                losses[i] = -wt * x[i * c + t]
-            row_weights[i] = wt
-        i += cuda.gridsize(1)
+                row_weights[i] = wt
+        i += step
 
 
 @cuda.jit(cache=True)
-def cross_entropy_forward(x, target, weight, has_weight, ignore_index, smoothing, losses, row_weights, n, c, errors):
-    _row_losses(x, target, weight, has_weight, ignore_index, smoothing, losses, row_weights, n, c, errors, True)
+def cross_entropy_forward(x, target, weight, has_weight, ignore_index, smoothing, losses, row_weights, n, c, errors,
+                          lanes):
+    _row_losses(x, target, weight, has_weight, ignore_index, smoothing, losses, row_weights, n, c, errors, True,
+                lanes)
 
 
 @cuda.jit(cache=True)
-def cross_entropy_backward(x, target, weight, has_weight, ignore_index, smoothing, scale, grad, n, c, errors):
-    """Checks the targets again: they may have changed since the forward."""
-    i = cuda.grid(1)
+def cross_entropy_backward(x, target, weight, has_weight, ignore_index, smoothing, scale, grad, n, c, errors, lanes):
+    """Checks the targets again: they may have changed since the forward. The lane that writes
+    the target's element takes the hit from it."""
+    part = cuda.shared.array(ROW_THREADS, dtype=float32)
+    i, step, lane = row_lanes(lanes)
     while i < n:
         t = target[i]
         if not _counted(t, ignore_index, c, errors):
-            for j in range(c):
+            for j in range(lane, c, lanes):
                 grad[i * c + j] = 0.0
         else:
             w_total = 0.0
             if has_weight:
-                for j in range(c):
+                for j in range(lane, c, lanes):
                     w_total += weight[j]
+                w_total = row_combine(part, w_total, lanes, False)
             else:
                 w_total = c
-            m, s = max_and_exp_sum(x, i * c, c)
+            m, s = max_and_exp_sum(part, x, i * c, c, lane, lanes)
             hit, a, spread = cross_entropy_grad_terms(smoothing, c, _class_weight(weight, has_weight, t), w_total,
                                                       scale[i], s)
-            for j in range(c):
+            for j in range(lane, c, lanes):
                 grad[i * c + j] = math.exp(x[i * c + j] - m) * a - spread * _class_weight(weight, has_weight, j) \
                     * scale[i]
-            grad[i * c + t] -= hit
-        i += cuda.gridsize(1)
+            if t % lanes == lane:
+                grad[i * c + t] -= hit
+        i += step
 
 
 @cuda.jit(cache=True)
 def nll_forward(x, target, weight, has_weight, ignore_index, losses, row_weights, n, c, errors):
-    _row_losses(x, target, weight, has_weight, ignore_index, 0.0, losses, row_weights, n, c, errors, False)
+    _row_losses(x, target, weight, has_weight, ignore_index, 0.0, losses, row_weights, n, c, errors, False, 1)
 
 
 @cuda.jit(cache=True)

@@ -1,56 +1,62 @@
 """Layer normalisation over rows of a contiguous (rows, C) array: forward and input gradient
-one thread per row, weight and bias gradients one thread per column. Batch normalisation per
+one thread or one block per row (kernels/cuda/reduce.py's row shapes), weight and bias
+gradients one thread per column. Batch normalisation per
 channel of a contiguous (N, C, S) array (below)."""
 import math
 
-from numba import cuda
+from numba import cuda, float64
 
+from kernels.cuda.reduce import ROW_THREADS, row_combine, row_lanes
 from kernels.normalization import batch_norm_affine
 
 
 @cuda.jit(cache=True)
-def layer_norm_forward(x, w, b, has_w, has_b, eps, out, mean, rstd, rows, c):
-    i = cuda.grid(1)
+def layer_norm_forward(x, w, b, has_w, has_b, eps, out, mean, rstd, rows, c, lanes):
+    """Statistics in float64; one thread or one block per row (`lanes`, kernels/cuda/reduce.py)."""
+    part = cuda.shared.array(ROW_THREADS, dtype=float64)
+    i, step, lane = row_lanes(lanes)
     while i < rows:
-        m = 0.0
-        for j in range(c):
-            m += float(x[i * c + j])
-        m /= c
-        v = 0.0
-        for j in range(c):
+        s = 0.0
+        for j in range(lane, c, lanes):
+            s += float(x[i * c + j])
+        m = row_combine(part, s, lanes, False) / c
+        s = 0.0
+        for j in range(lane, c, lanes):
             d = float(x[i * c + j]) - m
-            v += d * d
-        r = 1.0 / math.sqrt(v / c + eps)
-        mean[i] = m
-        rstd[i] = r
-        for j in range(c):
+            s += d * d
+        r = 1.0 / math.sqrt(row_combine(part, s, lanes, False) / c + eps)
+        if lane == 0:
+            mean[i] = m
+            rstd[i] = r
+        for j in range(lane, c, lanes):
             y = (x[i * c + j] - m) * r
             if has_w:
                 y *= w[j]
             if has_b:
                 y += b[j]
             out[i * c + j] = y
-        i += cuda.gridsize(1)
+        i += step
 
 
 @cuda.jit(cache=True)
-def layer_norm_input_grad(g, x, w, has_w, mean, rstd, dx, rows, c):
-    i = cuda.grid(1)
+def layer_norm_input_grad(g, x, w, has_w, mean, rstd, dx, rows, c, lanes):
+    part = cuda.shared.array(ROW_THREADS, dtype=float64)
+    i, step, lane = row_lanes(lanes)
     while i < rows:
         m = mean[i]
         r = rstd[i]
         s1 = 0.0
         s2 = 0.0
-        for j in range(c):
+        for j in range(lane, c, lanes):
             gw = float(g[i * c + j]) * w[j] if has_w else float(g[i * c + j])
             s1 += gw
             s2 += gw * (x[i * c + j] - m) * r
-        s1 /= c
-        s2 /= c
-        for j in range(c):
+        s1 = row_combine(part, s1, lanes, False) / c
+        s2 = row_combine(part, s2, lanes, False) / c
+        for j in range(lane, c, lanes):
             gw = g[i * c + j] * w[j] if has_w else g[i * c + j]
             dx[i * c + j] = r * (gw - s1 - (x[i * c + j] - m) * r * s2)
-        i += cuda.gridsize(1)
+        i += step
 
 
 @cuda.jit(cache=True)
