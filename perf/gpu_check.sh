@@ -24,12 +24,13 @@ if compgen -G "$WHEELS/*.whl" > /dev/null; then
 fi
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 
-nvidia-smi > "$OUT/nvidia-smi.txt" 2>&1
+# (at most 8 files come back from a lent machine: versions.txt holds nvidia-smi's and the framework's checks too)
+nvidia-smi > "$OUT/versions.txt" 2>&1
 summary "nvidia-smi exit status: $?"
-python3 - > "$OUT/versions.txt" 2>&1 <<'PY'
+python3 - >> "$OUT/versions.txt" 2>&1 <<'PY'
 import platform
 print("python", platform.python_version())
-for name in ("numba", "numba-cuda", "llvmlite", "numpy", "torch", "nvmath-python", "nvidia-cublas", "cuda-bindings",
+for name in ("numba", "numba-cuda", "llvmlite", "numpy", "torch", "nvmath-python", "nvidia-cublas", "cuda-bindings", "rmm-cu13",
              "nvidia-cuda-nvcc-cu13", "nvidia-nvjitlink-cu13"):
     try:
         from importlib import metadata
@@ -42,7 +43,7 @@ cuda.detect()
 PY
 summary "versions exit status: $? (see versions.txt)"
 # Whether the framework can compile kernels here and reaches cuBLAS; without a compiler the tests are skipped.
-python3 - > "$OUT/framework_cuda.txt" 2>&1 <<'PY'
+python3 - > "$OUT/framework_cuda.tmp" 2>&1 <<'PY'
 import framework
 from framework.backends import cuda_compiler_problem
 from kernels.cuda import cublas
@@ -55,12 +56,20 @@ if ok:
 raise SystemExit(0 if ok else 3)
 PY
 usable=$?
-summary "framework on cuda: exit status $usable ($(tr '\n' ' ' < "$OUT/framework_cuda.txt" | cut -c1-300))"
+summary "framework on cuda: exit status $usable ($(tr '\n' ' ' < "$OUT/framework_cuda.tmp" | cut -c1-300))"
+cat "$OUT/framework_cuda.tmp" >> "$OUT/versions.txt" && rm "$OUT/framework_cuda.tmp"
 
 BENCH_TIMEOUT="${BENCH_TIMEOUT:-150}"
 timeout "$BENCH_TIMEOUT" python3 -m perf.gpu --out "$OUT" --markdown "$OUT/RESULTS-gpu.md" 2>&1 \
     | tee "$OUT/gpu_bench.txt"
 summary "gpu benchmarks exit status: ${PIPESTATUS[0]} (limit ${BENCH_TIMEOUT}s; gpu_bench.json holds what finished)"
+# The training steps again on RAPIDS Memory Manager's stream-ordered pool (framework/backends/cuda_memory.py),
+# when rmm is importable: whether it should become the default allocator.
+if python3 -c "import rmm" 2>/dev/null; then
+    FRAMEWORK_CUDA_ALLOCATOR=rmm-async timeout "$BENCH_TIMEOUT" python3 -m perf.gpu --only step --out "$OUT/rmm_async" \
+        2>&1 | tail -n 8 >> "$OUT/gpu_bench.txt"
+    summary "steps on rmm-async: exit status ${PIPESTATUS[0]} (figures in rmm_async/gpu_bench.json)"
+fi
 
 TEST_TIMEOUT="${TEST_TIMEOUT:-300}"
 # Every op test on device="cuda" (the `device` fixture, tests/conftest.py) and the CUDA backend's own tests,

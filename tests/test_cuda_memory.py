@@ -84,3 +84,19 @@ def test_a_lenet_step_copies_nothing_to_the_host_and_holds_the_same_memory_each_
     assert backend.transfers["d2h"] == before["d2h"] and backend.transfers["h2d"] == before["h2d"]
     assert held[1] == held[2]  # nothing accumulates from step to step (momentum buffers came in step 1)
     assert framework.cuda.max_memory_allocated() > held[2]  # activations were held during the step
+
+
+def test_the_allocator_is_chosen_by_name():
+    """FRAMEWORK_CUDA_ALLOCATOR: Numba's by default; a misspelt name is refused, naming the choices;
+    RMM's need rmm-cu13 (in the simulator, which allocates host arrays, Numba's is kept)."""
+    import subprocess
+    import sys
+    code = ("import framework.backends.cuda_backend as b; print(b.ALLOCATOR)")
+    run = lambda value: subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                                       env={**__import__("os").environ, "FRAMEWORK_CUDA_ALLOCATOR": value})
+    from framework.backends import cuda_backend
+    assert cuda_backend.ALLOCATOR == "numba"
+    bad = run("rmm")
+    assert bad.returncode != 0 and "FRAMEWORK_CUDA_ALLOCATOR must be one of numba, rmm-async, rmm-pool" in bad.stderr
+    if cuda_backend.SIMULATOR:
+        assert run("rmm-async").stdout.strip() == "numba"

@@ -36,6 +36,7 @@ from kernels.scalar import BOOL_OUT, OPTIMIZERS
 
 name = "cuda"
 transfers = {"h2d": 0, "d2h": 0, "checks": 0}
+ALLOCATOR = cuda_memory.install_allocator()  # (before the line below creates Numba's context)
 SIMULATOR = bool(getattr(cuda, "simulator", None)) and cuda.is_available() and \
     type(cuda.device_array(1)).__name__ == "FakeCUDAArray"
 if SIMULATOR:  # the simulator runs the random-number hash on NumPy scalars, which warn as it (rightly) wraps

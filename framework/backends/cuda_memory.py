@@ -5,10 +5,18 @@ As PyTorch's caching allocator reports it, each buffer counts rounded up to 512 
 allocation until the last view of it is dropped; the peak is the most held at once since the start
 or `reset_peak`. Buffers are Numba's: freeing one only queues it (Numba frees in batches, each a
 device synchronisation), so `reserved()` adds what Numba has queued and `empty_cache()` frees it.
-The layout tables kernels read (cached, a few bytes each) are not tensors and are not counted."""
+The layout tables kernels read (cached, a few bytes each) are not tensors and are not counted.
+
+The allocator itself is Numba's (cuMemAlloc, and cuMemFree in batches, each a device
+synchronisation) unless FRAMEWORK_CUDA_ALLOCATOR names one of RAPIDS Memory Manager's (the
+`rmm-cu13` package) before the CUDA backend loads: "rmm-async" (the driver's stream-ordered pool,
+cudaMallocAsync) or "rmm-pool" (RMM's pool over cudaMalloc). Either returns a freed buffer to its
+pool at once, with no synchronisation. (Not yet measured on a GPU: Numba's stays the default.)"""
+import os
 import weakref
 
 BLOCK = 512  # PyTorch's smallest block (c10/cuda/CUDACachingAllocator.cpp: kMinBlockSize)
+ALLOCATORS = ("numba", "rmm-async", "rmm-pool")
 
 _held = {"current": 0, "peak": 0, "count": 0}
 
@@ -74,3 +82,27 @@ def empty_cache():
         cuda.current_context().deallocations.clear()
     except Exception:  # the simulator keeps no queue
         pass
+
+
+def install_allocator():
+    """Route Numba's device allocations through the allocator FRAMEWORK_CUDA_ALLOCATOR names (see
+    above); must run before Numba creates its context. Returns the name in use (the simulator
+    allocates host arrays: always "numba" there)."""
+    choice = os.environ.get("FRAMEWORK_CUDA_ALLOCATOR", "numba")
+    if choice not in ALLOCATORS:
+        raise ValueError(f"FRAMEWORK_CUDA_ALLOCATOR must be one of {', '.join(ALLOCATORS)}, got {choice!r}")
+    from numba import config
+    if choice == "numba" or config.ENABLE_CUDASIM:
+        return "numba"
+    try:
+        import rmm
+        from rmm.allocators.numba import RMMNumbaManager
+    except ImportError as exc:
+        raise ImportError(f"FRAMEWORK_CUDA_ALLOCATOR={choice} needs RAPIDS Memory Manager: "
+                          f"pip install rmm-cu13 ({exc})") from exc
+    from numba import cuda
+    cuda.set_memory_manager(RMMNumbaManager)
+    upstream = rmm.mr.CudaAsyncMemoryResource() if choice == "rmm-async" else \
+        rmm.mr.PoolMemoryResource(rmm.mr.CudaMemoryResource())
+    rmm.mr.set_current_device_resource(upstream)
+    return choice
