@@ -500,7 +500,7 @@ def matmul(a, b, batch_shape):
     m = b.shape[-1]
     nb = math.prod(batch_shape)
     total = nb * n * m
-    if cublas.supported(a.dtype, n, k, m, total) and cublas.library() is not None:  # reads views in place
+    if cublas.supported(a.dtype, n, k, m) and cublas.library() is not None:  # reads views in place
         if not total or not k:
             return zeros((*batch_shape, n, m), a.dtype)
         out = empty((*batch_shape, n, m), a.dtype)
@@ -616,7 +616,8 @@ def _conv_launch(x_shape, w_shape, stride, padding, dilation, out_spatial):
 def _gemm_convolution(x, w_shape, dtype):
     """Whether a convolution runs as im2col + cuBLAS products (float32/float64 with cuBLAS there),
     instead of the direct kernels below (one thread per output, or per weight for its gradient)."""
-    return cublas.supported(dtype) and cublas.library() is not None and math.prod(x.shape) and math.prod(w_shape)
+    return cublas.supported(dtype) and cublas.library() is not None and math.prod(x.shape) > 0 \
+        and math.prod(w_shape) > 0
 
 
 def _per_group_shape(groups, *dims):
@@ -701,8 +702,8 @@ def convolution_grad_weight(x, g, w_shape, stride, padding, dilation, groups, co
         n, oc = g.shape[:2]
         positions = math.prod(g.shape[2:])
         cols = _images_beside_positions(_columns(x, w_shape, stride, padding, dilation, g.shape[2:], groups))
-        g_rows = _images_beside_positions(reshape(contiguous(g), (n, *_per_group_shape(groups, oc // groups, positions))))
-        return reshape(matmul(g_rows, _matrix_transpose(cols), _per_group_shape(groups)), w_shape)
+        g = reshape(contiguous(g), (n, *_per_group_shape(groups, oc // groups, positions)))
+        return reshape(matmul(_images_beside_positions(g), _matrix_transpose(cols), _per_group_shape(groups)), w_shape)
     dw = empty(w_shape, g.dtype)
     if dw.size:
         conv.conv_grad_weight[_grid(dw.size)](_flat_input(x), _flat_input(g), dw.buf,
