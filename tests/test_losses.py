@@ -56,10 +56,10 @@ def test_cross_entropy_probabilities_and_spatial(device, reduction):
 
 @pytest.mark.parametrize("smoothing", [0.0, 0.1])
 def test_cross_entropy_over_the_threaded_size(device, smoothing):
-    """40 rows of 500 classes: the CPU's threaded kernels (past cpu_backend._NORM_PARALLEL_MIN),
+    """40 rows of 500 classes: the CPU's threaded kernels (past cpu_backend.ROWS_PARALLEL_MIN),
     with class weights and ignored rows; a class out of range still raises before any work."""
-    from framework.backends.cpu_backend import _NORM_PARALLEL_MIN
-    assert 40 * 500 >= _NORM_PARALLEL_MIN
+    from framework.backends.cpu_backend import ROWS_PARALLEL_MIN
+    assert 40 * 500 >= ROWS_PARALLEL_MIN
     rng = np.random.default_rng(3)
     big, classes = randn(40, 500) * 3, rng.integers(0, 500, 40)
     classes[[5, 17]] = -100

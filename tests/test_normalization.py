@@ -184,8 +184,8 @@ def test_layer_group_and_rms_norm(device):
 
 
 def test_layer_norm_over_the_threaded_size_matches_torch(device):
-    from framework.backends.cpu_backend import _NORM_PARALLEL_MIN
-    assert 70 * 256 >= _NORM_PARALLEL_MIN  # (the CPU's threaded kernels, forward and input gradient)
+    from framework.backends.cpu_backend import ROWS_PARALLEL_MIN
+    assert 70 * 256 >= ROWS_PARALLEL_MIN  # (the CPU's threaded kernels, forward and input gradient)
     check_module(lambda nn: nn.LayerNorm(256), (70, 256), device=device)
     check(lambda T, x: T.nn.functional.layer_norm(x.double(), (256,)), randn(70, 256), device=device)
 

@@ -949,7 +949,8 @@ def adaptive_max_pool(x, out_size):
 # ----------------------------------------------------------------- layer norm
 
 
-_NORM_PARALLEL_MIN = 1 << 14  # elements (layer norm, cross-entropy): 64 rows of 256 take 9 us on one thread or two
+ROWS_PARALLEL_MIN = 1 << 14  # elements from which row kernels (layer norm, cross-entropy) run on every thread:
+# 64 rows of 256 take 9 us on one thread or two
 
 
 def layer_norm(x, w, b, eps):
@@ -958,7 +959,7 @@ def layer_norm(x, w, b, eps):
     out = np.empty_like(x)
     mean, rstd = np.empty(x.shape[0]), np.empty(x.shape[0])
     absent = np.empty(0, x.dtype)  # (never read: has_w / has_b say so)
-    forward = norm.layer_norm_forward_parallel if x.size >= _NORM_PARALLEL_MIN else norm.layer_norm_forward
+    forward = norm.layer_norm_forward_parallel if x.size >= ROWS_PARALLEL_MIN else norm.layer_norm_forward
     forward(x, absent if w is None else w, absent if b is None else b, w is not None, b is not None, float(eps), out,
             mean, rstd)
     return out, mean, rstd
@@ -968,7 +969,7 @@ def layer_norm_backward(g, x, w, mean, rstd):
     """(dx, dw, db) of layer_norm."""
     g, x = np.ascontiguousarray(g), np.ascontiguousarray(x)
     dx = np.empty_like(x)
-    input_grad = norm.layer_norm_input_grad_parallel if x.size >= _NORM_PARALLEL_MIN else norm.layer_norm_input_grad
+    input_grad = norm.layer_norm_input_grad_parallel if x.size >= ROWS_PARALLEL_MIN else norm.layer_norm_input_grad
     input_grad(g, x, np.empty(0, x.dtype) if w is None else w, w is not None, mean, rstd, dx)
     dw, db = np.empty(x.shape[1], x.dtype), np.empty(x.shape[1], x.dtype)
     norm.layer_norm_param_grads(g, x, mean, rstd, dw, db, numba.get_num_threads())
@@ -1183,7 +1184,7 @@ def cross_entropy(x, target, weight, ignore_index, label_smoothing):
     class out of range."""
     losses, counted = np.empty(x.shape[0], x.dtype), np.empty(x.shape[0])
     w, has_w = _class_weights(weight, x)
-    forward = loss.cross_entropy_forward_parallel if x.size >= _NORM_PARALLEL_MIN else loss.cross_entropy_forward
+    forward = loss.cross_entropy_forward_parallel if x.size >= ROWS_PARALLEL_MIN else loss.cross_entropy_forward
     bad, cls = forward(np.ascontiguousarray(x), np.ascontiguousarray(target, np.int64), w, has_w, ignore_index,
                        float(label_smoothing), losses, counted)
     if bad:
@@ -1194,7 +1195,7 @@ def cross_entropy(x, target, weight, ignore_index, label_smoothing):
 def cross_entropy_backward(x, target, weight, ignore_index, label_smoothing, scale):
     grad = np.empty(x.shape, x.dtype)
     w, has_w = _class_weights(weight, x)
-    backward = loss.cross_entropy_backward_parallel if x.size >= _NORM_PARALLEL_MIN else loss.cross_entropy_backward
+    backward = loss.cross_entropy_backward_parallel if x.size >= ROWS_PARALLEL_MIN else loss.cross_entropy_backward
     bad, cls = backward(np.ascontiguousarray(x), np.ascontiguousarray(target, np.int64), w, has_w, ignore_index,
                         float(label_smoothing), np.ascontiguousarray(scale, x.dtype), grad)
     if bad:  # (the targets changed since the forward)

@@ -73,7 +73,7 @@ def _write(name, result, out):
     return out
 
 
-def _with_out(fn, name, args, kwargs, out):
+def call_with_out(fn, name, args, kwargs, out):
     """fn(*args, **kwargs) written into `out`, with PyTorch's checks."""
     if grad_mode.state.enabled and _requires_grad(args, kwargs):
         raise RuntimeError(f"{name}(): functions with out=... arguments don't support automatic "
@@ -90,7 +90,7 @@ def _with_out(fn, name, args, kwargs, out):
     return type(result)(*written) if hasattr(result, "_fields") else tuple(written)
 
 
-_ENV_NAMES = {"_wrapped", "_op_name", "_with_out", "out"}  # the generated wrapper's own names
+_ENV_NAMES = {"_wrapped", "_op_name", "call_with_out", "out"}  # the generated wrapper's own names
 
 
 def _spelled_out(fn, name):
@@ -101,7 +101,7 @@ def _spelled_out(fn, name):
     if name in FACTORIES or any(p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) or p.name in _ENV_NAMES
                                 or p.name.startswith("_default") for p in params):
         return None
-    env = {"_wrapped": fn, "_op_name": name, "_with_out": _with_out}
+    env = {"_wrapped": fn, "_op_name": name, "call_with_out": call_with_out}
     heads = {kind: [] for kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD,
                                    inspect.Parameter.KEYWORD_ONLY)}
     for i, p in enumerate(params):
@@ -117,7 +117,7 @@ def _spelled_out(fn, name):
     exec(f"def with_out({text}):\n"
          f"    if out is None:\n"
          f"        return _wrapped({call})\n"
-         f"    return _with_out(_wrapped, _op_name, {args}, {kwargs}, out)\n", env)
+         f"    return call_with_out(_wrapped, _op_name, {args}, {kwargs}, out)\n", env)
     return env["with_out"]
 
 
@@ -132,7 +132,7 @@ def accepts_out(fn):
     def with_out(*args, out=None, **kwargs):
         if out is None:
             return fn(*args, **kwargs)
-        return _with_out(fn, name, args, kwargs, out)
+        return call_with_out(fn, name, args, kwargs, out)
     return with_out
 
 

@@ -5,7 +5,7 @@ import math
 from framework import dtypes as _dt
 from framework.autograd.function import Function, skips_apply
 from framework.ops._util import normalize_dims, same_device, wrap, wrap_dim
-from framework.ops.out_argument import _with_out
+from framework.ops.out_argument import call_with_out
 from framework.tensor import Tensor
 
 
@@ -325,7 +325,7 @@ class Cat(Function):
 
 def cat(tensors, dim=0, *, out=None):
     if out is not None:  # (out= here, not in out_argument's wrapper: a call less on every cat)
-        return _with_out(cat, "cat", (tensors, dim), {}, out)
+        return call_with_out(cat, "cat", (tensors, dim), {}, out)
     if type(tensors) is not list:
         tensors = list(tensors)
     if not tensors:

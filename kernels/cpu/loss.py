@@ -142,16 +142,15 @@ def nll_forward(x, target, weight, has_weight, ignore_index, losses, counted):
 
 @kernel
 def nll_backward(target, weight, has_weight, ignore_index, scale, grad):
-    """grad (N, C), zero on entry: grad[i, t] = -w[t] * scale[i]. Checks the targets again."""
-    n, c = grad.shape
-    for i in range(n):
-        t = target[i]
-        if t == ignore_index:
-            continue
-        if t < 0 or t >= c:
-            return True, t
-        grad[i, t] = -(weight[t] if has_weight else 1.0) * scale[i]
-    return False, 0
+    """grad (N, C), zero on entry: grad[i, t] = -w[t] * scale[i]. Checks the targets again (they
+    may have changed since the forward), all of them before writing, as the other loss kernels."""
+    bad, cls = _first_bad_target(target, ignore_index, grad.shape[1])
+    if not bad:
+        for i in range(grad.shape[0]):
+            t = target[i]
+            if t != ignore_index:
+                grad[i, t] = -(weight[t] if has_weight else 1.0) * scale[i]
+    return bad, cls
 
 
 # ----------------------------------------------------------------- CTC
