@@ -231,3 +231,49 @@ def test_a_convolution_reads_its_weight_once_for_every_image(host_cublas):
     forward, weight_grad = host_cublas.calls[0], host_cublas.calls[-1]
     assert forward["batch"] == 3 and forward["stride_b"] == 0  # (cuBLAS's B is our left operand, W)
     assert weight_grad["batch"] == 1 and weight_grad["k"] == 3 * 9
+
+
+def test_float16_products_stay_float16_on_the_tensor_cores(host_cublas):
+    """matmul and linear keep float16 operands where cuBLAS is there (float32 accumulation, one
+    rounding), forward and backward, against PyTorch's float16 products; the bias gradient is a
+    float16 sum computed in float32."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(7)
+    x, w, b = (rng.standard_normal(s).astype(np.float16) for s in ((4, 6, 5), (3, 5), (3,)))
+    ours = [framework.tensor(v, device="cuda", requires_grad=True) for v in (x, w, b)]
+    theirs = [torch.tensor(v, requires_grad=True) for v in (x, w, b)]
+    y_ours = framework.nn.functional.linear(*ours) @ framework.tensor(np.eye(3, dtype=np.float16), device="cuda")
+    y_theirs = torch.nn.functional.linear(*theirs) @ torch.eye(3, dtype=torch.float16)
+    assert y_ours.dtype == framework.float16
+    assert host_cublas.calls and all(c["compute"] == cublas.COMPUTE_32F for c in host_cublas.calls)
+    forward_calls = len(host_cublas.calls)
+    g = rng.standard_normal(tuple(y_theirs.shape)).astype(np.float16)
+    y_ours.backward(framework.tensor(g, device="cuda"))
+    y_theirs.backward(torch.tensor(g))
+    assert len(host_cublas.calls) > forward_calls
+    for a, t in zip([y_ours] + [v.grad for v in ours], [y_theirs] + [v.grad for v in theirs]):
+        assert a.dtype == framework.float16
+        np.testing.assert_allclose(a.detach().cpu().numpy().astype(np.float32), t.detach().float().numpy(),
+                                   rtol=2e-3, atol=2e-3)
+
+
+def test_autocast_products_run_in_float16_on_cuda(host_cublas):
+    x = framework.randn(4, 5, device="cuda")
+    w = framework.randn(3, 5, device="cuda")
+    with framework.autocast("cuda"):
+        y = framework.nn.functional.linear(x, w)
+    assert y.dtype == framework.float16
+    assert len(host_cublas.calls) == 1 and host_cublas.calls[0]["m"] == 3
+    np.testing.assert_allclose(y.float().cpu().numpy(), x.cpu().numpy() @ w.cpu().numpy().T, rtol=1e-2, atol=1e-2)
+
+
+def test_without_cublas_float16_products_compute_in_float32():
+    """The Numba kernels would accumulate in float16: without cuBLAS the operands are widened."""
+    cublas.use(None)
+    if cublas.library() is not None:
+        pytest.skip("nvmath-python is installed and cuBLAS started")
+    from framework.backends import cuda_backend
+    assert not cuda_backend.native_float16_products()
+    a = framework.full((1, 4096), 1.0, device="cuda", dtype=framework.float16)
+    b = framework.full((4096, 1), 1.0, device="cuda", dtype=framework.float16)
+    assert (a @ b).item() == 4096.0  # a float16 running sum stops at 2048 (2049 is not a float16)

@@ -10,6 +10,10 @@ bfloat16 type, and no float16 arithmetic on the CPU), and reductions accumulate 
 as PyTorch's do. Ops that only move or view data (`opmath = False`: reshape, permute,
 indexing, casts, device moves) run on the 16-bit storage itself.
 
+Products on a backend with float16 tensor-core GEMMs (CUDA with cuBLAS) are the exception:
+matmul and linear (`native_float16 = True`) keep float16 operands there, since cuBLAS already
+accumulates them in float32 and rounds once.
+
 `framework.dtypes.low_used` turns on when a low-precision dtype is first asked for (or
 autocast is entered); until then `apply` pays one global read. Then `apply` hands the ops that
 `needed` picks to `dispatch`, which also applies autocast's casts (framework/amp/autocast_mode.py).
@@ -77,6 +81,22 @@ def _down(out, target):
     return out
 
 
+def _native(cls, args):
+    """Whether `cls` runs on float16 operands as they are: it says it can (`native_float16`, a
+    product), every tensor operand is float16, and their device's backend computes float16
+    products in float32 and rounds once (cuBLAS: `native_float16_products`), as PyTorch's do."""
+    if not getattr(cls, "native_float16", False):
+        return False
+    device = None
+    for a in args:
+        if isinstance(a, Tensor):
+            if a.dtype is not _dt.float16:
+                return False
+            device = a.device
+    probe = getattr(device.backend, "native_float16_products", None) if device is not None else None
+    return bool(probe and probe())
+
+
 def needed(cls, args):
     """Whether autocast is on, or `cls` computes and an input is a 16-bit float."""
     return bool(_amp.state.enabled) or (cls.opmath and has_low(args))
@@ -89,7 +109,7 @@ def dispatch(cls, args):
         if op is not None:
             args = _amp.cast_inputs(op, args)
     target = None
-    if cls.opmath and has_low(args):
+    if cls.opmath and has_low(args) and not _native(cls, args):
         target = _target(args)
         args = tuple(_up(a) for a in args)
     state.inner = True

@@ -523,6 +523,13 @@ def matmul(a, b, batch_shape):
     return out
 
 
+def native_float16_products():
+    """Whether matmul and linear may take float16 operands as they are (cuBLAS's tensor cores,
+    float32 accumulation, one rounding) instead of computing in float32: framework/autograd/
+    low_precision.py asks. Without cuBLAS the Numba kernels would accumulate in float16."""
+    return cublas.library() is not None
+
+
 def _tf32():
     """float32 products may use TF32 tensor cores: set_float32_matmul_precision("high"/"medium")
     or framework.backends.cuda.matmul.allow_tf32 = True, as in PyTorch."""

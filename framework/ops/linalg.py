@@ -14,6 +14,7 @@ def _shape_error(a, b):
 class Matmul(Function):
     """(..., n, k) @ (..., k, m); batch dims broadcast."""
     autocast_op = "matmul"  # (framework/amp/autocast_mode.py)
+    native_float16 = True  # (framework/autograd/low_precision.py)
 
     @staticmethod
     def forward(ctx, a, b):
@@ -117,6 +118,7 @@ class Linear(Function):
     """y = x @ w.T + b in one node: BLAS reads w transposed in place, and the weight
     gradient g.T @ x comes out contiguous in w's layout (no transposed copy to make)."""
     autocast_op = "linear"  # (framework/amp/autocast_mode.py)
+    native_float16 = True  # (framework/autograd/low_precision.py)
 
     @staticmethod
     def untracked(x, w, b):

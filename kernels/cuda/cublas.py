@@ -7,7 +7,9 @@ cuBLAS is column-major and our arrays are row-major views: the row-major product
 where B' and A' are B's and A's memory read column-major. A row-major operand (column stride 1)
 read column-major is its transpose (op N); a column-major one (row stride 1: a `.mT` view) is
 itself (op T). So a transposed weight is never copied. Batch dims become one stride (0 for a
-broadcast operand); other layouts are copied first by the caller.
+broadcast operand); other layouts are copied first by the caller. float16 operands run on the
+tensor cores with float32 accumulation and one rounding, as PyTorch's (framework/autograd/
+low_precision.py lets matmul and linear keep float16 operands where this library is there).
 
 On a lent H200 (gemm_ex, 4096^3, from numba device arrays): float32 50.9 TFLOP/s (PyTorch's
 49.5 in the same session), TF32 392, float16 with float32 accumulation 721."""
@@ -22,8 +24,9 @@ INT32_MAX = 2 ** 31 - 1
 MAX_BATCH = 65535  # per call; more are issued in chunks
 
 _state = {"library": None, "handle": None, "reason": None}
-_ONE = {np.dtype(np.float32): np.ones(1, np.float32), np.dtype(np.float64): np.ones(1, np.float64)}
-_ZERO = {np.dtype(np.float32): np.zeros(1, np.float32), np.dtype(np.float64): np.zeros(1, np.float64)}
+# alpha and beta, in the compute type's precision (float16 products accumulate in float32, as PyTorch's)
+_ONE = {COMPUTE_64F: np.ones(1, np.float64), COMPUTE_32F: np.ones(1, np.float32)}
+_ZERO = {COMPUTE_64F: np.zeros(1, np.float64), COMPUTE_32F: np.zeros(1, np.float32)}
 
 
 def library():
@@ -73,7 +76,7 @@ def column_major(rows, cols, row_stride, col_stride):
 
 
 def supported(dtype, *sizes):
-    return np.dtype(dtype) in _ONE and all(0 <= s <= INT32_MAX for s in sizes)
+    return np.dtype(dtype) in DATA_TYPE and all(0 <= s <= INT32_MAX for s in sizes)
 
 
 def gemm(batch, n, k, m, a, a_layout, b, b_layout, out, out_offset, tf32):
@@ -89,9 +92,11 @@ def gemm(batch, n, k, m, a, a_layout, b, b_layout, out, out_offset, tf32):
     (op_a, lda), (op_b, ldb) = a_layout, b_layout
     if not supported(dtype, lda, ldb):
         return False
-    compute = COMPUTE_64F if dtype == np.float64 else (COMPUTE_32F_FAST_TF32 if tf32 else COMPUTE_32F)
+    compute = COMPUTE_64F if dtype == np.float64 else \
+        COMPUTE_32F_FAST_TF32 if tf32 and dtype == np.float32 else COMPUTE_32F
     kind = DATA_TYPE[dtype]
-    one, zero = _ONE[dtype].ctypes.data, _ZERO[dtype].ctypes.data
+    scalars = COMPUTE_64F if compute == COMPUTE_64F else COMPUTE_32F
+    one, zero = _ONE[scalars].ctypes.data, _ZERO[scalars].ctypes.data
     for start in range(0, batch, MAX_BATCH):
         count = min(MAX_BATCH, batch - start)
         lib.gemm_strided_batched_ex(
