@@ -119,6 +119,40 @@ def _signatures():
     return {key: sig for key, sig in sigs.items() if not _flat_only(key)}
 
 
+# Hand-written kernels the backend also launches on integer, float64 and bool data: each is
+# compiled again with its float32 data arrays (and float32 scalars) swapped for these, so that a
+# kernel that only types for float32 (an atomic on bool, a float literal in an integer sum) fails
+# here rather than on a GPU. (Accumulating kernels get no bool: the backend widens those first.)
+_DATA = {"int64": ("int64", "int64"), "float64": ("float64", "float64"), "bool": ("boolean", "boolean")}
+OTHER_DTYPES = {
+    ("reduce", "prod_mid"): ("int64", "float64"), ("reduce", "extreme_mid"): ("int64", "float64"),
+    ("reduce", "all_any_mid"): ("int64", "bool"),
+    ("index", "gather_mid"): ("int64", "float64", "bool"), ("index", "scatter_mid"): ("int64", "float64", "bool"),
+    ("index", "index_select_mid"): ("int64", "float64", "bool"), ("index", "take"): ("int64", "float64", "bool"),
+    ("index", "put"): ("int64", "float64", "bool"), ("index", "scatter_add_mid"): ("int64", "float64"),
+    ("index", "index_add_mid"): ("int64", "float64"), ("index", "put_accumulate"): ("int64", "float64"),
+    ("select", "where_strided"): ("int64", "float64", "bool"), ("memory", "scatter_strided"): ("int64", "bool"),
+    ("memory", "fill"): ("int64", "float64", "bool"), ("scan", "cumsum_mid"): ("int64", "float64"),
+    ("scan", "cumprod_mid"): ("int64", "float64"), ("scan", "cumextreme_mid"): ("int64", "float64"),
+    ("sort", "sort_rows"): ("int64", "float64"),
+}
+
+
+def _other_signatures(key, signature):
+    """The signature with its float32 data swapped for each of OTHER_DTYPES[key] (plus the sums'
+    and casting copies' own pairs)."""
+    from numba import types
+    found = []
+    for name in OTHER_DTYPES.get(key, ()):
+        array, scalar = (getattr(types, t) for t in _DATA[name])
+        found.append(tuple(array[::1] if a == types.float32[::1] else scalar if a == types.float32 else a
+                           for a in signature))
+    i, d, b, f = types.int64[::1], types.float64[::1], types.boolean[::1], types.float32[::1]
+    extra = {("reduce", "sum_mid"): [(i, i) + signature[2:], (d, d) + signature[2:]],
+             ("memory", "copy_strided"): [(i, f, i), (b, f, i), (f, i, i), (d, f, i), (i, b, i), (i, i, i)]}
+    return found + extra.get(key, [])
+
+
 # Elementwise ops whose scalar function takes 15-25 s to compile: only their `_flat` kernel is
 # compiled here; the `_scalar`, `_rscalar` and `_strided` kernels inline the same function into
 # the same loop with other indexing (the other ops show that indexing compiles), and compiling
@@ -163,17 +197,20 @@ def _compile_share(share, parts):
     from numba import cuda
     kernels, signatures = _kernels(), _signatures()
     keys = sorted(k for k in kernels if k in signatures)[share::parts]
-    failures, float64 = [], []
+    failures, float64, compiled = [], [], 0
     for key in keys:
-        try:
-            ptx, _ = cuda.compile_ptx(kernels[key].py_func, signatures[key], cc=(9, 0))
-            assert ".target sm_90" in ptx, "PTX is not for sm_90"
-        except Exception as exc:
-            failures.append(f"{'.'.join(key)}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}")
-            continue
-        if key in NO_FLOAT64 and re.search(_FLOAT64_ARITHMETIC, ptx):
-            float64.append(f"{'.'.join(key)}: {len(re.findall(_FLOAT64_ARITHMETIC, ptx))} float64 operations")
-    return len(keys), failures, float64
+        for n, signature in enumerate([signatures[key]] + _other_signatures(key, signatures[key])):
+            compiled += 1
+            try:
+                ptx, _ = cuda.compile_ptx(kernels[key].py_func, signature, cc=(9, 0))
+                assert ".target sm_90" in ptx, "PTX is not for sm_90"
+            except Exception as exc:
+                failures.append(f"{'.'.join(key)}{signature if n else ''}: "
+                                f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}")
+                continue
+            if n == 0 and key in NO_FLOAT64 and re.search(_FLOAT64_ARITHMETIC, ptx):
+                float64.append(f"{'.'.join(key)}: {len(re.findall(_FLOAT64_ARITHMETIC, ptx))} float64 operations")
+    return compiled, failures, float64
 
 
 def main():
