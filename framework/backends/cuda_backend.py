@@ -381,9 +381,12 @@ REDUCE_THREADS = 1 << 17  # threads a reduction stage aims for (an H200 holds 27
 REDUCE_RUN = 64  # the fewest elements one thread folds (partials are at most 1/64 of the input)
 
 
-def _parts(outputs, red):
-    """How many interleaved parts each output's `red` elements are split into for one stage."""
-    return max(1, min(-(-red // REDUCE_RUN), REDUCE_THREADS // max(outputs, 1)))
+def _parts(outputs, red, inner):
+    """How many interleaved parts each output's `red` elements are split into for one stage. Rows
+    (inner 1) get up to a warp's 32 parts even past REDUCE_THREADS, so that a warp reads a row's
+    consecutive elements rather than 32 rows' (a thread per long row reads one line per row)."""
+    least = 32 if inner == 1 else 1
+    return max(1, min(-(-red // REDUCE_RUN), max(REDUCE_THREADS // max(outputs, 1), least)))
 
 
 def _reduce_stages(op, buf, outer, red, inner, acc_dtype, index=None):
@@ -391,7 +394,7 @@ def _reduce_stages(op, buf, outer, red, inner, acc_dtype, index=None):
     reduce.py): each stage folds `parts` interleaved runs per output, the next folds the partials.
     Returns (values, indices) buffers (indices for max/min only)."""
     while True:
-        parts = _parts(outer * inner, red)
+        parts = _parts(outer * inner, red, inner)
         n = outer * parts * inner
         grid = _grid(n)
         if op in ("max", "min"):
