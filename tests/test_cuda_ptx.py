@@ -78,7 +78,7 @@ def _signatures():
                       "attention_softmax_backward": (f, f, float32, f, int64, int64)},
         "norm": {"layer_norm_forward": (f, f, f, boolean, boolean, float64, f, d, d, int64, int64, int64),
                  "layer_norm_input_grad": (f, f, f, boolean, d, d, f, int64, int64, int64),
-                 "layer_norm_param_grads": (f, f, d, d, f, f, int64, int64),
+                 "layer_norm_param_grads": (f, f, d, d, d, d, int64, int64, int64),
                  "batch_norm_partial_stats": (f, int64, int64, int64, int64, d),
                  "batch_norm_finish_stats": (d, int64, int64, boolean, f, f, boolean, boolean, float64, d, d, d, d, d),
                  "batch_norm_apply": (f, d, d, int64, int64, int64, f),

@@ -395,6 +395,8 @@ def _reduce_stages(op, buf, outer, red, inner, acc_dtype, index=None):
     Returns (values, indices) buffers (indices for max/min only)."""
     while True:
         parts = _parts(outer * inner, red, inner)
+        if parts >= red:  # (a stage must shrink the parts, or the loop would not end)
+            parts = 1
         n = outer * parts * inner
         grid = _grid(n)
         if op in ("max", "min"):
@@ -927,7 +929,12 @@ def layer_norm_backward(g, x, w, mean, rstd):
         norm.layer_norm_input_grad[_row_launch(rows, lanes)](flat_g, flat_x, flat_x if w is None else _flat_input(w),
                                                              w is not None, mean.buf, rstd.buf, dx.buf, rows, c, lanes)
     if c:
-        norm.layer_norm_param_grads[_grid(c)](flat_g, flat_x, mean.buf, rstd.buf, dw.buf, db.buf, rows, c)
+        parts = _parts(c, rows, c)  # (as a reduction over rows: enough threads, runs of 64+ rows)
+        partial_w, partial_b = empty((parts * c,), np.float64), empty((parts * c,), np.float64)
+        norm.layer_norm_param_grads[_grid(parts * c)](flat_g, flat_x, mean.buf, rstd.buf, partial_w.buf,
+                                                      partial_b.buf, rows, c, parts)
+        dw, db = (astype(CudaArray(_reduce_stages("sum", p.buf, 1, parts, c, np.float64)[0], (c,), dtype=np.float64),
+                         x.dtype) for p in (partial_w, partial_b))
     return dx, dw, db
 
 

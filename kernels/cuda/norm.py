@@ -1,6 +1,6 @@
 """Layer normalisation over rows of a contiguous (rows, C) array: forward and input gradient
 one thread or one block per row (kernels/cuda/reduce.py's row shapes), weight and bias
-gradients one thread per column. Batch normalisation per
+gradients in partial sums over interleaved rows. Batch normalisation per
 channel of a contiguous (N, C, S) array (below)."""
 import math
 
@@ -60,18 +60,21 @@ def layer_norm_input_grad(g, x, w, has_w, mean, rstd, dx, rows, c, lanes):
 
 
 @cuda.jit(cache=True)
-def layer_norm_param_grads(g, x, mean, rstd, dw, db, rows, c):
-    """One thread per column: dw = sum of g * xhat over rows, db = sum of g."""
-    j = cuda.grid(1)
-    while j < c:
+def layer_norm_param_grads(g, x, mean, rstd, dw, db, rows, c, parts):
+    """Partial weight and bias gradients, (parts, C) float64 each: thread (p, j) sums g * xhat and
+    g over rows p, p + parts, ... of column j (neighbouring threads read neighbouring columns);
+    the backend sums the parts (a reduction over the first dim)."""
+    t = cuda.grid(1)
+    while t < parts * c:
+        p, j = t // c, t % c
         sw = 0.0
         sb = 0.0
-        for i in range(rows):
+        for i in range(p, rows, parts):
             sw += g[i * c + j] * (x[i * c + j] - mean[i]) * rstd[i]
             sb += float(g[i * c + j])
-        dw[j] = sw
-        db[j] = sb
-        j += cuda.gridsize(1)
+        dw[t] = sw
+        db[t] = sb
+        t += cuda.gridsize(1)
 
 
 # ----------------------------------------------------------------- batch normalisation
