@@ -115,8 +115,7 @@ def cuda_compiler_problem():
 def _cuda_unavailable():
     if _compiler_problem and _compiler_problem[0]:
         return f"CUDA is not usable: {_compiler_problem[0]}"
-    return ("CUDA is not available: no NVIDIA GPU and driver were found "
-                                       "(framework.cuda.is_available() is False)")
+    return "CUDA is not available: no NVIDIA GPU and driver were found (framework.cuda.is_available() is False)"
 
 
 register("cpu", "framework.backends.cpu_backend")

@@ -32,6 +32,10 @@ _ZERO = {COMPUTE_64F: np.zeros(1, np.float64), COMPUTE_32F: np.zeros(1, np.float
 def library():
     """nvmath's cuBLAS bindings with a handle made, or None (then `reason()` says why)."""
     if _state["library"] is None and _state["reason"] is None:
+        from numba import config
+        if config.ENABLE_CUDASIM:  # host arrays: real cuBLAS must never see them (tests install a stand-in)
+            _state["reason"] = "Numba's CUDA simulator is in use"
+            return None
         try:
             from nvmath.bindings import cublas
             handle = cublas.create()
