@@ -262,7 +262,8 @@ def _delegate(fn):
 
 
 for _op in contract.OPS:
-    globals()[_op] = _delegate(getattr(cpu, _op))
+    if hasattr(cpu, _op) or _op not in contract.OPTIONAL:  # (optional ops the CPU lacks stay out)
+        globals()[_op] = _delegate(getattr(cpu, _op))
 OPTIMIZER_STEPS = getattr(cpu, "OPTIMIZER_STEPS", frozenset())
 if not FUSED:  # the optional fused updates left out: framework.optim runs plain tensor ops
     del OPTIMIZER_STEPS, optimizer_step

@@ -574,6 +574,15 @@ def fused_row_launch(module, arrays, outs, shape):
     value per row."""
 
 
+# ----------------------------------------------------------------- float16 products (optional)
+
+
+def native_float16_products():
+    """Whether matmul and linear may give this backend float16 operands as they are (its products
+    accumulate in float32 and round once, as PyTorch's: CUDA with cuBLAS); otherwise
+    framework/autograd/low_precision.py widens them to float32 first. Optional: absent means False."""
+
+
 # ----------------------------------------------------------------- the listing
 
 OPS = {name: fn for name, fn in list(globals().items())
@@ -583,7 +592,7 @@ OPS = {name: fn for name, fn in list(globals().items())
 CONSTANTS = {"OPTIMIZER_STEPS": OPTIMIZER_STEPS}
 """{name: the value a backend that leaves it out is taken to have}."""
 
-OPTIONAL = frozenset({"OPTIMIZER_STEPS", "optimizer_step"})
+OPTIONAL = frozenset({"OPTIMIZER_STEPS", "optimizer_step", "native_float16_products"})
 """Names a backend may leave out; code above the backends reads them with getattr and a default."""
 
 
