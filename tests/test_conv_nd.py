@@ -93,15 +93,18 @@ def test_convolution_values_across_arguments(device, rank, kernel, stride, paddi
           atol=1e-4, device=device)
 
 
-@pytest.mark.parametrize("padding,size,groups", [(1, (5, 6), 1), (0, (4, 5), 2), (2, (3, 3), 1), ((0, 2), (5, 4), 1)])
-def test_convolution_3x3_winograd(device, monkeypatch, padding, size, groups):
+@pytest.mark.parametrize("padding,size,groups,tiles", [(1, (5, 6), 1, 256), (0, (4, 5), 2, 256), (2, (3, 3), 1, 256),
+                                                      ((0, 2), (5, 4), 1, 256), (1, (5, 6), 1, 1)])
+def test_convolution_3x3_winograd(device, monkeypatch, padding, size, groups, tiles):
     """3x3 stride-1 2-D convolutions go by Winograd on the CPU (from 16 channels: lowered here so
     that tiny shapes take it): odd and even sizes (a last tile past the output's end), padding
-    0 to 2, groups, the transposed convolution (the input gradient's kernel), double backward.
-    (Small images' weight gradients go by stacked im2col products: not here.)"""
+    0 to 2, groups, the transposed convolution (the input gradient's kernel), double backward;
+    all images in one chunk, or (tiles=1) an image per chunk and several chunks per thread.
+    (Small images' weight gradients go by stacked im2col products: forced to Winograd here.)"""
     from framework.backends import cpu_backend
     monkeypatch.setattr(cpu_backend, "_WINOGRAD_MIN_CHANNELS", 1)
     monkeypatch.setattr(cpu_backend, "_STACKED_POSITIONS", 0)
+    monkeypatch.setattr(cpu_backend, "_WINOGRAD_TILES", tiles)
     x, w, b = randn(3, 4, *size), randn(2, 4 // groups, 3, 3), randn(2)
     check(lambda T, x, w, b: _f(T, "conv2d")(x, w, b, padding=padding, groups=groups), x, w, b, atol=1e-4,
           device=device)
@@ -109,6 +112,29 @@ def test_convolution_3x3_winograd(device, monkeypatch, padding, size, groups):
           atol=1e-4, device=device)
     gradcheck(lambda T, x, w: _f(T, "conv2d")(x, w, padding=padding, groups=groups), randn(1, 4, *size),
               randn(2, 4 // groups, 3, 3), double=True, device=device)
+
+
+def test_winograd_kernels_refuse_inconsistent_shapes():
+    """The compiled Winograd kernels check every size they index by (kernels never trust a caller)."""
+    import numpy as np
+    from kernels.cpu import conv_winograd as wg
+    x, w = np.zeros((2, 3, 5, 5), np.float32), np.zeros((4, 3, 3, 3), np.float32)
+    u = np.zeros((16, 4 * 3 + wg.SLAB_PAD), np.float32)
+    wg.kernel_transform(w, False, u)
+    out, bias = np.zeros((2, 4, 5, 5), np.float32), np.zeros(4, np.float32)
+    wg.winograd_forward(x, u, bias, True, 1, 1, 1, 1, out)  # consistent: runs
+    bad = [lambda: wg.kernel_transform(w, False, np.zeros((16, 11), np.float32)),
+           lambda: wg.winograd_forward(x, np.zeros((16, 11), np.float32), bias, True, 1, 1, 1, 1, out),  # u too small
+           lambda: wg.winograd_forward(x, u, bias[:3], True, 1, 1, 1, 1, out),  # bias
+           lambda: wg.winograd_forward(x, u, bias, True, 1, 1, 0, 1, out),  # per_chunk
+           lambda: wg.winograd_forward(x, u, bias, True, 2, 1, 1, 1, out),  # out's height for padding 2
+           lambda: wg.winograd_forward(np.zeros((2, 3, 9, 5), np.float32), u, bias, True, 3, 1, 1, 1,
+                                       np.zeros((2, 4, 13, 5), np.float32)),  # padding past 2
+           lambda: wg.winograd_grad_weight(x, out[:1], 1, 1, 1, 1, np.zeros((16, 4, 3), np.float32)),
+           lambda: wg.winograd_grad_weight(x, out, 1, 1, 1, 1, np.zeros((16, 3, 4), np.float32))]
+    for call in bad:
+        with pytest.raises(ValueError, match="inconsistent shapes"):
+            call()
 
 
 @pytest.mark.parametrize("product", ["per image", "per image, transposed", "stacked"])

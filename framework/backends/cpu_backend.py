@@ -695,8 +695,11 @@ def _conv_columns(xg, w2, b, has_bias, k, s, p, d, o, out):
 
 # 3x3 stride-1 2-D convolutions go by Winograd's F(2x2, 3x3) (kernels/cpu/conv_winograd.py): 2.25x
 # fewer multiply-adds, measured on one core at batch 32: 64 channels of 56x56 forward 139 -> 70 ms,
-# input gradient 87 -> 70, weight gradient 96 -> 70 (PyTorch's oneDNN: 69, 70, 78). Below
-# 16 channels (a network's stem) im2col's product is the faster one.
+# input gradient 87 -> 70, weight gradient 96 -> 70 (PyTorch's oneDNN: 69, 70, 78). With its
+# transforms channels last, on 2 cores at batch 32 (forward / input gradient / weight gradient,
+# ms): 64x32x32 10.8 / 10.8 / 12.9, 128x16x16 8.2 / 8.3 / 10.0, 256x8x8 8.1 / 8.2 / 11.2,
+# 512x4x4 11.1 / 9.6 / - (PyTorch: 11.5 / 11.9 / 13.7, 10.4 / 10.4 / 11.9, 9.4 / 9.3 / 10.9,
+# 8.4 / 8.6 / 12.3). Below 16 channels (a network's stem) im2col's product is the faster one.
 _WINOGRAD_MIN_CHANNELS = 16
 _WINOGRAD_TILES = 256  # tiles per chunk of images: enough columns for BLAS, little enough for the cache
 
@@ -720,16 +723,17 @@ def _winograd_chunks(n, out_hw):
 def _winograd_forward(x4, w4, b, has_bias, ph, pw, flip, out4):
     """out4 = x4 (N, C, H, W) convolved with w4 (OC, C, 3, 3) padded by (ph, pw); with flip, with
     the input gradient's kernel of w4 (C_out and C swapped, rotated 180 degrees)."""
-    u = np.empty((16,) + ((w4.shape[1], w4.shape[0]) if flip else w4.shape[:2]), x4.dtype)
+    u = np.empty((16, w4.shape[0] * w4.shape[1] + conv_winograd.SLAB_PAD), x4.dtype)
     conv_winograd.kernel_transform(np.ascontiguousarray(w4), flip, u)
     conv_winograd.winograd_forward(x4, u, b, has_bias, ph, pw, *_winograd_chunks(x4.shape[0], out4.shape[2:]), out4)
 
 
 # At most this many output positions per image (a small image late in a network), the products
 # take several images side by side, 256 columns (conv.conv_*_stacked), instead of one thin
-# product per image, or Winograd's 16 thin ones. At batch 32: the weight gradient of ResNet-18's
-# 8x8 stride-2 layer (256->512 channels, 16 positions) 22.5 -> 9.6 ms; its 4x4 512-channel
-# layers' by Winograd 36 -> 23 ms; 64 positions would lose (8.5 -> 9.0).
+# product per image, or, for a weight gradient, Winograd's 16 thin ones. At batch 32: the
+# weight gradient of ResNet-18's 8x8 stride-2 layer (256->512 channels, 16 positions) 22.5 ->
+# 9.6 ms; of its 4x4 512-channel layers 34 (Winograd) -> 20 ms; 64 positions would lose
+# (8.5 -> 9.0). (Their forward goes by Winograd: 14.8 ms stacked, 11.1 so.)
 _STACKED_POSITIONS = 32
 
 
@@ -738,20 +742,13 @@ def _stacked_group(positions):
     return max(1, 256 // max(positions, 1))
 
 
-def _stacked(x_shape, k, s, p, d):
-    """Whether a convolution of x_shape (N, C, *spatial) has few enough output positions per
-    image for the stacked products."""
-    spatial = geo.shape5(x_shape)[2:]
-    return math.prod(geo.conv_out(size, *args) for size, args in zip(spatial, zip(k, s, p, d))) <= _STACKED_POSITIONS
-
-
 def convolution(x, w, bias, stride, padding, dilation, groups):
     """Returns (out, cols): cols (one im2col array per group) serve the weight gradient; None
     when they were too large to keep, or not made (Winograd)."""
     n, c = x.shape[:2]
     oc = w.shape[0]
     k, s, p, d = geo.geometry(w.shape[2:], stride, padding, dilation)
-    if _winograd(x.ndim, k, s, p, d, c // groups, oc // groups) and n and not _stacked(x.shape, k, s, p, d):
+    if _winograd(x.ndim, k, s, p, d, c // groups, oc // groups) and n:
         x4 = np.ascontiguousarray(x)
         oh, ow = x.shape[2] + 2 * p[1] - 2, x.shape[3] + 2 * p[2] - 2
         out = np.empty((n, oc, oh, ow), x.dtype)
@@ -791,7 +788,7 @@ def convolution_grad_input(g, w, x_shape, stride, padding, dilation, groups):
     n, c = x_shape[:2]
     oc = w.shape[0]
     k, s, p, d = geo.geometry(w.shape[2:], stride, padding, dilation)
-    # (Winograd even for a small image: stacked products took 23 ms for 512 channels of 4x4, Winograd 18)
+    # (Winograd even for a small image: stacked products took 23 ms for 512 channels of 4x4, Winograd 9.6)
     if _winograd(len(x_shape), k, s, p, d, c // groups, oc // groups) and n:
         g4 = np.ascontiguousarray(g)
         dx = np.empty(x_shape, g.dtype)
