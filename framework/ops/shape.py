@@ -331,19 +331,23 @@ def cat(tensors, dim=0, *, out=None):
     if not tensors:
         raise RuntimeError("torch.cat(): expected a non-empty list of Tensors")
     first = tensors[0]
-    if type(first) is Tensor and first._data.ndim:  # tensors alike in shape, dtype and device: no checks to make
-        ref, dtype, device = first._data.shape, first.dtype, first.device
+    ref = first._data.shape if type(first) is Tensor else ()
+    if ref:  # tensors alike in shape, dtype and device: no checks to make
+        dtype, device = first.dtype, first.device
         grad, arrays = False, []
         for t in tensors:
-            if type(t) is not Tensor or t.dtype is not dtype or t.device is not device or t._data.shape != ref:
+            if type(t) is not Tensor or t.dtype is not dtype or t.device is not device:
+                break
+            data = t._data
+            if data.shape != ref:
                 break
             grad = grad or t._requires_grad
-            arrays.append(t._data)
+            arrays.append(data)
         else:
             if not (type(dim) is int and 0 <= dim < len(ref)):
                 dim = wrap_dim(dim, len(ref))
             if skips_apply(grad):  # what Cat.apply comes to, without its layers
-                return Tensor._make(device.backend.cat(arrays, dim), dtype, device)
+                return Tensor._make((device._backend or device.backend).cat(arrays, dim), dtype, device)
             return Cat.apply(dim, *tensors)
     for t in tensors:
         if not isinstance(t, Tensor):
