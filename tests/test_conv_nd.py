@@ -93,18 +93,21 @@ def test_convolution_values_across_arguments(device, rank, kernel, stride, paddi
           atol=1e-4, device=device)
 
 
-@pytest.mark.parametrize("padding,size,groups,tiles", [(1, (5, 6), 1, 256), (0, (4, 5), 2, 256), (2, (3, 3), 1, 256),
-                                                      ((0, 2), (5, 4), 1, 256), (1, (5, 6), 1, 1)])
-def test_convolution_3x3_winograd(device, monkeypatch, padding, size, groups, tiles):
+@pytest.mark.parametrize("padding,size,groups,tiles,planes", [
+    (1, (5, 6), 1, 256, False), (0, (4, 5), 2, 256, False), (2, (3, 3), 1, 256, False), ((0, 2), (5, 4), 1, 256, False),
+    (1, (5, 6), 1, 1, False), (1, (5, 6), 1, 256, True), (0, (4, 5), 2, 1, True), ((0, 2), (5, 4), 1, 256, True)])
+def test_convolution_3x3_winograd(device, monkeypatch, padding, size, groups, tiles, planes):
     """3x3 stride-1 2-D convolutions go by Winograd on the CPU (from 16 channels: lowered here so
     that tiny shapes take it): odd and even sizes (a last tile past the output's end), padding
     0 to 2, groups, the transposed convolution (the input gradient's kernel), double backward;
-    all images in one chunk, or (tiles=1) an image per chunk and several chunks per thread.
+    all images in one chunk, or (tiles=1) an image per chunk and several chunks per thread; the
+    weight gradient channels last or (planes, large images) over image planes.
     (Small images' weight gradients go by stacked im2col products: forced to Winograd here.)"""
     from framework.backends import cpu_backend
     monkeypatch.setattr(cpu_backend, "_WINOGRAD_MIN_CHANNELS", 1)
     monkeypatch.setattr(cpu_backend, "_STACKED_POSITIONS", 0)
     monkeypatch.setattr(cpu_backend, "_WINOGRAD_TILES", tiles)
+    monkeypatch.setattr(cpu_backend, "_WINOGRAD_PLANES_FROM", 0 if planes else 10**9)
     x, w, b = randn(3, 4, *size), randn(2, 4 // groups, 3, 3), randn(2)
     check(lambda T, x, w, b: _f(T, "conv2d")(x, w, b, padding=padding, groups=groups), x, w, b, atol=1e-4,
           device=device)
@@ -131,9 +134,10 @@ def test_winograd_kernels_refuse_inconsistent_shapes():
            lambda: wg.winograd_forward(np.zeros((2, 3, 9, 5), np.float32), u, bias, True, 3, 1, 1, 1,
                                        np.zeros((2, 4, 13, 5), np.float32)),  # padding past 2
            lambda: wg.winograd_grad_weight(x, out[:1], 1, 1, 1, 1, np.zeros((16, 4, 3), np.float32)),
-           lambda: wg.winograd_grad_weight(x, out, 1, 1, 1, 1, np.zeros((16, 3, 4), np.float32))]
+           lambda: wg.winograd_grad_weight(x, out, 1, 1, 1, 1, np.zeros((16, 3, 4), np.float32)),
+           lambda: wg.winograd_grad_weight_planes(x, out, 1, 1, 1, 1, np.zeros((16, 3, 4), np.float32))]
     for call in bad:
-        with pytest.raises(ValueError, match="inconsistent shapes"):
+        with pytest.raises(ValueError, match="inconsistent shapes"):  # (either kernel's name before it)
             call()
 
 

@@ -702,6 +702,10 @@ def _conv_columns(xg, w2, b, has_bias, k, s, p, d, o, out):
 # 8.4 / 8.6 / 12.3). Below 16 channels (a network's stem) im2col's product is the faster one.
 _WINOGRAD_MIN_CHANNELS = 16
 _WINOGRAD_TILES = 256  # tiles per chunk of images: enough columns for BLAS, little enough for the cache
+# Past this many tiles per image (outputs beyond 32x32) the weight gradient transforms each
+# image plane's tile rows instead (conv_winograd.winograd_grad_weight_planes): 64 channels of
+# 56x56 at batch 32 36 ms so, 41-44 channels last; at 32x32 the two tie.
+_WINOGRAD_PLANES_FROM = 256
 
 
 def _winograd(ndim, k, s, p, d, cg, og):
@@ -834,10 +838,12 @@ def convolution_grad_weight(x, g, w_shape, stride, padding, dilation, groups, co
         dw = np.empty(w_shape, g.dtype)
         du = np.empty((16, oc // groups, cg), g.dtype)
         chunking = _winograd_chunks(n, g.shape[2:])
+        planes = math.prod((size + 1) // 2 for size in g.shape[2:]) > _WINOGRAD_PLANES_FROM
+        sums = conv_winograd.winograd_grad_weight_planes if planes else conv_winograd.winograd_grad_weight
         for cs, os in zip(_group_slices(x.shape[1], groups), _group_slices(oc, groups)):
             xg = x4 if groups == 1 else np.ascontiguousarray(x4[:, cs])
             gg = g4 if groups == 1 else np.ascontiguousarray(g4[:, os])
-            conv_winograd.winograd_grad_weight(xg, gg, p[1], p[2], *chunking, du)
+            sums(xg, gg, p[1], p[2], *chunking, du)
             conv_winograd.kernel_gradient(du, dw[os])
         return dw
     g5 = _as5d(g)
