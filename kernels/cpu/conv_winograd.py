@@ -57,8 +57,8 @@ def _pack(src, n0, n1, ph, pw, dst):
 
 @kernel(inline="always")
 def _input_transform(xp, count, th, tw, v):
-    """v[xi, t, :] = (B^T d B)[xi] over channels, for the 4x4 tile d at (2ty, 2tx) of packed image i,
-    t = (i*th + ty)*tw + tx."""
+    """Slab row v[xi], as a (tiles, C) matrix: row t = (B^T d B)[xi] over channels, for the 4x4 tile d
+    at (2ty, 2tx) of packed image i, t = (i*th + ty)*tw + tx."""
     c_in = xp.shape[3]
     for i in range(count):
         for ty in range(th):
@@ -94,7 +94,8 @@ def _input_transform(xp, count, th, tw, v):
 
 @kernel(inline="always")
 def _output_transform(m, bias, has_bias, count, th, tw, yp):
-    """yp (k, 2th, 2tw, OC) = A^T M A per tile, plus the bias, over output channels."""
+    """yp (k, 2th, 2tw, OC) = A^T M A per tile, plus the bias, over output channels; M's slab rows
+    m[xi] read as (tiles, OC) matrices."""
     c_out = yp.shape[3]
     zero = m.dtype.type(0)
     for i in range(count):
@@ -136,7 +137,8 @@ def _unpack(yp, n0, n1, out):
 
 @kernel(inline="always")
 def _gradient_transform(gp, count, th, tw, gt):
-    """gt[xi, t, :] = (A g A^T)[xi] over channels for the 2x2 gradient tile g at (2ty, 2tx)."""
+    """Slab row gt[xi], as a (tiles, OC) matrix: row t = (A g A^T)[xi] over channels for the 2x2
+    gradient tile g at (2ty, 2tx)."""
     c_out = gp.shape[3]
     for i in range(count):
         for ty in range(th):
