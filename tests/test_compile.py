@@ -340,6 +340,14 @@ def test_row_kernel_edge_values_dtypes_and_layouts(device):
     smallest = lambda x: x - x.amin(-1, keepdim=True)  # noqa: E731
     t = _tensor(-wide, device, grad=False)
     np.testing.assert_allclose(framework.compile(smallest)(t).cpu().numpy(), smallest(t).cpu().numpy())
+    # float32 extremes run as integer maxima of ordered keys on the CPU: the order's edges
+    edge = randn(6, 21)
+    edge[0, 3], edge[1, :], edge[2, :], edge[3, 5], edge[4, :] = np.inf, 0.0, -1e-45, np.nan, np.nan
+    edge[1, ::2], edge[2, 7], edge[5, :] = -0.0, 1e-45, -3.0
+    largest = lambda x: x - x.amax(-1, keepdim=True)  # noqa: E731
+    for fn in (largest, smallest):
+        t = _tensor(edge, device, grad=False)
+        np.testing.assert_allclose(framework.compile(fn)(t).cpu().numpy(), fn(t).cpu().numpy(), atol=0)
     t = _tensor(randn(4, 16), device, grad=False).t()
     np.testing.assert_allclose(framework.compile(f)(t).cpu().numpy(), f(t).cpu().numpy(), rtol=1e-6, atol=1e-6)
 
@@ -357,14 +365,18 @@ def test_row_kernel_edge_values_dtypes_and_layouts(device):
 
 
 def test_row_kernel_source_is_readable(capsys, monkeypatch):
-    """debug mode shows the row kernel: a pass per reduction (the max in 8 lanes), the
-    exponentials kept in a row buffer for the last pass instead of computed twice."""
+    """debug mode shows the row kernel: a pass per reduction (a float32 max as an integer max of
+    ordered keys, a float64 one in 8 lanes), the exponentials kept in a row buffer for the last
+    pass instead of computed twice."""
     monkeypatch.setenv("FRAMEWORK_COMPILE_DEBUG", "1")
     framework.compile(hand_softmax)(framework.randn(16, 8))
     text = capsys.readouterr().out
     assert "def kernel_rows(rows, cols, in0, out0):" in text
+    assert "key0 = max(key0, order_key(b0))" in text and "while c0" not in text
+    assert text.count("for c in range(cols):") == 3 and text.count("np.float32(exp(") == 1 and "buf0[c] = " in text
+    framework.compile(hand_softmax)(framework.randn(16, 8, dtype=framework.float64))
+    text = capsys.readouterr().out
     assert "while c0 + 8 <= cols:" in text and "acc0_7 = t0 if t0 > acc0_7 else acc0_7" in text
-    assert text.count("for c in range(cols):") == 2 and text.count("np.float32(exp(") == 1 and "buf0[c] = " in text
 
 
 def test_sum_over_all_dims_fuses_by_rows(device):

@@ -168,6 +168,7 @@ def kernel(''' + params + ''', meta):
 # a Python thread, so it gets 4 (still a tree reduction and strided columns).
 ROW_THREADS = 4 if _SIMULATOR else 128
 _INIT = {"sum": "0", "max": "-math.inf", "min": "math.inf"}
+_ORDER_KEYS = "float32 order keys"  # a row kernel marker: it imports the key helpers of kernels/cpu/vmath.py
 
 
 @functools.lru_cache(maxsize=None)
@@ -266,8 +267,15 @@ def _row_program(group, target, in_dtypes):
             acc, cast, more = f"acc{j}", _cast(s.compute), ">" if s.kind == "max" else "<"
             operand = s.operands[0].name
             value = var[operand] if dtype_of.get(operand) is s.compute else f"{cast}({var[operand]})"
+            keyed = not cuda_ and s.kind != "sum" and cast == "np.float32"
             if s.kind == "sum":
                 update = [f"{acc} += {value}"]
+            elif keyed:  # float32 extremes as integer maxima of ordered keys (kernels/cpu/vmath.py)
+                helpers.add(_ORDER_KEYS)
+                pick = "max" if s.kind == "max" else "min"
+                update = [f"b{j} = float32_bits({value})", f"key{j} = {pick}(key{j}, order_key(b{j}))",
+                          f"nan{j} = max(nan{j}, magnitude_bits(b{j}))"]
+                lines += [f"key{j} = {'KEY_OF_NEG_INF' if s.kind == 'max' else 'KEY_OF_INF'}", f"nan{j} = np.int32(0)"]
             elif cuda_:
                 update = [f"t{j} = {value}", f"if t{j} {more} {acc} or t{j} != t{j}:", f"\t{acc} = t{j}"]
             else:  # a select and a NaN flag vectorise; a branch does not
@@ -276,9 +284,12 @@ def _row_program(group, target, in_dtypes):
             if s.kind == "sum" or cuda_:
                 lines.append(f"{acc} = {cast}({_INIT[s.kind]})")
                 lines += loop(per_column([operand]) + update)
+            elif keyed:
+                lines += loop(per_column([operand]) + update)
+                lines.append(f"{acc} = {cast}(math.nan) if nan{j} > NAN_ABOVE else float32_of_key(key{j})")
             else:  # (the lanes start from the initial value themselves)
                 lines += _in_lanes(per_column([operand]), update, acc, more, cast, _INIT[s.kind])
-            if s.kind != "sum" and not cuda_:
+            if s.kind != "sum" and not cuda_ and not keyed:
                 lines.append(f"{acc} = {cast}(math.nan) if nan{j} else {acc}")
             if cuda_:
                 other = f"sh{j}[tid + half]"
@@ -329,7 +340,10 @@ def _row_source(group, target, in_dtypes):
     params = ", ".join(["rows", "cols"] + [f"in{k}" for k in range(len(group.inputs))] +
                        [f"out{k}" for k in range(len(group.outputs))])
     if target == "cpu":
-        imports = "".join(f"from kernels.cpu.elementwise import {h}\n" for h in sorted(helpers))
+        imports = "".join(f"from kernels.cpu.elementwise import {h}\n" for h in sorted(helpers - {_ORDER_KEYS}))
+        if _ORDER_KEYS in helpers:
+            imports += ("from kernels.cpu.vmath import (KEY_OF_INF, KEY_OF_NEG_INF, NAN_ABOVE, float32_bits, "
+                        "float32_of_key, magnitude_bits,\n                                order_key)\n")
         head = ('\n\n@njit(parallel=True, cache=True, error_model="numpy", fastmath={"reassoc"})\n'
                 f"def kernel_rows({params}):\n")
         if buffers:  # row buffers: one set per chunk of rows, not per row

@@ -11,7 +11,7 @@ import math
 import numpy as np
 from llvmlite import ir
 from numba import types
-from numba.extending import intrinsic, overload
+from numba.extending import intrinsic, overload, register_jitable
 
 _LOG2E = np.float32(1.44269504088896341)
 _LN2_HI = np.float32(0.693359375)  # few bits: k * _LN2_HI is exact for every |k| <= 150
@@ -155,3 +155,39 @@ def _log(x):
             return -_INF
         return x if x == _INF else (x - x) / (x - x)  # nan for x < 0 and for nan
     return log_float32
+
+
+# ----------------------------------------------------------------- float32 extremes as integer maxima
+# A row max over float32 needs a select and a NaN test per element, which LLVM vectorises only
+# in lanes the code spells out; the IEEE bits, with the negative half flipped, are an int32 key
+# ordered as the floats are, and an integer max is one vpmaxsd that LLVM vectorises by itself
+# (a 4096x1024 row max: 0.65 -> 0.40 ms). Helpers for framework.compile's generated row kernels.
+_NOT_SIGN, _INF_BITS = np.int32(0x7FFFFFFF), np.int32(0x7F800000)
+
+
+@register_jitable(inline="always")
+def float32_bits(x):
+    """The IEEE bits of the float32 x."""
+    return _bits_from_float32(x)
+
+
+@register_jitable(inline="always")
+def order_key(bits):
+    """An int32 ordered as the float32 whose bits these are (-0.0 just below +0.0, the
+    infinities at the ends); its own inverse."""
+    return np.int32(bits ^ ((bits >> np.int32(31)) & _NOT_SIGN))
+
+
+@register_jitable(inline="always")
+def float32_of_key(key):
+    return _float32_from_bits(order_key(key))
+
+
+@register_jitable(inline="always")
+def magnitude_bits(bits):
+    """The bits without the sign: above those of inf exactly for a NaN."""
+    return np.int32(bits & _NOT_SIGN)
+
+
+NAN_ABOVE = _INF_BITS
+KEY_OF_INF, KEY_OF_NEG_INF = np.int32(0x7F800000), np.int32(-0x7F800000 - 1)
