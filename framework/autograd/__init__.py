@@ -13,7 +13,7 @@ def _as_tuple(x):
 
 
 def _make_grads(outputs, grads):
-    from framework.ops.creation import ones_like
+    from framework.tensor import Tensor
     out = []
     for t, g in zip(outputs, grads + (None,) * (len(outputs) - len(grads))):
         if g is None:
@@ -21,7 +21,7 @@ def _make_grads(outputs, grads):
                 raise RuntimeError("grad can be implicitly created only for scalar outputs")
             if not t.dtype.is_floating_point:
                 raise RuntimeError(f"grad can be implicitly created only for real scalar outputs but got {t.dtype}")
-            g = ones_like(t)
+            g = Tensor._make(t.device.backend.full(t._data.shape, 1, t.dtype.np), t.dtype, t.device)
         elif g.shape != t.shape:
             raise RuntimeError(f"Mismatch in shape: grad_output[0] has a shape of {g.shape} and output[0] has a "
                                f"shape of {t.shape}.")

@@ -98,7 +98,8 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None,
                             if fn(node.variable) is not None:
                                 raise RuntimeError("Tensor post accumulate grad hooks should return None.")
                 continue
-            outs = call_backward(node, grads) if any(g is not None for g in grads) else None
+            live = grads[0] is not None if len(grads) == 1 else any(g is not None for g in grads)
+            outs = call_backward(node, grads) if live else None
             if not retain_graph:
                 node._release()
             metas = getattr(node, "_input_meta", None)
@@ -107,7 +108,10 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None,
                     continue
                 g = outs[i] if outs is not None and i < len(outs) else None
                 if g is not None:
-                    g = _fit(g, metas[i]) if metas is not None else g
+                    if metas is not None:
+                        shape, dtype = metas[i]
+                        if g._data.shape != shape or g.dtype is not dtype:
+                            g = _fit(g, metas[i])
                     buf = buffers.get(nxt)
                     if buf is None:
                         buf = buffers[nxt] = [None] * _num_outputs(nxt)
