@@ -43,6 +43,11 @@ def machine():
     except ImportError:
         torch_text = "torch absent"
     kept = [v for v in _SITE_BLAS_SETTINGS if v in os.environ]
-    return (f"{cpu}, {'AVX-512' if avx512 else 'no AVX-512'}, {os.cpu_count()} cores; BLAS: {', '.join(blas) or '?'}"
+    from numba.core.registry import cpu_target
+    from kernels.cpu import vector_width
+    llvm_name = vector_width.host_features()[0]  # the model name can be generic ("Intel(R) Xeon(R) Processor")
+    vectors = 512 if cpu_target.target_context.codegen()._tm_features.endswith(vector_width.WIDE) else "default"
+    return (f"{cpu} ({llvm_name}), {'AVX-512' if avx512 else 'no AVX-512'}, {os.cpu_count()} cores; "
+            f"kernels' vector width: {vectors}; BLAS: {', '.join(blas) or '?'}"
             f"{'; ' + ', '.join(kept) + ' set' if kept else ''}; Numba threading layer: {threads.layer() or 'not started'}; "
             f"Python {platform.python_version()}, numpy {np.__version__}, {torch_text}")
