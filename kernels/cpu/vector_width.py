@@ -32,8 +32,10 @@ def wanted(cpu_name, features):
 
 def configure():
     """Compile for 512-bit vectors where `wanted`; called once, before the first kernel compiles.
-    Sets the environment variable too: Numba rereads its config from the environment whenever a
-    NUMBA_* variable changes, and child processes (DataLoader workers, MPI ranks) match."""
+    Builds Numba's CPU codegen at once, which reads the features then: Numba rereads its config
+    from the environment whenever a NUMBA_* variable changes, which would drop the setting. Not
+    exported to the environment: a child process on another machine (an MPI rank) must not
+    compile for this CPU's features; it imports the framework and decides for its own."""
     if any(os.environ.get(v) for v in ("NUMBA_CPU_NAME", "NUMBA_CPU_FEATURES")):
         return
     try:
@@ -41,4 +43,6 @@ def configure():
     except Exception:  # an llvmlite without host introspection: keep Numba's defaults
         return
     if wanted(name, features):
-        os.environ["NUMBA_CPU_FEATURES"] = numba.config.CPU_FEATURES = f"{features.flatten()},{WIDE}"
+        from numba.core.registry import cpu_target
+        numba.config.CPU_FEATURES = f"{features.flatten()},{WIDE}"
+        cpu_target.target_context.codegen()
