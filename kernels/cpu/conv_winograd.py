@@ -167,6 +167,21 @@ def _chunk_bounds(chunk, per_chunk, n_img):
 
 
 @kernel(inline="always")
+def _chunk_counts(n_img, per_chunk, chunks_per_thread):
+    """(chunks of per_chunk images, parts of chunks_per_thread chunks: one per thread's loop turn)."""
+    chunks = (n_img + per_chunk - 1) // per_chunk
+    return chunks, (chunks + chunks_per_thread - 1) // chunks_per_thread
+
+
+@kernel(inline="always")
+def _sum_partials(partial, du_out):
+    """du_out = the sum of the threads' partial weight gradients partial[part]."""
+    du_out[:] = partial[0]
+    for part in range(1, partial.shape[0]):
+        du_out += partial[part]
+
+
+@kernel(inline="always")
 def _g(k0, k1, k2, half):
     """G k of a 3-vector: (k0, (k0 + k1 + k2) / 2, (k0 - k1 + k2) / 2, k2)."""
     return k0, half * (k0 + k1 + k2), half * (k0 - k1 + k2), k2
@@ -241,8 +256,7 @@ def winograd_forward(x, u, bias, has_bias, ph, pw, per_chunk, chunks_per_thread,
         raise ValueError("winograd_forward: inconsistent shapes")
     th, tw = (oh + 1) // 2, (ow + 1) // 2
     per_image = th * tw
-    chunks = (n_img + per_chunk - 1) // per_chunk
-    parts = (chunks + chunks_per_thread - 1) // chunks_per_thread
+    chunks, parts = _chunk_counts(n_img, per_chunk, chunks_per_thread)
     for part in prange(parts):  # buffers once per thread: fresh ones per chunk cost page faults
         xp = np.empty((per_chunk, 2 * th + 2, 2 * tw + 2, c_in), x.dtype)
         yp = np.empty((per_chunk, 2 * th, 2 * tw, c_out), x.dtype)
@@ -271,8 +285,7 @@ def winograd_grad_weight(x, g, ph, pw, per_chunk, chunks_per_thread, du_out):
         raise ValueError("winograd_grad_weight: inconsistent shapes")
     th, tw = (oh + 1) // 2, (ow + 1) // 2
     per_image = th * tw
-    chunks = (n_img + per_chunk - 1) // per_chunk
-    parts = (chunks + chunks_per_thread - 1) // chunks_per_thread
+    chunks, parts = _chunk_counts(n_img, per_chunk, chunks_per_thread)
     partial = np.zeros((parts, 16, c_out, c_in), du_out.dtype)
     for part in prange(parts):
         xp = np.empty((per_chunk, 2 * th + 2, 2 * tw + 2, c_in), x.dtype)
@@ -290,9 +303,7 @@ def winograd_grad_weight(x, g, ph, pw, per_chunk, chunks_per_thread, du_out):
             for xi in range(16):
                 np.dot(_slab(gt, xi, tiles, c_out).T, _slab(v, xi, tiles, c_in), tmp)
                 partial[part, xi] += tmp
-    du_out[:] = partial[0]
-    for part in range(1, parts):
-        du_out += partial[part]
+    _sum_partials(partial, du_out)
 
 
 # ---- the weight gradient over image planes (large images)
@@ -393,16 +404,14 @@ def winograd_grad_weight_planes(x, g, ph, pw, per_chunk, chunks_per_thread, du_o
     first): for large images (32x32 and more), where a tile row is long enough to vectorise and
     the products contract over tiles as g (OC, T) @ v (C, T).T, OpenBLAS's faster form for these
     shapes (64 channels of 56x56 at batch 32: 36 ms, channels last 41-44)."""
-    n_img, c_in, h, w = x.shape
+    n_img, c_in = x.shape[0], x.shape[1]
     c_out, oh, ow = g.shape[1], g.shape[2], g.shape[3]
-    if (du_out.shape[0] != 16 or du_out.shape[1] != c_out or du_out.shape[2] != c_in or g.shape[0] != n_img
-            or oh != h + 2 * ph - 2 or ow != w + 2 * pw - 2 or oh < 1 or ow < 1 or per_chunk < 1
-            or chunks_per_thread < 1 or ph < 0 or pw < 0):
+    if (not _check_geometry(x, g.shape[0], c_out, oh, ow, ph, pw, per_chunk, chunks_per_thread)
+            or du_out.shape[0] != 16 or du_out.shape[1] != c_out or du_out.shape[2] != c_in):
         raise ValueError("winograd_grad_weight_planes: inconsistent shapes")
     th, tw = (oh + 1) // 2, (ow + 1) // 2
     per_image = th * tw
-    chunks = (n_img + per_chunk - 1) // per_chunk
-    parts = (chunks + chunks_per_thread - 1) // chunks_per_thread
+    chunks, parts = _chunk_counts(n_img, per_chunk, chunks_per_thread)
     partial = np.zeros((parts, 16, c_out, c_in), du_out.dtype)
     for part in prange(parts):
         even, odd, ae, ao = _scratch(th, tw, x.dtype)
@@ -448,6 +457,4 @@ def winograd_grad_weight_planes(x, g, ph, pw, per_chunk, chunks_per_thread, du_o
             for xi in range(16):
                 np.dot(gt[xi], v[xi].T, tmp)
                 partial[part, xi] += tmp
-    du_out[:] = partial[0]
-    for part in range(1, parts):
-        du_out += partial[part]
+    _sum_partials(partial, du_out)
