@@ -112,6 +112,8 @@ def test_max_pool_windows_that_miss_the_input(device):
 @pytest.mark.parametrize("name,fn,shape", [
     ("max_pool1d", lambda T, x: _f(T, "max_pool1d")(x, 3, 2, 1), (1, 2, 5)),
     ("max_pool3d", lambda T, x: _f(T, "max_pool3d")(x, 2, (1, 1, 2)), (1, 1, 2, 3, 4)),
+    # overlapping windows: a pixel can be the maximum of several, and its gradient their sum
+    ("max_pool2d_overlapping", lambda T, x: _f(T, "max_pool2d")(x, 3, 1, 1), (2, 2, 4, 4)),
     ("avg_pool1d", lambda T, x: _f(T, "avg_pool1d")(x, 3, 2, 1, True, False), (1, 2, 6)),
     ("avg_pool3d", lambda T, x: _f(T, "avg_pool3d")(x, 2, 1, 1, divisor_override=5), (1, 1, 2, 2, 2)),
     ("adaptive_avg_pool1d", lambda T, x: _f(T, "adaptive_avg_pool1d")(x, 4), (1, 2, 5)),

@@ -381,6 +381,13 @@ def max_pool(x, kernel_size, stride, padding, dilation, out_size):
     in the input gives -inf (the type's minimum for integers)."""
 
 
+def max_pool_backward(g, indices, x_shape):
+    """dL/dx of max_pool and adaptive_max_pool, of shape x_shape (N, C, *spatial): zeros with
+    each gradient of g (N, C, *out_size) added at the flat position its index names in its
+    plane. An index outside the plane raises RuntimeError (on a device, at the next
+    synchronisation, as gather's)."""
+
+
 def avg_pool(x, kernel_size, stride, padding, out_size, count_include_pad, divisor_override):
     """Average over windows of x (N, C, *spatial) into (N, C, *out_size), as torch's avg_pool3d."""
 

@@ -911,6 +911,17 @@ def max_pool(x, kernel_size, stride, padding, dilation, out_size):
     return out.reshape(shape), indices.reshape(shape)
 
 
+def max_pool_backward(g, indices, x_shape):
+    planes, plane = x_shape[0] * x_shape[1], math.prod(x_shape[2:])
+    taken = math.prod(g.shape[2:])
+    dx = np.empty((planes, plane), g.dtype)
+    flat_index = np.ascontiguousarray(indices).reshape(planes, taken)
+    if pool.max_pool_backward(np.ascontiguousarray(g).reshape(planes, taken), flat_index, dx):
+        bad = flat_index[(flat_index < 0) | (flat_index >= plane)][0]
+        raise RuntimeError(f"index {bad} is out of bounds for dimension 2 with size {plane}")
+    return dx.reshape(x_shape)
+
+
 def avg_pool(x, kernel_size, stride, padding, out_size, count_include_pad, divisor_override):
     k, s, p, _ = geo.geometry(kernel_size, stride, padding, ())
     x5 = _as5d(x)

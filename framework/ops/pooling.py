@@ -3,7 +3,7 @@ and power-average (LP) pooling.
 
 One Function per pool serves every rank: the backends take (N, C, *spatial) arrays with 1 to
 3 spatial dims. Max pools return flat indices into prod(spatial), and their backward scatters
-the gradient through them (a Scatter, itself differentiable). The average pools' backward
+the gradient through them (MaxPoolBackward, whose own backward is a gather). The average pools' backward
 passes are Functions whose own backward is the forward again, so double backward works.
 Max-unpooling and LP pooling are compositions of those and elementwise ops, as in PyTorch.
 
@@ -87,14 +87,23 @@ def _window_misses(size, k, s, p, d, out):
     return any(not any(0 <= i * s - p + t * d < size for t in range(k)) for i in range(out))
 
 
-def _scatter_max_grad(g, indices, x_shape):
-    """dL/dx of a max pool: each output's gradient added at the input position it took."""
-    from framework.ops.indexing import scatter_into_zeros
-    n, c = x_shape[:2]
-    plane = math.prod(x_shape[2:])
-    taken = math.prod(g.shape[2:])
-    flat = scatter_into_zeros((n, c, plane), 2, indices.reshape(n, c, taken), g.reshape(n, c, taken))
-    return flat.reshape(x_shape)
+class MaxPoolBackward(Function):
+    """dL/dx of a max pool: each output's gradient added at the input position it took. Its own
+    backward reads the incoming gradient back at those positions (a gather), so double backward
+    works."""
+
+    @staticmethod
+    def forward(ctx, g, indices, x_shape):
+        ctx.planes, ctx.plane = x_shape[0] * x_shape[1], math.prod(x_shape[2:])
+        ctx.save_for_backward(indices)
+        return wrap(g.device.backend.max_pool_backward(g._data, indices._data, tuple(x_shape)), g.dtype, g.device)
+
+    @staticmethod
+    def backward(ctx, gg):
+        (indices,) = ctx.saved_tensors
+        taken = math.prod(indices.shape[2:])
+        picked = gg.reshape(ctx.planes, ctx.plane).gather(1, indices.reshape(ctx.planes, taken))
+        return picked.reshape(indices.shape), None, None
 
 
 # ----------------------------------------------------------------- max pooling
@@ -116,7 +125,7 @@ class MaxPool(Function):
             from framework.ops.elementwise import where
             inside = idx < math.prod(ctx.shape[2:])
             idx, g = where(inside, idx, 0), where(inside, g, 0.0)
-        return _scatter_max_grad(g, idx, ctx.shape), None, None, None, None, None, None
+        return MaxPoolBackward.apply(g, idx, ctx.shape), None, None, None, None, None, None
 
 
 def _max_poolnd(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices, n, name):
@@ -316,7 +325,7 @@ class AdaptiveMaxPool(Function):
     @staticmethod
     def backward(ctx, g, _):
         (idx,) = ctx.saved_tensors
-        return _scatter_max_grad(g, idx, ctx.shape), None
+        return MaxPoolBackward.apply(g, idx, ctx.shape), None
 
 
 def _adaptive_max_poolnd(input, output_size, return_indices, n, name):
