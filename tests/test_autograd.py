@@ -316,3 +316,57 @@ def test_inplace_on_a_view_of_a_leaf_is_refused_before_writing(device):
     with pytest.raises(RuntimeError, match="view of a leaf Variable"):
         w[0].mul_(2)
     assert w.detach().cpu().numpy().tolist() == [[1.0] * 3] * 2
+
+
+def test_grad_runs_only_what_leads_to_its_inputs(device):
+    """autograd.grad skips nodes off every path to the inputs (their hooks too, as PyTorch), and
+    the framework's ops form only the gradients asked for: a convolution asked for its input's
+    gradient computes no weight gradient; a retained graph still gives every gradient later."""
+    def fn(T, dev):
+        x = T.tensor(np.linspace(-1, 1, 2 * 3 * 5 * 5, dtype=np.float32).reshape(2, 3, 5, 5), requires_grad=True,
+                     device=dev)
+        w = T.tensor(np.linspace(1, -1, 4 * 3 * 3 * 3, dtype=np.float32).reshape(4, 3, 3, 3), requires_grad=True,
+                     device=dev)
+        other = T.ones(3, requires_grad=True, device=dev)
+        seen = []
+        side = other.exp()
+        side.register_hook(lambda g: seen.append("side"))
+        y = T.nn.functional.conv2d(x, w).pow(2).sum() + side.sum()
+        (gx,) = T.autograd.grad(y, x, retain_graph=True)
+        assert seen == [] and x.grad is None and w.grad is None
+        y.backward()
+        assert seen == ["side"]
+        return [gx, x.grad, w.grad, other.grad]
+    both(fn, device)
+    x = framework.randn(2, 3, 5, 5, device=device, requires_grad=True)
+    w = framework.randn(4, 3, 3, 3, device=device, requires_grad=True)
+    for wanted, weight_grads in ((x, 0), (w, 1), ([x, w], 1)):
+        y = framework.nn.functional.conv2d(x, w).sum()
+        with framework.profiler.profile() as prof:
+            framework.autograd.grad(y, wanted)
+        names = [e.name for e in prof.events()]
+        assert names.count("ConvGradWeight") == weight_grads
+        assert names.count("ConvGradInput") == (0 if wanted is w else 1)
+
+
+def test_users_functions_see_requires_grad_under_grad(device):
+    """A user's Function reads needs_input_grad from requires_grad alone, as PyTorch's do, even
+    when autograd.grad asks for one input."""
+    seen = []
+
+    class Mul(Function):
+        @staticmethod
+        def forward(ctx, a, b):
+            ctx.save_for_backward(a, b)
+            return a * b
+
+        @staticmethod
+        def backward(ctx, g):
+            seen.append(ctx.needs_input_grad)
+            a, b = ctx.saved_tensors
+            return g * b, g * a
+
+    a = framework.ones(2, requires_grad=True, device=device)
+    b = framework.full((2,), 3.0, requires_grad=True, device=device)
+    (ga,) = framework.autograd.grad(Mul.apply(a, b).sum(), a)
+    assert seen == [(True, True)] and ga.tolist() == [3.0, 3.0]

@@ -33,6 +33,29 @@ def _count_dependencies(roots):
     return deps
 
 
+def _needed(roots, captures):
+    """The nodes from which a captured node can be reached: all that autograd.grad has to run
+    (PyTorch's exec_info). A node off every path to the inputs is skipped (its hooks do not
+    run), and the framework's own ops on one are told, through ctx.needs_input_grad, which of
+    their inputs lead nowhere, so a convolution asked only for its input's gradient forms no
+    weight gradient. Post-order over the graph, iterative like the rest of the engine."""
+    needed = {}
+    stack = [(node, False) for node in roots]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            needed[node] = node in captures or any(needed.get(nxt, False) for nxt, _ in node.next_functions
+                                                   if nxt is not None)
+        elif node not in needed:
+            needed[node] = False  # (until expanded: its children come off the stack first)
+            stack.append((node, True))
+            stack.extend((nxt, False) for nxt, _ in node.next_functions if nxt is not None and nxt not in needed)
+    return {node for node, on_path in needed.items() if on_path}
+
+
+_UNSET = object()
+
+
 def _fit(grad, meta):
     """Sum a broadcast gradient back to the input's shape and cast it to the input's dtype."""
     shape, dtype = meta
@@ -68,6 +91,7 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None,
             captures.setdefault(node, []).append((nr, i))
         results = [None] * len(inputs)
 
+    needed = None if captures is None else _needed(roots, captures)
     call_backward = _anomaly.checked(_call_backward) if _anomaly.enabled else _call_backward
     prev_mode = grad_mode.state.enabled
     grad_mode.state.enabled = create_graph
@@ -76,6 +100,8 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None,
         while ready:
             node = ready.pop()
             grads = buffers.pop(node, None) or [None] * _num_outputs(node)
+            if needed is not None and node not in needed:
+                continue  # (a root that leads to no input: nothing below it is needed either)
             hooks = node._pre_hooks
             if hooks:
                 for nr, fns in hooks.items():
@@ -99,12 +125,17 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None,
                                 raise RuntimeError("Tensor post accumulate grad hooks should return None.")
                 continue
             live = grads[0] is not None if len(grads) == 1 else any(g is not None for g in grads)
-            outs = call_backward(node, grads) if live else None
+            if needed is None:
+                outs = call_backward(node, grads) if live else None
+            elif live and any(nxt in needed for nxt, _ in node.next_functions):
+                outs = _call_pruned(call_backward, node, grads, needed)
+            else:
+                outs = None  # (a captured node with nothing needed below it)
             if not retain_graph:
                 node._release()
             metas = getattr(node, "_input_meta", None)
             for i, (nxt, nr) in enumerate(node.next_functions):
-                if nxt is None:
+                if nxt is None or (needed is not None and nxt not in needed):
                     continue
                 g = outs[i] if outs is not None and i < len(outs) else None
                 if g is not None:
@@ -129,6 +160,25 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None,
                 raise RuntimeError("One of the differentiated Tensors appears to not have been used in the graph. "
                                    "Set allow_unused=True if this is the desired behavior.")
     return results
+
+
+def _call_pruned(call_backward, node, grads, needed):
+    """The node's backward with ctx.needs_input_grad false for inputs off the path to the
+    captured ones (for this call only: a retained graph may be run again in full)."""
+    metas = getattr(node, "_input_meta", None)
+    if metas is None or not getattr(node, "prunes_inputs", False):
+        return call_backward(node, grads)
+    state = node.__dict__
+    before = state.get("needs_input_grad", _UNSET)
+    state["needs_input_grad"] = tuple(meta is not None and nxt in needed
+                                      for meta, (nxt, _) in zip(metas, node.next_functions))
+    try:
+        return call_backward(node, grads)
+    finally:
+        if before is _UNSET:
+            del state["needs_input_grad"]
+        else:
+            state["needs_input_grad"] = before
 
 
 def _store_retained(retained, grads):

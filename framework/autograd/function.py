@@ -156,12 +156,19 @@ class Function(Node):
     # The aten name PyTorch's autocast lists give this op (framework/amp/autocast_mode.py);
     # elementwise ops are known by their `op`.
     autocast_op = None
+    # Whether autograd.grad narrows ctx.needs_input_grad to the inputs on a path to what it was
+    # asked for (framework/autograd/engine.py _needed): the framework's own ops, as PyTorch's
+    # built-in nodes skip outputs nobody asked for; a user's Function sees requires_grad alone,
+    # as PyTorch's Python Functions do.
+    prunes_inputs = True
 
     def __init_subclass__(cls, **kwargs):
         """A user's own Function (defined outside `framework`) runs as written on float16/bfloat16
         inputs, as in PyTorch: no float32 copies, so an in-place write with `mark_dirty` lands on
         the caller's tensor. It may still set `opmath = True` itself."""
         super().__init_subclass__(**kwargs)
+        if not _is_framework(cls.__module__) or cls.__module__ == "framework.library":
+            cls.prunes_inputs = False
         if "opmath" not in cls.__dict__ and not _is_framework(cls.__module__):
             owner = next(c for c in cls.__mro__ if "opmath" in c.__dict__)
             if _is_framework(owner.__module__):
