@@ -16,6 +16,7 @@ x54 = randn(5, 4)
 y54 = randn(5, 4)
 z54 = randn(5, 4)
 PROB54 = np.clip(np.abs(x54) / 3, 0.05, 0.95).astype(np.float32)  # a probability whatever the shared RNG gave
+TARGET54 = np.clip(np.abs(y54) / 3, 0.0, 1.0).astype(np.float32)  # (BCE refuses a target above 1)
 cls5 = rng.integers(0, 4, 5)
 cls5_ignore = np.array([0, -100, 3, 1, 2])
 cls0 = np.array(cls5[0])
@@ -189,7 +190,7 @@ MODULES = {
     "HingeEmbeddingLoss": (lambda T: T.nn.HingeEmbeddingLoss(margin=2.0), (x54[:, 0], const(signs5))),
     "TripletMarginLoss": (lambda T: T.nn.TripletMarginLoss(margin=0.5, p=1.5, swap=True), (x54, y54, z54)),
     "TripletMarginWithDistanceLoss": (lambda T: T.nn.TripletMarginWithDistanceLoss(margin=0.5), (x54, y54, z54)),
-    "BCELoss": (lambda T: T.nn.BCELoss(reduction="sum"), (PROB54, const(np.abs(y54) / 3))),
+    "BCELoss": (lambda T: T.nn.BCELoss(reduction="sum"), (PROB54, const(TARGET54))),
     "CTCLoss": (lambda T: T.nn.CTCLoss(blank=4, zero_infinity=True), (randn(4, 2, 5), np.array([[1, 2], [3, 3]]),
                                                                        (4, 2), (2, 2))),
 }
