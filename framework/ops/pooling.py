@@ -3,8 +3,9 @@ and power-average (LP) pooling.
 
 One Function per pool serves every rank: the backends take (N, C, *spatial) arrays with 1 to
 3 spatial dims. Max pools return flat indices into prod(spatial), and their backward scatters
-the gradient through them (MaxPoolBackward, whose own backward is a gather). The average pools' backward
-passes are Functions whose own backward is the forward again, so double backward works.
+the gradient through them (MaxPoolBackward, whose own backward is a gather). The average
+pools' backward passes are Functions whose own backward is the forward again, so double
+backward works.
 Max-unpooling and LP pooling are compositions of those and elementwise ops, as in PyTorch.
 
 Arguments are checked with PyTorch's errors before any kernel runs: the kernels index their
