@@ -60,7 +60,7 @@ def _signatures():
                   "add_chunk_offsets": (i, i, int64, int64), "nonzero_coords": (i, i, i, int64, int64)},
         "conv": {"conv_forward": (f, f, f, boolean, f) + conv, "conv_grad_input": (f, f, f) + conv,
                  "conv_grad_weight": (f, f, f) + conv, "im2col": (f, f) + unfold, "col2im": (f, f) + unfold},
-        "pool": {"max_pool": (f, f, i) + pool + (float64,), "max_pool_backward": (f, i, f, int64, int64, int64, i),
+        "pool": {"max_pool": (f, f, i) + pool + (float64,),
                  "avg_pool": (f, f) + pool[:16] + (boolean, int64),
                  "avg_pool_backward": (f, f) + pool[:16] + (boolean, int64),
                  "adaptive_avg_pool": (f, f) + pool[:7], "adaptive_avg_pool_backward": (f, f) + pool[:7],

@@ -122,6 +122,19 @@ def test_gather_scatter(device, dim):
     gradcheck(lambda T, x, i, s: x.scatter_add(dim, i, s), x, idx, randn(3, 4), device=device)
 
 
+@pytest.mark.parametrize("shape,dim", [((7, 4), 1), ((5, 3, 2), 1), ((2, 3, 130), 1), ((4, 70), 0)])
+def test_gather_backward_on_each_layout(device, shape, dim):
+    """Gather's backward (a scatter-add into zeros, shared by sort, max over a dim and the max
+    pools) splits its work by the layout around dim: a last dim, more outer than inner entries,
+    and blocks of 64 along a long inner dim (two and more blocks). Repeated indices, and an
+    index shorter than the input in the other dims, which reaches only that corner."""
+    x = randn(*shape)
+    idx = np.random.default_rng(3).integers(0, shape[dim], shape).astype(np.int64)
+    check(lambda T, x, i: x.gather(dim, i), x, idx, device=device)
+    corner = tuple(slice(0, max(1, n - 1)) if d != dim else slice(None) for d, n in enumerate(shape))
+    check(lambda T, x, i: x.gather(dim, i[corner]), x, idx, device=device)
+
+
 def test_gather_out_of_range_is_a_clear_error(device):
     msg = check_raises(lambda T, x, i: x.gather(1, i), randn(2, 3), np.array([[0, 3], [1, 1]]), device=device)
     assert "3" in msg

@@ -242,6 +242,13 @@ def scatter_reduce(a, dim, index, src, op, include_self):
     RuntimeError for a bad index."""
 
 
+def scatter_add_into(shape, dim, index, src):
+    """zeros(shape) with each entry of src (index's shape) added at its index along `dim`: the
+    backward of gather, sort, max/min over a dim and the max pools, with no zeros made and
+    copied. index may be smaller than shape in the other dims (it reaches that corner only).
+    RuntimeError for a bad index (on a device, at the next synchronisation)."""
+
+
 def index_select(a, dim, index):
     """a's entries along `dim` at the 1-D int64 `index`; IndexError for a bad index."""
 
@@ -379,13 +386,6 @@ def max_pool(x, kernel_size, stride, padding, dilation, out_size):
     each index is the flat position in prod(spatial) of the maximum (the backward scatters
     through it). As PyTorch: the first maximum on ties, the last NaN, and a window with no tap
     in the input gives -inf (the type's minimum for integers)."""
-
-
-def max_pool_backward(g, indices, x_shape):
-    """dL/dx of max_pool and adaptive_max_pool, of shape x_shape (N, C, *spatial): zeros with
-    each gradient of g (N, C, *out_size) added at the flat position its index names in its
-    plane. An index outside the plane raises RuntimeError (on a device, at the next
-    synchronisation, as gather's)."""
 
 
 def avg_pool(x, kernel_size, stride, padding, out_size, count_include_pad, divisor_override):

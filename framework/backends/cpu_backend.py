@@ -487,6 +487,22 @@ def scatter_reduce(a, dim, index, src, op, include_self):
     return out.astype(a.dtype, copy=False)
 
 
+def scatter_add_into(shape, dim, index, src):
+    shape = tuple(shape)
+    src = np.ascontiguousarray(src[tuple(slice(0, n) for n in index.shape)])
+    reach = tuple(n if d != dim else shape[dim] for d, n in enumerate(index.shape))
+    out = np.empty(reach, src.dtype)
+    idx3 = _view3(np.ascontiguousarray(index), dim)
+    if ix.scatter_add_into_zeros(_view3(out, dim), idx3, _view3(src, dim)):
+        bad = idx3[(idx3 < 0) | (idx3 >= shape[dim])][0]
+        raise RuntimeError(f"index {bad} is out of bounds for dimension {dim} with size {shape[dim]}")
+    if reach == shape:
+        return out
+    whole = np.zeros(shape, src.dtype)  # index reaches only a corner of the other dims
+    whole[tuple(slice(0, n) for n in reach)] = out
+    return whole
+
+
 def index_select(a, dim, index):
     shape = list(a.shape)
     shape[dim] = index.shape[0]
@@ -909,17 +925,6 @@ def max_pool(x, kernel_size, stride, padding, dilation, out_size):
         pool.max_pool(x5, k, s, p, d, _lowest(x.dtype), out, indices)
     shape = tuple(x.shape[:2]) + tuple(out_size)
     return out.reshape(shape), indices.reshape(shape)
-
-
-def max_pool_backward(g, indices, x_shape):
-    planes, plane = x_shape[0] * x_shape[1], math.prod(x_shape[2:])
-    taken = math.prod(g.shape[2:])
-    dx = np.empty((planes, plane), g.dtype)
-    flat_index = np.ascontiguousarray(indices).reshape(planes, taken)
-    if pool.max_pool_backward(np.ascontiguousarray(g).reshape(planes, taken), flat_index, dx):
-        bad = flat_index[(flat_index < 0) | (flat_index >= plane)][0]
-        raise RuntimeError(f"index {bad} is out of bounds for dimension 2 with size {plane}")
-    return dx.reshape(x_shape)
 
 
 def avg_pool(x, kernel_size, stride, padding, out_size, count_include_pad, divisor_override):

@@ -775,15 +775,6 @@ def max_pool(x, kernel_size, stride, padding, dilation, out_size):
     return out, indices
 
 
-def max_pool_backward(g, indices, x_shape):
-    dx = zeros(x_shape, g.dtype)
-    if g.size:
-        plane = math.prod(x_shape[2:])
-        pool.max_pool_backward[_grid(g.size)](_flat_input(g), _int64_flat(indices), dx.buf, g.size,
-                                              math.prod(g.shape[2:]), plane, device_errors())
-    return dx
-
-
 def avg_pool(x, kernel_size, stride, padding, out_size, count_include_pad, divisor_override):
     out = empty(tuple(x.shape[:2]) + tuple(out_size), x.dtype)
     if out.size:
@@ -1234,7 +1225,7 @@ def synchronize():
 
 
 from framework.backends.cuda_indexing import (gather, getitem, index_add, index_put_add, index_select,  # noqa: E402
-                                              nonzero, scatter, setitem, view_positions)
+                                              nonzero, scatter, scatter_add_into, setitem, view_positions)
 
 
 # ----------------------------------------------------------------- scatter_reduce, storage views

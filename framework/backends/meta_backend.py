@@ -322,6 +322,10 @@ def index_add(shape, dim, index, src):
     return _new(shape, src.dtype)
 
 
+def scatter_add_into(shape, dim, index, src):
+    return _new(shape, src.dtype)
+
+
 def _advanced_shape(view, advanced):
     """The shape of view[advanced] (index arrays and full slices), with PyTorch's placement of
     the index dims: where the first one is when they are adjacent, else in front. A boolean
@@ -522,10 +526,6 @@ def max_pool(x, kernel_size, stride, padding, dilation, out_size):
 
 def avg_pool(x, kernel_size, stride, padding, out_size, count_include_pad, divisor_override):
     return _new(_spatial(x.shape, out_size), x.dtype)
-
-
-def max_pool_backward(g, indices, x_shape):
-    return _new(x_shape, g.dtype)
 
 
 def avg_pool_backward(g, x_shape, kernel_size, stride, padding, count_include_pad, divisor_override):

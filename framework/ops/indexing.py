@@ -292,9 +292,26 @@ def scatter_add(input, dim, index, src):
     return Scatter.apply(input, dim, index, src, True)
 
 
+class ScatterAddIntoZeros(Function):
+    """zeros(shape).scatter_add_(dim, index, src), made in one backend call: the backward of
+    gather, sort, max/min over a dim and the max pools. Differentiable in src (a gather), so
+    their double backward works."""
+
+    @staticmethod
+    def forward(ctx, src, shape, dim, index):
+        ctx.dim = dim
+        ctx.save_for_backward(index)
+        return wrap(src.device.backend.scatter_add_into(tuple(shape), dim, index._data, src._data), src.dtype,
+                    src.device)
+
+    @staticmethod
+    def backward(ctx, gg):
+        (index,) = ctx.saved_tensors
+        return Gather.apply(gg, ctx.dim, index), None, None, None
+
+
 def scatter_into_zeros(shape, dim, index, src):
-    from framework.ops.creation import zeros
-    return Scatter.apply(zeros(shape, dtype=src.dtype, device=src.device), dim, index, src, True)
+    return ScatterAddIntoZeros.apply(src, shape, dim, index)
 
 
 class IndexSelect(Function):

@@ -3,9 +3,9 @@ and power-average (LP) pooling.
 
 One Function per pool serves every rank: the backends take (N, C, *spatial) arrays with 1 to
 3 spatial dims. Max pools return flat indices into prod(spatial), and their backward scatters
-the gradient through them (MaxPoolBackward, whose own backward is a gather). The average
-pools' backward passes are Functions whose own backward is the forward again, so double
-backward works.
+the gradient through them (a scatter-add into zeros, whose own backward is a gather). The
+average pools' backward passes are Functions whose own backward is the forward again, so
+double backward works.
 Max-unpooling and LP pooling are compositions of those and elementwise ops, as in PyTorch.
 
 Arguments are checked with PyTorch's errors before any kernel runs: the kernels index their
@@ -88,23 +88,13 @@ def _window_misses(size, k, s, p, d, out):
     return any(not any(0 <= i * s - p + t * d < size for t in range(k)) for i in range(out))
 
 
-class MaxPoolBackward(Function):
-    """dL/dx of a max pool: each output's gradient added at the input position it took. Its own
-    backward reads the incoming gradient back at those positions (a gather), so double backward
-    works."""
-
-    @staticmethod
-    def forward(ctx, g, indices, x_shape):
-        ctx.planes, ctx.plane = x_shape[0] * x_shape[1], math.prod(x_shape[2:])
-        ctx.save_for_backward(indices)
-        return wrap(g.device.backend.max_pool_backward(g._data, indices._data, tuple(x_shape)), g.dtype, g.device)
-
-    @staticmethod
-    def backward(ctx, gg):
-        (indices,) = ctx.saved_tensors
-        taken = math.prod(indices.shape[2:])
-        picked = gg.reshape(ctx.planes, ctx.plane).gather(1, indices.reshape(ctx.planes, taken))
-        return picked.reshape(indices.shape), None, None
+def _max_pool_grad(g, indices, x_shape):
+    """dL/dx of a max pool: each output's gradient added at the input position it took, per
+    (n, c) plane."""
+    from framework.ops.indexing import scatter_into_zeros
+    planes, plane, taken = x_shape[0] * x_shape[1], math.prod(x_shape[2:]), math.prod(indices.shape[2:])
+    return scatter_into_zeros((planes, plane), 1, indices.reshape(planes, taken),
+                              g.reshape(planes, taken)).reshape(x_shape)
 
 
 # ----------------------------------------------------------------- max pooling
@@ -126,7 +116,7 @@ class MaxPool(Function):
             from framework.ops.elementwise import where
             inside = idx < math.prod(ctx.shape[2:])
             idx, g = where(inside, idx, 0), where(inside, g, 0.0)
-        return MaxPoolBackward.apply(g, idx, ctx.shape), None, None, None, None, None, None
+        return _max_pool_grad(g, idx, ctx.shape), None, None, None, None, None, None
 
 
 def _max_poolnd(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices, n, name):
@@ -326,7 +316,7 @@ class AdaptiveMaxPool(Function):
     @staticmethod
     def backward(ctx, g, _):
         (idx,) = ctx.saved_tensors
-        return MaxPoolBackward.apply(g, idx, ctx.shape), None
+        return _max_pool_grad(g, idx, ctx.shape), None
 
 
 def _adaptive_max_poolnd(input, output_size, return_indices, n, name):

@@ -6,6 +6,7 @@ the kernel knowing about exceptions' wording. Negative indices are out of range
 here, as in PyTorch's gather/scatter/index_select/index_add (only x[idx] wraps them).
 """
 import numpy as np
+from numba import prange
 
 from kernels.cpu._jit import kernel
 
@@ -38,6 +39,64 @@ def scatter(out, index, src, accumulate):
                 else:
                     out[i, t, k] = src[i, j, k]
     return False, 0
+
+
+@kernel(parallel=True)
+def scatter_add_into_zeros(out, index, src):
+    """out (outer, size, inner) = zeros with each src[i, j, k] added at out[i, index[i, j, k], k]
+    (index and src (outer, e, inner)): gather's backward in one parallel pass, where zeros, a
+    copy of them and a serial scatter took three. Threads split the outer dim, or blocks of 64
+    along the inner one when it is longer; either way no two threads write one element. Rows
+    are indexed flat: with 3-D indexing, zeroing (4096, 1024, 1) took 18 ms instead of 1. An
+    index outside [0, size) is skipped and counted: the count is returned, for the caller to
+    raise."""
+    outer, size, inner = out.shape
+    e = index.shape[1]
+    rows = out.reshape(outer, size * inner)
+    bad = 0
+    if inner == 1:  # the max pools, max over the last dim: 2x faster without the inner loop
+        index_rows, src_rows = index.reshape(outer, e), src.reshape(outer, e)
+        for i in prange(outer):
+            row, index_row, src_row = rows[i], index_rows[i], src_rows[i]
+            for t in range(size):
+                row[t] = 0
+            for j in range(e):
+                t = index_row[j]
+                if t < 0 or t >= size:
+                    bad += 1
+                else:
+                    row[t] += src_row[j]
+    elif outer >= inner:
+        for i in prange(outer):
+            row = rows[i]
+            for t in range(size * inner):
+                row[t] = 0
+            for j in range(e):
+                for k in range(inner):
+                    t = index[i, j, k]
+                    if t < 0 or t >= size:
+                        bad += 1
+                    else:
+                        row[t * inner + k] += src[i, j, k]
+    else:
+        lines = out.reshape(outer * size, inner)
+        for q in prange(outer * size):  # zeroed a line at a time: 64-wide strided blocks took 3x longer
+            line = lines[q]
+            for k in range(inner):
+                line[k] = 0
+        for b in prange((inner + 63) // 64):
+            k0 = b * 64
+            k1 = min(inner, k0 + 64)
+            for i in range(outer):
+                row = rows[i]
+                for j in range(e):
+                    for k in range(k0, k1):
+                        t = index[i, j, k]
+                        if t < 0 or t >= size:
+                            bad += 1
+                        else:
+                            row[t * inner + k] += src[i, j, k]
+    return bad
 
 
 @kernel

@@ -82,28 +82,6 @@ def max_pool_2x2(x, out, indices):
                         indices[n, c, t, i, j] = arg
 
 
-@kernel(parallel=True)
-def max_pool_backward(g, indices, dx):
-    """dx (planes, plane) = zeros with each g[q, j] (planes, taken) added at indices[q, j]: the
-    max pools' input gradient, one plane per thread (no two threads write a pixel), in one pass
-    where zeros, their copy and a serial scatter took three (LeNet's first pool, the whole op:
-    550 -> 210 us). An index outside [0, plane) is skipped and counted: the count is returned,
-    for the caller to raise."""
-    planes, plane = dx.shape
-    taken = g.shape[1]
-    bad = 0
-    for q in prange(planes):
-        for i in range(plane):
-            dx[q, i] = 0
-        for j in range(taken):
-            t = indices[q, j]
-            if t < 0 or t >= plane:
-                bad += 1
-            else:
-                dx[q, t] += g[q, j]
-    return bad
-
-
 @kernel(inline="always")
 def _average(img, pooled, k, s, p, count_include_pad, divisor_override, adaptive, backward):
     """Average pooling of img (N, C, D, H, W) into pooled, over kernel k / stride s / padding p

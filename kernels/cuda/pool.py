@@ -5,7 +5,6 @@ kernels/cpu/pool.py: the first maximum on ties, the last NaN, `lowest` for a win
 misses the input."""
 from numba import cuda
 
-from kernels.cuda.errors import GATHER_ERROR, record_error
 from kernels.cuda.grid import unravel4
 from kernels.windows import adaptive_range, avg_divisor, max_step, span
 
@@ -39,21 +38,6 @@ def max_pool(x, out, indices, planes, d, h, wd, od, oh, ow, kd, kh, kw, sd, sh, 
                         best, arg = max_step(x[((p * d + z) * h + y) * wd + xx], best, arg, (z * h + y) * wd + xx)
         out[t] = best
         indices[t] = arg
-        t += cuda.gridsize(1)
-
-
-@cuda.jit(cache=True)
-def max_pool_backward(g, indices, dx, total, taken, plane, errors):
-    """dx (zeroed by the caller) += each output's gradient at the flat pixel its index names in
-    its plane, one thread per output, atomically (overlapping windows can take one pixel twice);
-    an index outside [0, plane) is skipped and recorded."""
-    t = cuda.grid(1)
-    while t < total:
-        k = indices[t]
-        if k < 0 or k >= plane:
-            record_error(errors, GATHER_ERROR, k, plane, 2)
-        else:
-            cuda.atomic.add(dx, (t // taken) * plane + k, g[t])
         t += cuda.gridsize(1)
 
 
