@@ -8,6 +8,7 @@ computes every node's expression per element into scalar locals, reads each outs
 source and its module cache are the backends' (framework/backends/fusion.py), its launch each
 backend's `fused_launch`.
 """
+import collections
 import hashlib
 import math
 
@@ -118,6 +119,25 @@ def elementwise_step(node, meta):
     return Step(node, expr, [a, b], compute, out)
 
 
+def view_step(node, meta):
+    """An Expand, or a Reshape that only adds or drops a trailing size-1 dim, as an identity Step
+    (in a fused loop a broadcast or a row value's second shape costs nothing), else None. The
+    backward of a reduction over the last dim makes both (a row sum reshaped to (..., 1) and
+    expanded to the row's shape): each one a separate eager op, they split the fused groups of a
+    layer norm's or a softmax's backward in five."""
+    if node.op not in ("Expand", "Reshape") or node.mutates or len(node.outputs) != 1 or node.meta[0] is None:
+        return None
+    x = node.args[0]
+    if not isinstance(x, Ref):
+        return None
+    src, out, dt = tuple(meta[x.name].shape), tuple(node.meta[0].shape), node.meta[0].dtype
+    if dt.name not in _FUSIBLE_DTYPES or not _sizes(out) or not _sizes(src):
+        return None
+    if node.op == "Reshape" and out != src + (1,) and src != out + (1,):
+        return None
+    return Step(node, "x", [x], dt, dt)
+
+
 class Group:
     """Consecutive elementwise nodes of one output shape: `inputs` (value names read from
     outside, in order), `outputs` (values used after it), `steps`."""
@@ -157,6 +177,10 @@ class RowGroup(Group):
 # A row group needs this many rows: its kernel gives each row to one thread (one block on
 # CUDA), so fewer rows would leave cores idle where the eager reductions split the work.
 ROW_MIN = 16
+# A group stays open past at most this many nodes waiting for it (partition): enough to reach
+# around a backward's column sums, few enough that a graph of many layers is not walked again
+# and again.
+_DEFERRED_AT_MOST = 16
 _FLOAT = ("float32", "float64")
 
 
@@ -239,12 +263,23 @@ class _Run:
                     self.space[s.name] = "full" if node.op == "Softmax" else "row" if kept else "flat"
             self.steps.extend(steps)
             return True
-        step = elementwise_step(node, meta)
+        step = elementwise_step(node, meta) or view_step(node, meta)
         if step is None:
             return False
         shape = tuple(node.meta[0].shape)
         spaces = {self.space[o.name] for o in step.operands if isinstance(o, Ref) and o.name in self.space}
         outside = [o for o in step.operands if isinstance(o, Ref) and o.name not in self.space]
+        if node.op == "Reshape":  # a row value between its two shapes: (..., 1) "row", (...) "flat"
+            if outside or not self.reduces:
+                return False  # (an outside input would be read broadcast, which a reshape is not)
+            if spaces == {"flat"} and shape == self.shape[:-1] + (1,):
+                self.space[step.name] = "row"
+            elif spaces == {"row"} and shape == self.shape[:-1]:
+                self.space[step.name] = "flat"
+            else:
+                return False
+            self.steps.append(step)
+            return True
         if self.shape is None:
             self.shape = shape
         if shape == self.shape and "flat" not in spaces:
@@ -303,6 +338,41 @@ def _flush(run, items):
     run.clear()
 
 
+def _fuse(nodes, meta, used):
+    """`nodes` (in an order that runs) as items: runs of nodes that fit one group, each closed
+    into its group. A node that does not fit need not end the group: one that reads nothing the
+    group makes runs before it (a backward's column sum of the incoming gradient), one that
+    reads it runs after it (a column sum of the group's values), with all that comes after it
+    in turn; the rest keep fusing. Those set aside keep their order (the ones before the group
+    all come before the ones after it in the graph: random ops draw in eager's order) and are
+    fused in turn. A mutation ends the group."""
+    items, run = [], _Run()
+    queue, before, after, after_out = collections.deque(nodes), [], [], set()
+    while queue or run.steps:
+        node = queue.popleft() if queue else None
+        if node is not None:
+            reads = {r.name for r in node.refs()}
+            waits = bool(reads & after_out)
+            if not waits and run.take(node, meta, used):
+                continue
+            if run.steps and not node.mutates and len(after) < _DEFERRED_AT_MOST:
+                if after or waits or reads & {st.name for st in run.steps}:
+                    after.append(node)
+                    after_out.update(node.outputs)
+                else:
+                    before.append(node)
+                continue
+            if not run.steps:
+                items.append(node)
+                continue
+            queue.appendleft(node)
+        items.extend(_fuse(before, meta, used))
+        run.close(items)
+        queue.extendleft(reversed(after))
+        before, after, after_out = [], [], set()
+    return items
+
+
 def _full_sums_by_rows(graph):
     """The graph's nodes, each sum over all dims of a float value an elementwise node makes (a
     loss: `((a - b) ** 2).mean()` is a Sum, then a div) taken apart into a sum over the last dim,
@@ -335,16 +405,9 @@ def partition(graph):
     """The graph's nodes as a list of items in execution order: a Node (run as it is), a Group
     of at least two elementwise nodes of one shape, or a RowGroup (elementwise nodes around
     reductions over the last dim, on ROW_MIN rows or more)."""
-    items, run = [], _Run()
     nodes = _full_sums_by_rows(graph)
     used = {r.name for n in nodes for r in n.refs()} | {r.name for r in iter_refs(graph.output)}
-    for node in nodes:
-        if run.take(node, graph.meta, used):
-            continue
-        run.close(items)
-        if not run.take(node, graph.meta, used):
-            items.append(node)
-    run.close(items)
+    items = _fuse(nodes, graph.meta, used)
     used_later = {}
     for i, item in enumerate(items):
         nodes = item.nodes if isinstance(item, Group) else [item]
