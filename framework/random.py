@@ -3,6 +3,8 @@
 Draws come from NumPy's PCG64 on the host; a backend turns them into device
 arrays. `Generator` objects can be passed as `generator=` where PyTorch accepts one.
 """
+import sys
+
 import numpy as np
 
 
@@ -63,4 +65,10 @@ def set_rng_state(state):
 
 
 def numpy_generator(generator=None):
+    """The NumPy generator that draws for `generator` (default: the global one). Every random
+    draw asks for it, so a capture (framework.export, framework.compile) learns here of a draw
+    its graph cannot represent (rand and randn record themselves and are let through)."""
+    capture = sys.modules.get("framework.export._capture")
+    if capture is not None and capture._state["recorder"] is not None:
+        capture.refuse_random_draw("a NumPy generator asked for")
     return (generator or default_generator)._np

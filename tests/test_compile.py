@@ -286,25 +286,36 @@ def test_backward_of_a_row_group_fuses_around_its_column_sums(device):
     assert [i.op for i in backward_program.items if not isinstance(i, _fusion.Group)] == ["Sum", "Sum"]
 
 
-def test_nodes_set_aside_keep_the_order_of_random_draws(device):
-    """A node that does not fit an open group waits for it, and so does every node after it,
-    even one that could run before the group: random draws stay in eager's order."""
+def test_random_draws_are_fresh_on_every_call_in_eager_order(device):
+    """rand / randn (dropout's mask) are nodes of the graph, drawn again on every call: they
+    were lifted as constants, so a compiled model's dropout dropped the same units every step.
+    A node that does not fit an open group and waits for it makes every node after it wait
+    too, even one that could run before the group: draws keep eager's order. A draw the graph
+    cannot represent (randint) runs the model eagerly, with a warning."""
     def f(x, z):
         y = x * 2.0 + 1.0
         a = F.dropout(y, 0.5)  # reads the group: waits for it
         c = F.dropout(z, 0.5)  # reads nothing of it, yet draws after `a`
-        return a, c, y * 3.0 - 1.0
+        return a, c, y * 3.0 - framework.randn(4, 5, device=x.device)
 
     x, z = _tensor(randn(4, 5), device, grad=False), _tensor(randn(4, 5), device, grad=False)
     compiled = framework.compile(f)
     framework.manual_seed(3)
-    got = compiled(x, z)
+    got = [compiled(x, z) for _ in range(2)]
     framework.manual_seed(3)
-    want = f(x, z)
-    for g, e in zip(got, want):
+    want = [f(x, z) for _ in range(2)]
+    for g, e in zip(sum(got, ()), sum(want, ())):
         np.testing.assert_allclose(g.cpu().numpy(), e.cpu().numpy(), rtol=1e-6)
+    assert not np.array_equal(got[0][0].cpu().numpy(), got[1][0].cpu().numpy())
     (program,) = compiled.programs.values()
-    assert len(program.groups) == 1 and len(program.groups[0].steps) == 4
+    assert [n.op for n in program.graph.nodes if n.op in ("rand", "randn")] == ["rand", "rand", "randn"]
+
+    def g(x):
+        return x + framework.randint(0, 3, (4, 5), device=x.device)
+
+    with pytest.warns(UserWarning, match="random draw"):
+        out = framework.compile(g)(x)
+    assert out.shape == (4, 5)
 
 
 def test_a_reshape_of_an_input_is_not_fused_as_a_broadcast(device):

@@ -250,6 +250,24 @@ def test_exported_program_input():
     assert [n.op_type for n in proto.graph.node] == ["Gemm", "Identity"]
 
 
+@pytest.mark.parametrize("dynamic", [False, True])
+def test_random_draws_export_as_onnx_random_ops(dynamic):
+    """rand / randn in a model are graph nodes (not the capture's draw baked in as a constant):
+    RandomUniform / RandomNormal, or their Like forms for a dynamic size."""
+    model = Fn(lambda x: x * 0.0 + framework.rand(x.shape) + framework.randn(x.shape) * 0.0)
+    f = io.BytesIO()
+    framework.onnx.export(model, (r(2, 3),), f, input_names=["x"], dynamic_axes={"x": {0: "batch"}} if dynamic else None)
+    proto = onnx.load_from_string(f.getvalue())
+    onnx.checker.check_model(proto, full_check=True)
+    ops = [n.op_type for n in proto.graph.node]
+    assert ("RandomUniformLike" in ops and "RandomNormalLike" in ops) if dynamic else \
+        ("RandomUniform" in ops and "RandomNormal" in ops)
+    sess = ort.InferenceSession(f.getvalue(), providers=["CPUExecutionProvider"])
+    first, second = (sess.run(None, {"x": np.ones((4 if dynamic else 2, 3), np.float32)})[0] for _ in range(2))
+    assert first.shape == ((4, 3) if dynamic else (2, 3)) and ((first >= 0) & (first < 1)).all()
+    assert not np.array_equal(first, second)
+
+
 def test_unmapped_op_names_the_op_and_the_line():
     with pytest.raises(framework.onnx.UnsupportedOperatorError, match=r"Cumsum \(called at test_onnx.py:\d+\)"):
         framework.onnx.export(Fn(lambda x: x.cumsum(0)), (r(3),))

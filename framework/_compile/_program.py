@@ -121,7 +121,7 @@ def _runner(node):
     once (a flat argument list of values and tensor references, the common case, is filled in
     by position instead of walked on every call)."""
     if any(type(a) not in (Ref, bool, int, float, str, type(None)) for a in node.args) or \
-            node.op in _ops.ACTIVATIONS or node.op == "full":
+            node.op in _ops.ACTIVATIONS or node.op == "full" or node.op in _ops.RANDOM:
         return lambda env, device, bindings: replay((node,), env, device, bindings)
     cls = _ops.CUSTOM.get(node.op) or _ops._registry().get(node.op)
     if cls is None:

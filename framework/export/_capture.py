@@ -22,6 +22,7 @@ import linecache
 import math
 import os
 import sys
+import threading
 
 import numpy as np
 
@@ -84,6 +85,7 @@ class _Recorder:
         self.constants = {}  # name -> Tensor
         self.counts = {}
         self.depth = 0
+        self.thread = threading.get_ident()  # (a DataLoader thread's draws are not the model's)
         for name, kind, t in named:
             self.add_placeholder(name, kind, t)
 
@@ -150,6 +152,18 @@ class _Recorder:
         self.name(t, name)
         return Ref(name)
 
+    def random(self, kind, t, dtype, generator, frame):
+        """A draw of framework.rand / randn from the default generator: a node, so the program
+        draws anew on every call, in the graph's order. (Lifted as a constant, the capture's
+        draw served every call: a compiled model's dropout dropped the same units every step.)"""
+        source, path, line = user_line(frame)
+        if generator is not None:
+            raise CaptureError(f"{kind}() with its own generator at {describe(path, line)}: a graph draws from the "
+                               f"default generator only")
+        name = self.fresh(kind)
+        self.nodes.append(Node(kind, [tuple(t.shape), dtype], [name], [TensorMeta(t.shape, t.dtype)], source))
+        self.name(t, name)
+
     def encode_args(self, value, where):
         if isinstance(value, Tensor):
             return self.ref(value, where)
@@ -196,6 +210,23 @@ class _Recorder:
 
 
 _state = {"recorder": None}
+
+
+def recorder():
+    """The capture in progress, when the caller is the model's own code (not inside a recorded
+    op's forward, whose work replaying the op repeats), else None."""
+    rec = _state["recorder"]
+    return rec if rec is not None and not rec.depth and rec.thread == threading.get_ident() else None
+
+
+def refuse_random_draw(what):
+    """A random draw the graph cannot represent (randint, randperm, multinomial, poisson, ...,
+    made by the model itself during a capture): a CaptureError, so that compile runs the model
+    eagerly and export refuses, instead of replaying the capture's draw on every call."""
+    if recorder() is not None:
+        source, path, line = user_line(sys._getframe(2))
+        raise CaptureError(f"a random draw ({what}) at {describe(path, line)}: a graph can draw only through "
+                           f"rand / randn / dropout from the default generator")
 
 
 def _capturing_apply(inner):

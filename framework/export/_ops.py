@@ -87,6 +87,8 @@ def argument_names(op):
         return ["input"] + ([ACTIVATIONS[op]] if ACTIVATIONS[op] else [])
     if op == "full":
         return ["size", "fill_value", "dtype"]
+    if op in RANDOM:
+        return ["size", "dtype"]
     if op in CUSTOM:
         return list(CUSTOM[op].opdef._signature.parameters)
     cls = _registry().get(op)
@@ -131,6 +133,9 @@ def call(op, args, device):
         import framework
         size, value, dtype = args
         return framework.full(size, value, dtype=dtype, device=device)
+    if op in RANDOM:  # a fresh draw from the default generator on every call
+        size, dtype = args
+        return RANDOM[op](size, dtype=dtype, device=device)
     cls = CUSTOM.get(op) or _registry().get(op)
     if cls is None:
         raise RuntimeError(f"unknown op {op!r} in the graph (saved by a newer framework, or a custom op this "
@@ -139,4 +144,15 @@ def call(op, args, device):
 
 
 def is_known(op):
-    return op in ACTIVATIONS or op == "full" or op in _registry() or op in CUSTOM
+    return op in ACTIVATIONS or op == "full" or op in RANDOM or op in _registry() or op in CUSTOM
+
+
+def _draw(kind):
+    def draw(size, dtype, device):
+        from framework.ops import creation
+        return getattr(creation, kind)(size, dtype=dtype, device=device)
+    return draw
+
+
+# The graph's random nodes (framework/export/_capture.py records them): name -> draw(size, dtype, device).
+RANDOM = {"rand": _draw("rand"), "randn": _draw("randn")}

@@ -414,6 +414,20 @@ def _gather(b, node, x, dim, index):
     return b.add("GatherElements", [b.names[x.name], b.names[index.name]], axis=dim)
 
 
+def _random(uniform):
+    """rand / randn: RandomUniform / RandomNormal (the Like form when the size is symbolic)."""
+    params = {"low": 0.0, "high": 1.0} if uniform else {"mean": 0.0, "scale": 1.0}
+
+    def convert(b, node, size, dtype):
+        if not any(isinstance(s, Sym) for s in size):
+            return b.add("RandomUniform" if uniform else "RandomNormal", [], dtype=onnx_dtype(dtype),
+                         shape=list(size), **params)
+        zeros = b.add("ConstantOfShape", [b.int_list(size)])
+        return b.add("RandomUniformLike" if uniform else "RandomNormalLike", [zeros], dtype=onnx_dtype(dtype),
+                     **params)
+    return convert
+
+
 def _flip(b, node, x, dims):
     n = len(dims)
     return b.add("Slice", [b.names[x.name], b.int_list([-1] * n), b.int_list([-_INT64_MAX - 1] * n),
@@ -505,7 +519,7 @@ CONVERTERS = {
     "BatchNormChannels": _batch_norm, "LayerNormRows": _layer_norm,
     "Reshape": _reshape, "Permute": _permute, "Expand": _expand, "Contiguous": _identity, "Clone": _identity,
     "Move": _identity, "Cast": _cast, "Cat": _cat, "GetItem": _getitem, "IndexSelect": _index_select, "Unstack": _unstack,
-    "Gather": _gather, "Flip": _flip, "full": _full,
+    "Gather": _gather, "Flip": _flip, "full": _full, "rand": _random(True), "randn": _random(False),
     "Sum": _sum, "Extreme": _extreme, "ExtremeDim": _extreme_dim, "Var": _var, "Softmax": _softmax,
     "AttentionSoftmax": _attention_softmax,
 }

@@ -1,6 +1,7 @@
 """Factory functions: tensor, zeros, arange, rand, ... with dtype=, device= and requires_grad=."""
 import math
 import numbers
+import sys
 
 import numpy as np
 
@@ -210,7 +211,17 @@ def _random(kind, size, generator, dtype, device, requires_grad):
         raise RuntimeError(f"\"{kind}\" not implemented for '{dt.name}'")
     dev = as_device(device)
     draw = getattr(dev.backend, kind)
-    return _finish(draw(numpy_generator(generator), _sizes(size), dt.np), dt, dev, requires_grad)
+    capture = sys.modules.get("framework.export._capture")
+    rec = capture.recorder() if capture is not None else None
+    if rec is None:
+        return _finish(draw(numpy_generator(generator), _sizes(size), dt.np), dt, dev, requires_grad)
+    rec.depth += 1  # (numpy_generator lets a recorded draw through)
+    try:
+        out = _finish(draw(numpy_generator(generator), _sizes(size), dt.np), dt, dev, requires_grad)
+    finally:
+        rec.depth -= 1
+    rec.random(kind, out, dt, generator, sys._getframe(1))
+    return out
 
 
 def rand(*size, generator=None, dtype=None, device=None, requires_grad=False):
