@@ -1,5 +1,6 @@
 """framework.export: graph capture, the printed IR, the runnable module, save/load in a fresh
 process, and the errors for what a graph cannot represent."""
+import io
 import json
 import os
 import subprocess
@@ -260,6 +261,10 @@ def test_save_load_roundtrip(tmp_path, device):
     _close(m(x3), model(x3))
     with open(path, "rb") as f:  # a file object works too
         assert str(load(f).graph) == str(ep.graph)
+    buffer = io.BytesIO()  # and an in-memory one, both ways, as torch.export.save/load take
+    save(ep, buffer)
+    buffer.seek(0)
+    _close(load(buffer).module().to(device)(x3), model(x3))
 
 
 class LowPrecision(nn.Module):

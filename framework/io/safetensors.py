@@ -77,8 +77,14 @@ def serialize(tensors, metadata=None):
 
 
 def save_safetensors(tensors, path, metadata=None):
-    """Write `tensors` (a dict of name -> Tensor) to `path` atomically."""
-    write_atomically(path, serialize(tensors, metadata))
+    """Write `tensors` (a dict of name -> Tensor) to `path` atomically, or to a binary file
+    object at its position."""
+    chunks = serialize(tensors, metadata)
+    if hasattr(path, "write"):
+        for chunk in chunks:
+            path.write(chunk)
+        return
+    write_atomically(path, chunks)
 
 
 def load_safetensors(path, device="cpu"):
