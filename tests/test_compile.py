@@ -318,6 +318,27 @@ def test_random_draws_are_fresh_on_every_call_in_eager_order(device):
     assert out.shape == (4, 5)
 
 
+def test_casts_fuse_to_floats_and_from_bool(device):
+    """A cast to a float dtype or from bool is a step of the group (a dropout's mask); a cast
+    from a float to an int stays eager (NumPy defines NaN's and negatives' conversions, LLVM
+    does not). Values equal eager's, dtypes too."""
+    def f(x, n):
+        mask = (x > 0.5).to(framework.float32)
+        wide = (x * 2.0).double() + n.float()
+        return mask * x + 1.0, (wide * 3.0).to(framework.float32), (x * 4.0).long() + 1, (x < 0).long() * 2
+
+    x = _tensor(randn(3, 4) * 3, device, grad=False)
+    n = framework.arange(12, device=device).reshape(3, 4).int()
+    compiled = framework.compile(f)
+    for g, e in zip(compiled(x, n), f(x, n)):
+        assert g.dtype == e.dtype
+        np.testing.assert_allclose(g.cpu().numpy(), e.cpu().numpy(), rtol=1e-6)
+    (program,) = compiled.programs.values()
+    in_groups = [n.args[1].name for g in program.groups for n in g.nodes if n.op == "Cast"]
+    left = [n.args[1].name for n in program.items if not isinstance(n, _fusion.Group) and n.op == "Cast"]
+    assert sorted(in_groups) == ["float32", "float32", "float32", "float64", "int64"] and left == ["int64"]
+
+
 def test_a_reshape_of_an_input_is_not_fused_as_a_broadcast(device):
     """A row value's reshape fuses as an identity only when the group made the value: an
     input's (n,) -> (n, 1) read broadcast would run along the columns."""
@@ -359,6 +380,7 @@ ROW_CASES = {
     "log_softmax_rows": (lambda s: F.log_softmax(s * 2.0, -1).sum(-1) * 0.5, [(4, 4, 3)]),
     "amin_and_flat_sum": (lambda x, y: ((x * y).sum(-1) + 1.0, (x - y).amin(-1, keepdim=True).exp()),
                           [(16, 3), (16, 3)]),
+    "counts": (lambda x: (x * (x > 0).sum(-1, keepdim=True), (x > 0.3).sum(-1)), [(16, 5)]),  # int64 sums
 }
 
 

@@ -119,9 +119,23 @@ def elementwise_step(node, meta):
     return Step(node, expr, [a, b], compute, out)
 
 
+def cast_step(node, meta):
+    """A Cast to a float dtype, or from bool, as a Step: a dropout's mask (rand < p, cast to the
+    input's dtype) fuses with what uses it. Casts to ints from floats or wider ints are left
+    eager: NumPy's astype defines what LLVM's conversions leave undefined (NaN, -1.0 to uint8)."""
+    if node.op != "Cast" or node.mutates or node.meta[0] is None or not isinstance(node.args[0], Ref):
+        return None
+    src, out = meta[node.args[0].name].dtype, node.meta[0].dtype
+    if src.name not in _FUSIBLE_DTYPES or out.name not in _FUSIBLE_DTYPES or not _sizes(node.meta[0].shape):
+        return None
+    if not (out.is_floating_point or src is _dt.bool_):
+        return None
+    return Step(node, "x", [node.args[0]], out, out)
+
+
 def view_step(node, meta):
     """An Expand, or a Reshape that only adds or drops a trailing size-1 dim, as an identity Step
-    (in a fused loop a broadcast or a row value's second shape costs nothing), else None. The
+    (in a row group's loop a broadcast or a row value's second shape costs nothing), else None. The
     backward of a reduction over the last dim makes both (a row sum reshaped to (..., 1) and
     expanded to the row's shape): each one a separate eager op, they split the fused groups of a
     layer norm's or a softmax's backward in five."""
@@ -195,9 +209,17 @@ def row_steps(node, meta, used):
         return None
     x = args[0]
     shape, dt = tuple(meta[x.name].shape), meta[x.name].dtype
-    if not shape or not _sizes(shape) or dt.name not in _FLOAT:
+    if not shape or not _sizes(shape):
         return None
     last, name = len(shape) - 1, node.outputs[0]
+    if op == "Sum" and dt.name in _FUSIBLE_DTYPES and dt.name not in _FLOAT:
+        # a count (amax's backward shares a gradient among the ties: a sum of `x == max`), in int64
+        _, dims, _keepdim, dtype = args
+        if tuple(dims) != (last,) or dtype is not None or node.meta[0].dtype is not _dt.int64:
+            return None
+        return shape, [Reduce(node, "sum", x, _dt.int64, _dt.int64)]
+    if dt.name not in _FLOAT:
+        return None
     if op == "Sum":
         _, dims, _keepdim, dtype = args
         if tuple(dims) != (last,) or dtype not in (None, dt):
@@ -263,12 +285,14 @@ class _Run:
                     self.space[s.name] = "full" if node.op == "Softmax" else "row" if kept else "flat"
             self.steps.extend(steps)
             return True
-        step = elementwise_step(node, meta) or view_step(node, meta)
+        step = elementwise_step(node, meta) or cast_step(node, meta) or view_step(node, meta)
         if step is None:
             return False
         shape = tuple(node.meta[0].shape)
         spaces = {self.space[o.name] for o in step.operands if isinstance(o, Ref) and o.name in self.space}
         outside = [o for o in step.operands if isinstance(o, Ref) and o.name not in self.space]
+        if node.op == "Expand" and not self.reduces:
+            return False  # (a plain group gains nothing: its ops broadcast; a view it writes out would cost)
         if node.op == "Reshape":  # a row value between its two shapes: (..., 1) "row", (...) "flat"
             if outside or not self.reduces:
                 return False  # (an outside input would be read broadcast, which a reshape is not)
