@@ -70,5 +70,5 @@ def numpy_generator(generator=None):
     its graph cannot represent (rand and randn record themselves and are let through)."""
     capture = sys.modules.get("framework.export._capture")
     if capture is not None and capture._state["recorder"] is not None:
-        capture.refuse_random_draw("a NumPy generator asked for")
+        capture.refuse_random_draw(sys._getframe(1).f_code.co_name)
     return (generator or default_generator)._np

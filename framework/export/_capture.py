@@ -220,13 +220,13 @@ def recorder():
 
 
 def refuse_random_draw(what):
-    """A random draw the graph cannot represent (randint, randperm, multinomial, poisson, ...,
+    """A random draw (`what`: the function making it) that the graph cannot represent (randint, randperm, multinomial, poisson, ...,
     made by the model itself during a capture): a CaptureError, so that compile runs the model
     eagerly and export refuses, instead of replaying the capture's draw on every call."""
     if recorder() is not None:
         source, path, line = user_line(sys._getframe(2))
-        raise CaptureError(f"a random draw ({what}) at {describe(path, line)}: a graph can draw only through "
-                           f"rand / randn / dropout from the default generator")
+        raise CaptureError(f"a random draw ({what}) at {describe(path, line)}: a graph draws only through "
+                           f"rand / randn (and dropout) from the default generator")
 
 
 def _capturing_apply(inner):
