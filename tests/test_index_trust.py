@@ -73,3 +73,15 @@ def test_scatter_source_larger_than_index_reads_its_corner(device):
                                                       framework.tensor(src, device=device))
     theirs = torch.zeros(3, 4).scatter(0, torch.tensor(index), torch.tensor(src))
     assert ours.cpu().tolist() == theirs.tolist()
+
+
+def test_scatter_add_kernel_checks_its_operands_shapes():
+    """The CPU kernel behind gather's backward indexes index and src with out's outer and inner
+    sizes: it refuses operands that are smaller rather than read past them."""
+    from kernels.cpu import index as ix
+    out = np.empty((4, 5, 2), np.float32)
+    with pytest.raises(ValueError, match="outer, e, inner"):
+        ix.scatter_add_into_zeros(out, np.zeros((3, 1, 2), np.int64), np.zeros((3, 1, 2), np.float32))
+    with pytest.raises(ValueError, match="outer, e, inner"):
+        ix.scatter_add_into_zeros(out, np.zeros((4, 1, 2), np.int64), np.zeros((4, 1, 1), np.float32))
+    assert ix.scatter_add_into_zeros(out, np.full((4, 1, 2), 9, np.int64), np.ones((4, 1, 2), np.float32)) == 8

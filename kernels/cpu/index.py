@@ -52,6 +52,8 @@ def scatter_add_into_zeros(out, index, src):
     raise."""
     outer, size, inner = out.shape
     e = index.shape[1]
+    if index.shape[0] != outer or index.shape[2] != inner or src.shape != index.shape:
+        raise ValueError("scatter_add_into_zeros: index and src must be (outer, e, inner) of out's outer and inner")
     rows = out.reshape(outer, size * inner)
     bad = 0
     if inner == 1:  # the max pools, max over the last dim: 2x faster without the inner loop
