@@ -1,8 +1,9 @@
 """Which nodes of a captured graph fuse into one kernel, and the hash that names it.
 
 An elementwise node (an op of kernels/scalar.py's UNARY or BINARY tables run by `_Unary`,
-`_Binary` or an activation, see framework/export/_ops.py) computes one expression per element.
-A run of consecutive elementwise nodes with one output shape becomes a `Group`: one loop that
+`_Binary` or an activation, see framework/export/_ops.py; a cast to a float or from bool)
+computes one expression per element. A run of elementwise nodes with one output shape (the
+nodes between them that do not fit run before or after it, see `_fuse`) becomes a `Group`: one loop that
 computes every node's expression per element into scalar locals, reads each outside input once
 (broadcast to the group's shape) and writes only the values used after the group. The kernel's
 source and its module cache are the backends' (framework/backends/fusion.py), its launch each
@@ -153,7 +154,7 @@ def view_step(node, meta):
 
 
 class Group:
-    """Consecutive elementwise nodes of one output shape: `inputs` (value names read from
+    """A run of elementwise nodes of one output shape: `inputs` (value names read from
     outside, in order), `outputs` (values used after it), `steps`."""
 
     def __init__(self, steps, shape):
