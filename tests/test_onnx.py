@@ -256,7 +256,8 @@ def test_random_draws_export_as_onnx_random_ops(dynamic):
     RandomUniform / RandomNormal, or their Like forms for a dynamic size."""
     model = Fn(lambda x: x * 0.0 + framework.rand(x.shape) + framework.randn(x.shape) * 0.0)
     f = io.BytesIO()
-    framework.onnx.export(model, (r(2, 3),), f, input_names=["x"], dynamic_axes={"x": {0: "batch"}} if dynamic else None)
+    axes = {"x": {0: "batch"}} if dynamic else None
+    framework.onnx.export(model, (r(2, 3),), f, input_names=["x"], dynamic_axes=axes)
     proto = onnx.load_from_string(f.getvalue())
     onnx.checker.check_model(proto, full_check=True)
     ops = [n.op_type for n in proto.graph.node]

@@ -220,9 +220,10 @@ def recorder():
 
 
 def refuse_random_draw(what):
-    """A random draw (`what`: the function making it) that the graph cannot represent (randint, randperm, multinomial, poisson, ...,
-    made by the model itself during a capture): a CaptureError, so that compile runs the model
-    eagerly and export refuses, instead of replaying the capture's draw on every call."""
+    """A random draw (`what`: the function making it) that the graph cannot represent
+    (randint, randperm, multinomial, poisson, ..., made by the model itself during a capture):
+    a CaptureError, so that compile runs the model eagerly and export refuses, instead of
+    replaying the capture's draw on every call."""
     if recorder() is not None:
         source, path, line = user_line(sys._getframe(2))
         raise CaptureError(f"a random draw ({what}) at {describe(path, line)}: a graph draws only through "
