@@ -99,7 +99,7 @@ class CustomOpDef:
         positional = tuple(bound.arguments[p] for p in self._signature.parameters)
         if self._mutates:
             from framework.export import _capture
-            if _capture._state["recorder"] is not None:
+            if _capture.capturing() is not None:
                 raise _capture.CaptureError(f"{self._name} mutates its arguments {list(self._mutates)}, which the "
                                             f"graph cannot record yet")
             return self._dispatch(positional)

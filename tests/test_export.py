@@ -112,6 +112,38 @@ def test_inplace_ops_are_captured_as_values(device):
     assert ops == ["Convolution", "BatchNormChannels", "relu", "Convolution", "BatchNormChannels", "add", "relu"]
 
 
+def test_another_threads_ops_are_not_captured(device):
+    """The recording `apply` is process-wide during a capture: a thread working beside the model
+    (here a data-loading thread, run while the model waits for it) must neither enter the graph
+    nor have its in-place ops rebased as the capture's."""
+    import threading
+    side = {}
+
+    def load_next():
+        batch = framework.ones(3, device=device).requires_grad_()
+        buffer = batch * 2
+        buffer[1:].add_(1)  # in place through a view: a capture marks the view's base lost
+        side["result"], side["batch"] = (buffer.exp() + batch).sum(), batch
+
+    class Model(nn.Module):
+        def forward(self, x):
+            worker = threading.Thread(target=load_next)
+            worker.start()
+            worker.join()
+            return (x * 3).relu()
+
+    ep = export(Model(), (framework.randn(2, 3, device=device),))
+    assert [n.op for n in ep.graph.nodes] == ["mul", "relu"]
+    expected = np.e ** 2 + 2 * np.e ** 3 + 3
+    assert abs(side["result"].item() - expected) < 1e-3
+    side["result"].backward()  # its graph is an eager one, in-place add included
+    assert side["batch"].grad is not None
+    np.testing.assert_allclose(side["batch"].grad.cpu().numpy(), [2 * np.e ** 2 + 1] + [2 * np.e ** 3 + 1] * 2,
+                               rtol=1e-5)
+    x = framework.randn(2, 3, device=device)
+    _close(ep.module()(x), (x * 3).relu())
+
+
 def test_matmul_fast_path_and_symbolic_products(device):
     class Attn(nn.Module):
         def forward(self, q, k):

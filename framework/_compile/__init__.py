@@ -121,7 +121,7 @@ class _Compiled:
 
     def __call__(self, *args, **kwargs):
         from framework.export import _capture
-        if _capture._state["recorder"] is not None:  # inside a capture (export): the model's own ops
+        if _capture.capturing() is not None:  # inside a capture (export): the model's own ops
             return self._fn(*args, **kwargs)
         try:
             sig = _signature(self._fn, args, kwargs)

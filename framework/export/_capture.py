@@ -212,11 +212,19 @@ class _Recorder:
 _state = {"recorder": None}
 
 
-def recorder():
-    """The capture in progress, when the caller is the model's own code (not inside a recorded
-    op's forward, whose work replaying the op repeats), else None."""
+def capturing():
+    """The capture in progress when this thread runs it, else None. The recording `apply` is
+    process-wide while a capture runs; another thread's ops (a data-loading thread, a second
+    model) run as they would without it."""
     rec = _state["recorder"]
-    return rec if rec is not None and not rec.depth and rec.thread == threading.get_ident() else None
+    return rec if rec is not None and rec.thread == threading.get_ident() else None
+
+
+def recorder():
+    """The capture in progress, when the caller is the model's own code in the capturing
+    thread (not inside a recorded op's forward, whose work replaying the op repeats), else None."""
+    rec = capturing()
+    return rec if rec is not None and not rec.depth else None
 
 
 def refuse_random_draw(what):
@@ -232,8 +240,8 @@ def refuse_random_draw(what):
 
 def _capturing_apply(inner):
     def apply(cls, *args):
-        rec = _state["recorder"]
-        if rec is None or rec.depth:
+        rec = recorder()
+        if rec is None:
             return inner(cls, *args)
         op = _ops.name_of(cls)
         if op == "Activation":
@@ -282,7 +290,7 @@ def run_once(fn, args, kwargs, named, input_names):
     kwargs = {k: prepare(v, input_names[1][k]) for k, v in kwargs.items()}
     saved, saved_rebase = Function.__dict__["apply"], _inplace._rebase_history
     Function.apply = classmethod(_capturing_apply(saved.__func__))
-    _inplace._rebase_history = _rebase_history
+    _inplace._rebase_history = _rebase_history_for(saved_rebase)
     _state["recorder"] = rec
     prev = grad_mode.state.enabled
     grad_mode.state.enabled = True
@@ -295,14 +303,20 @@ def run_once(fn, args, kwargs, named, input_names):
     return rec, rec.output_tree(out)
 
 
-def _rebase_history(view, result, positions):
-    """An in-place op wrote `result` into `view` (framework/autograd/inplace.py): the view now
-    is that value. Its root base changed too, which the graph does not follow: the root is
-    left unknown, so a later use of it is an error rather than a stale value."""
-    view.grad_fn, view._output_nr, view._requires_grad = result.grad_fn, result._output_nr, True
-    root = _inplace._root(view)
-    root.grad_fn, root._output_nr = _LostNode(), 0
-    _state["recorder"].keep.append(root.grad_fn)
+def _rebase_history_for(eager_rebase):
+    def rebase(view, result, positions):
+        """An in-place op of the capturing thread wrote `result` into `view`
+        (framework/autograd/inplace.py): the view now is that value. Its root base changed too,
+        which the graph does not follow: the root is left unknown, so a later use of it is an
+        error rather than a stale value. Another thread's in-place op rebases as in eager mode."""
+        rec = capturing()
+        if rec is None:
+            return eager_rebase(view, result, positions)
+        view.grad_fn, view._output_nr, view._requires_grad = result.grad_fn, result._output_nr, True
+        root = _inplace._root(view)
+        root.grad_fn, root._output_nr = _LostNode(), 0
+        rec.keep.append(root.grad_fn)
+    return rebase
 
 
 class _LostNode:
