@@ -26,7 +26,7 @@ def machine():
     import numpy as np
     from threadpoolctl import threadpool_info
 
-    from kernels.cpu import threads
+    from kernels.cpu import cblas, threads
     cpu, avx512 = platform.processor() or platform.machine(), False
     try:
         with open("/proc/cpuinfo") as f:
@@ -48,6 +48,7 @@ def machine():
     llvm_name = vector_width.host_features()[0]  # the model name can be generic ("Intel(R) Xeon(R) Processor")
     vectors = 512 if cpu_target.target_context.codegen()._tm_features.endswith(vector_width.WIDE) else "default"
     return (f"{cpu} ({llvm_name}), {'AVX-512' if avx512 else 'no AVX-512'}, {os.cpu_count()} cores; "
-            f"kernels' vector width: {vectors}; BLAS: {', '.join(blas) or '?'}"
+            f"kernels' vector width: {vectors}; products: {cblas.LIBRARY} ({os.path.basename(cblas.LIBRARY_PATH)}); "
+            f"BLAS loaded: {', '.join(blas) or '?'}"
             f"{'; ' + ', '.join(kept) + ' set' if kept else ''}; Numba threading layer: {threads.layer() or 'not started'}; "
             f"Python {platform.python_version()}, numpy {np.__version__}, {torch_text}")

@@ -16,7 +16,7 @@ from framework.backends.host_memory import tune_malloc
 from framework.backends.layout import AdvancedKey, c_strides, reduction_runs, two_batch_runs
 from kernels.cpu import elementwise as ew
 from kernels.cpu import index as ix
-from kernels.cpu import blas, conv, linalg, loss, norm, optim, pool, reduce as rd, select
+from kernels.cpu import blas, cblas, conv, linalg, loss, norm, optim, pool, reduce as rd, select
 from kernels.cpu import conv_winograd
 from kernels import scatter_ops
 from kernels.scalar import BOOL_OUT, OPTIMIZERS
@@ -395,34 +395,41 @@ def softmax(a, dim, log):
 
 
 def matmul(a, b, batch_shape):
-    """Batched matmul of (..., n, k) by (..., k, m); batch dims already broadcast-compatible."""
-    if not batch_shape and a.dtype.kind == "f":
-        # 2-D: BLAS reads C- or F-ordered operands directly (a transposed weight costs no copy).
-        n, k = a.shape
-        m = b.shape[1]
-        out = np.empty((n, m), a.dtype)
-        if 2 * n * k * m >= blas.THREADED_FLOPS:
-            blas.set_threads(blas.CORES)
-            linalg.gemm(_blas_operand(a), _blas_operand(b), out)
-            blas.set_threads(1)
-        else:
-            linalg.gemm(_blas_operand(a), _blas_operand(b), out)
-        return out
+    """Batched matmul of (..., n, k) by (..., k, m); batch dims already broadcast-compatible.
+    A product big enough for every core gets them: oneMKL's as blocks over our threads (its
+    calls run on one thread), OpenBLAS's as its own threads for the call (kernels/cpu/blas.py)."""
     n, k = a.shape[-2:]
     m = b.shape[-1]
-    threaded = 2 * n * k * m * math.prod(batch_shape) >= blas.THREADED_FLOPS
-    if threaded:
-        blas.set_threads(blas.CORES)
     nb = math.prod(batch_shape)
+    threaded = 2 * n * k * m * nb >= blas.THREADED_FLOPS and blas.CORES > 1
+    if not batch_shape and a.dtype.kind == "f":
+        # 2-D: BLAS reads C- or F-ordered operands directly (a transposed weight costs no copy).
+        out = np.empty((n, m), a.dtype)
+        if threaded and cblas.SPLITS:
+            cblas.gemm(_blas_operand(a), _blas_operand(b), out, blas.CORES)
+        elif threaded:
+            blas.set_threads(blas.CORES)
+            cblas.dot(_blas_operand(a), _blas_operand(b), out)
+            blas.set_threads(1)
+        else:
+            cblas.dot(_blas_operand(a), _blas_operand(b), out)
+        return out
     a3 = np.broadcast_to(a, (*batch_shape, n, k)).reshape(nb, n, k)
     b3 = np.broadcast_to(b, (*batch_shape, k, m)).reshape(nb, k, m)
     out = np.empty((nb, n, m), a.dtype)
-    if a.dtype.kind == "f":
-        linalg.matmul_blas(np.ascontiguousarray(a3), np.ascontiguousarray(b3), out)
-    else:
+    if a.dtype.kind != "f":
         linalg.matmul_loops(a3, b3, out)
-    if threaded:
+    elif threaded and cblas.SPLITS and nb >= blas.CORES:
+        linalg.matmul_blas_batches(np.ascontiguousarray(a3), np.ascontiguousarray(b3), out)
+    elif threaded and cblas.SPLITS:
+        for i in range(nb):
+            cblas.gemm(a3[i], b3[i], out[i], blas.CORES)
+    elif threaded:
+        blas.set_threads(blas.CORES)
+        linalg.matmul_blas(np.ascontiguousarray(a3), np.ascontiguousarray(b3), out)
         blas.set_threads(1)
+    else:
+        linalg.matmul_blas(np.ascontiguousarray(a3), np.ascontiguousarray(b3), out)
     return out.reshape(*batch_shape, n, m)
 
 

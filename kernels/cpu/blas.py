@@ -5,8 +5,9 @@ calls in between must not run a second, spinning thread pool on the same cores
 (measured on 2 cores: LeNet step 10.0 ms with BLAS threaded, 6.6 ms with BLAS on
 one thread). So BLAS runs single-threaded by default, and only products big
 enough to be worth it (`THREADED_FLOPS`) get every core for their duration.
-Numba calls BLAS through SciPy, so SciPy's OpenBLAS (or any BLAS threadpoolctl
-finds) is the one tuned here.
+The products go to oneMKL where it is installed (kernels/cpu/cblas.py), whose calls always
+run on one thread (big ones are split over our threads instead); SciPy's OpenBLAS, the
+fallback for products and Numba's LAPACK, is the one tuned here.
 """
 import ctypes
 import itertools

@@ -16,6 +16,7 @@ weight gradient. im2col's inner loop copies image rows in memory order. `im2col`
 import numpy as np
 from numba import prange
 
+from kernels.cpu import cblas
 from kernels.cpu._jit import kernel
 
 
@@ -114,7 +115,7 @@ def conv_forward(x, w2, bias, has_bias, k, s, p, d, o, cols, out):
     out (N, OC, OD*OH*OW)."""
     for n in prange(x.shape[0]):
         _im2col(x[n], k, s, p, d, o, cols[n])
-        np.dot(w2, cols[n], out[n])
+        cblas.dot(w2, cols[n], out[n])
         if has_bias:
             for c in range(out.shape[1]):
                 out[n, c] += bias[c]
@@ -152,7 +153,7 @@ def conv_forward_stacked(x, w2, bias, has_bias, k, s, p, d, o, cols, out, chunks
             for n in range(n0, n1):
                 _im2col(x[n], k, s, p, d, o, cols[n])
             product = np.empty((oc, (n1 - n0) * positions), x.dtype)
-            np.dot(w2, _side_by_side(cols, n0, n1, side), product)
+            cblas.dot(w2, _side_by_side(cols, n0, n1, side), product)
             for n in range(n0, n1):
                 at = (n - n0) * positions
                 for c in range(oc):
@@ -175,9 +176,9 @@ def conv_grad_weight(cols, g, transposed, dw_out, chunks):
         tmp = np.empty((rows, width), dw_out.dtype)
         for n in range(t * n_img // chunks, (t + 1) * n_img // chunks):
             if transposed:
-                np.dot(cols[n], np.ascontiguousarray(g[n].T), tmp)
+                cblas.dot(cols[n], np.ascontiguousarray(g[n].T), tmp)
             else:
-                np.dot(g[n], cols[n].T, tmp)
+                cblas.dot(g[n], cols[n].T, tmp)
             partial[t] += tmp
     for t in range(1, chunks):
         partial[0] += partial[t]
@@ -208,7 +209,7 @@ def conv_grad_weight_stacked(cols, g, dw_out, chunks, group):
         start, stop = t * n_img // chunks, (t + 1) * n_img // chunks
         for n0 in range(start, stop, group):
             n1 = min(n0 + group, stop)
-            np.dot(_side_by_side(g, n0, n1, g_side), _side_by_side(cols, n0, n1, c_side).T, tmp)
+            cblas.dot(_side_by_side(g, n0, n1, g_side), _side_by_side(cols, n0, n1, c_side).T, tmp)
             partial[t] += tmp
     for t in range(1, chunks):
         partial[0] += partial[t]
@@ -231,7 +232,7 @@ def conv_grad_input_stacked(w2t, g, k, s, p, d, o, dx, chunks, group):
         for n0 in range(start, stop, group):
             n1 = min(n0 + group, stop)
             product = np.empty((ck, (n1 - n0) * positions), g.dtype)
-            np.dot(w2t, _side_by_side(g, n0, n1, side), product)
+            cblas.dot(w2t, _side_by_side(g, n0, n1, side), product)
             for n in range(n0, n1):
                 at = (n - n0) * positions
                 for r in range(ck):
@@ -244,5 +245,5 @@ def conv_grad_input(w2t, g, k, s, p, d, o, dx):
     """dx (N, C, D, H, W) = col2im(w2.T @ g[n]) per image; w2t is (C*KD*KH*KW, OC)."""
     for n in prange(g.shape[0]):
         tmp = np.empty((w2t.shape[0], g.shape[2]), g.dtype)
-        np.dot(w2t, g[n], tmp)
+        cblas.dot(w2t, g[n], tmp)
         _col2im(tmp, k, s, p, d, o, dx[n])

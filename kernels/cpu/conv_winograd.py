@@ -25,6 +25,7 @@ has the smallest transform entries of the Winograd family).
 import numpy as np
 from numba import prange
 
+from kernels.cpu import cblas
 from kernels.cpu._jit import kernel
 
 
@@ -268,7 +269,7 @@ def winograd_forward(x, u, bias, has_bias, ph, pw, per_chunk, chunks_per_thread,
             _pack(x, n0, n1, ph, pw, xp)
             _input_transform(xp, n1 - n0, th, tw, v)
             for xi in range(16):
-                np.dot(_slab(v, xi, tiles, c_in), _slab(u, xi, c_out, c_in).T, _slab(m, xi, tiles, c_out))
+                cblas.dot(_slab(v, xi, tiles, c_in), _slab(u, xi, c_out, c_in).T, _slab(m, xi, tiles, c_out))
             _output_transform(m, bias, has_bias, n1 - n0, th, tw, yp)
             _unpack(yp, n0, n1, out)
 
@@ -301,7 +302,7 @@ def winograd_grad_weight(x, g, ph, pw, per_chunk, chunks_per_thread, du_out):
             _pack(g, n0, n1, 0, 0, gp)  # (zeros past the output's end: a last tile's missing gradient)
             _gradient_transform(gp, n1 - n0, th, tw, gt)
             for xi in range(16):
-                np.dot(_slab(gt, xi, tiles, c_out).T, _slab(v, xi, tiles, c_in), tmp)
+                cblas.dot(_slab(gt, xi, tiles, c_out).T, _slab(v, xi, tiles, c_in), tmp)
                 partial[part, xi] += tmp
     _sum_partials(partial, du_out)
 
@@ -455,6 +456,6 @@ def winograd_grad_weight_planes(x, g, ph, pw, per_chunk, chunks_per_thread, du_o
                                 t2[k] = a - b
                                 t3[k] = -b
             for xi in range(16):
-                np.dot(gt[xi], v[xi].T, tmp)
+                cblas.dot(gt[xi], v[xi].T, tmp)
                 partial[part, xi] += tmp
     _sum_partials(partial, du_out)

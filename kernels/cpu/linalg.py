@@ -1,7 +1,8 @@
-"""Matrix products. Float matmul goes to BLAS through `np.dot` (Numba links
-SciPy's BLAS); integer matmul, which BLAS lacks, is a plain i-k-j loop."""
-import numpy as np
+"""Matrix products. Float matmul goes to BLAS (kernels/cpu/cblas.py: oneMKL or SciPy's
+OpenBLAS); integer matmul, which BLAS lacks, is a plain i-k-j loop."""
+from numba import prange
 
+from kernels.cpu import cblas
 from kernels.cpu._jit import kernel
 
 
@@ -9,7 +10,14 @@ from kernels.cpu._jit import kernel
 def matmul_blas(a, b, out):
     """out[n] = a[n] @ b[n] for 3-D float arrays (a batch of one for 2-D products)."""
     for n in range(a.shape[0]):
-        np.dot(a[n], b[n], out[n])
+        cblas.dot(a[n], b[n], out[n])
+
+
+@kernel(parallel=True)
+def matmul_blas_batches(a, b, out):
+    """matmul_blas with the batch split over Numba's threads, one BLAS call on one thread each."""
+    for n in prange(a.shape[0]):
+        cblas.dot(a[n], b[n], out[n])
 
 
 @kernel
@@ -24,13 +32,3 @@ def matmul_loops(a, b, out):
                     out[n, i, j] += x * b[n, k, j]
 
 
-@kernel
-def gemm(a, b, out):
-    """out = a @ b for 2-D float arrays, C- or F-ordered (BLAS transposes on the fly); out is C-ordered."""
-    np.dot(a, b, out)
-
-
-@kernel
-def gemm_nt(a, b, out):
-    """out = a @ b.T for 2-D C-contiguous float arrays (BLAS reads b transposed, no copy)."""
-    np.dot(a, b.T, out)
