@@ -67,6 +67,10 @@ def test_bad_shapes_and_outputs_raise():
         cblas.gemm(a, np.ones((4, 2), np.float32), np.empty((2, 3), np.float32), 2)
     with pytest.raises(ValueError, match="C-contiguous"):
         cblas.dot(a, np.ones((4, 2), np.float32), np.empty((2, 3), np.float32).T)
+    with pytest.raises(Exception, match="operands of float64 and float32 into float32"):
+        cblas.dot(a.astype(np.float64), np.ones((4, 2), np.float32), np.empty((3, 2), np.float32))
+    with pytest.raises(Exception, match="float32 or float64, not int32"):
+        cblas.dot(a.astype(np.int32), np.ones((4, 2), np.int32), np.empty((3, 2), np.int32))
     wide = np.broadcast_to(np.ones(1, np.float32), (1, 2**31))  # (no memory: stride 0)
     with pytest.raises(ValueError, match="2\\*\\*31"):
         cblas.dot(wide, wide.T, np.empty((1, 1), np.float32))

@@ -24,6 +24,7 @@ import warnings
 import numpy as np
 from llvmlite import binding as llvm
 from numba import cfunc, prange, types
+from numba.core.errors import TypingError
 from numba.extending import overload
 
 from kernels.cpu._jit import kernel
@@ -147,7 +148,9 @@ def _call_typed(trans_a, trans_b, m, n, k, a, a_at, lda, b, b_at, ldb, out, out_
     elif out.dtype == types.float64:
         fn, scalar, size = _dgemm, np.float64, 8
     else:
-        return None
+        raise TypingError(f"matrix product: BLAS multiplies float32 or float64, not {out.dtype}")
+    if a.dtype != out.dtype or b.dtype != out.dtype:  # (BLAS would read their bytes as out's type)
+        raise TypingError(f"matrix product: operands of {a.dtype} and {b.dtype} into {out.dtype}")
 
     def impl(trans_a, trans_b, m, n, k, a, a_at, lda, b, b_at, ldb, out, out_at, ldc):
         previous = _local_threads(1)
@@ -211,6 +214,8 @@ def gemm(a, b, out, parts):
     """out = a @ b as `dot`, split into `parts` column (or row) blocks over Numba's threads,
     each one BLAS call on one thread."""
     m, n, k = _checked(a, b, out)
+    if m == 0 or n == 0:
+        return
     ta, lda = _layout(a, m, k)
     tb, ldb = _layout(b, k, n)
     parts = min(parts, max(m, n) // 16)
