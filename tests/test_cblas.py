@@ -2,6 +2,7 @@
 NumPy's, for every operand layout BLAS reads in place, the copies for those it cannot, the
 thread split, empty and bad shapes; which library is chosen, and that MKL's thread count is
 left as found (a PyTorch in the same process calls the same MKL)."""
+import ctypes.util
 import os
 import subprocess
 import sys
@@ -76,8 +77,9 @@ def test_bad_shapes_and_outputs_raise():
         cblas.dot(wide, wide.T, np.empty((1, 1), np.float32))
 
 
-@pytest.mark.skipif(not cblas.mkl_installed() or bool(os.environ.get("FRAMEWORK_BLAS")),
-                    reason="the mkl package is not installed (or FRAMEWORK_BLAS chose)")
+@pytest.mark.skipif(not cblas.mkl_installed() or bool(os.environ.get("FRAMEWORK_BLAS"))
+                    or ctypes.util.find_library("gomp") is None,
+                    reason="the mkl package or GCC's libgomp (MKL's layer here) is absent, or FRAMEWORK_BLAS chose")
 def test_mkl_is_used_where_installed_and_keeps_its_thread_count():
     assert cblas.LIBRARY == "mkl", cblas.LIBRARY_PATH
     mkl = cblas._keep[0]
