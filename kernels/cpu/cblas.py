@@ -16,9 +16,7 @@ process with either library.
 """
 import ctypes
 import ctypes.util
-import glob
 import os
-import sys
 import warnings
 
 import numpy as np
@@ -27,6 +25,7 @@ from numba import cfunc, prange, types
 from numba.core.errors import TypingError
 from numba.extending import overload
 
+from kernels.cpu import wheel_libs
 from kernels.cpu._jit import kernel
 
 ROW_MAJOR, NO_TRANS, TRANS = 101, 111, 112
@@ -35,25 +34,8 @@ _MKL_GNU_LAYER, _MKL_LP64 = 3, 0
 _keep = []  # loaded libraries and callbacks, alive as long as the process
 
 
-def _mkl_candidates():
-    try:
-        from importlib import metadata
-        for f in metadata.files("mkl") or ():
-            if os.path.basename(str(f)).startswith("libmkl_rt.so"):
-                yield str(f.locate())
-    except Exception:  # the mkl distribution is absent or has no file list
-        pass
-    for prefix in dict.fromkeys((sys.prefix, sys.exec_prefix, sys.base_prefix)):
-        yield from sorted(glob.glob(os.path.join(prefix, "lib", "libmkl_rt.so*")), reverse=True)
-
-
 def mkl_installed():
-    try:
-        from importlib import metadata
-        metadata.distribution("mkl")
-        return True
-    except Exception:
-        return False
+    return wheel_libs.installed("mkl")
 
 
 def _load_mkl():
@@ -61,11 +43,13 @@ def _load_mkl():
     gomp = ctypes.util.find_library("gomp")
     if gomp is None:
         return None, "no libgomp (GNU OpenMP) for MKL's threading layer"
+    try:
+        ctypes.CDLL(gomp, mode=ctypes.RTLD_GLOBAL)
+    except OSError as exc:
+        return None, f"{gomp}: {exc}"
     why = "no libmkl_rt found"
-    for path in dict.fromkeys(_mkl_candidates()):
+    for path in dict.fromkeys(map(os.path.realpath, wheel_libs.paths("mkl", "libmkl_rt.so*"))):
         try:
-            ctypes.CDLL(gomp, mode=ctypes.RTLD_GLOBAL)
-            path = os.path.realpath(path)
             lib = ctypes.CDLL(path)
             for fn in (lib.MKL_Set_Interface_Layer, lib.MKL_Set_Threading_Layer, lib.MKL_Set_Num_Threads_Local):
                 fn.argtypes, fn.restype = [ctypes.c_int], ctypes.c_int

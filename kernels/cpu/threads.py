@@ -8,35 +8,18 @@ abort when two Python threads run parallel kernels at once. Loading the library 
 path first makes the soname resolve when Numba's extension asks for it.
 """
 import ctypes
-import glob
 import os
-import sys
 import warnings
 
 import numba
 
+from kernels.cpu import wheel_libs
+
 _SONAME = "libtbb.so.12"
 
 
-def _candidates():
-    try:
-        from importlib import metadata
-        for f in metadata.files("tbb") or ():
-            if os.path.basename(str(f)) == _SONAME:
-                yield str(f.locate())
-    except Exception:  # the tbb distribution is absent or has no file list
-        pass
-    for prefix in dict.fromkeys((sys.prefix, sys.exec_prefix, sys.base_prefix)):
-        yield from glob.glob(os.path.join(prefix, "lib", _SONAME))
-
-
 def tbb_installed():
-    try:
-        from importlib import metadata
-        metadata.distribution("tbb")
-        return True
-    except Exception:
-        return False
+    return wheel_libs.installed("tbb")
 
 
 def load_tbb():
@@ -46,7 +29,7 @@ def load_tbb():
         return True
     except ImportError:
         pass
-    for path in _candidates():
+    for path in wheel_libs.paths("tbb", _SONAME):
         try:
             ctypes.CDLL(os.path.realpath(path), mode=ctypes.RTLD_GLOBAL)
             import numba.np.ufunc.tbbpool  # noqa: F401,F811
