@@ -245,8 +245,9 @@ def scatter_reduce(a, dim, index, src, op, include_self):
 def scatter_add_into(shape, dim, index, src):
     """zeros(shape) with each entry of src (index's shape) added at its index along `dim`: the
     backward of gather, sort, max/min over a dim and the max pools, with no zeros made and
-    copied. index may be smaller than shape in the other dims (it reaches that corner only).
-    RuntimeError for a bad index (on a device, at the next synchronisation)."""
+    copied. index and src have one shape, shape's but along `dim` (the op layer handles an
+    index that reaches only a corner). RuntimeError for a bad index (on a device, at the next
+    synchronisation)."""
 
 
 def index_select(a, dim, index):

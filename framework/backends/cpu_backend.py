@@ -495,19 +495,12 @@ def scatter_reduce(a, dim, index, src, op, include_self):
 
 
 def scatter_add_into(shape, dim, index, src):
-    shape = tuple(shape)
-    src = np.ascontiguousarray(src[tuple(slice(0, n) for n in index.shape)])
-    reach = tuple(n if d != dim else shape[dim] for d, n in enumerate(index.shape))
-    out = np.empty(reach, src.dtype)
+    out = np.empty(shape, src.dtype)
     idx3 = _view3(np.ascontiguousarray(index), dim)
-    if ix.scatter_add_into_zeros(_view3(out, dim), idx3, _view3(src, dim)):
+    if ix.scatter_add_into_zeros(_view3(out, dim), idx3, _view3(np.ascontiguousarray(src), dim)):
         bad = idx3[(idx3 < 0) | (idx3 >= shape[dim])][0]
         raise RuntimeError(f"index {bad} is out of bounds for dimension {dim} with size {shape[dim]}")
-    if reach == shape:
-        return out
-    whole = np.zeros(shape, src.dtype)  # index reaches only a corner of the other dims
-    whole[tuple(slice(0, n) for n in reach)] = out
-    return whole
+    return out
 
 
 def index_select(a, dim, index):

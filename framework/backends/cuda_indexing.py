@@ -210,21 +210,14 @@ def _atomic(a):
 
 def scatter_add_into(shape, dim, index, src):
     """Atomic adds into fresh zeros, one thread per entry of index."""
-    reach = tuple(n if d != dim else shape[dim] for d, n in enumerate(index.shape))
-    out = _atomic(zeros(reach, src.dtype))
-    values = _atomic(contiguous(basic_view(src, tuple(slice(0, n) for n in index.shape))))
+    out = _atomic(zeros(tuple(shape), src.dtype))
+    values = _atomic(contiguous(src))
     idx = contiguous(index)
-    outer, size, inner = _split3(reach, dim)
+    outer, size, inner = _split3(tuple(shape), dim)
     if idx.size:
         ix.scatter_add_mid[_grid(idx.size)](out.buf, idx.buf[idx.offset:], values.buf[values.offset:], outer, size,
                                             index.shape[dim], inner, device_errors(), dim)
-    if out.dtype != src.dtype:
-        out = astype(out, src.dtype)
-    if reach == tuple(shape):
-        return out
-    whole = zeros(shape, src.dtype)  # index reaches only a corner of the other dims
-    copy_(basic_view(whole, tuple(slice(0, n) for n in reach)), out)
-    return whole
+    return out if out.dtype == src.dtype else astype(out, src.dtype)
 
 
 def index_select(a, dim, index):

@@ -301,13 +301,26 @@ class ScatterAddIntoZeros(Function):
     def forward(ctx, src, shape, dim, index):
         ctx.dim = dim
         ctx.save_for_backward(index)
-        return wrap(src.device.backend.scatter_add_into(tuple(shape), dim, index._data, src._data), src.dtype,
-                    src.device)
+        b, shape = src.device.backend, tuple(shape)
+        # index may be smaller than shape (and src) in the other dims: the backend scatters into the
+        # corner index reaches, zeros go around it
+        reach = tuple(shape[d] if d == dim else n for d, n in enumerate(index.shape))
+        corner = b.scatter_add_into(reach, dim, index._data, b.getitem(src._data, _leading(index.shape)))
+        if reach == shape:
+            return wrap(corner, src.dtype, src.device)
+        whole = b.zeros(shape, src.dtype.np)
+        b.setitem(whole, _leading(reach), corner)
+        return wrap(whole, src.dtype, src.device)
 
     @staticmethod
     def backward(ctx, gg):
         (index,) = ctx.saved_tensors
         return Gather.apply(gg, ctx.dim, index), None, None, None
+
+
+def _leading(shape):
+    """The key of the leading `shape` corner of an array."""
+    return tuple(slice(0, n) for n in shape)
 
 
 def scatter_into_zeros(shape, dim, index, src):
