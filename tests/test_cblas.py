@@ -125,3 +125,12 @@ def test_unknown_blas_choice_is_refused():
     run = _child("atlas")
     assert run.returncode != 0
     assert "FRAMEWORK_BLAS must be 'mkl' or 'openblas', not 'atlas'" in run.stderr
+
+
+def test_all_cores_gives_blas_one_thread_back_even_when_the_block_raises():
+    from kernels.cpu import blas
+    with pytest.raises(ZeroDivisionError):
+        with blas.all_cores:
+            assert blas._current == blas.CORES
+            1 / 0
+    assert blas._current == 1

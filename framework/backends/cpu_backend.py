@@ -408,9 +408,8 @@ def matmul(a, b, batch_shape):
         if threaded and cblas.SPLITS:
             cblas.gemm(_blas_operand(a), _blas_operand(b), out, blas.CORES)
         elif threaded:
-            blas.set_threads(blas.CORES)
-            cblas.dot(_blas_operand(a), _blas_operand(b), out)
-            blas.set_threads(1)
+            with blas.all_cores:
+                cblas.dot(_blas_operand(a), _blas_operand(b), out)
         else:
             cblas.dot(_blas_operand(a), _blas_operand(b), out)
         return out
@@ -425,9 +424,8 @@ def matmul(a, b, batch_shape):
         for i in range(nb):
             cblas.gemm(a3[i], b3[i], out[i], blas.CORES)
     elif threaded:
-        blas.set_threads(blas.CORES)
-        linalg.matmul_blas(np.ascontiguousarray(a3), np.ascontiguousarray(b3), out)
-        blas.set_threads(1)
+        with blas.all_cores:
+            linalg.matmul_blas(np.ascontiguousarray(a3), np.ascontiguousarray(b3), out)
     else:
         linalg.matmul_blas(np.ascontiguousarray(a3), np.ascontiguousarray(b3), out)
     return out.reshape(*batch_shape, n, m)

@@ -66,3 +66,17 @@ def set_threads(n):
     for setter in _thread_setters():
         setter(n)
     _current = n
+
+
+class _AllCores:
+    """`with all_cores:` lets BLAS use every core for the block's products, then one thread again
+    (also when the block raises)."""
+
+    def __enter__(self):
+        set_threads(CORES)
+
+    def __exit__(self, *exc):
+        set_threads(1)
+
+
+all_cores = _AllCores()
