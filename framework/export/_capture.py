@@ -17,6 +17,7 @@ graph that changes shape, a value computed outside the recorded ops that changes
 inputs, or an output shape that depends on the input values is an error naming the op and the
 user's source line.
 """
+import contextlib
 import itertools
 import linecache
 import math
@@ -89,6 +90,16 @@ class _Recorder:
         for name, kind, t in named:
             self.add_placeholder(name, kind, t)
 
+    @contextlib.contextmanager
+    def unrecorded(self):
+        """Ops run inside are not the model's: a recorded op's own inner ops, a copy to the host,
+        a recorded random draw."""
+        self.depth += 1
+        try:
+            yield
+        finally:
+            self.depth -= 1
+
     def fresh(self, base):
         n = self.counts.get(base, 0)
         self.counts[base] = n + 1
@@ -134,11 +145,8 @@ class _Recorder:
     def lift(self, t, source=""):
         """A tensor no recorded op produced: a `full` node when it holds one repeated value (so
         its size may be symbolic), else a constant of the program."""
-        self.depth += 1  # (the copy to the host is not an op of the model)
-        try:
+        with self.unrecorded():
             data = t.detach().cpu().numpy() if t.dtype.name != "bfloat16" else t.detach().float().cpu().numpy()
-        finally:
-            self.depth -= 1
         flat = data.reshape(-1)
         if flat.size and (flat == flat[0]).all() and t.dtype.name not in ("bfloat16", "float16"):
             value = flat[0].item()
@@ -257,11 +265,8 @@ def _capturing_apply(inner):
         source, path, line = user_line(sys._getframe(1))
         where = f"{op} at {describe(path, line)}"
         encoded = rec.encode_args(list(recorded), where)
-        rec.depth += 1
-        try:
+        with rec.unrecorded():
             out = inner(cls, *args)
-        finally:
-            rec.depth -= 1
         rec.record(op, encoded, out, source, where)
         return out
     return apply

@@ -1,4 +1,5 @@
 """Factory functions: tensor, zeros, arange, rand, ... with dtype=, device= and requires_grad=."""
+import contextlib
 import math
 import numbers
 import sys
@@ -213,14 +214,10 @@ def _random(kind, size, generator, dtype, device, requires_grad):
     draw = getattr(dev.backend, kind)
     capture = sys.modules.get("framework.export._capture")
     rec = capture.recorder() if capture is not None else None
-    if rec is None:
-        return _finish(draw(numpy_generator(generator), _sizes(size), dt.np), dt, dev, requires_grad)
-    rec.depth += 1  # (numpy_generator lets a recorded draw through)
-    try:
+    with rec.unrecorded() if rec is not None else contextlib.nullcontext():  # (numpy_generator lets it through)
         out = _finish(draw(numpy_generator(generator), _sizes(size), dt.np), dt, dev, requires_grad)
-    finally:
-        rec.depth -= 1
-    rec.random(kind, out, dt, generator, sys._getframe(1))
+    if rec is not None:
+        rec.random(kind, out, dt, generator, sys._getframe(1))
     return out
 
 
