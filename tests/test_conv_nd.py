@@ -102,10 +102,10 @@ def test_convolution_3x3_winograd(device, monkeypatch, padding, size, groups, ti
     0 to 2, groups, the transposed convolution (the input gradient's kernel), double backward;
     all images in one chunk, or (tiles=1) an image per chunk and several chunks per thread; the
     weight gradient channels last or (planes, large images) over image planes.
-    (Small images' weight gradients go by stacked im2col products: forced to Winograd here.)"""
+    (Small images' weight gradients go by one im2col product over the batch: forced to Winograd here.)"""
     from framework.backends import cpu_backend
     monkeypatch.setattr(cpu_backend, "_WINOGRAD_MIN_CHANNELS", 1)
-    monkeypatch.setattr(cpu_backend, "_STACKED_POSITIONS", 0)
+    monkeypatch.setattr(cpu_backend, "_SIDE_BY_SIDE_WEIGHT_POSITIONS", 0)
     monkeypatch.setattr(cpu_backend, "_WINOGRAD_TILES", tiles)
     monkeypatch.setattr(cpu_backend, "_WINOGRAD_PLANES_FROM", 0 if planes else 10**9)
     x, w, b = randn(3, 4, *size), randn(2, 4 // groups, 3, 3), randn(2)
@@ -141,14 +141,31 @@ def test_winograd_kernels_refuse_inconsistent_shapes():
             call()
 
 
-@pytest.mark.parametrize("product", ["per image", "per image, transposed", "stacked"])
+def test_side_by_side_places_the_images_and_refuses_inconsistent_shapes():
+    from kernels.cpu import conv
+    blocks = np.arange(24, dtype=np.float32).reshape(2, 3, 4)
+    out = np.zeros((3, 8), np.float32)
+    conv.side_by_side(blocks, out)  # consistent: runs
+    np.testing.assert_array_equal(out, np.concatenate(list(blocks), axis=1))
+    for call in (lambda: conv.side_by_side(blocks, np.zeros((3, 7), np.float32)),
+                 lambda: conv.side_by_side(blocks, np.zeros((2, 8), np.float32))):
+        with pytest.raises(ValueError, match="inconsistent shapes"):
+            call()
+
+
+@pytest.mark.parametrize("product", ["per image", "per image, transposed", "side by side"])
 def test_convolution_stride_1_every_weight_product(device, monkeypatch, product):
     """Stride 1 takes the padded-image im2col/col2im on the CPU (dilated or not along W, with
     padding, 2-D and 3-D); the weight gradient goes by a product per image in either form, or
-    by images side by side (cpu_backend picks by shape: forced here)."""
+    by the batch side by side, from the forward's columns or (double backward) made again, and
+    the forward and input gradient by stacked images (cpu_backend picks by shape: forced here)."""
     from framework.backends import cpu_backend
     monkeypatch.setattr(cpu_backend, "_transposed_weight_product", lambda *shape: product.endswith("transposed"))
-    monkeypatch.setattr(cpu_backend, "_STACKED_POSITIONS", 10**9 if product == "stacked" else 0)
+    side = product == "side by side"
+    monkeypatch.setattr(cpu_backend, "_STACKED_POSITIONS", 10**9 if side else 0)
+    monkeypatch.setattr(cpu_backend, "_SIDE_BY_SIDE_WEIGHT_POSITIONS", 10**9 if side else 0)
+    gradcheck(lambda T, x, w: _f(T, "conv2d")(x, w, padding=1, stride=(1, 2)), randn(2, 2, 3, 4), randn(3, 2, 2, 2),
+              double=True, device=device)
     check(lambda T, x, w, b: _f(T, "conv2d")(x, w, b, padding=(1, 2), dilation=(1, 2)), randn(2, 3, 4, 5),
           randn(2, 3, 2, 3), randn(2), device=device)
     check(lambda T, x, w: _f(T, "conv2d")(x, w, padding=1, groups=2), randn(1, 4, 3, 4), randn(4, 2, 3, 2),

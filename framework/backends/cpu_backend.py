@@ -746,13 +746,20 @@ def _winograd_forward(x4, w4, b, has_bias, ph, pw, flip, out4):
     conv_winograd.winograd_forward(x4, u, b, has_bias, ph, pw, *_winograd_chunks(x4.shape[0], out4.shape[2:]), out4)
 
 
-# At most this many output positions per image (a small image late in a network), the products
-# take several images side by side, 256 columns (conv.conv_*_stacked), instead of one thin
-# product per image, or, for a weight gradient, Winograd's 16 thin ones. At batch 32: the
-# weight gradient of ResNet-18's 8x8 stride-2 layer (256->512 channels, 16 positions) 22.5 ->
-# 9.6 ms; of its 4x4 512-channel layers 34 (Winograd) -> 20 ms; 64 positions would lose
-# (8.5 -> 9.0). (Their forward goes by Winograd: 14.8 ms stacked, 11.1 so.)
+# At most this many output positions per image (a small image late in a network), the forward and
+# input-gradient products take several images side by side, 256 columns (conv.conv_*_stacked),
+# instead of one thin product per image. (A 3x3 stride-1 forward goes by Winograd even so: ResNet-18's
+# 512x4x4 at batch 32, 14.8 ms stacked, 11.1 so.)
 _STACKED_POSITIONS = 32
+
+
+# At most this many output positions per image, the weight gradient is one product over the whole
+# batch, every image's gradient and columns side by side: (OC, N*P) @ (N*P, CK), threaded by
+# cblas.gemm, with no partial sums per thread. At batch 32, ms (PyTorch's in brackets): ResNet-18's
+# 512x4x4 layers 35 (stacked products) -> 14 (22), 256->512 stride 2 17 -> 7.2 (13.6), 128->256
+# stride 2 (64 positions) 14.4 -> 7.8 (11.1), 256x8x8 (64) 19.8 (Winograd) -> 14.5 (14.9); 128x16x16
+# (256 positions) 20.8 (Winograd) -> 18.5 before making the side-by-side columns: Winograd's.
+_SIDE_BY_SIDE_WEIGHT_POSITIONS = 64
 
 
 def _stacked_group(positions):
@@ -846,8 +853,9 @@ def convolution_grad_weight(x, g, w_shape, stride, padding, dilation, groups, co
     oc, cg = w_shape[:2]
     n = g.shape[0]
     k, s, p, d = geo.geometry(w_shape[2:], stride, padding, dilation)
-    # (a small image goes by stacked im2col products: 512 channels of 4x4 at batch 32, 36 -> 22 ms)
-    if _winograd(len(w_shape), k, s, p, d, cg, oc // groups) and n and math.prod(g.shape[2:]) > _STACKED_POSITIONS:
+    # (a small image goes by one product over the batch side by side)
+    side_by_side = math.prod(g.shape[2:]) <= _SIDE_BY_SIDE_WEIGHT_POSITIONS
+    if _winograd(len(w_shape), k, s, p, d, cg, oc // groups) and n and not side_by_side:
         x4, g4 = np.ascontiguousarray(x), np.ascontiguousarray(g)
         dw = np.empty(w_shape, g.dtype)
         du = np.empty((16, oc // groups, cg), g.dtype)
@@ -872,16 +880,21 @@ def convolution_grad_weight(x, g, w_shape, stride, padding, dilation, groups, co
         gg = g3 if groups == 1 else np.ascontiguousarray(g3[:, os])
         dw_group = dw[os]
         for j, part in enumerate(batches):
+            target = dw_group if j == 0 else np.empty_like(dw_group)
+            # (without cols, the columns are made again: double backward, a retained graph, columns
+            # too large to keep, or a forward by Winograd)
             if cols is not None:
                 group_cols = cols[i]
-            else:  # recompute the columns (double backward, a retained graph, columns too large to keep,
-                # or a forward by Winograd)
+            else:
                 group_cols = np.empty((part.stop - part.start, dw.shape[1], g3.shape[2]), g.dtype)
                 conv.im2col(xg[part], k, s, p, d, o, group_cols)
-            target = dw_group if j == 0 else np.empty_like(dw_group)
-            if g3.shape[2] <= _STACKED_POSITIONS:
-                conv.conv_grad_weight_stacked(group_cols, np.ascontiguousarray(gg[part]), target,
-                                              numba.get_num_threads(), _stacked_group(g3.shape[2]))
+            if side_by_side:
+                positions = (part.stop - part.start) * g3.shape[2]
+                cols_side = np.empty((dw.shape[1], positions), g.dtype)
+                conv.side_by_side(group_cols, cols_side)
+                g_side = np.empty((dw_group.shape[0], positions), g.dtype)
+                conv.side_by_side(np.ascontiguousarray(gg[part]), g_side)
+                cblas.gemm(g_side, cols_side.T, target, blas.CORES)
             else:
                 conv.conv_grad_weight(group_cols, gg[part], transposed, target, numba.get_num_threads())
             if j:

@@ -10,7 +10,8 @@ as columns:
     weight grad    dw     += g[n] @ cols[n].T               (OC, C*KD*KH*KW)
     input grad     dx[n]   = col2im(w2.T @ g[n])
 No transposes of activations or gradients are needed, and the forward's cols serve the
-weight gradient. im2col's inner loop copies image rows in memory order. `im2col` and
+weight gradient. Small images' products take several images side by side instead (`_stacked`
+kernels; the weight gradient, the whole batch: `side_by_side`, one product the backend threads). im2col's inner loop copies image rows in memory order. `im2col` and
 `col2im` alone are F.unfold and F.fold.
 """
 import numpy as np
@@ -110,6 +111,22 @@ def col2im(cols, k, s, p, d, o, img):
 
 
 @kernel(parallel=True)
+def side_by_side(blocks, out):
+    """out (R, N*P) <- blocks (N, R, P): the images' blocks side by side, image n at columns n*P..,
+    for one product over the whole batch. Threads take rows of out, each written in order (taking
+    images instead, every short write lands on another page: 2x slower)."""
+    n_img, rows, p = blocks.shape
+    if out.shape[0] != rows or out.shape[1] != n_img * p:
+        raise ValueError("side_by_side: inconsistent shapes")
+    for r in prange(rows):
+        row = out[r]
+        for n in range(n_img):
+            src = blocks[n, r]
+            for q in range(p):
+                row[n * p + q] = src[q]
+
+
+@kernel(parallel=True)
 def conv_forward(x, w2, bias, has_bias, k, s, p, d, o, cols, out):
     """x (N, C, D, H, W); w2 (OC, C*KD*KH*KW); cols (N, C*KD*KH*KW, OD*OH*OW) filled here;
     out (N, OC, OD*OH*OW)."""
@@ -186,34 +203,6 @@ def conv_grad_weight(cols, g, transposed, dw_out, chunks):
         dw_out[:] = partial[0].T
     else:
         dw_out[:] = partial[0]
-
-
-@kernel(parallel=True)
-def conv_grad_weight_stacked(cols, g, dw_out, chunks, group):
-    """dw_out (OC, C*KD*KH*KW) = sum over images of g[n] @ cols[n].T, `group` images per product:
-    their g rows and their cols side by side, (OC, group*P) @ (group*P, CK). For few positions P
-    per image (a small image late in a network: ResNet-18's 8x8 stride-2 layer has 16), whose
-    product per image is too thin for BLAS and adds a whole (OC, CK) partial each (256->512
-    channels at batch 32: 22.5 -> 9.6 ms). One partial sum per chunk of images (pass the thread
-    count as `chunks`)."""
-    n_img, oc, p = g.shape
-    ck = cols.shape[1]
-    if cols.shape[0] != n_img or cols.shape[2] != p or dw_out.shape[0] != oc or dw_out.shape[1] != ck or group < 1:
-        raise ValueError("conv_grad_weight_stacked: inconsistent shapes")
-    chunks = max(1, min(chunks, n_img))
-    partial = np.zeros((chunks, oc, ck), dw_out.dtype)
-    for t in prange(chunks):
-        g_side = np.empty((oc, group * p), g.dtype)
-        c_side = np.empty((ck, group * p), g.dtype)
-        tmp = np.empty((oc, ck), g.dtype)
-        start, stop = t * n_img // chunks, (t + 1) * n_img // chunks
-        for n0 in range(start, stop, group):
-            n1 = min(n0 + group, stop)
-            cblas.dot(_side_by_side(g, n0, n1, g_side), _side_by_side(cols, n0, n1, c_side).T, tmp)
-            partial[t] += tmp
-    for t in range(1, chunks):
-        partial[0] += partial[t]
-    dw_out[:] = partial[0]
 
 
 @kernel(parallel=True)
