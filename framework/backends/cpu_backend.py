@@ -756,9 +756,9 @@ _STACKED_POSITIONS = 32
 # At most this many output positions per image, the weight gradient is one product over the whole
 # batch, every image's gradient and columns side by side: (OC, N*P) @ (N*P, CK), threaded by
 # cblas.gemm, with no partial sums per thread. At batch 32, ms (PyTorch's in brackets): ResNet-18's
-# 512x4x4 layers 35 (stacked products) -> 14 (22), 256->512 stride 2 17 -> 7.2 (13.6), 128->256
-# stride 2 (64 positions) 14.4 -> 7.8 (11.1), 256x8x8 (64) 19.8 (Winograd) -> 14.5 (14.9); 128x16x16
-# (256 positions) 20.8 (Winograd) -> 18.5 before making the side-by-side columns: Winograd's.
+# 512x4x4 layers 35 (stacked products) -> 19 (22), 256->512 stride 2 17 -> 7.4 (11), 128->256
+# stride 2 (64 positions) 14.4 -> 10.3 (11.5), 256x8x8 (64) 19.8 (Winograd) -> 17.3 (14.2). At 256
+# positions (128x16x16) Winograd's is faster (docs/DESIGN.md, "Convolution").
 _SIDE_BY_SIDE_WEIGHT_POSITIONS = 64
 
 
