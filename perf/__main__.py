@@ -46,7 +46,8 @@ def main(argv=None):
                     "(takes a few minutes).\n\n")
             f.write(f"Machine: {machine}.\n\nRatios are our time over theirs (below 1: faster); for throughput rows "
                     "(GB/s, GFLOP/s, samples/s) the ratio is still time-based. \"compile\" is the first call, "
-                    "kept out of the medians.\n\n")
+                    "kept out of the medians. On a shared machine, rows of a few microseconds and "
+                    "memory-bound rows move most between runs: compare ratios within one table.\n\n")
             f.write(format_table(rows, markdown=True) + "\n")
             if compiled:
                 f.write("\n## framework.compile\n\nCompiled beside our eager mode and PyTorch eager (perf/compile_bench.py; "
