@@ -1,0 +1,31 @@
+"""The CPU's row sums (kernels/cpu/reduce.py): float32 added in vector lanes within blocks, the
+blocks' sums in float64, so that speed does not cost the accuracy of a long sum."""
+import numpy as np
+import pytest
+
+import framework
+from kernels.cpu import reduce as rd
+
+
+@pytest.mark.parametrize("shape", [(2**25 + 5,), (3, 2**23 + 1)])
+def test_float32_sums_widen_between_blocks(shape):
+    """2**25 copies of 0.001 summed in float32 lanes alone drift by about 1% (each lane's sum
+    outgrows the addend's precision)."""
+    x = np.full(shape, 1e-3, np.float32)
+    exact = x.astype(np.float64)
+    np.testing.assert_allclose(framework.from_numpy(x).sum(-1).numpy(), exact.sum(-1), rtol=1e-6)
+    assert abs(framework.from_numpy(x).sum().item() - exact.sum()) < 1e-6 * exact.sum()
+
+
+@pytest.mark.parametrize("dtype, out_dtype", [(np.int8, np.int64), (np.bool_, np.int64), (np.float32, np.float64),
+                                              (np.float64, np.float64), (np.complex64, np.complex64)])
+def test_row_sum_kernels_accumulate_in_the_output_type(dtype, out_dtype):
+    """Integers add in int64 (an int8 row of 10^4 elements overflows int8), and the serial and
+    parallel kernels agree over several blocks and a tail."""
+    a = (np.random.default_rng(0).standard_normal((3, 3 * rd.SUM_BLOCK + 7)) * 50).astype(dtype)
+    serial, parallel = np.empty(3, out_dtype), np.empty(3, out_dtype)
+    rd.sum_last(a, serial)
+    rd.sum_last_parallel(a, parallel)
+    np.testing.assert_array_equal(serial, parallel)
+    wide = np.complex128 if dtype == np.complex64 else np.float64
+    np.testing.assert_allclose(serial, a.astype(wide).sum(1), rtol=1e-6 if out_dtype != np.complex64 else 1e-5)
