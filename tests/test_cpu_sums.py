@@ -7,14 +7,14 @@ import framework
 from kernels.cpu import reduce as rd
 
 
-@pytest.mark.parametrize("shape", [(2**25 + 5,), (3, 2**23 + 1)])
+@pytest.mark.parametrize("shape", [(2**24 + 5,), (3, 2**22 + 1)])
 def test_float32_sums_widen_between_blocks(shape):
-    """2**25 copies of 0.001 summed in float32 lanes alone drift by about 1% (each lane's sum
-    outgrows the addend's precision)."""
+    """2**24 copies of 0.001 summed in float32 lanes alone drift by 4e-3, 2**22 by 3e-4 (each
+    lane's sum outgrows the addend's precision)."""
     x = np.full(shape, 1e-3, np.float32)
-    exact = x.astype(np.float64)
-    np.testing.assert_allclose(framework.from_numpy(x).sum(-1).numpy(), exact.sum(-1), rtol=1e-6)
-    assert abs(framework.from_numpy(x).sum().item() - exact.sum()) < 1e-6 * exact.sum()
+    row = shape[-1] * np.float64(x.flat[0])
+    np.testing.assert_allclose(framework.from_numpy(x).sum(-1).numpy(), row, rtol=1e-6)
+    assert framework.from_numpy(x).sum().item() == pytest.approx(row * x.size / shape[-1], rel=1e-6)
 
 
 @pytest.mark.parametrize("dtype, out_dtype", [(np.int8, np.int64), (np.bool_, np.int64), (np.float32, np.float64),

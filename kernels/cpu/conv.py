@@ -11,8 +11,9 @@ as columns:
     input grad     dx[n]   = col2im(w2.T @ g[n])
 No transposes of activations or gradients are needed, and the forward's cols serve the
 weight gradient. Small images' products take several images side by side instead (`_stacked`
-kernels; the weight gradient, the whole batch: `side_by_side`, one product the backend threads). im2col's inner loop copies image rows in memory order. `im2col` and
-`col2im` alone are F.unfold and F.fold.
+kernels; the weight gradient, the whole batch: `side_by_side`, one product the backend threads).
+im2col's inner loop copies image rows in memory order. `im2col` and `col2im` alone are F.unfold
+and F.fold.
 """
 import numpy as np
 from numba import prange
