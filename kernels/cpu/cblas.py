@@ -48,7 +48,7 @@ def _load_mkl():
     except OSError as exc:
         return None, f"{gomp}: {exc}"
     why = "no libmkl_rt found"
-    for path in dict.fromkeys(map(os.path.realpath, wheel_libs.paths("mkl", "libmkl_rt.so*"))):
+    for path in wheel_libs.paths("mkl", "libmkl_rt.so*"):
         try:
             lib = ctypes.CDLL(path)
             for fn in (lib.MKL_Set_Interface_Layer, lib.MKL_Set_Threading_Layer, lib.MKL_Set_Num_Threads_Local):

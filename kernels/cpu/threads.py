@@ -31,7 +31,7 @@ def load_tbb():
         pass
     for path in wheel_libs.paths("tbb", _SONAME):
         try:
-            ctypes.CDLL(os.path.realpath(path), mode=ctypes.RTLD_GLOBAL)
+            ctypes.CDLL(path, mode=ctypes.RTLD_GLOBAL)
             import numba.np.ufunc.tbbpool  # noqa: F401,F811
             return True
         except (OSError, ImportError):

@@ -18,7 +18,12 @@ def installed(distribution):
 
 def paths(distribution, pattern):
     """Files named like `pattern` (a glob such as "libmkl_rt.so*") that `distribution` installed,
-    then those in each prefix's lib folder; the highest version first."""
+    then those in each prefix's lib folder; the highest version first, each real path once (the
+    file list and a prefix often name one library, through a symlink or not)."""
+    return list(dict.fromkeys(map(os.path.realpath, _found(distribution, pattern))))
+
+
+def _found(distribution, pattern):
     try:
         from importlib import metadata
         listed = [f for f in metadata.files(distribution) or () if fnmatch.fnmatch(os.path.basename(str(f)), pattern)]
