@@ -143,7 +143,7 @@ def pytest_collection_modifyitems(config, items):
                                 "(tests/conftest.py):\n  " + "\n  ".join(sorted(missing)))
 
 
-# Compiles every CUDA kernel to PTX in a child process: ~190 CPU-seconds, started when the session begins.
+# Compiles every CUDA kernel to PTX in a child process: ~290 CPU-seconds, started when a serial session begins.
 PTX_TEST = "test_cuda_ptx.py::test_every_cuda_kernel_compiles_to_ptx_for_the_h100"
 _ptx_module = None
 

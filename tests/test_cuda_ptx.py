@@ -1,4 +1,5 @@
-"""Every CUDA kernel compiles to PTX for the H100 (sm_90), without a GPU.
+"""Every CUDA kernel compiles to PTX for the H100 (sm_90), without a GPU (the elementwise
+template's non-flat layouts once per signature: SAMPLED_LAYOUTS).
 
 The test process may run with NUMBA_ENABLE_CUDASIM=1 (the simulator replaces
 numba.cuda in-process), and PTX needs the real CUDA target, so the compilation runs
@@ -117,7 +118,7 @@ def _signatures():
                  "mode_sorted_rows": (f, i, f, i, int64, int64)},
     }
     sigs.update({(module, name): sig for module, kernels in table.items() for name, sig in kernels.items()})
-    return {key: sig for key, sig in sigs.items() if not _flat_only(key)}
+    return sigs
 
 
 # Hand-written kernels the backend also launches on integer, float64 and bool data: each is
@@ -154,17 +155,35 @@ def _other_signatures(key, signature):
     return found + extra.get(key, [])
 
 
-# Elementwise ops whose scalar function takes 15-25 s to compile: only their `_flat` kernel is
-# compiled here; the `_scalar`, `_rscalar` and `_strided` kernels inline the same function into
-# the same loop with other indexing (the other ops show that indexing compiles), and compiling
-# them too cost the suite a minute.
-FLAT_ONLY = {"igamma", "igammac"}
+# Elementwise kernels are generated from one template per layout (kernels/codegen.py) around each
+# op's scalar function: the `_flat` kernel of every op compiles that function; the `_strided`,
+# `_scalar` and `_rscalar` kernels put the same function in other indexing, so each of those
+# layouts is compiled for the first op of every distinct signature (float, integer and bool data,
+# bool results) rather than for all 150 ops: they were 130 of the test's 420 CPU-seconds.
+SAMPLED_LAYOUTS = ("_strided", "_scalar", "_rscalar")
 
 
-def _flat_only(key):
-    module, name = key
-    return module == "elementwise" and any(name.startswith(op + "_") and not name.endswith("_flat")
-                                           for op in FLAT_ONLY)
+def _compiled_keys(signatures):
+    """The kernels compiled here, the slowest first (see _compile_share): every kernel but the
+    sampled layouts' repeats."""
+    seen, keys = set(), []
+    for key in sorted(signatures):
+        module, name = key
+        layout = next((s for s in SAMPLED_LAYOUTS if module == "elementwise" and name.endswith(s)), None)
+        if layout is not None:
+            if (layout, signatures[key]) in seen:
+                continue
+            seen.add((layout, signatures[key]))
+        keys.append(key)
+    return sorted(keys, key=lambda k: -SLOW.get(k, 0))
+
+
+# Kernels that take 10-50 CPU-seconds to compile (numba-cuda's inlining copies each inlined
+# device function's IR per call site, and these inline deep trees): dealt out first, so that the
+# compiling processes finish together.
+SLOW = {("resample", "grid_sample_2d_backward"): 50, ("elementwise", "igamma_flat"): 44,
+        ("resample", "grid_sample_2d"): 43, ("elementwise", "igammac_flat"): 20,
+        ("resample", "grid_sample_3d"): 10, ("resample", "grid_sample_3d_backward"): 9}
 
 
 def _kernels():
@@ -175,8 +194,7 @@ def _kernels():
         module = importlib.import_module(f"kernels.cuda.{info.name}")
         for name, obj in vars(module).items():
             if hasattr(obj, "py_func") and obj.py_func.__module__ == module.__name__ \
-                    and not obj.targetoptions.get("device") \
-                    and not _flat_only((info.name, name)):  # (device functions are inlined into kernels)
+                    and not obj.targetoptions.get("device"):  # (device functions are inlined into kernels)
                 found[info.name, name] = obj
     return found
 
@@ -193,11 +211,11 @@ _FLOAT64_ARITHMETIC = r"\b(add|sub|mul|fma\.rn|div\.rn|sqrt\.rn)\.f64\b"
 
 
 def _compile_share(share, parts):
-    """Compile the kernels whose sorted position is `share` modulo `parts`: (compiled, failures, float64)."""
+    """Compile the kernels at positions `share` modulo `parts` of _compiled_keys: (compiled, failures, float64)."""
     import re
     from numba import cuda
     kernels, signatures = _kernels(), _signatures()
-    keys = sorted(k for k in kernels if k in signatures)[share::parts]
+    keys = [k for k in _compiled_keys(signatures) if k in kernels][share::parts]
     failures, float64, compiled = [], [], 0
     for key in keys:
         for n, signature in enumerate([signatures[key]] + _other_signatures(key, signatures[key])):
@@ -242,7 +260,7 @@ _child = None
 def start(processes=None):
     """Start the child that compiles every kernel (once), with `processes` compiling processes (default:
     one per CPU, up to 4). tests/conftest.py starts it with one CPU fewer when a serial session begins,
-    so that its ~190 CPU-seconds run beside the other tests on the cores they leave idle."""
+    so that its ~290 CPU-seconds (2 cores, 2026-12) run beside the other tests on the cores they leave idle."""
     global _child
     if _child is None:
         env = {k: v for k, v in os.environ.items() if k != "NUMBA_ENABLE_CUDASIM"}
