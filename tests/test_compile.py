@@ -23,8 +23,12 @@ from tests.helpers import randn
 
 @pytest.fixture(autouse=True)
 def _cache(tmp_path_factory, monkeypatch):
-    """Kernels go to one temporary cache for this module's tests, not the user's."""
-    monkeypatch.setenv("FRAMEWORK_CACHE", str(tmp_path_factory.getbasetemp() / "compile_cache"))
+    """Kernels go to one temporary cache for this module's tests, not the user's: the session's,
+    shared by pytest-xdist's workers (each would compile the kernels the other already has;
+    writes are atomic, framework/backends/fusion.py)."""
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    monkeypatch.setenv("FRAMEWORK_CACHE", str(shared / "compile_cache"))
 
 
 def _tensor(a, device, grad=True):

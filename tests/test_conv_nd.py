@@ -93,6 +93,14 @@ def test_convolution_values_across_arguments(device, rank, kernel, stride, paddi
           atol=1e-4, device=device)
 
 
+def _cuda_once(device, first):
+    """A test whose parameters choose among the CPU backend's convolution paths runs its calls on
+    cuda once, in its first parametrization: cuda has one path, so the others repeat it (at
+    10-20 s each in the simulator)."""
+    if device == "cuda" and not first:
+        pytest.skip("CPU convolution paths: the cuda run is the first parametrization's")
+
+
 @pytest.mark.parametrize("padding,size,groups,tiles,planes", [
     (1, (5, 6), 1, 256, False), (0, (4, 5), 2, 256, False), (2, (3, 3), 1, 256, False), ((0, 2), (5, 4), 1, 256, False),
     (1, (5, 6), 1, 1, False), (1, (5, 6), 1, 256, True), (0, (4, 5), 2, 1, True), ((0, 2), (5, 4), 1, 256, True)])
@@ -103,6 +111,7 @@ def test_convolution_3x3_winograd(device, monkeypatch, padding, size, groups, ti
     all images in one chunk, or (tiles=1) an image per chunk and several chunks per thread; the
     weight gradient channels last or (planes, large images) over image planes.
     (Small images' weight gradients go by one im2col product over the batch: forced to Winograd here.)"""
+    _cuda_once(device, (padding, size, groups, tiles, planes) == (1, (5, 6), 1, 256, False))
     from framework.backends import cpu_backend
     monkeypatch.setattr(cpu_backend, "_WINOGRAD_MIN_CHANNELS", 1)
     monkeypatch.setattr(cpu_backend, "_SIDE_BY_SIDE_WEIGHT_POSITIONS", 0)
@@ -159,6 +168,7 @@ def test_convolution_stride_1_every_weight_product(device, monkeypatch, product)
     padding, 2-D and 3-D); the weight gradient goes by a product per image in either form, or
     by the batch side by side, from the forward's columns or (double backward) made again, and
     the forward and input gradient by stacked images (cpu_backend picks by shape: forced here)."""
+    _cuda_once(device, product == "per image")
     from framework.backends import cpu_backend
     monkeypatch.setattr(cpu_backend, "_transposed_weight_product", lambda *shape: product.endswith("transposed"))
     side = product == "side by side"
