@@ -6,6 +6,7 @@ import pathlib
 import subprocess
 import sys
 import textwrap
+import time
 
 import kernels.codegen
 
@@ -78,3 +79,43 @@ def test_cache_goes_to_numba_cache_dir(tmp_path):
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "6.0"
     assert any(p.suffix == ".nbi" for p in tmp_path.rglob("*"))
+
+
+def test_processes_sharing_a_cache_compile_a_kernel_once(tmp_path):
+    """Two processes that need the same uncached kernel at once (pytest-xdist's workers, MPI
+    ranks): one compiles it, the other waits on its lock file and loads it from the cache
+    (kernels/cpu/_jit.py). Without the lock both compile: two misses."""
+    (tmp_path / "slow_kernel.py").write_text(textwrap.dedent("""
+        import numpy as np
+        from numba import prange
+        from kernels.cpu._jit import kernel
+
+        @kernel(parallel=True)
+        def slow(x, out):  # (a second or so to compile: the processes overlap)
+            for i in prange(x.shape[0]):
+                acc = 0.0
+                for j in range(x.shape[1]):
+                    acc += np.sin(x[i, j]) * np.cos(x[i, j]) + np.sqrt(abs(x[i, j]))
+                out[i] = acc
+    """))
+    go = tmp_path / "go"
+    code = f"""
+        import os, time, numpy as np
+        import slow_kernel
+        while not os.path.exists({str(go)!r}):
+            time.sleep(0.01)
+        out = np.empty(3)
+        slow_kernel.slow(np.ones((3, 4)), out)
+        stats = slow_kernel.slow.stats
+        print(sum(stats.cache_misses.values()), sum(stats.cache_hits.values()))
+    """
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "cache"),
+               PYTHONPATH=os.pathsep.join([str(tmp_path), str(ROOT)]))
+    children = [subprocess.Popen([sys.executable, "-c", textwrap.dedent(code)], env=env, stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, text=True, cwd=ROOT) for _ in range(2)]
+    time.sleep(3)  # (both have imported numba and the module)
+    go.write_text("")
+    results = [child.communicate(timeout=600) for child in children]
+    assert all(child.returncode == 0 for child in children), [err for _, err in results]
+    counts = [tuple(int(v) for v in out.split()) for out, _ in results]
+    assert sorted(counts) == [(0, 1), (1, 0)], counts

@@ -5,9 +5,16 @@ compiling again. When no cache directory is writable (a read-only install with
 no usable NUMBA_CACHE_DIR or home directory), Numba refuses `cache=True` at
 decoration time; we then compile in memory rather than fail the import.
 """
+import os
 import warnings
 
 from numba import njit
+from numba.core.compiler_lock import global_compiler_lock
+
+try:
+    import fcntl as _fcntl
+except ImportError:  # (Windows: each process compiles for itself)
+    _fcntl = None
 
 _cache_usable = True
 
@@ -20,9 +27,36 @@ def kernel(fn=None, **options):
     options.setdefault("error_model", "numpy")
     if _cache_usable:
         try:
-            return njit(cache=True, **options)(fn)
+            return _one_compiler_at_a_time(njit(cache=True, **options)(fn))
         except RuntimeError as exc:  # "cannot cache function ...: no locator available"
             _cache_usable = False
             warnings.warn(f"Numba cache unavailable, kernels compile in memory each run: {exc}",
                           RuntimeWarning, stacklevel=2)
     return njit(**options)(fn)
+
+
+def _one_compiler_at_a_time(dispatcher):
+    """Processes sharing the disk cache compile each kernel once: a process about to compile a
+    signature takes a lock file beside the kernel's cache index and compiles under it; one that
+    waited then finds the machine code in the cache (Dispatcher.compile looks there first) and
+    loads it. (pytest-xdist's workers, or MPI ranks on one machine, start on the same kernels;
+    each compiled them all.) Numba's own compiler lock is taken first: a kernel's compile may
+    compile the kernels it calls, and threads of one process must not hold each other's files."""
+    index = getattr(getattr(getattr(dispatcher, "_cache", None), "_cache_file", None), "_index_path", None)
+    if _fcntl is None or index is None or os.environ.get("FRAMEWORK_COMPILE_LOCK", "1") == "0":
+        return dispatcher  # (FRAMEWORK_COMPILE_LOCK=0: each process for itself, to compare)
+    compile_one = dispatcher.compile
+    path = index + ".lock"
+
+    def compile(sig):
+        with global_compiler_lock:
+            try:
+                handle = open(path, "a")
+            except OSError:  # (a read-only cache: Numba compiles in memory anyway)
+                return compile_one(sig)
+            with handle:
+                _fcntl.flock(handle, _fcntl.LOCK_EX)
+                return compile_one(sig)
+
+    dispatcher.compile = compile
+    return dispatcher
