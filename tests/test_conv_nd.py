@@ -101,9 +101,12 @@ def _cuda_once(device, first):
         pytest.skip("CPU convolution paths: the cuda run is the first parametrization's")
 
 
-@pytest.mark.parametrize("padding,size,groups,tiles,planes", [
+WINOGRAD_CASES = [
     (1, (5, 6), 1, 256, False), (0, (4, 5), 2, 256, False), (2, (3, 3), 1, 256, False), ((0, 2), (5, 4), 1, 256, False),
-    (1, (5, 6), 1, 1, False), (1, (5, 6), 1, 256, True), (0, (4, 5), 2, 1, True), ((0, 2), (5, 4), 1, 256, True)])
+    (1, (5, 6), 1, 1, False), (1, (5, 6), 1, 256, True), (0, (4, 5), 2, 1, True), ((0, 2), (5, 4), 1, 256, True)]
+
+
+@pytest.mark.parametrize("padding,size,groups,tiles,planes", WINOGRAD_CASES)
 def test_convolution_3x3_winograd(device, monkeypatch, padding, size, groups, tiles, planes):
     """3x3 stride-1 2-D convolutions go by Winograd on the CPU (from 16 channels: lowered here so
     that tiny shapes take it): odd and even sizes (a last tile past the output's end), padding
@@ -111,7 +114,7 @@ def test_convolution_3x3_winograd(device, monkeypatch, padding, size, groups, ti
     all images in one chunk, or (tiles=1) an image per chunk and several chunks per thread; the
     weight gradient channels last or (planes, large images) over image planes.
     (Small images' weight gradients go by one im2col product over the batch: forced to Winograd here.)"""
-    _cuda_once(device, (padding, size, groups, tiles, planes) == (1, (5, 6), 1, 256, False))
+    _cuda_once(device, (padding, size, groups, tiles, planes) == WINOGRAD_CASES[0])
     from framework.backends import cpu_backend
     monkeypatch.setattr(cpu_backend, "_WINOGRAD_MIN_CHANNELS", 1)
     monkeypatch.setattr(cpu_backend, "_SIDE_BY_SIDE_WEIGHT_POSITIONS", 0)
@@ -162,13 +165,16 @@ def test_side_by_side_places_the_images_and_refuses_inconsistent_shapes():
             call()
 
 
-@pytest.mark.parametrize("product", ["per image", "per image, transposed", "side by side"])
+WEIGHT_PRODUCTS = ["per image", "per image, transposed", "side by side"]
+
+
+@pytest.mark.parametrize("product", WEIGHT_PRODUCTS)
 def test_convolution_stride_1_every_weight_product(device, monkeypatch, product):
     """Stride 1 takes the padded-image im2col/col2im on the CPU (dilated or not along W, with
     padding, 2-D and 3-D); the weight gradient goes by a product per image in either form, or
     by the batch side by side, from the forward's columns or (double backward) made again, and
     the forward and input gradient by stacked images (cpu_backend picks by shape: forced here)."""
-    _cuda_once(device, product == "per image")
+    _cuda_once(device, product == WEIGHT_PRODUCTS[0])
     from framework.backends import cpu_backend
     monkeypatch.setattr(cpu_backend, "_transposed_weight_product", lambda *shape: product.endswith("transposed"))
     side = product == "side by side"

@@ -169,11 +169,11 @@ def _compiled_keys(signatures):
     seen, keys = set(), []
     for key in sorted(signatures):
         module, name = key
-        layout = next((s for s in SAMPLED_LAYOUTS if module == "elementwise" and name.endswith(s)), None)
-        if layout is not None:
-            if (layout, signatures[key]) in seen:
+        if module == "elementwise" and name.endswith(SAMPLED_LAYOUTS):
+            sample = (name.rsplit("_", 1)[1], signatures[key])
+            if sample in seen:
                 continue
-            seen.add((layout, signatures[key]))
+            seen.add(sample)
         keys.append(key)
     return sorted(keys, key=lambda k: -SLOW.get(k, 0))
 
