@@ -3,9 +3,9 @@ element) and grid sampling (one thread per sampled point, looping over channels;
 gradient is added atomically). Same meanings as kernels/cpu/resample.py; coordinates in
 float64, values accumulated in the data's own type."""
 
-from numba import cuda
+from numba import cuda, int64
 
-from kernels.sampling import (BICUBIC, NEAREST, corner, cubic, cubic_grad, cubic_taps, floor, pixel, round_half_even,
+from kernels.sampling import (BICUBIC, NEAREST, corner, cubic, cubic_grad, cubic_tap, floor, pixel, round_half_even,
                               source, unnormalize)
 
 
@@ -46,6 +46,20 @@ def _point2(grid, t, points, channels, plane):
 
 
 @cuda.jit(device=True, inline=True)
+def _source2(gx, gy, height, width, padding, align):
+    """(source x, d x / d gx, source y, d y / d gy): `source` from one call site in a loop over
+    the axes (see _bicubic_taps)."""
+    fx = mx = fy = my = 0.0
+    for axis in range(2):
+        p, d = source(gx if axis == 0 else gy, width if axis == 0 else height, padding, align)
+        if axis == 0:
+            fx, mx = p, d
+        else:
+            fy, my = p, d
+    return fx, mx, fy, my
+
+
+@cuda.jit(device=True, inline=True)
 def _nearest2(fx, fy, height, width):
     """The offset in a plane of the pixel nearest (fx, fy), or -1 outside it."""
     xi = pixel(round_half_even(fx))
@@ -54,15 +68,23 @@ def _nearest2(fx, fy, height, width):
 
 
 @cuda.jit(device=True, inline=True)
-def _bicubic_taps(gx, gy, height, width, padding, align):
-    """(d pixel x / d gx, d pixel y / d gy, fraction past the tap row in x, in y, the 4 x taps, the
-    4 y taps; -1 outside) of grid coordinate (gx, gy)."""
+def _bicubic_taps(gx, gy, height, width, padding, align, xs, ys):
+    """(d pixel x / d gx, d pixel y / d gy, fraction past the tap row in x, in y) of grid
+    coordinate (gx, gy); xs and ys (local arrays of 4) get the x and y taps' pixels, -1 outside.
+    The taps come from one call site per axis in a loop: numba-cuda inlines device functions at
+    IR level, copying each call's whole tree, and 8 call sites made the 2-D sampling kernels
+    take a minute each to compile."""
     fx, mx = unnormalize(gx, width, align)
     fy, my = unnormalize(gy, height, align)
     x0 = floor(fx)
     y0 = floor(fy)
-    return (mx, my, fx - x0, fy - y0, cubic_taps(x0 - 1.0, width, padding, align),
-            cubic_taps(y0 - 1.0, height, padding, align))
+    for k in range(8):
+        tap = cubic_tap((x0 if k < 4 else y0) + (k % 4 - 1.0), width if k < 4 else height, padding, align)
+        if k < 4:
+            xs[k] = tap
+        else:
+            ys[k - 4] = tap
+    return mx, my, fx - x0, fy - y0
 
 
 @cuda.jit(device=True, inline=True)
@@ -83,10 +105,12 @@ def grid_sample_2d(x, grid, out, n_img, channels, height, width, oh, ow, mode, p
     t = cuda.grid(1)
     points = oh * ow
     plane = height * width
+    xs = cuda.local.array(4, int64)
+    ys = cuda.local.array(4, int64)
     while t < n_img * points:
         in_base, out_base, gx, gy = _point2(grid, t, points, channels, plane)
         if mode == BICUBIC:
-            _, _, tx, ty, xs, ys = _bicubic_taps(gx, gy, height, width, padding, align)
+            _, _, tx, ty = _bicubic_taps(gx, gy, height, width, padding, align, xs, ys)
             cx = cubic(tx)
             cy = cubic(ty)
             for c in range(channels):
@@ -101,8 +125,7 @@ def grid_sample_2d(x, grid, out, n_img, channels, height, width, oh, ow, mode, p
                     acc += x.dtype.type(cy[a]) * line
                 out[out_base + c * points] = acc
         else:
-            fx, _ = source(gx, width, padding, align)
-            fy, _ = source(gy, height, padding, align)
+            fx, _, fy, _ = _source2(gx, gy, height, width, padding, align)
             if mode == NEAREST:
                 v = _nearest2(fx, fy, height, width)
                 for c in range(channels):
@@ -131,22 +154,14 @@ def grid_sample_2d_backward(g, x, grid, dx, dgrid, n_img, channels, height, widt
     t = cuda.grid(1)
     points = oh * ow
     plane = height * width
+    xs = cuda.local.array(4, int64)
+    ys = cuda.local.array(4, int64)
     while t < n_img * points:
         in_base, g_base, gx_in, gy_in = _point2(grid, t, points, channels, plane)
         gx = x.dtype.type(0)
         gy = x.dtype.type(0)
-        if mode == NEAREST:
-            if input_grad:
-                fx, _ = source(gx_in, width, padding, align)
-                fy, _ = source(gy_in, height, padding, align)
-                v = _nearest2(fx, fy, height, width)
-                if v >= 0:
-                    for c in range(channels):
-                        cuda.atomic.add(dx, in_base + c * plane + v, g[g_base + c * points])
-            dgrid[2 * t] = 0.0
-            dgrid[2 * t + 1] = 0.0
-        elif mode == BICUBIC:
-            mx, my, tx, ty, xs, ys = _bicubic_taps(gx_in, gy_in, height, width, padding, align)
+        if mode == BICUBIC:
+            mx, my, tx, ty = _bicubic_taps(gx_in, gy_in, height, width, padding, align, xs, ys)
             cx = cubic(tx)
             cy = cubic(ty)
             gcx = cubic_grad(tx)
@@ -170,35 +185,42 @@ def grid_sample_2d_backward(g, x, grid, dx, dgrid, n_img, channels, height, widt
                         gy -= v * go * x.dtype.type(gcy[b]) * cxa
             dgrid[2 * t] = gx * mx
             dgrid[2 * t + 1] = gy * my
-        else:
-            fx, mx = source(gx_in, width, padding, align)
-            fy, my = source(gy_in, height, padding, align)
-            fwe, fsn, xw, yn, in_w, in_e, in_n, in_s = _bilinear_corner(fx, fy, height, width)
-            we = x.dtype.type(fwe)
-            sn = x.dtype.type(fsn)
-            ea = x.dtype.type(1.0 - fwe)
-            so = x.dtype.type(1.0 - fsn)
-            corner = in_base + yn * width + xw
-            for c in range(channels):
-                go = g[g_base + c * points]
-                p = corner + c * plane
-                v_nw = x[p] if in_n and in_w else x.dtype.type(0)
-                v_ne = x[p + 1] if in_n and in_e else x.dtype.type(0)
-                v_sw = x[p + width] if in_s and in_w else x.dtype.type(0)
-                v_se = x[p + width + 1] if in_s and in_e else x.dtype.type(0)
-                if input_grad:
-                    if in_n and in_w:
-                        cuda.atomic.add(dx, p, so * ea * go)
-                    if in_n and in_e:
-                        cuda.atomic.add(dx, p + 1, so * we * go)
-                    if in_s and in_w:
-                        cuda.atomic.add(dx, p + width, sn * ea * go)
-                    if in_s and in_e:
-                        cuda.atomic.add(dx, p + width + 1, sn * we * go)
-                gx += ((v_ne - v_nw) * so + (v_se - v_sw) * sn) * go
-                gy += ((v_sw - v_nw) * ea + (v_se - v_ne) * we) * go
-            dgrid[2 * t] = gx * mx
-            dgrid[2 * t + 1] = gy * my
+        else:  # (one _source2 for both modes: see _bicubic_taps)
+            fx, mx, fy, my = _source2(gx_in, gy_in, height, width, padding, align)
+            if mode == NEAREST:
+                v = _nearest2(fx, fy, height, width)
+                if input_grad and v >= 0:
+                    for c in range(channels):
+                        cuda.atomic.add(dx, in_base + c * plane + v, g[g_base + c * points])
+                dgrid[2 * t] = 0.0
+                dgrid[2 * t + 1] = 0.0
+            else:
+                fwe, fsn, xw, yn, in_w, in_e, in_n, in_s = _bilinear_corner(fx, fy, height, width)
+                we = x.dtype.type(fwe)
+                sn = x.dtype.type(fsn)
+                ea = x.dtype.type(1.0 - fwe)
+                so = x.dtype.type(1.0 - fsn)
+                corner = in_base + yn * width + xw
+                for c in range(channels):
+                    go = g[g_base + c * points]
+                    p = corner + c * plane
+                    v_nw = x[p] if in_n and in_w else x.dtype.type(0)
+                    v_ne = x[p + 1] if in_n and in_e else x.dtype.type(0)
+                    v_sw = x[p + width] if in_s and in_w else x.dtype.type(0)
+                    v_se = x[p + width + 1] if in_s and in_e else x.dtype.type(0)
+                    if input_grad:
+                        if in_n and in_w:
+                            cuda.atomic.add(dx, p, so * ea * go)
+                        if in_n and in_e:
+                            cuda.atomic.add(dx, p + 1, so * we * go)
+                        if in_s and in_w:
+                            cuda.atomic.add(dx, p + width, sn * ea * go)
+                        if in_s and in_e:
+                            cuda.atomic.add(dx, p + width + 1, sn * we * go)
+                    gx += ((v_ne - v_nw) * so + (v_se - v_sw) * sn) * go
+                    gy += ((v_sw - v_nw) * ea + (v_se - v_ne) * we) * go
+                dgrid[2 * t] = gx * mx
+                dgrid[2 * t + 1] = gy * my
         t += cuda.gridsize(1)
 
 
@@ -208,11 +230,18 @@ def grid_sample_2d_backward(g, x, grid, dx, dgrid, n_img, channels, height, widt
 @cuda.jit(device=True, inline=True)
 def _point3(grid, t, points, channels, depth, height, width, padding, align):
     """(input base, output base, then the source coordinate and its derivative in x, y and z) of
-    sampled point t."""
+    sampled point t. One `source` call site in a loop over the axes, not three (see _bicubic_taps)."""
     in_base, out_base = _bases(t, points, channels, depth * height * width)
-    fx, mx = source(grid[3 * t], width, padding, align)
-    fy, my = source(grid[3 * t + 1], height, padding, align)
-    fz, mz = source(grid[3 * t + 2], depth, padding, align)
+    fx = mx = fy = my = fz = mz = 0.0
+    for axis in range(3):
+        size = width if axis == 0 else (height if axis == 1 else depth)
+        p, d = source(grid[3 * t + axis], size, padding, align)
+        if axis == 0:
+            fx, mx = p, d
+        elif axis == 1:
+            fy, my = p, d
+        else:
+            fz, mz = p, d
     return in_base, out_base, fx, mx, fy, my, fz, mz
 
 
