@@ -178,12 +178,13 @@ def _compiled_keys(signatures):
     return sorted(keys, key=lambda k: -SLOW.get(k, 0))
 
 
-# Kernels that take 10-50 CPU-seconds to compile (numba-cuda's inlining copies each inlined
-# device function's IR per call site, and these inline deep trees): dealt out first, so that the
-# compiling processes finish together.
-SLOW = {("resample", "grid_sample_2d_backward"): 50, ("elementwise", "igamma_flat"): 44,
-        ("resample", "grid_sample_2d"): 43, ("elementwise", "igammac_flat"): 20,
-        ("resample", "grid_sample_3d"): 10, ("resample", "grid_sample_3d_backward"): 9}
+# The kernels that take longest to compile (5-11 CPU-seconds each: numba-cuda's inlining copies
+# each inlined device function's IR per call site, and these inline deep trees; from one call
+# site each, they took 10-50 s before): dealt out first, so that the compiling processes finish
+# together.
+SLOW = {("elementwise", "igamma_flat"): 11, ("elementwise", "igammac_flat"): 11,
+        ("resample", "grid_sample_2d_backward"): 8, ("resample", "grid_sample_2d"): 6,
+        ("resample", "grid_sample_3d_backward"): 6, ("resample", "grid_sample_3d"): 5}
 
 
 def _kernels():

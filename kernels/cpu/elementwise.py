@@ -874,11 +874,8 @@ def igam_fac(a, x):
 
 
 @kernel
-def igam_series(a, x):
-    """igamma by its power series (DLMF 8.11.4)."""
-    ax = igam_fac(a, x)
-    if ax == 0.0:
-        return 0.0
+def igam_series(a, x, ax):
+    """igamma by its power series (DLMF 8.11.4); ax = igam_fac(a, x), not 0."""
     r = a
     c = 1.0
     ans = 1.0
@@ -944,11 +941,8 @@ def igam_asymptotic(a, x, lower):
 
 
 @kernel
-def igamc_continued_fraction(a, x):
-    """igammac for large x (DLMF 8.9.2)."""
-    ax = igam_fac(a, x)
-    if ax == 0.0:
-        return 0.0
+def igamc_continued_fraction(a, x, ax):
+    """igammac for large x (DLMF 8.9.2); ax = igam_fac(a, x), not 0."""
     y = 1.0 - a
     z = x + y + 1.0
     c = 0.0
@@ -1008,41 +1002,47 @@ def igamma_edge(a, x):
 
 
 @kernel
-def igammac(a, x):
-    """The regularized upper incomplete gamma function Q(a, x)."""
+def incomplete_gamma(a, x, upper):
+    """Q(a, x) (upper) or P(a, x), by Cephes' choice of method, each method called from one place:
+    the GPU inlines every call's whole tree, and calling igammac from igamma tripled the series'
+    copies (igamma took 44 s to compile for the GPU). The arithmetic is Cephes' and PyTorch's:
+    P = 1 - Q where x > 1 and x > a, Q = 1 - P where the series is used for Q."""
     a = as_double(a)
     x = as_double(x)
     p = igamma_edge(a, x)
     if p != -1.0:
-        return 1.0 - p
+        return 1.0 - p if upper else p
     if igam_asymptotic_regime(a, x):
-        return igam_asymptotic(a, x, False)
-    if x > 1.1:
-        if x < a:
-            return 1.0 - igam_series(a, x)
-        return igamc_continued_fraction(a, x)
-    if x <= 0.5:
-        if -0.4 / math.log(x) < a:
-            return 1.0 - igam_series(a, x)
-        return igamc_series(a, x)
-    if x * 1.1 < a:
-        return 1.0 - igam_series(a, x)
-    return igamc_series(a, x)
+        return igam_asymptotic(a, x, not upper)
+    by_q = upper or (x > 1.0 and x > a)  # igammac's rules below, else P's series
+    series = True
+    if by_q:
+        if x > 1.1:
+            series = x < a
+        elif x <= 0.5:
+            series = -0.4 / math.log(x) < a
+        else:
+            series = x * 1.1 < a
+    if series or x > 1.1:
+        ax = igam_fac(a, x)  # (both methods scale by it; 0 when it underflows)
+        r = 0.0 if ax == 0.0 else (igam_series(a, x, ax) if series else igamc_continued_fraction(a, x, ax))
+        if series and by_q:
+            r = 1.0 - r
+    else:
+        r = igamc_series(a, x)
+    return r if by_q == upper else 1.0 - r
+
+
+@kernel
+def igammac(a, x):
+    """The regularized upper incomplete gamma function Q(a, x)."""
+    return incomplete_gamma(a, x, True)
 
 
 @kernel
 def igamma(a, x):
     """The regularized lower incomplete gamma function P(a, x)."""
-    a = as_double(a)
-    x = as_double(x)
-    p = igamma_edge(a, x)
-    if p != -1.0:
-        return p
-    if igam_asymptotic_regime(a, x):
-        return igam_asymptotic(a, x, True)
-    if x > 1.0 and x > a:
-        return 1.0 - igammac(a, x)
-    return igam_series(a, x)
+    return incomplete_gamma(a, x, False)
 AIRY_AN = (3.46538101525629032477e-01, 1.20075952739645805542e+01, 7.62796053615234516538e+01,
            1.68089224934630576269e+02, 1.59756391350164413639e+02, 7.05360906840444183113e+01,
            1.40264691163389668864e+01, 9.99999999999999995305e-01)
