@@ -19,6 +19,7 @@ import numpy as np
 from numba import prange
 
 from kernels.cpu import cblas
+from kernels.cpu.blocks import add_into, copy_into
 from kernels.cpu._jit import kernel
 
 
@@ -39,7 +40,9 @@ def _padded(img, p):
     if pd == 0 and ph == 0 and pw == 0:
         return np.ascontiguousarray(img)
     padded = np.zeros((c_in, depth + 2 * pd, h + 2 * ph, w + 2 * pw), img.dtype)
-    padded[:, pd:pd + depth, ph:ph + h, pw:pw + w] = img
+    for c in range(c_in):
+        for z in range(depth):
+            copy_into(padded[c, pd + z, ph:ph + h, pw:pw + w], img[c, z])
     return padded
 
 
@@ -95,7 +98,9 @@ def _col2im(cols, k, s, p, d, o, img):
                             else:
                                 for j in range(ow):
                                     dst[j * sw + b * dw] += src[base + j]
-    img[:] = padded[:, pd:pd + depth, ph:ph + h, pw:pw + w]
+    for c in range(c_in):
+        for z in range(depth):
+            copy_into(img[c, z], padded[c, pd + z, ph:ph + h, pw:pw + w])
 
 @kernel(parallel=True)
 def im2col(x, k, s, p, d, o, cols):
@@ -136,7 +141,9 @@ def conv_forward(x, w2, bias, has_bias, k, s, p, d, o, cols, out):
         cblas.dot(w2, cols[n], out[n])
         if has_bias:
             for c in range(out.shape[1]):
-                out[n, c] += bias[c]
+                row = out[n, c]
+                for q in range(row.shape[0]):
+                    row[q] += bias[c]
 
 
 @kernel(inline="always")
@@ -146,8 +153,7 @@ def _side_by_side(blocks, n0, n1, side):
     p = blocks.shape[2]
     for n in range(n0, n1):
         at = (n - n0) * p
-        for r in range(blocks.shape[1]):
-            side[r, at:at + p] = blocks[n, r]
+        copy_into(side[:, at:at + p], blocks[n])
     return np.ascontiguousarray(side[:, :(n1 - n0) * p])
 
 
@@ -197,13 +203,10 @@ def conv_grad_weight(cols, g, transposed, dw_out, chunks):
                 cblas.dot(cols[n], np.ascontiguousarray(g[n].T), tmp)
             else:
                 cblas.dot(g[n], cols[n].T, tmp)
-            partial[t] += tmp
+            add_into(partial[t], tmp)
     for t in range(1, chunks):
-        partial[0] += partial[t]
-    if transposed:
-        dw_out[:] = partial[0].T
-    else:
-        dw_out[:] = partial[0]
+        add_into(partial[0], partial[t])
+    copy_into(dw_out, partial[0].T if transposed else partial[0])
 
 
 @kernel(parallel=True)
@@ -225,8 +228,7 @@ def conv_grad_input_stacked(w2t, g, k, s, p, d, o, dx, chunks, group):
             cblas.dot(w2t, _side_by_side(g, n0, n1, side), product)
             for n in range(n0, n1):
                 at = (n - n0) * positions
-                for r in range(ck):
-                    one[r] = product[r, at:at + positions]
+                copy_into(one, product[:, at:at + positions])
                 _col2im(one, k, s, p, d, o, dx[n])
 
 

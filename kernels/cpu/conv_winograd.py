@@ -26,6 +26,7 @@ import numpy as np
 from numba import prange
 
 from kernels.cpu import cblas
+from kernels.cpu.blocks import add_into, copy_into
 from kernels.cpu._jit import kernel
 
 
@@ -177,9 +178,10 @@ def _chunk_counts(n_img, per_chunk, chunks_per_thread):
 @kernel(inline="always")
 def _sum_partials(partial, du_out):
     """du_out = the sum of the threads' partial weight gradients partial[part]."""
-    du_out[:] = partial[0]
-    for part in range(1, partial.shape[0]):
-        du_out += partial[part]
+    for xi in range(16):
+        copy_into(du_out[xi], partial[0, xi])
+        for part in range(1, partial.shape[0]):
+            add_into(du_out[xi], partial[part, xi])
 
 
 @kernel(inline="always")
@@ -303,7 +305,7 @@ def winograd_grad_weight(x, g, ph, pw, per_chunk, chunks_per_thread, du_out):
             _gradient_transform(gp, n1 - n0, th, tw, gt)
             for xi in range(16):
                 cblas.dot(_slab(gt, xi, tiles, c_out).T, _slab(v, xi, tiles, c_in), tmp)
-                partial[part, xi] += tmp
+                add_into(partial[part, xi], tmp)
     _sum_partials(partial, du_out)
 
 
@@ -457,5 +459,5 @@ def winograd_grad_weight_planes(x, g, ph, pw, per_chunk, chunks_per_thread, du_o
                                 t3[k] = -b
             for xi in range(16):
                 cblas.dot(gt[xi], v[xi].T, tmp)
-                partial[part, xi] += tmp
+                add_into(partial[part, xi], tmp)
     _sum_partials(partial, du_out)
