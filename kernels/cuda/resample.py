@@ -71,9 +71,9 @@ def _nearest2(fx, fy, height, width):
 def _bicubic_taps(gx, gy, height, width, padding, align, xs, ys):
     """(d pixel x / d gx, d pixel y / d gy, fraction past the tap row in x, in y) of grid
     coordinate (gx, gy); xs and ys (local arrays of 4) get the x and y taps' pixels, -1 outside.
-    The taps come from one call site per axis in a loop: numba-cuda inlines device functions at
-    IR level, copying each call's whole tree, and 8 call sites made the 2-D sampling kernels
-    take a minute each to compile."""
+    The 8 taps come from one call site in a loop: numba-cuda inlines device functions at IR
+    level, copying each call's whole tree, and with 8 call sites each 2-D sampling kernel took
+    43-50 CPU-seconds to compile (docs/DESIGN.md, "The CUDA backend")."""
     fx, mx = unnormalize(gx, width, align)
     fy, my = unnormalize(gy, height, align)
     x0 = floor(fx)
