@@ -178,10 +178,9 @@ def _compiled_keys(signatures):
     return sorted(keys, key=lambda k: -SLOW.get(k, 0))
 
 
-# The kernels that take longest to compile (5-11 CPU-seconds each: numba-cuda's inlining copies
-# each inlined device function's IR per call site, and these inline deep trees; from one call
-# site each, they took 10-50 s before): dealt out first, so that the compiling processes finish
-# together.
+# The kernels that take longest to compile, dealt out first so that the compiling processes
+# finish together: 5-11 CPU-seconds each since they call their deep helpers from one site each
+# (10-50 s before: numba-cuda's inlining copies an inlined device function's IR per call site).
 SLOW = {("elementwise", "igamma_flat"): 11, ("elementwise", "igammac_flat"): 11,
         ("resample", "grid_sample_2d_backward"): 8, ("resample", "grid_sample_2d"): 6,
         ("resample", "grid_sample_3d_backward"): 6, ("resample", "grid_sample_3d"): 5}
