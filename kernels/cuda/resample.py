@@ -46,17 +46,20 @@ def _point2(grid, t, points, channels, plane):
 
 
 @cuda.jit(device=True, inline=True)
-def _source2(gx, gy, height, width, padding, align):
-    """(source x, d x / d gx, source y, d y / d gy): `source` from one call site in a loop over
-    the axes (see _bicubic_taps)."""
-    fx = mx = fy = my = 0.0
-    for axis in range(2):
-        p, d = source(gx if axis == 0 else gy, width if axis == 0 else height, padding, align)
+def _sources(gx, gy, gz, width, height, depth, axes, padding, align):
+    """(x, d x / d gx, y, d y / d gy, z, d z / d gz): `source` of the first `axes` grid coordinates
+    (x, y, then z for 3-D; zeros past them), from one call site in a loop (see _bicubic_taps)."""
+    fx = mx = fy = my = fz = mz = 0.0
+    for axis in range(axes):
+        p, d = source(gx if axis == 0 else (gy if axis == 1 else gz),
+                      width if axis == 0 else (height if axis == 1 else depth), padding, align)
         if axis == 0:
             fx, mx = p, d
-        else:
+        elif axis == 1:
             fy, my = p, d
-    return fx, mx, fy, my
+        else:
+            fz, mz = p, d
+    return fx, mx, fy, my, fz, mz
 
 
 @cuda.jit(device=True, inline=True)
@@ -125,7 +128,7 @@ def grid_sample_2d(x, grid, out, n_img, channels, height, width, oh, ow, mode, p
                     acc += x.dtype.type(cy[a]) * line
                 out[out_base + c * points] = acc
         else:
-            fx, _, fy, _ = _source2(gx, gy, height, width, padding, align)
+            fx, _, fy, _, _, _ = _sources(gx, gy, 0.0, width, height, 1, 2, padding, align)
             if mode == NEAREST:
                 v = _nearest2(fx, fy, height, width)
                 for c in range(channels):
@@ -185,8 +188,8 @@ def grid_sample_2d_backward(g, x, grid, dx, dgrid, n_img, channels, height, widt
                         gy -= v * go * x.dtype.type(gcy[b]) * cxa
             dgrid[2 * t] = gx * mx
             dgrid[2 * t + 1] = gy * my
-        else:  # (one _source2 for both modes: see _bicubic_taps)
-            fx, mx, fy, my = _source2(gx_in, gy_in, height, width, padding, align)
+        else:  # (one _sources for both modes: see _bicubic_taps)
+            fx, mx, fy, my, _, _ = _sources(gx_in, gy_in, 0.0, width, height, 1, 2, padding, align)
             if mode == NEAREST:
                 v = _nearest2(fx, fy, height, width)
                 if input_grad and v >= 0:
@@ -230,18 +233,10 @@ def grid_sample_2d_backward(g, x, grid, dx, dgrid, n_img, channels, height, widt
 @cuda.jit(device=True, inline=True)
 def _point3(grid, t, points, channels, depth, height, width, padding, align):
     """(input base, output base, then the source coordinate and its derivative in x, y and z) of
-    sampled point t. One `source` call site in a loop over the axes, not three (see _bicubic_taps)."""
+    sampled point t."""
     in_base, out_base = _bases(t, points, channels, depth * height * width)
-    fx = mx = fy = my = fz = mz = 0.0
-    for axis in range(3):
-        size = width if axis == 0 else (height if axis == 1 else depth)
-        p, d = source(grid[3 * t + axis], size, padding, align)
-        if axis == 0:
-            fx, mx = p, d
-        elif axis == 1:
-            fy, my = p, d
-        else:
-            fz, mz = p, d
+    fx, mx, fy, my, fz, mz = _sources(grid[3 * t], grid[3 * t + 1], grid[3 * t + 2], width, height, depth, 3,
+                                      padding, align)
     return in_base, out_base, fx, mx, fy, my, fz, mz
 
 
