@@ -31,11 +31,16 @@ cells = [
         "## The kernel it became\n\nEach fused group is a real Python module in the cache folder "
         "(`~/.cache/framework/compile`, or `$FRAMEWORK_CACHE/compile`), named by a hash of the fused ops; its "
         "docstring lists the graph nodes it came from. Edit it (and delete the `__pycache__` beside it) and the "
-        "next process runs your edit. `framework.compile(fn, mode=\"debug\")` prints each one as it is made."),
+        "next process runs your edit. `framework.compile(fn, mode=\"debug\")` prints each one as it is made. "
+        "Each loop comes twice: threaded, and a `_serial` twin for tensors below the module's `PARALLEL_MIN` "
+        "elements (2^14 when a step calls a function such as `tanh`, else 2^18), where starting the threads "
+        "costs more than it saves; below, the first of them."),
     new_code_cell("(program,) = compiled.programs.values()\n"
                   "for nodes, path in program.kernel_sources():\n"
                   "    source = open(path).read()\n"
-                  "    print(source[source.index('@njit'):])"),
+                  "    start = source.index('@njit')\n"
+                  "    print(source[start:source.index('\\n\\n\\n@njit', start)])\n"
+                  "    print('... and', source.count('def kernel_') - 1, 'more kernels in', os.path.basename(path))"),
     new_markdown_cell(
         "The backward is compiled the same way at the first `backward()`: the activation's forward is "
         "recomputed and its gradient formulas (the autograd rules, recorded as they run) fused into one "

@@ -1,6 +1,7 @@
 """framework.compile: compiled equals eager (outputs and gradients) on every device, fusion,
 guards and recompiles, the eager fallback, the kernel cache across processes, debug output."""
 import json
+import math
 import operator
 import os
 import subprocess
@@ -160,6 +161,41 @@ def test_broadcast_zero_size_zero_dim_and_strided_inputs(device):
     x = _tensor(randn(3, 2), device, grad=False).t()  # non-contiguous
     s = _tensor(randn(2, 1), device, grad=False)
     np.testing.assert_allclose(framework.compile(f)(x, s).cpu().numpy(), f(x, s).cpu().numpy(), atol=1e-6)
+
+
+def _cpu_module(compiled):
+    """The generated module of a compiled function's one fused group (on the CPU)."""
+    (program,) = compiled.programs.values()
+    (group,) = program.groups
+    key = _fusion.key(group, "cpu", tuple(program.graph.meta[n].dtype for n in group.inputs))
+    return sys.modules[f"framework_fused_cpu_{key}"]
+
+
+@pytest.mark.parametrize("kind, kernel, small, large", [
+    ("arithmetic", "kernel_flat", (64, 8), (512, 512)),  # threads from 2**18 elements
+    ("calls", "kernel_flat", (64, 8), (128, 128)),  # from 2**14: a step calls tanh
+    ("broadcast", "kernel_2d", (64, 8), (128, 128)),
+    ("rows", "kernel_rows", (16, 8), (128, 128)),  # from 2**14
+])
+def test_small_tensors_run_the_serial_twin_and_large_ones_start_threads(kind, kernel, small, large):
+    """A fused CPU kernel is generated twice, threaded and `_serial`, and a call below its module's
+    PARALLEL_MIN elements takes the serial one; both compute what eager mode does."""
+    def fn(x, b):  # constants of this test's own: its module is not shared with other tests
+        if kind == "rows":
+            return (x * 1.375 - (x * 1.375).amax(-1, keepdim=True)).exp().sum(-1)
+        if kind == "arithmetic":
+            return x * 1.375 + 0.0625
+        return ((x * 1.375 + b) if kind == "broadcast" else (x * 1.375 + 0.0625)).tanh()
+
+    compiled = framework.compile(fn)
+    for shape, used in ((small, kernel + "_serial"), (large, kernel)):
+        x, b = framework.tensor(randn(*shape)), framework.tensor(randn(shape[-1]))
+        np.testing.assert_allclose(compiled(x, b).numpy(), fn(x, b).numpy(), rtol=1e-5, atol=1e-6)
+        module = _cpu_module(compiled)
+        assert math.prod(small) < module.PARALLEL_MIN <= math.prod(large)
+        assert getattr(module, used).signatures, (shape, used)
+        if used.endswith("_serial"):
+            assert not getattr(module, kernel).signatures, "a small tensor started threads"
 
 
 def test_broadcast_operands_are_read_as_rows_and_columns(device, capsys, monkeypatch):
@@ -468,6 +504,8 @@ def test_row_kernel_source_is_readable(capsys, monkeypatch):
     framework.compile(hand_softmax)(framework.randn(16, 8))
     text = capsys.readouterr().out
     assert "def kernel_rows(rows, cols, in0, out0):" in text
+    text, serial = text.split("def kernel_rows_serial(rows, cols, in0, out0):")  # the same loops, unthreaded
+    assert serial.count("for c in range(cols):") == 3 and "prange" not in serial
     assert "key0 = max(key0, order_key(b0))" in text and "while c0" not in text
     assert text.count("for c in range(cols):") == 3 and text.count("np.float32(exp(") == 1 and "buf0[c] = " in text
     framework.compile(hand_softmax)(framework.randn(16, 8, dtype=framework.float64))
@@ -761,7 +799,7 @@ def test_debug_mode_prints_each_kernel_with_its_nodes(capsys, monkeypatch):
 
     framework.compile(f, mode="debug")(framework.tensor(randn(2, 2)))
     out = capsys.readouterr().out
-    assert "@njit(parallel=True, cache=True)" in out and "def kernel_flat" in out
+    assert "@njit(parallel=True, cache=True, error_model=\"numpy\")" in out and "def kernel_flat" in out
     assert "mul(%x, b=3.5)" in out and "sigmoid(%mul)" in out
     monkeypatch.setenv("FRAMEWORK_COMPILE_DEBUG", "1")
     framework.compile(f)(framework.tensor(randn(2, 2)))

@@ -1316,23 +1316,28 @@ def embedding_bag(weight, indices, offsets, num_bags, per_sample_weights, mode, 
 
 
 def fused_launch(module, arrays, outs, shape):
+    """Runs a fused elementwise module (backends/fusion.py): threaded from the module's PARALLEL_MIN
+    elements, its `_serial` twins below."""
+    serial = "" if math.prod(shape) >= module.PARALLEL_MIN else "_serial"
     if all(a.shape == shape and a.flags.c_contiguous for a in arrays):
-        module.kernel_flat(*[a.reshape(-1) for a in arrays], *[o.reshape(-1) for o in outs])
+        getattr(module, "kernel_flat" + serial)(*[a.reshape(-1) for a in arrays], *[o.reshape(-1) for o in outs])
         return
     if hasattr(module, "kernel_2d") and all(a.flags.c_contiguous for a in arrays):
         rows = math.prod(shape[:module.SPLIT])
         cols = math.prod(shape[module.SPLIT:])
         size = {"full": (rows, cols), "tile": (1, cols), "row": (rows, 1), "one": (1, 1)}
-        module.kernel_2d(*[a.reshape(size[k]) for a, k in zip(arrays, module.KINDS)],
-                         *[o.reshape(rows, cols) for o in outs])
+        getattr(module, "kernel_2d" + serial)(*[a.reshape(size[k]) for a, k in zip(arrays, module.KINDS)],
+                                              *[o.reshape(rows, cols) for o in outs])
         return
     full = shape if shape else (1,)
-    module.kernel_nd(*[np.broadcast_to(a, full) for a in arrays], *[o.reshape(full) for o in outs])
+    getattr(module, "kernel_nd" + serial)(*[np.broadcast_to(a, full) for a in arrays], *[o.reshape(full) for o in outs])
 
 
 def fused_row_launch(module, arrays, outs, shape):
+    """Runs a fused row module: threaded from its PARALLEL_MIN elements, serial below."""
     rows, cols = math.prod(shape[:-1]), shape[-1]
-    module.kernel_rows(rows, cols, *[np.ascontiguousarray(a.reshape(1, cols)) if space == "tile" else
-                                     np.broadcast_to(a, shape).reshape(rows, cols)
-                                     for a, space in zip(arrays, module.SPACES)],
-                       *[o.reshape(rows, o.size // rows) for o in outs])
+    kernel = module.kernel_rows if rows * cols >= module.PARALLEL_MIN else module.kernel_rows_serial
+    kernel(rows, cols, *[np.ascontiguousarray(a.reshape(1, cols)) if space == "tile" else
+                         np.broadcast_to(a, shape).reshape(rows, cols)
+                         for a, space in zip(arrays, module.SPACES)],
+           *[o.reshape(rows, o.size // rows) for o in outs])

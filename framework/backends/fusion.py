@@ -5,7 +5,9 @@ This is the backend half of framework/_compile (which decides what fuses): it kn
 level, the scalar expressions of kernels/scalar.py (the same ones the eager kernels are generated
 from, so a fused op and its eager kernel cannot drift apart) and each target's loop form:
 `kernel_flat` and `kernel_nd` under `@njit(parallel=True, cache=True)` on the CPU (equal-shape
-contiguous operands, or any strided broadcast view of rank `ndim`), one grid-stride `@cuda.jit`
+contiguous operands, or any strided broadcast view of rank `ndim`), each beside a `_serial` twin
+that a call takes below the module's PARALLEL_MIN elements (small tensors start no threads, and
+a serial kernel compiles in about a third of the time), one grid-stride `@cuda.jit`
 kernel on CUDA (operands read through a `meta` layout array, as kernels/cuda/grid.py's). Each
 backend's `fused_launch` runs a loaded module. Each node's result is cast to its dtype, as
 storing it in a tensor does eagerly, so a fused group computes bit for bit what the ops compute
@@ -101,6 +103,31 @@ def _cast(dtype):
     return "bool" if dtype is _dt.bool_ else f"np.{dtype.np.name}"
 
 
+# Elements from which a fused CPU kernel runs on every thread (its module's PARALLEL_MIN; below,
+# its `_serial` twin). On 2 cores, 10th-percentile us threaded/serial: `(x*1.5 + 0.25).relu()`,
+# the serial one ahead up to 131072 elements (20.7/16.9); with a tanh and a sigmoid, the threads
+# ahead from 16384 (37/46; 25/24 at 8192). So eager mode's 2**18 for arithmetic alone, 2**14 once a
+# step calls a function, and 2**14 for row kernels as for layer norm's.
+PARALLEL_MIN_ARITHMETIC, PARALLEL_MIN_CALLS, PARALLEL_MIN_ROWS = 1 << 18, 1 << 14, 1 << 14
+_PARALLEL, _SERIAL = '@njit(parallel=True, cache=True, error_model="numpy"', '@njit(cache=True, error_model="numpy"'
+
+
+def _parallel_min(elements):
+    return f"\nPARALLEL_MIN = {elements}  # elements from which a call runs the threaded kernels, not the _serial ones\n"
+
+
+def _with_serial_twin(definition):
+    """A CPU kernel's definition, then the same loops as `<name>_serial`, without `parallel=True`
+    (its `prange` runs as `range`). Two functions, not one compiled twice: Numba's cache keys a
+    function's machine code by its name and line, not by its options. Both say error_model="numpy",
+    which a parallel loop's body has anyway: with Python's, a division's zero check keeps the
+    loop from vectorising (a fused sigmoid-and-tanh chain on 7680 floats: 84 us, 8 so)."""
+    assert definition.startswith("\n\n" + _PARALLEL), definition[:80]
+    name = definition.split("def ", 1)[1].split("(", 1)[0]
+    serial = definition.replace(_PARALLEL, _SERIAL, 1).replace(f"def {name}(", f"def {name}_serial(", 1)
+    return definition + serial.replace("prange(", "range(")
+
+
 def source(group, target, in_dtypes, key_):
     """The module's source for `target` ("cpu" or "cuda"); `in_dtypes` the inputs' dtypes."""
     nodes = "\n".join("    " + line for line in group.describe().splitlines())
@@ -126,16 +153,19 @@ def source(group, target, in_dtypes, key_):
             split, kinds = plan
             where = {"full": "r, c", "tile": "0, c", "row": "r, 0", "one": "0, 0"}
             body2, _ = _body(group, target, in_dtypes, lambda k: f"in{k}[{where[kinds[k]]}]")
-            two_d = (f"\n\nSPLIT, KINDS = {split}, {kinds!r}  # rows: dims before SPLIT; how each input is read\n"
-                     f"\n\n@njit(parallel=True, cache=True)\ndef kernel_2d({params}):\n"
-                     "    for r in prange(out0.shape[0]):\n        for c in range(out0.shape[1]):\n" +
-                     "".join(f"            {line.format(index='r, c')}\n" for line in body2))
+            two_d = (f"\n\nSPLIT, KINDS = {split}, {kinds!r}  # rows: dims before SPLIT; how each input is read\n" +
+                     _with_serial_twin(
+                         f"\n\n{_PARALLEL})\ndef kernel_2d({params}):\n"
+                         "    for r in prange(out0.shape[0]):\n        for c in range(out0.shape[1]):\n" +
+                         "".join(f"            {line.format(index='r, c')}\n" for line in body2)))
+        threads = PARALLEL_MIN_CALLS if any(_calls(s) for s in group.steps) else PARALLEL_MIN_ARITHMETIC
         return (doc + "import math\n\nimport numpy as np\nfrom numba import njit, prange\n\n" + imports +
-                f"\n\n@njit(parallel=True, cache=True)\ndef kernel_flat({params}):\n"
-                f"    for i in prange(out0.shape[0]):\n" +
-                "".join(f"        {line.format(index='i')}\n" for line in flat) +
-                f"\n\n@njit(parallel=True, cache=True)\ndef kernel_nd({params}):\n" + loops +
-                "".join(f"{pad}{line.format(index=idx)}\n" for line in nd) + two_d)
+                _parallel_min(threads) +
+                _with_serial_twin(f"\n\n{_PARALLEL})\ndef kernel_flat({params}):\n"
+                                  f"    for i in prange(out0.shape[0]):\n" +
+                                  "".join(f"        {line.format(index='i')}\n" for line in flat)) +
+                _with_serial_twin(f"\n\n{_PARALLEL})\ndef kernel_nd({params}):\n" + loops +
+                                  "".join(f"{pad}{line.format(index=idx)}\n" for line in nd)) + two_d)
     body, helpers = _body(group, target, in_dtypes, lambda k: f"in{k}[_offset(i, meta, {k})]")
     imports = "".join(f"from kernels.cuda.elementwise import {h}\n" for h in sorted(helpers))
     return (doc + "import math\n\nimport numpy as np\nfrom numba import cuda\n\n"
@@ -344,7 +374,7 @@ def _row_source(group, target, in_dtypes):
         if _ORDER_KEYS in helpers:
             imports += ("from kernels.cpu.vmath import (KEY_OF_INF, KEY_OF_NEG_INF, NAN_ABOVE, float32_bits, "
                         "float32_of_key, magnitude_bits,\n                                order_key)\n")
-        head = ('\n\n@njit(parallel=True, cache=True, error_model="numpy", fastmath={"reassoc"})\n'
+        head = (f'\n\n{_PARALLEL}, fastmath={{"reassoc"}})\n'
                 f"def kernel_rows({params}):\n")
         if buffers:  # row buffers: one set per chunk of rows, not per row
             head += ("    chunks = min(rows, 256)\n    for chunk in prange(chunks):\n" +
@@ -356,8 +386,8 @@ def _row_source(group, target, in_dtypes):
             depth = 2
         spaces = (f"\nSPACES = {tuple(group.input_space)!r}  # how each input is read: a tile as one (1, cols) row "
                   "(a broadcast view's strides do not vectorise)\n")
-        return ("import math\n\nimport numpy as np\nfrom numba import njit, prange\n\n" + imports + spaces + head +
-                _indent(lines, depth))
+        return ("import math\n\nimport numpy as np\nfrom numba import njit, prange\n\n" + imports + spaces +
+                _parallel_min(PARALLEL_MIN_ROWS) + _with_serial_twin(head + _indent(lines, depth)))
     imports = "".join(f"from kernels.cuda.elementwise import {h}\n" for h in sorted(helpers))
     shared = "".join(f"    sh{j} = cuda.shared.array(THREADS, {_cast(s.compute)})\n"
                      for j, s in enumerate(group.steps) if hasattr(s, "kind"))
