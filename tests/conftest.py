@@ -9,7 +9,7 @@ Op tests take a `device` fixture and run once per device: `test_x[cpu]` and
   NUMBA_ENABLE_CUDASIM=1 when it is imported, which is before anything imports numba
   (conftest.py is imported before the test modules; the pytest plugins installed here,
   hypothesis, platformdirs and pytest-benchmark, do not import numba). The CUDA backend
-  launches at most 16 threads per kernel there (grid-stride loops), so tests use small
+  launches at most 4 threads per kernel there (grid-stride loops), so tests use small
   shapes.
 * `FRAMEWORK_CUDA_TESTS=1` (perf/gpu_check.sh sets it on a GPU machine): the simulator is
   not enabled and `cuda` is the real GPU; without one the run stops with a usage error.

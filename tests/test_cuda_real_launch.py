@@ -1,6 +1,6 @@
 """The CUDA backend on the launch path of a real GPU, run in the simulator: 256-thread blocks,
 many blocks, reductions in stages and the tiled matmul (the simulator path
-launches one block of at most 16 threads and avoids shared memory, so these paths would
+launches one block of at most 4 threads and avoids shared memory, so these paths would
 otherwise only ever run on hardware). Every launch must have at least one block (a GPU
 rejects zero-block launches; the simulator accepts them, so this test checks it itself).
 Accumulating kernels (scatter_add, index_add, indexing backward) run on narrow dtypes

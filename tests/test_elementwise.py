@@ -309,7 +309,7 @@ def test_elementwise_on_strided_and_broadcast_views(device, operands, op):
 def test_large_arrays_take_the_parallel_kernels(device, expr):
     from framework.backends.cpu_backend import PARALLEL_MIN
     # An odd size: the threads' chunks do not divide it evenly. The size is the point, so it
-    # depends on the device: above the CPU's parallel threshold; on cuda (16 threads per
+    # depends on the device: above the CPU's parallel threshold; on cuda (4 threads per
     # launch in the simulator, grid-stride loops) a few strides and a ragged tail.
-    n = PARALLEL_MIN + 3 if device == "cpu" else 16 * 5 + 3
+    n = PARALLEL_MIN + 3 if device == "cpu" else 4 * 5 + 3
     check(eval(f"lambda T, x, y: {expr}"), randn(n), randn(n), grad=False, device=device)

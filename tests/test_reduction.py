@@ -169,9 +169,9 @@ def test_sum_large_is_accurate(device):
 def test_large_reductions_take_the_parallel_kernels(device, expr):
     from framework.backends.cpu_backend import PARALLEL_MIN
     # Above the threshold of the CPU's parallel kernels, rows and the tail uneven. The size is
-    # the point, so it depends on the device: on cuda (16 threads per launch in the simulator,
+    # the point, so it depends on the device: on cuda (4 threads per launch in the simulator,
     # grid-stride loops) a few strides of rows.
-    x = randn(PARALLEL_MIN // 100 + 7, 101) if device == "cpu" else randn(16 * 3 + 5, 21)
+    x = randn(PARALLEL_MIN // 100 + 7, 101) if device == "cpu" else randn(4 * 3 + 5, 21)
     x[3, 5] = np.nan  # NaN wins max/min in the row it is in
     check(eval(f"lambda T, x: {expr}"), x, grad=False, rtol=1e-4, atol=1e-3, device=device)
     check(lambda T, x: x.long().sum(), np.nan_to_num(np.abs(x)) * 10, grad=False, device=device)
