@@ -109,6 +109,7 @@ def _cast(dtype):
 # ahead from 16384 (37/46; 25/24 at 8192). So eager mode's 2**18 for arithmetic alone, 2**14 once a
 # step calls a function, and 2**14 for row kernels as for layer norm's.
 PARALLEL_MIN_ARITHMETIC, PARALLEL_MIN_CALLS, PARALLEL_MIN_ROWS = 1 << 18, 1 << 14, 1 << 14
+_ROW_CHUNKS = 256  # a threaded row kernel's chunks of rows, each with its own row buffers
 _PARALLEL, _SERIAL = '@njit(parallel=True, cache=True, error_model="numpy"', '@njit(cache=True, error_model="numpy"'
 
 
@@ -125,7 +126,8 @@ def _with_serial_twin(definition):
     assert definition.startswith("\n\n" + _PARALLEL), definition[:80]
     name = definition.split("def ", 1)[1].split("(", 1)[0]
     serial = definition.replace(_PARALLEL, _SERIAL, 1).replace(f"def {name}(", f"def {name}_serial(", 1)
-    return definition + serial.replace("prange(", "range(")
+    # (one chunk of rows: a row kernel's buffers are allocated once, not once per chunk)
+    return definition + serial.replace("prange(", "range(").replace(f"min(rows, {_ROW_CHUNKS})", "min(rows, 1)")
 
 
 def source(group, target, in_dtypes, key_):
@@ -377,7 +379,7 @@ def _row_source(group, target, in_dtypes):
         head = (f'\n\n{_PARALLEL}, fastmath={{"reassoc"}})\n'
                 f"def kernel_rows({params}):\n")
         if buffers:  # row buffers: one set per chunk of rows, not per row
-            head += ("    chunks = min(rows, 256)\n    for chunk in prange(chunks):\n" +
+            head += (f"    chunks = min(rows, {_ROW_CHUNKS})\n    for chunk in prange(chunks):\n" +
                      "".join(f"        buf{i} = np.empty(cols, {_cast(d)})\n" for i, d in enumerate(buffers)) +
                      "        for r in range(chunk * rows // chunks, (chunk + 1) * rows // chunks):\n")
             depth = 3
