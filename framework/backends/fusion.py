@@ -107,7 +107,9 @@ def _cast(dtype):
 # its `_serial` twin). On 2 cores, 10th-percentile us threaded/serial: `(x*1.5 + 0.25).relu()`,
 # the serial one ahead up to 131072 elements (20.7/16.9); with a tanh and a sigmoid, the threads
 # ahead from 16384 (37/46; 25/24 at 8192). So eager mode's 2**18 for arithmetic alone, 2**14 once a
-# step calls a function, and 2**14 for row kernels as for layer norm's.
+# step calls a function, and 2**14 for row kernels as for layer norm's. (Values of this file, not
+# read from cpu_backend's: the hash of this file's text names the cached modules, which carry the
+# value, so changing it here writes new ones instead of loading stale thresholds.)
 PARALLEL_MIN_ARITHMETIC, PARALLEL_MIN_CALLS, PARALLEL_MIN_ROWS = 1 << 18, 1 << 14, 1 << 14
 _ROW_CHUNKS = 256  # a threaded row kernel's chunks of rows, each with its own row buffers
 _PARALLEL, _SERIAL = '@njit(parallel=True, cache=True, error_model="numpy"', '@njit(cache=True, error_model="numpy"'
