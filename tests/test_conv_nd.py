@@ -110,7 +110,8 @@ WINOGRAD_CASES = [
 def test_convolution_3x3_winograd(device, monkeypatch, padding, size, groups, tiles, planes):
     """3x3 stride-1 2-D convolutions go by Winograd on the CPU (from 16 channels: lowered here so
     that tiny shapes take it): odd and even sizes (a last tile past the output's end), padding
-    0 to 2, groups, the transposed convolution (the input gradient's kernel), double backward;
+    0 to 2, groups, the transposed convolution (the input gradient's kernel), double backward
+    (against PyTorch: Winograd is float32's path, float64 finite differences would take im2col's);
     all images in one chunk, or (tiles=1) an image per chunk and several chunks per thread; the
     weight gradient channels last or (planes, large images) over image planes.
     (Small images' weight gradients go by one im2col product over the batch: forced to Winograd here.)"""
@@ -125,8 +126,33 @@ def test_convolution_3x3_winograd(device, monkeypatch, padding, size, groups, ti
           device=device)
     check(lambda T, x, w: _f(T, "conv_transpose2d")(x, w, padding=1), randn(1, 2, 3, 4), randn(2, 3, 3, 3),
           atol=1e-4, device=device)
-    gradcheck(lambda T, x, w: _f(T, "conv2d")(x, w, padding=padding, groups=groups), randn(1, 4, *size),
-              randn(2, 4 // groups, 3, 3), double=True, device=device)
+    check(lambda T, x, w: _first_derivatives(T, lambda x, w: _f(T, "conv2d")(x, w, padding=padding, groups=groups),
+                                             x, w), randn(1, 4, *size), randn(2, 4 // groups, 3, 3),
+          atol=1e-4, device=device)
+
+
+def _first_derivatives(T, f, *inputs):
+    """d/d(inputs) of sum(f(inputs)^2), as a graph: `check` compares them and their own gradients."""
+    y = f(*inputs)
+    return T.autograd.grad((y * y).sum(), inputs, create_graph=True)
+
+
+def test_float64_convolutions_keep_the_im2col_product(device, monkeypatch):
+    """A float64 3x3 convolution (and its gradients) does not go by Winograd: its transforms round."""
+    if device == "cuda":
+        pytest.skip("the CPU backend's choice of kernel")
+    from framework.backends import cpu_backend
+    monkeypatch.setattr(cpu_backend, "_WINOGRAD_MIN_CHANNELS", 1)
+    monkeypatch.setattr(cpu_backend, "_SIDE_BY_SIDE_WEIGHT_POSITIONS", 0)
+    assert cpu_backend._winograd(np.float32, 4, (1, 3, 3), (1, 1, 1), (0, 1, 1), (1, 1, 1), 2, 2)
+
+    def refuse(*args):
+        raise AssertionError("float64 went by Winograd")
+    monkeypatch.setattr(cpu_backend, "_winograd_forward", refuse)
+    monkeypatch.setattr(cpu_backend.conv_winograd, "winograd_grad_weight", refuse)
+    monkeypatch.setattr(cpu_backend.conv_winograd, "winograd_grad_weight_planes", refuse)
+    check(lambda T, x, w: _f(T, "conv2d")(x, w, padding=1), randn(2, 3, 5, 6, dtype=np.float64),
+          randn(4, 3, 3, 3, dtype=np.float64), device=device)
 
 
 def test_winograd_kernels_refuse_inconsistent_shapes():

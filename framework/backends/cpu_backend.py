@@ -722,11 +722,14 @@ _WINOGRAD_TILES = 256  # tiles per chunk of images: enough columns for BLAS, lit
 _WINOGRAD_PLANES_FROM = 256
 
 
-def _winograd(ndim, k, s, p, d, cg, og):
-    """Whether the convolution (per group: cg input, og output channels) goes by Winograd: 2-D,
-    3x3, stride and dilation 1, padding at most 2 (its input gradient pads by 2 - p)."""
-    return (ndim == 4 and k == (1, 3, 3) and s == (1, 1, 1) and d == (1, 1, 1) and p[1] <= 2 and p[2] <= 2
-            and min(cg, og) >= _WINOGRAD_MIN_CHANNELS)
+def _winograd(dtype, ndim, k, s, p, d, cg, og):
+    """Whether the convolution (per group: cg input, og output channels) goes by Winograd: float32,
+    2-D, 3x3, stride and dilation 1, padding at most 2 (its input gradient pads by 2 - p).
+    float64 keeps im2col's product, as PyTorch's CPU keeps its direct kernel for doubles: who
+    convolves in float64 asks for precision (gradcheck), and Winograd's transforms add rounding
+    (a few ulps of the sum); its float64 kernels would also be 40 s of compiling for nobody."""
+    return (dtype == np.float32 and ndim == 4 and k == (1, 3, 3) and s == (1, 1, 1) and d == (1, 1, 1)
+            and p[1] <= 2 and p[2] <= 2 and min(cg, og) >= _WINOGRAD_MIN_CHANNELS)
 
 
 def _winograd_chunks(n, out_hw):
@@ -773,7 +776,7 @@ def convolution(x, w, bias, stride, padding, dilation, groups):
     n, c = x.shape[:2]
     oc = w.shape[0]
     k, s, p, d = geo.geometry(w.shape[2:], stride, padding, dilation)
-    if _winograd(x.ndim, k, s, p, d, c // groups, oc // groups) and n:
+    if _winograd(x.dtype, x.ndim, k, s, p, d, c // groups, oc // groups) and n:
         x4 = np.ascontiguousarray(x)
         oh, ow = x.shape[2] + 2 * p[1] - 2, x.shape[3] + 2 * p[2] - 2
         out = np.empty((n, oc, oh, ow), x.dtype)
@@ -814,7 +817,7 @@ def convolution_grad_input(g, w, x_shape, stride, padding, dilation, groups):
     oc = w.shape[0]
     k, s, p, d = geo.geometry(w.shape[2:], stride, padding, dilation)
     # (Winograd even for a small image: stacked products took 23 ms for 512 channels of 4x4, Winograd 9.6)
-    if _winograd(len(x_shape), k, s, p, d, c // groups, oc // groups) and n:
+    if _winograd(g.dtype, len(x_shape), k, s, p, d, c // groups, oc // groups) and n:
         g4 = np.ascontiguousarray(g)
         dx = np.empty(x_shape, g.dtype)
         for cs, os in zip(_group_slices(c, groups), _group_slices(oc, groups)):
@@ -855,7 +858,7 @@ def convolution_grad_weight(x, g, w_shape, stride, padding, dilation, groups, co
     k, s, p, d = geo.geometry(w_shape[2:], stride, padding, dilation)
     # (a small image goes by one product over the batch side by side)
     side_by_side = math.prod(g.shape[2:]) <= _SIDE_BY_SIDE_WEIGHT_POSITIONS
-    if _winograd(len(w_shape), k, s, p, d, cg, oc // groups) and n and not side_by_side:
+    if _winograd(g.dtype, len(w_shape), k, s, p, d, cg, oc // groups) and n and not side_by_side:
         x4, g4 = np.ascontiguousarray(x), np.ascontiguousarray(g)
         dw = np.empty(w_shape, g.dtype)
         du = np.empty((16, oc // groups, cg), g.dtype)
