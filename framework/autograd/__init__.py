@@ -17,11 +17,11 @@ def _make_grads(outputs, grads):
     out = []
     for t, g in zip(outputs, grads + (None,) * (len(outputs) - len(grads))):
         if g is None:
-            if t.numel() != 1:
+            if t._data.size != 1:
                 raise RuntimeError("grad can be implicitly created only for scalar outputs")
             if not t.dtype.is_floating_point:
                 raise RuntimeError(f"grad can be implicitly created only for real scalar outputs but got {t.dtype}")
-            g = Tensor._make(t.device.backend.full(t._data.shape, 1, t.dtype.np), t.dtype, t.device)
+            g = Tensor._make(t.device.backend.full(t._data.shape, 1.0, t.dtype.np), t.dtype, t.device)
         elif g.shape != t.shape:
             raise RuntimeError(f"Mismatch in shape: grad_output[0] has a shape of {g.shape} and output[0] has a "
                                f"shape of {t.shape}.")

@@ -195,10 +195,13 @@ def _num_outputs(node):
 
 
 def _call_backward(node, grads):
-    if node._materialize_grads and any(g is None for g in grads):
-        from framework.ops.creation import zeros
-        grads = [g if g is not None else zeros(shape, dtype=dtype, device=dev)
-                 for g, (shape, dtype, dev) in zip(grads, node._output_meta)]
+    if node._materialize_grads:
+        for g in grads:  # (a loop, not any(genexpr): this runs for every node)
+            if g is None:
+                from framework.ops.creation import zeros
+                grads = [g if g is not None else zeros(shape, dtype=dtype, device=dev)
+                         for g, (shape, dtype, dev) in zip(grads, node._output_meta)]
+                break
     outs = type(node).backward(node, *grads)
     if not isinstance(outs, tuple):
         outs = (outs,)

@@ -214,6 +214,12 @@ def skips_apply(requires_grad):
     return _function_attrs["apply"] is _plain_apply and not _dt.low_used and not (requires_grad and _grad.enabled)
 
 
+def records_plainly():
+    """Whether Function.apply, asked to record, would only run forward and `_connect`: not
+    swapped, no 16-bit float in use. A hot op (linear) then makes its node itself."""
+    return _function_attrs["apply"] is _plain_apply and not _dt.low_used
+
+
 def _is_framework(module):
     return module == "framework" or module.startswith("framework.")
 

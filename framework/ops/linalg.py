@@ -1,7 +1,7 @@
 """matmul with PyTorch's 1-D and batch-broadcast rules; mm, bmm, dot, mv, outer, linear."""
 import math
 
-from framework.autograd.function import Function, skips_apply
+from framework.autograd.function import Function, _connect, records_plainly, skips_apply
 from framework.ops._util import broadcast_shapes, same_device, wrap
 from framework.tensor import Tensor
 
@@ -167,6 +167,11 @@ def linear(input, weight, bias=None):
                            f"non-singleton dimension 1")
     if skips_apply(input._requires_grad or weight._requires_grad or (bias is not None and bias._requires_grad)):
         return Linear.untracked(input, weight, bias)  # what Linear.apply comes to, without its layers
+    if records_plainly():  # what it comes to when it records (forward and _connect)
+        ctx = Function.__new__(Linear)
+        ctx.save_for_backward(input, weight)
+        ctx.has_bias = bias is not None
+        return _connect(ctx, (input, weight, bias), Linear.untracked(input, weight, bias))
     return Linear.apply(input, weight, bias)
 
 

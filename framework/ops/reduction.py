@@ -13,7 +13,9 @@ def _expand_back(g, shape, dims, keepdim):
     """Broadcast a reduced gradient back over the reduced dims."""
     if skips_apply(g._requires_grad):  # nothing to record (a plain backward): the backend's view
         b = g.device.backend
-        data = g._data if keepdim else b.reshape(g._data, reduced_shape(shape, dims, True))
+        data = g._data
+        if not keepdim and data.ndim:  # (a 0-d gradient, of a full reduction, broadcasts as it is)
+            data = b.reshape(data, reduced_shape(shape, dims, True))
         return Tensor._make(b.broadcast_to(data, shape), g.dtype, g.device, g)
     if not keepdim:
         g = g.reshape(reduced_shape(shape, dims, True))
