@@ -74,7 +74,7 @@ def test_lenet_graph_signature_and_module(device):
     assert "ExportedProgram" in str(ep)
     m = ep.module()
     assert set(m.state_dict()) == set(model.state_dict())
-    for b in (1, 3):
+    for b in (1, 3) if device == "cpu" else (3,):  # (a LeNet forward is 6 s in the CUDA simulator)
         x2 = framework.randn(b, 1, 32, 32, device=device)
         _close(m(x2), model(x2))
     with pytest.raises(RuntimeError, match=r"expected size 1 at dimension 1"):
