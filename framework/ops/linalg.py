@@ -167,11 +167,9 @@ def linear(input, weight, bias=None):
                            f"non-singleton dimension 1")
     if skips_apply(input._requires_grad or weight._requires_grad or (bias is not None and bias._requires_grad)):
         return Linear.untracked(input, weight, bias)  # what Linear.apply comes to, without its layers
-    if records_plainly():  # what it comes to when it records (forward and _connect)
+    if records_plainly():  # what it comes to when it records (forward and _connect; forward only calls kernels)
         ctx = Function.__new__(Linear)
-        ctx.save_for_backward(input, weight)
-        ctx.has_bias = bias is not None
-        return _connect(ctx, (input, weight, bias), Linear.untracked(input, weight, bias))
+        return _connect(ctx, (input, weight, bias), Linear.forward(ctx, input, weight, bias))
     return Linear.apply(input, weight, bias)
 
 
