@@ -73,3 +73,37 @@ def test_grad_mode_is_per_thread():
         t.start()
         t.join()
     assert fresh["enabled"] is True  # a new thread starts with grad enabled, as in PyTorch
+
+
+def test_threaded_kernels_and_their_serial_twins_agree(monkeypatch):
+    """The convolution and pooling kernels run serially below cpu_backend's THREADED_MIN_* work
+    (kernels/cpu/_jit.threaded): a LeNet step at batch 16 is over it (both convolutions and both
+    pools threaded), and gives the same loss and gradients with every kernel forced serial."""
+    from framework.backends import cpu_backend
+    from framework.examples.lenet import Net
+    framework.manual_seed(0)
+    net = Net()
+    x, y = framework.randn(16, 1, 32, 32), framework.randint(0, 10, (16,))
+    assert 16 * 16 * 100 * 150 >= cpu_backend.THREADED_MIN_PRODUCTS  # conv2's multiply-adds
+    assert 16 * 16 * 10 * 10 >= cpu_backend.THREADED_MIN_ELEMENTS  # the second pool's input
+
+    def step():
+        net.zero_grad()
+        loss = framework.nn.functional.cross_entropy(net(x), y)
+        loss.backward()
+        return loss.item(), [p.grad.clone() for p in net.parameters()]
+
+    threaded_form = []  # per call: whether the threaded form was chosen
+    sized = cpu_backend._sized
+    monkeypatch.setattr(cpu_backend, "_sized", lambda kernel, *work: threaded_form.append(
+        sized(kernel, *work) is kernel) or sized(kernel, *work))
+    threaded_loss, threaded_grads = step()
+    assert len(threaded_form) >= 6 and all(threaded_form)  # 2 convolutions, 2 pools, forward and backward
+    threaded_form.clear()
+    monkeypatch.setattr(cpu_backend, "THREADED_MIN_ELEMENTS", 1 << 62)
+    monkeypatch.setattr(cpu_backend, "THREADED_MIN_PRODUCTS", 1 << 62)
+    serial_loss, serial_grads = step()
+    assert len(threaded_form) >= 6 and not any(threaded_form)
+    assert abs(threaded_loss - serial_loss) <= 1e-6 * abs(serial_loss)
+    for a, b in zip(threaded_grads, serial_grads):
+        assert framework.allclose(a, b, rtol=1e-5, atol=1e-6)

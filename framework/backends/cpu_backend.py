@@ -174,6 +174,20 @@ _FLAT_PARALLEL, _SCALAR_PARALLEL, _ROWS = _kernels("_flat_parallel"), _kernels("
 # instead of 19 GB/s and exp 15 instead of 9 at 10^7 float32; below, starting the threads
 # costs more than it saves.
 PARALLEL_MIN = 1 << 18
+# The always-threaded kernels (convolution, pooling, batch norm, attention's softmax, grid
+# sampling, gather's backward: kernels/cpu/_jit.threaded) run their serial twin below this many
+# elements read or written, or (a convolution's products) multiply-adds, where starting the threads
+# costs about what it saves (2 cores, ours serial / threaded: a 2x2 max pool of 9408 floats 23 / 18
+# us, batch norm 13 / 16; LeNet's conv2 at one image, 240,000 multiply-adds, 58 / 66, two images
+# 94 / 78). A process that only meets smaller sizes (the tests) never compiles the threaded form.
+THREADED_MIN_ELEMENTS = 1 << 14
+THREADED_MIN_PRODUCTS = 1 << 18
+
+
+def _sized(kernel, work, minimum=None):
+    """A `threaded` kernel's threaded form for `work` from `minimum` (THREADED_MIN_ELEMENTS unless
+    given), else its serial twin."""
+    return kernel if work >= (THREADED_MIN_ELEMENTS if minimum is None else minimum) else kernel.serial
 BINARY_OPS = tuple(_SCALAR)
 UNARY_OPS = tuple(op for op in _FLAT if op not in _SCALAR)
 _ndarray = np.ndarray
@@ -497,7 +511,8 @@ def scatter_reduce(a, dim, index, src, op, include_self):
 def scatter_add_into(shape, dim, index, src):
     out = np.empty(shape, src.dtype)
     idx3 = _view3(np.ascontiguousarray(index), dim)
-    if ix.scatter_add_into_zeros(_view3(out, dim), idx3, _view3(np.ascontiguousarray(src), dim)):
+    if _sized(ix.scatter_add_into_zeros, out.size + src.size)(_view3(out, dim), idx3,
+                                                               _view3(np.ascontiguousarray(src), dim)):
         bad = idx3[(idx3 < 0) | (idx3 >= shape[dim])][0]
         raise RuntimeError(f"index {bad} is out of bounds for dimension {dim} with size {shape[dim]}")
     return out
@@ -705,7 +720,8 @@ def _conv_columns(xg, w2, b, has_bias, k, s, p, d, o, out):
     returns the columns."""
     n, cg = xg.shape[:2]
     cols = np.empty((n, cg * k[0] * k[1] * k[2], o[0] * o[1] * o[2]), xg.dtype)
-    conv.conv_forward(xg, w2, b, has_bias, k, s, p, d, o, cols, out)
+    forward = _sized(conv.conv_forward, out.size * w2.shape[1], THREADED_MIN_PRODUCTS)
+    forward(xg, w2, b, has_bias, k, s, p, d, o, cols, out)
     return cols
 
 
@@ -803,8 +819,9 @@ def convolution(x, w, bias, stride, padding, dilation, groups):
         for part in batches:
             if out.shape[2] <= _STACKED_POSITIONS:
                 cols = np.empty((part.stop - part.start, w2.shape[1], out.shape[2]), x.dtype)
-                conv.conv_forward_stacked(xg[part], w2, b, bias is not None, k, s, p, d, o, cols, target[part],
-                                          numba.get_num_threads(), _stacked_group(out.shape[2]))
+                stacked = _sized(conv.conv_forward_stacked, target[part].size * w2.shape[1], THREADED_MIN_PRODUCTS)
+                stacked(xg[part], w2, b, bias is not None, k, s, p, d, o, cols, target[part],
+                        numba.get_num_threads(), _stacked_group(out.shape[2]))
             else:
                 cols = _conv_columns(xg[part], w2, b, bias is not None, k, s, p, d, o, target[part])
         all_cols.append(cols)
@@ -838,10 +855,10 @@ def convolution_grad_input(g, w, x_shape, stride, padding, dilation, groups):
         gg = g3 if groups == 1 else np.ascontiguousarray(g3[:, os])
         part = dx if groups == 1 else np.empty((n, cs.stop - cs.start) + dx.shape[2:], g.dtype)
         if math.prod(o) <= _STACKED_POSITIONS:
-            conv.conv_grad_input_stacked(w2t, gg, k, s, p, d, o, part, numba.get_num_threads(),
-                                         _stacked_group(math.prod(o)))
+            _sized(conv.conv_grad_input_stacked, gg.size * w2t.shape[0], THREADED_MIN_PRODUCTS)(
+                w2t, gg, k, s, p, d, o, part, numba.get_num_threads(), _stacked_group(math.prod(o)))
         else:
-            conv.conv_grad_input(w2t, gg, k, s, p, d, o, part)
+            _sized(conv.conv_grad_input, gg.size * w2t.shape[0], THREADED_MIN_PRODUCTS)(w2t, gg, k, s, p, d, o, part)
         if groups > 1:
             dx[:, cs] = part
     return dx.reshape(x_shape)
@@ -892,16 +909,17 @@ def convolution_grad_weight(x, g, w_shape, stride, padding, dilation, groups, co
                 group_cols = cols[i]
             else:
                 group_cols = np.empty((part.stop - part.start, dw.shape[1], g3.shape[2]), g.dtype)
-                conv.im2col(xg[part], k, s, p, d, o, group_cols)
+                _sized(conv.im2col, group_cols.size)(xg[part], k, s, p, d, o, group_cols)
             if side_by_side:
                 positions = (part.stop - part.start) * g3.shape[2]
                 cols_side = np.empty((dw.shape[1], positions), g.dtype)
-                conv.side_by_side(group_cols, cols_side)
+                _sized(conv.side_by_side, cols_side.size)(group_cols, cols_side)
                 g_side = np.empty((dw_group.shape[0], positions), g.dtype)
-                conv.side_by_side(np.ascontiguousarray(gg[part]), g_side)
+                _sized(conv.side_by_side, g_side.size)(np.ascontiguousarray(gg[part]), g_side)
                 cblas.gemm(g_side, cols_side.T, target, blas.CORES)
             else:
-                conv.conv_grad_weight(group_cols, gg[part], transposed, target, numba.get_num_threads())
+                _sized(conv.conv_grad_weight, group_cols.size * target.shape[0], THREADED_MIN_PRODUCTS)(
+                    group_cols, gg[part], transposed, target, numba.get_num_threads())
             if j:
                 dw_group += target
     return dw.reshape(w_shape)
@@ -912,14 +930,14 @@ def im2col(x, kernel_size, stride, padding, dilation, out_size):
     x5 = _as5d(x)
     o = geo.triple(out_size, 1)
     cols = np.empty((x.shape[0], x.shape[1] * k[0] * k[1] * k[2], o[0] * o[1] * o[2]), x.dtype)
-    conv.im2col(x5, k, s, p, d, o, cols)
+    _sized(conv.im2col, cols.size)(x5, k, s, p, d, o, cols)
     return cols
 
 
 def col2im(cols, x_shape, kernel_size, stride, padding, dilation, out_size):
     k, s, p, d = geo.geometry(kernel_size, stride, padding, dilation)
     img = np.empty(geo.shape5(x_shape), cols.dtype)
-    conv.col2im(np.ascontiguousarray(cols), k, s, p, d, geo.triple(out_size, 1), img)
+    _sized(conv.col2im, cols.size)(np.ascontiguousarray(cols), k, s, p, d, geo.triple(out_size, 1), img)
     return img.reshape(x_shape)
 
 
@@ -936,9 +954,9 @@ def max_pool(x, kernel_size, stride, padding, dilation, out_size):
     indices = np.empty(x5.shape[:2] + o, np.int64)
     if (k == s == (1, 2, 2) and p == (0, 0, 0) and d == (1, 1, 1)
             and 2 * o[1] <= x5.shape[3] and 2 * o[2] <= x5.shape[4]):  # (not ceil mode's partial windows)
-        pool.max_pool_2x2(x5, out, indices)
+        _sized(pool.max_pool_2x2, x5.size)(x5, out, indices)
     else:
-        pool.max_pool(x5, k, s, p, d, _lowest(x.dtype), out, indices)
+        _sized(pool.max_pool, out.size * math.prod(k))(x5, k, s, p, d, _lowest(x.dtype), out, indices)
     shape = tuple(x.shape[:2]) + tuple(out_size)
     return out.reshape(shape), indices.reshape(shape)
 
@@ -947,27 +965,29 @@ def avg_pool(x, kernel_size, stride, padding, out_size, count_include_pad, divis
     k, s, p, _ = geo.geometry(kernel_size, stride, padding, ())
     x5 = _as5d(x)
     out = np.empty(x5.shape[:2] + geo.triple(out_size, 1), x.dtype)
-    pool.avg_pool(x5, k, s, p, bool(count_include_pad), int(divisor_override or 0), out)
+    _sized(pool.avg_pool, out.size * math.prod(k))(x5, k, s, p, bool(count_include_pad), int(divisor_override or 0),
+                                                   out)
     return out.reshape(tuple(x.shape[:2]) + tuple(out_size))
 
 
 def avg_pool_backward(g, x_shape, kernel_size, stride, padding, count_include_pad, divisor_override):
     k, s, p, _ = geo.geometry(kernel_size, stride, padding, ())
     dx = np.empty(geo.shape5(x_shape), g.dtype)
-    pool.avg_pool_backward(_as5d(g), k, s, p, bool(count_include_pad), int(divisor_override or 0), dx)
+    _sized(pool.avg_pool_backward, g.size * math.prod(k))(_as5d(g), k, s, p, bool(count_include_pad),
+                                                          int(divisor_override or 0), dx)
     return dx.reshape(x_shape)
 
 
 def adaptive_avg_pool(x, out_size):
     x5 = _as5d(x)
     out = np.empty(x5.shape[:2] + geo.triple(out_size, 1), x.dtype)
-    pool.adaptive_avg_pool(x5, out)
+    _sized(pool.adaptive_avg_pool, x5.size + out.size)(x5, out)
     return out.reshape(tuple(x.shape[:2]) + tuple(out_size))
 
 
 def adaptive_avg_pool_backward(g, x_shape):
     dx = np.empty(geo.shape5(x_shape), g.dtype)
-    pool.adaptive_avg_pool_backward(_as5d(g), dx)
+    _sized(pool.adaptive_avg_pool_backward, dx.size + g.size)(_as5d(g), dx)
     return dx.reshape(x_shape)
 
 
@@ -976,7 +996,7 @@ def adaptive_max_pool(x, out_size):
     o = geo.triple(out_size, 1)
     out = np.empty(x5.shape[:2] + o, x.dtype)
     indices = np.empty(x5.shape[:2] + o, np.int64)
-    pool.adaptive_max_pool(x5, out, indices)
+    _sized(pool.adaptive_max_pool, x5.size + out.size)(x5, out, indices)
     shape = tuple(x.shape[:2]) + tuple(out_size)
     return out.reshape(shape), indices.reshape(shape)
 
@@ -1007,7 +1027,7 @@ def layer_norm_backward(g, x, w, mean, rstd):
     input_grad = norm.layer_norm_input_grad_parallel if x.size >= ROWS_PARALLEL_MIN else norm.layer_norm_input_grad
     input_grad(g, x, np.empty(0, x.dtype) if w is None else w, w is not None, mean, rstd, dx)
     dw, db = np.empty(x.shape[1], x.dtype), np.empty(x.shape[1], x.dtype)
-    norm.layer_norm_param_grads(g, x, mean, rstd, dw, db, numba.get_num_threads())
+    _sized(norm.layer_norm_param_grads, x.size)(g, x, mean, rstd, dw, db, numba.get_num_threads())
     return dx, dw, db
 
 
@@ -1025,9 +1045,9 @@ def batch_norm(x, w, b, mean, var, training, eps):
         mean, var = np.array(mean, np.float64), np.array(var, np.float64)
     invstd = np.empty(c)
     absent = np.empty(0, x.dtype)  # (never read: has_w / has_b say so)
-    norm.batch_norm_forward(x, absent if w is None else np.ascontiguousarray(w),
-                            absent if b is None else np.ascontiguousarray(b), w is not None, b is not None, float(eps),
-                            bool(training), mean, var, invstd, out)
+    _sized(norm.batch_norm_forward, x.size)(x, absent if w is None else np.ascontiguousarray(w),
+                                            absent if b is None else np.ascontiguousarray(b), w is not None,
+                                            b is not None, float(eps), bool(training), mean, var, invstd, out)
     return out, mean, var, invstd
 
 
@@ -1036,8 +1056,8 @@ def batch_norm_backward(g, x, w, mean, invstd, training):
     g, x = np.ascontiguousarray(g), np.ascontiguousarray(x)
     dx = np.empty_like(x)
     dw, db = np.empty(x.shape[1], x.dtype), np.empty(x.shape[1], x.dtype)
-    norm.batch_norm_backward(g, x, np.empty(0, x.dtype) if w is None else np.ascontiguousarray(w), w is not None,
-                             mean, invstd, bool(training), dx, dw, db)
+    _sized(norm.batch_norm_backward, x.size)(g, x, np.empty(0, x.dtype) if w is None else np.ascontiguousarray(w),
+                                             w is not None, mean, invstd, bool(training), dx, dw, db)
     return dx, dw, db
 
 
@@ -1089,8 +1109,8 @@ def attention_softmax(scores, mask, scale, causal, safe):
     s3 = np.ascontiguousarray(scores).reshape(nb, *shape[-2:])
     out = np.empty(s3.shape, scores.dtype)
     m4 = np.empty((1, 1, 0, 0), scores.dtype) if mask is None else _mask_view(mask, shape)
-    if not attn_kernels.attention_softmax_forward(s3, m4, mask is not None, scores.dtype.type(scale), bool(causal),
-                                                  bool(safe), out):
+    forward = _sized(attn_kernels.attention_softmax_forward, s3.size)
+    if not forward(s3, m4, mask is not None, scores.dtype.type(scale), bool(causal), bool(safe), out):
         raise RuntimeError(f"attention_softmax: mask of shape {list(mask.shape)} does not fit scores of shape "
                            f"{list(shape)}")
     return out.reshape(shape)
@@ -1105,7 +1125,7 @@ def attention_softmax_backward(g, p, scale):
     g2 = np.ascontiguousarray(g).reshape(rows, cols)
     p2 = np.ascontiguousarray(p).reshape(rows, cols)
     dx = np.empty(p2.shape, p.dtype)
-    attn_kernels.attention_softmax_backward(g2, p2, p.dtype.type(scale), dx)
+    _sized(attn_kernels.attention_softmax_backward, dx.size)(g2, p2, p.dtype.type(scale), dx)
     return dx.reshape(p.shape)
 
 
@@ -1185,8 +1205,9 @@ def grid_sample(x, grid, mode, padding_mode, align_corners):
     out = np.empty(x.shape[:2] + grid.shape[1:-1], x.dtype)
     if out.size:
         kern = resample_kernels.grid_sample_2d if x.ndim == 4 else resample_kernels.grid_sample_3d
-        kern(np.ascontiguousarray(x), np.ascontiguousarray(grid), _GRID_MODES[mode], _GRID_PADDINGS[padding_mode],
-             bool(align_corners), out)
+        _sized(kern, out.size * (1 << (x.ndim - 2)))(np.ascontiguousarray(x), np.ascontiguousarray(grid),
+                                                     _GRID_MODES[mode], _GRID_PADDINGS[padding_mode],
+                                                     bool(align_corners), out)
     return out
 
 
@@ -1195,8 +1216,10 @@ def grid_sample_backward(g, x, grid, mode, padding_mode, align_corners, input_gr
     dgrid = np.zeros(grid.shape, grid.dtype)
     if g.size:
         kern = resample_kernels.grid_sample_2d_backward if x.ndim == 4 else resample_kernels.grid_sample_3d_backward
-        kern(np.ascontiguousarray(g), np.ascontiguousarray(x), np.ascontiguousarray(grid), _GRID_MODES[mode],
-             _GRID_PADDINGS[padding_mode], bool(align_corners), bool(input_grad), dx, dgrid)
+        _sized(kern, g.size * (1 << (x.ndim - 2)))(np.ascontiguousarray(g), np.ascontiguousarray(x),
+                                                   np.ascontiguousarray(grid), _GRID_MODES[mode],
+                                                   _GRID_PADDINGS[padding_mode], bool(align_corners),
+                                                   bool(input_grad), dx, dgrid)
     return (dx if input_grad else None), dgrid
 
 

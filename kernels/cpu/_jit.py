@@ -6,6 +6,7 @@ no usable NUMBA_CACHE_DIR or home directory), Numba refuses `cache=True` at
 decoration time; we then compile in memory rather than fail the import.
 """
 import os
+import types
 import warnings
 
 from numba import njit
@@ -33,6 +34,23 @@ def kernel(fn=None, **options):
             warnings.warn(f"Numba cache unavailable, kernels compile in memory each run: {exc}",
                           RuntimeWarning, stacklevel=2)
     return njit(**options)(fn)
+
+
+def threaded(fn=None, **options):
+    """`@threaded`: `@kernel(parallel=True)` plus `.serial`, the same function compiled without
+    threads, which the backend calls when the work is too small to share out. Why: Numba compiles
+    a parallel loop's body a second time (as a gufunc), so the threaded form takes about three
+    times as long to compile; a process that only meets small inputs (the tests, a small model)
+    compiles the twin alone. The twin is a copy of the function named `<name>_serial`: Numba's
+    disk cache names its files by qualname and would hand one form's machine code to the other."""
+    if fn is None:
+        return lambda f: threaded(f, **options)
+    twin = types.FunctionType(fn.__code__, fn.__globals__, fn.__name__ + "_serial", fn.__defaults__,
+                              fn.__closure__)
+    twin.__qualname__, twin.__doc__, twin.__module__ = fn.__qualname__ + "_serial", fn.__doc__, fn.__module__
+    dispatcher = kernel(fn, parallel=True, **options)
+    dispatcher.serial = kernel(twin, **options)
+    return dispatcher
 
 
 def _one_compiler_at_a_time(dispatcher):

@@ -8,11 +8,11 @@ in memory. Float32 exponentials use kernels.cpu.vmath's vectorisable exp."""
 import numpy as np
 from numba import prange
 
-from kernels.cpu._jit import kernel
+from kernels.cpu._jit import threaded
 from kernels.cpu.vmath import exp
 
 
-@kernel(parallel=True, fastmath={"reassoc", "contract"})
+@threaded(fastmath={"reassoc", "contract"})
 def attention_softmax_forward(scores, mask, has_mask, scale, causal, safe, out):
     """out[b, i] = softmax(scores[b, i] * scale + mask[b // B2, b % B2, i]) over j < S (j <= i when
     causal; the rest 0). A row with no finite logit gives 0 when `safe` (PyTorch's attention), else
@@ -62,7 +62,7 @@ def attention_softmax_forward(scores, mask, has_mask, scale, causal, safe, out):
     return True
 
 
-@kernel(parallel=True)
+@threaded
 def attention_softmax_backward(g, p, scale, dx):
     """dx = scale * p * (g - sum(g * p)) per row of (rows, S) arrays. Returns False (nothing
     written) when the shapes differ."""

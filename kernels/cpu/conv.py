@@ -20,7 +20,7 @@ from numba import prange
 
 from kernels.cpu import cblas
 from kernels.cpu.blocks import add_into, copy_into
-from kernels.cpu._jit import kernel
+from kernels.cpu._jit import kernel, threaded
 
 
 # im2col and col2im go by the zero-padded image: no bounds to test, and (unstrided, undilated
@@ -102,21 +102,21 @@ def _col2im(cols, k, s, p, d, o, img):
         for z in range(depth):
             copy_into(img[c, z], padded[c, pd + z, ph:ph + h, pw:pw + w])
 
-@kernel(parallel=True)
+@threaded
 def im2col(x, k, s, p, d, o, cols):
     """cols (N, C*KD*KH*KW, OD*OH*OW) <- the receptive fields of x (N, C, D, H, W) (F.unfold)."""
     for n in prange(x.shape[0]):
         _im2col(x[n], k, s, p, d, o, cols[n])
 
 
-@kernel(parallel=True)
+@threaded
 def col2im(cols, k, s, p, d, o, img):
     """img (N, C, D, H, W) = the sum of the columns at the pixels they cover (F.fold)."""
     for n in prange(img.shape[0]):
         _col2im(cols[n], k, s, p, d, o, img[n])
 
 
-@kernel(parallel=True)
+@threaded
 def side_by_side(blocks, out):
     """out (R, N*P) <- blocks (N, R, P): the images' blocks side by side, image n at columns n*P..,
     for one product over the whole batch. Threads take rows of out, each written in order (taking
@@ -132,7 +132,7 @@ def side_by_side(blocks, out):
                 row[n * p + q] = src[q]
 
 
-@kernel(parallel=True)
+@threaded
 def conv_forward(x, w2, bias, has_bias, k, s, p, d, o, cols, out):
     """x (N, C, D, H, W); w2 (OC, C*KD*KH*KW); cols (N, C*KD*KH*KW, OD*OH*OW) filled here;
     out (N, OC, OD*OH*OW)."""
@@ -157,7 +157,7 @@ def _side_by_side(blocks, n0, n1, side):
     return np.ascontiguousarray(side[:, :(n1 - n0) * p])
 
 
-@kernel(parallel=True)
+@threaded
 def conv_forward_stacked(x, w2, bias, has_bias, k, s, p, d, o, cols, out, chunks, group):
     """conv_forward with `group` images per product: their columns side by side,
     w2 (OC, CK) @ (CK, group*P), for few positions P per image, where a product per image is too
@@ -186,7 +186,7 @@ def conv_forward_stacked(x, w2, bias, has_bias, k, s, p, d, o, cols, out, chunks
                         out[n, c, q] = product[c, at + q] + shift
 
 
-@kernel(parallel=True)
+@threaded
 def conv_grad_weight(cols, g, transposed, dw_out, chunks):
     """dw_out (OC, C*KD*KH*KW) = sum over images of g[n] @ cols[n].T, one partial sum per chunk
     of images (pass the thread count as `chunks`). With `transposed`, as the sum of
@@ -209,7 +209,7 @@ def conv_grad_weight(cols, g, transposed, dw_out, chunks):
     copy_into(dw_out, partial[0].T if transposed else partial[0])
 
 
-@kernel(parallel=True)
+@threaded
 def conv_grad_input_stacked(w2t, g, k, s, p, d, o, dx, chunks, group):
     """conv_grad_input with `group` images per product, w2t (CK, OC) @ (OC, group*P), their
     gradients side by side (see conv_forward_stacked)."""
@@ -232,7 +232,7 @@ def conv_grad_input_stacked(w2t, g, k, s, p, d, o, dx, chunks, group):
                 _col2im(one, k, s, p, d, o, dx[n])
 
 
-@kernel(parallel=True)
+@threaded
 def conv_grad_input(w2t, g, k, s, p, d, o, dx):
     """dx (N, C, D, H, W) = col2im(w2.T @ g[n]) per image; w2t is (C*KD*KH*KW, OC)."""
     for n in prange(g.shape[0]):

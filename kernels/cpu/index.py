@@ -8,7 +8,7 @@ here, as in PyTorch's gather/scatter/index_select/index_add (only x[idx] wraps t
 import numpy as np
 from numba import prange
 
-from kernels.cpu._jit import kernel
+from kernels.cpu._jit import kernel, threaded
 
 
 @kernel
@@ -41,7 +41,7 @@ def scatter(out, index, src, accumulate):
     return False, 0
 
 
-@kernel(parallel=True)
+@threaded
 def scatter_add_into_zeros(out, index, src):
     """out (outer, size, inner) = zeros with each src[i, j, k] added at out[i, index[i, j, k], k]
     (index and src (outer, e, inner)): gather's backward in one parallel pass, where zeros, a

@@ -6,7 +6,7 @@ import math
 import numpy as np
 from numba import prange
 
-from kernels.cpu._jit import kernel
+from kernels.cpu._jit import kernel, threaded
 from kernels.normalization import batch_norm_affine
 
 
@@ -80,7 +80,7 @@ def layer_norm_input_grad_parallel(g, x, w, has_w, mean, rstd, dx):
         _layer_norm_grad_row(g, x, w, has_w, mean, rstd, dx, i)
 
 
-@kernel(parallel=True)
+@threaded
 def layer_norm_param_grads(g, x, mean, rstd, dw, db, chunks):
     """dw = sum over rows of g * xhat, db = sum over rows of g: float64 partial sums per
     chunk of rows (pass the thread count as `chunks`), then added."""
@@ -155,7 +155,7 @@ def _row_grad_sums(g, x, ch, m):
     return (a0 + a1) + (a2 + a3), (b0 + b1) + (b2 + b3)
 
 
-@kernel(parallel=True)
+@threaded
 def batch_norm_forward(x, w, b, has_w, has_b, eps, train, mean, var, invstd, out):
     """out = x * scale + shift per channel, scale = w * invstd, shift = b - mean * scale.
     train: mean and (biased) var computed from x, two passes; else read from mean and var."""
@@ -175,7 +175,7 @@ def batch_norm_forward(x, w, b, has_w, has_b, eps, train, mean, var, invstd, out
                 orow[j] = row[j] * scale + shift
 
 
-@kernel(parallel=True)
+@threaded
 def batch_norm_backward(g, x, w, has_w, mean, invstd, train, dx, dw, db):
     """Per channel: db = sum g, dw = sum g * xhat; dx = w * invstd * (g - db / M - xhat * dw / M)
     with batch statistics (M = N * S), or w * invstd * g with fixed ones."""

@@ -4,7 +4,7 @@ kernel size, stride, padding and dilation. Window bounds are clipped to the imag
 output, so inner loops carry no padding checks. Indices are flat positions in D*H*W."""
 from numba import prange
 
-from kernels.cpu._jit import kernel
+from kernels.cpu._jit import kernel, threaded
 from kernels.windows import adaptive_range, avg_divisor, max_step, span
 
 
@@ -24,7 +24,7 @@ def _window(start, step, k, size):
     return lo, hi
 
 
-@kernel(parallel=True)
+@threaded
 def max_pool(x, k, s, p, d, lowest, out, indices):
     """Max over each window (padding never wins). As PyTorch: the first maximum on ties, the
     last NaN wins, and a window with no tap inside the image (dilated windows can miss it)
@@ -59,7 +59,7 @@ def max_pool(x, k, s, p, d, lowest, out, indices):
                         indices[n, c, t, i, j] = arg
 
 
-@kernel(parallel=True)
+@threaded
 def max_pool_2x2(x, out, indices):
     """The common 2x2, stride-2, unpadded, floor-mode case (kernel 1 and stride 1 in D) with
     constant trip counts, which LLVM unrolls into branch-free code (about 5x the general
@@ -118,27 +118,27 @@ def _average(img, pooled, k, s, p, count_include_pad, divisor_override, adaptive
                         pooled[n, c, t, i, j] = acc / div
 
 
-@kernel(parallel=True)
+@threaded
 def avg_pool(x, k, s, p, count_include_pad, divisor_override, out):
     _average(x, out, k, s, p, count_include_pad, divisor_override, False, False)
 
 
-@kernel(parallel=True)
+@threaded
 def avg_pool_backward(g, k, s, p, count_include_pad, divisor_override, dx):
     _average(dx, g, k, s, p, count_include_pad, divisor_override, False, True)
 
 
-@kernel(parallel=True)
+@threaded
 def adaptive_avg_pool(x, out):
     _average(x, out, (0, 0, 0), (0, 0, 0), (0, 0, 0), False, 0, True, False)
 
 
-@kernel(parallel=True)
+@threaded
 def adaptive_avg_pool_backward(g, dx):
     _average(dx, g, (0, 0, 0), (0, 0, 0), (0, 0, 0), False, 0, True, True)
 
 
-@kernel(parallel=True)
+@threaded
 def adaptive_max_pool(x, out, indices):
     """Max over PyTorch's adaptive windows (never empty: the input has no empty spatial dim);
     the first maximum on ties and the last NaN, as PyTorch."""

@@ -16,7 +16,7 @@ value (nan, inf, huge) is safe.
 import numpy as np
 from numba import prange
 
-from kernels.cpu._jit import kernel
+from kernels.cpu._jit import kernel, threaded
 from kernels.sampling import (BICUBIC, NEAREST, corner, cubic, cubic_grad, cubic_taps, floor, pixel, round_half_even,
                               source, unnormalize)
 
@@ -135,7 +135,7 @@ def _cubic_line(plane, yi, xs, cx):
             + cx[2] * (plane[yi, xs[2]] if xs[2] >= 0 else 0.0) + cx[3] * (plane[yi, xs[3]] if xs[3] >= 0 else 0.0))
 
 
-@kernel(parallel=True)
+@threaded
 def grid_sample_2d(x, grid, mode, padding, align, out):
     """out (N, C, OH, OW) sampled from x (N, C, H, W) at grid (N, OH, OW, 2)."""
     n_img, channels, height, width = x.shape
@@ -181,7 +181,7 @@ def grid_sample_2d(x, grid, mode, padding, align, out):
                 out[n, c, i, j] = acc
 
 
-@kernel(parallel=True)
+@threaded
 def grid_sample_2d_backward(g, x, grid, mode, padding, align, input_grad, dx, dgrid):
     """dx (zeroed by the caller; written only when input_grad) and dgrid of grid_sample_2d.
     Images run in parallel: each one's gradient is accumulated by one thread."""
@@ -261,7 +261,7 @@ def grid_sample_2d_backward(g, x, grid, mode, padding, align, input_grad, dx, dg
 # ----------------------------------------------------------------- grid sampling, 3-D
 
 
-@kernel(parallel=True)
+@threaded
 def grid_sample_3d(x, grid, mode, padding, align, out):
     """out (N, C, OD, OH, OW) sampled from x (N, C, D, H, W) at grid (N, OD, OH, OW, 3)."""
     n_img, channels, depth, height, width = x.shape
@@ -292,7 +292,7 @@ def grid_sample_3d(x, grid, mode, padding, align, out):
                 out[n, c, t, i, j] = acc
 
 
-@kernel(parallel=True)
+@threaded
 def grid_sample_3d_backward(g, x, grid, mode, padding, align, input_grad, dx, dgrid):
     """dx (zeroed by the caller; written only when input_grad) and dgrid of grid_sample_3d."""
     n_img, channels, depth, height, width = x.shape
