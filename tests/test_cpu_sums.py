@@ -24,8 +24,8 @@ def test_row_sum_kernels_accumulate_in_the_output_type(dtype, out_dtype):
     parallel kernels agree over several blocks and a tail."""
     a = (np.random.default_rng(0).standard_normal((3, 3 * rd.SUM_BLOCK + 7)) * 50).astype(dtype)
     serial, parallel = np.empty(3, out_dtype), np.empty(3, out_dtype)
-    rd.sum_last(a, serial)
-    rd.sum_last_parallel(a, parallel)
+    rd.sum_last.serial(a, serial)
+    rd.sum_last(a, parallel)
     np.testing.assert_array_equal(serial, parallel)
     wide = np.complex128 if dtype == np.complex64 else np.float64
     np.testing.assert_allclose(serial, a.astype(wide).sum(1), rtol=1e-6 if out_dtype != np.complex64 else 1e-5)

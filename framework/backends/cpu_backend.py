@@ -312,7 +312,7 @@ def _split3(shape, first, last):
     return outer, red, inner
 
 
-_ACC = {"sum": (rd.sum_last, rd.sum_mid), "prod": (rd.prod_last, rd.prod_mid),
+_ACC = {"sum": (rd.sum_last.serial, rd.sum_mid), "prod": (rd.prod_last, rd.prod_mid),
         "all": (None, rd.all_mid), "any": (None, rd.any_mid)}
 
 
@@ -340,9 +340,9 @@ def reduce(op, a, dims, out_dtype):
         if parallel and op == "sum":  # 64 rows over the threads, the tail, then the 65 partial sums
             flat, width = a.reshape(-1), a.size // 64
             partial = np.empty(65, out_dtype)
-            rd.sum_last_parallel(flat[:64 * width].reshape(64, width), partial[:64])
-            rd.sum_last(flat[64 * width:].reshape(1, -1), partial[64:])
-            rd.sum_last(partial.reshape(1, -1), out)
+            rd.sum_last(flat[:64 * width].reshape(64, width), partial[:64])
+            rd.sum_last.serial(flat[64 * width:].reshape(1, -1), partial[64:])
+            rd.sum_last.serial(partial.reshape(1, -1), out)
         else:
             _ACC[op][0](a.reshape(1, -1), out)
         return out.reshape(())
@@ -354,7 +354,7 @@ def reduce(op, a, dims, out_dtype):
             last, mid = _ACC[op]
             if inner == 1 and last is not None:
                 a = np.empty(outer, out_dtype)
-                (rd.sum_last_parallel if parallel and op == "sum" and outer > 1 else last)(src.reshape(outer, red), a)
+                (rd.sum_last if parallel and op == "sum" and outer > 1 else last)(src.reshape(outer, red), a)
             else:
                 a = np.empty((outer, inner), out_dtype)
                 mid(src, a)
@@ -362,8 +362,8 @@ def reduce(op, a, dims, out_dtype):
     return a if a.dtype == out_dtype else a.astype(out_dtype)
 
 
-_EXTREME = {("max", False): (rd.max_mid, rd.max_last), ("max", True): (rd.max_mid_parallel, rd.max_last_parallel),
-            ("min", False): (rd.min_mid, rd.min_last), ("min", True): (rd.min_mid_parallel, rd.min_last_parallel)}
+_EXTREME = {("max", False): (rd.max_mid.serial, rd.max_last.serial), ("max", True): (rd.max_mid, rd.max_last),
+            ("min", False): (rd.min_mid.serial, rd.min_last.serial), ("min", True): (rd.min_mid, rd.min_last)}
 
 
 def _extremes(op, src, parallel):
@@ -393,9 +393,9 @@ def softmax(a, dim, log):
     if not a.size:
         return np.empty(a.shape, a.dtype)
     if a.size >= PARALLEL_MIN:
-        kern = rd.log_softmax_last_parallel if log else rd.softmax_last_parallel
-    else:
         kern = rd.log_softmax_last if log else rd.softmax_last
+    else:
+        kern = rd.log_softmax_last.serial if log else rd.softmax_last.serial
     if dim == a.ndim - 1 and a.flags.c_contiguous:  # rows already: no axis moves
         out = np.empty(a.shape, a.dtype)
         kern(a.reshape(-1, a.shape[-1]), out.reshape(-1, a.shape[-1]))
@@ -1014,7 +1014,7 @@ def layer_norm(x, w, b, eps):
     out = np.empty_like(x)
     mean, rstd = np.empty(x.shape[0]), np.empty(x.shape[0])
     absent = np.empty(0, x.dtype)  # (never read: has_w / has_b say so)
-    forward = norm.layer_norm_forward_parallel if x.size >= ROWS_PARALLEL_MIN else norm.layer_norm_forward
+    forward = _sized(norm.layer_norm_forward, x.size, ROWS_PARALLEL_MIN)
     forward(x, absent if w is None else w, absent if b is None else b, w is not None, b is not None, float(eps), out,
             mean, rstd)
     return out, mean, rstd
@@ -1024,7 +1024,7 @@ def layer_norm_backward(g, x, w, mean, rstd):
     """(dx, dw, db) of layer_norm."""
     g, x = np.ascontiguousarray(g), np.ascontiguousarray(x)
     dx = np.empty_like(x)
-    input_grad = norm.layer_norm_input_grad_parallel if x.size >= ROWS_PARALLEL_MIN else norm.layer_norm_input_grad
+    input_grad = _sized(norm.layer_norm_input_grad, x.size, ROWS_PARALLEL_MIN)
     input_grad(g, x, np.empty(0, x.dtype) if w is None else w, w is not None, mean, rstd, dx)
     dw, db = np.empty(x.shape[1], x.dtype), np.empty(x.shape[1], x.dtype)
     _sized(norm.layer_norm_param_grads, x.size)(g, x, mean, rstd, dw, db, numba.get_num_threads())
@@ -1242,7 +1242,7 @@ def cross_entropy(x, target, weight, ignore_index, label_smoothing):
     class out of range."""
     losses, counted = np.empty(x.shape[0], x.dtype), np.empty(x.shape[0])
     w, has_w = _class_weights(weight, x)
-    forward = loss.cross_entropy_forward_parallel if x.size >= ROWS_PARALLEL_MIN else loss.cross_entropy_forward
+    forward = _sized(loss.cross_entropy_forward, x.size, ROWS_PARALLEL_MIN)
     bad, cls = forward(np.ascontiguousarray(x), np.ascontiguousarray(target, np.int64), w, has_w, ignore_index,
                        float(label_smoothing), losses, counted)
     if bad:
@@ -1253,7 +1253,7 @@ def cross_entropy(x, target, weight, ignore_index, label_smoothing):
 def cross_entropy_backward(x, target, weight, ignore_index, label_smoothing, scale):
     grad = np.empty(x.shape, x.dtype)
     w, has_w = _class_weights(weight, x)
-    backward = loss.cross_entropy_backward_parallel if x.size >= ROWS_PARALLEL_MIN else loss.cross_entropy_backward
+    backward = _sized(loss.cross_entropy_backward, x.size, ROWS_PARALLEL_MIN)
     bad, cls = backward(np.ascontiguousarray(x), np.ascontiguousarray(target, np.int64), w, has_w, ignore_index,
                         float(label_smoothing), np.ascontiguousarray(scale, x.dtype), grad)
     if bad:  # (the targets changed since the forward)

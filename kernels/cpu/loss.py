@@ -5,7 +5,7 @@ import math
 import numpy as np
 from numba import prange
 
-from kernels.cpu._jit import kernel
+from kernels.cpu._jit import kernel, threaded
 from kernels.cpu.reduce import max_and_exp_sum
 from kernels.cpu.vmath import exp
 from kernels.loss_terms import cross_entropy_grad_terms
@@ -57,19 +57,10 @@ def _row_loss(x, target, weight, has_weight, ignore_index, smoothing, losses, co
         counted[i] = wt
 
 
-@kernel(fastmath={"reassoc"})
+@threaded(fastmath={"reassoc"})
 def cross_entropy_forward(x, target, weight, has_weight, ignore_index, smoothing, losses, counted):
     """Per-row losses and counted weights (see _row_loss); returns (whether a class was out of
     range, that class): nothing is computed then."""
-    bad, cls = _first_bad_target(target, ignore_index, x.shape[1])
-    if not bad:
-        for i in range(x.shape[0]):
-            _row_loss(x, target, weight, has_weight, ignore_index, smoothing, losses, counted, True, i)
-    return bad, cls
-
-
-@kernel(parallel=True, fastmath={"reassoc"})
-def cross_entropy_forward_parallel(x, target, weight, has_weight, ignore_index, smoothing, losses, counted):
     bad, cls = _first_bad_target(target, ignore_index, x.shape[1])
     if not bad:
         for i in prange(x.shape[0]):
@@ -109,20 +100,10 @@ def _weight_total(weight, has_weight, c):
     return w_total
 
 
-@kernel(fastmath={"reassoc"})
+@threaded(fastmath={"reassoc"})
 def cross_entropy_backward(x, target, weight, has_weight, ignore_index, smoothing, scale, grad):
     """The gradient of the losses (see _row_grad), scaled per row. Checks the targets again (they
     may have changed since the forward): returns (whether a class was out of range, that class)."""
-    bad, cls = _first_bad_target(target, ignore_index, x.shape[1])
-    if not bad:
-        w_total = _weight_total(weight, has_weight, x.shape[1])
-        for i in range(x.shape[0]):
-            _row_grad(x, target, weight, has_weight, ignore_index, smoothing, w_total, scale, grad, i)
-    return bad, cls
-
-
-@kernel(parallel=True, fastmath={"reassoc"})
-def cross_entropy_backward_parallel(x, target, weight, has_weight, ignore_index, smoothing, scale, grad):
     bad, cls = _first_bad_target(target, ignore_index, x.shape[1])
     if not bad:
         w_total = _weight_total(weight, has_weight, x.shape[1])

@@ -38,14 +38,8 @@ def _layer_norm_row(x, w, b, has_w, has_b, eps, out, mean, rstd, i):
         out[i, j] = y
 
 
-@kernel(fastmath={"reassoc"})
+@threaded(fastmath={"reassoc"})
 def layer_norm_forward(x, w, b, has_w, has_b, eps, out, mean, rstd):
-    for i in range(x.shape[0]):
-        _layer_norm_row(x, w, b, has_w, has_b, eps, out, mean, rstd, i)
-
-
-@kernel(parallel=True, fastmath={"reassoc"})
-def layer_norm_forward_parallel(x, w, b, has_w, has_b, eps, out, mean, rstd):
     for i in prange(x.shape[0]):
         _layer_norm_row(x, w, b, has_w, has_b, eps, out, mean, rstd, i)
 
@@ -68,14 +62,8 @@ def _layer_norm_grad_row(g, x, w, has_w, mean, rstd, dx, i):
         dx[i, j] = r * (gw - s1 - (x[i, j] - m) * r * s2)
 
 
-@kernel(fastmath={"reassoc"})
+@threaded(fastmath={"reassoc"})
 def layer_norm_input_grad(g, x, w, has_w, mean, rstd, dx):
-    for i in range(x.shape[0]):
-        _layer_norm_grad_row(g, x, w, has_w, mean, rstd, dx, i)
-
-
-@kernel(parallel=True, fastmath={"reassoc"})
-def layer_norm_input_grad_parallel(g, x, w, has_w, mean, rstd, dx):
     for i in prange(x.shape[0]):
         _layer_norm_grad_row(g, x, w, has_w, mean, rstd, dx, i)
 

@@ -2,9 +2,9 @@
 
 The backend reshapes any reduction over a run of adjacent dims into that form,
 so one kernel per op covers every `dim`. When `inner == 1` the `_last`
-variants keep the accumulator in a register and read memory in order. `_parallel`
-variants split rows over the threads; the backend takes them for arrays of
-PARALLEL_MIN elements or more (a whole-array sum as 64 rows, then the partial sums).
+variants keep the accumulator in a register and read memory in order. The `@threaded`
+kernels split rows over the threads; the backend takes their `.serial` twin below
+PARALLEL_MIN elements (a whole-array sum goes as 64 rows, then the partial sums).
 Accumulators start from the Python literals 0 / 1, so Numba types them as
 int64 for integer and bool inputs and float64 for float inputs, which is
 the precision PyTorch users expect from `sum` and `prod`. A row sum adds in the
@@ -17,7 +17,7 @@ import math
 
 from numba import prange
 
-from kernels.cpu._jit import kernel
+from kernels.cpu._jit import kernel, threaded
 from kernels.cpu.vmath import exp, log
 
 
@@ -39,14 +39,8 @@ def _row_sum(a, i, zero):
     return total
 
 
-@kernel(fastmath={"reassoc", "contract"})
+@threaded(fastmath={"reassoc", "contract"})
 def sum_last(a, out):
-    for i in range(a.shape[0]):
-        out[i] = _row_sum(a, i, out.dtype.type(0))
-
-
-@kernel(parallel=True, fastmath={"reassoc", "contract"})
-def sum_last_parallel(a, out):
     for i in prange(a.shape[0]):
         out[i] = _row_sum(a, i, out.dtype.type(0))
 
@@ -125,26 +119,14 @@ def _extreme_at(a, i, values, indices, is_max):
         indices[i, k] = arg
 
 
-@kernel
+@threaded
 def max_mid(a, values, indices):
-    for i in range(a.shape[0]):
-        _extreme_at(a, i, values, indices, True)
-
-
-@kernel
-def min_mid(a, values, indices):
-    for i in range(a.shape[0]):
-        _extreme_at(a, i, values, indices, False)
-
-
-@kernel(parallel=True)
-def max_mid_parallel(a, values, indices):
     for i in prange(a.shape[0]):
         _extreme_at(a, i, values, indices, True)
 
 
-@kernel(parallel=True)
-def min_mid_parallel(a, values, indices):
+@threaded
+def min_mid(a, values, indices):
     for i in prange(a.shape[0]):
         _extreme_at(a, i, values, indices, False)
 
@@ -216,26 +198,14 @@ def _extreme_last(a, i, values, indices, is_max):
             break
 
 
-@kernel
+@threaded
 def max_last(a, values, indices):
-    for i in range(a.shape[0]):
-        _extreme_last(a, i, values, indices, True)
-
-
-@kernel
-def min_last(a, values, indices):
-    for i in range(a.shape[0]):
-        _extreme_last(a, i, values, indices, False)
-
-
-@kernel(parallel=True)
-def max_last_parallel(a, values, indices):
     for i in prange(a.shape[0]):
         _extreme_last(a, i, values, indices, True)
 
 
-@kernel(parallel=True)
-def min_last_parallel(a, values, indices):
+@threaded
+def min_last(a, values, indices):
     for i in prange(a.shape[0]):
         _extreme_last(a, i, values, indices, False)
 
@@ -267,26 +237,14 @@ def _log_softmax_row(a, out, i):
         out[i, j] = a[i, j] - lse
 
 
-@kernel(fastmath={"reassoc"})
+@threaded(fastmath={"reassoc"})
 def softmax_last(a, out):
-    for i in range(a.shape[0]):
-        _softmax_row(a, out, i)
-
-
-@kernel(parallel=True, fastmath={"reassoc"})
-def softmax_last_parallel(a, out):
     for i in prange(a.shape[0]):
         _softmax_row(a, out, i)
 
 
-@kernel(fastmath={"reassoc"})
+@threaded(fastmath={"reassoc"})
 def log_softmax_last(a, out):
-    for i in range(a.shape[0]):
-        _log_softmax_row(a, out, i)
-
-
-@kernel(parallel=True, fastmath={"reassoc"})
-def log_softmax_last_parallel(a, out):
     for i in prange(a.shape[0]):
         _log_softmax_row(a, out, i)
 
